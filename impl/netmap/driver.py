@@ -1,0 +1,121 @@
+"""The soft NIC's netmap driver: *_txsync / *_rxsync bodies and ring (re)initialisation.
+
+Reference: shared/reference/netmap.md §2 ("Call sites": NAF_FORCE_RECLAIM /
+NAF_FORCE_READ; "netmap_reset"; "nkr_hwofs ... netmap_idx_n2k/k2n") and the driver steps
+of model/netmap_ring.py.  The driver talks to the device only through its descriptor ring,
+its tail register (doorbell) and by reading its head register.
+
+Before a slot is handed to the device its ``buf_idx`` must be a real buffer
+(``2 <= idx < nbufs``) and, on TX, ``len <= buf_size``; the driver stops at the first bad
+slot of each ring, so it hands over only the good prefix and reports where it stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from impl.netmap.kring import Krings
+from impl.netmap.layout import NS_BUF_CHANGED
+from impl.netmap.ranges import flat_ranges, good_prefix, ring_dist, ring_prev
+from impl.netmap.reinit import netmap_reset
+from impl.netmap.softdev import SoftRings
+
+_KEEP_FLAGS = np.uint16(0xFFFF ^ NS_BUF_CHANGED)
+
+
+@dataclass(frozen=True)
+class Handover:
+    """What the driver handed to the device, per ring of the batch."""
+
+    count: np.ndarray  # slots handed over
+    bad_slot: np.ndarray  # kring index of the first invalid slot that stopped it, or -1
+
+    @property
+    def stopped(self) -> np.ndarray:
+        return self.bad_slot >= 0
+
+
+def _hand_over(kr: Krings, dev: SoftRings, rings: np.ndarray, want: np.ndarray,
+               check_len: bool) -> Handover:
+    """Write descriptors for the good prefix of slots [hwcur, hwcur + want) of each ring,
+    advance hwcur past them and ring the doorbell with ``tail = k2n(hwcur) - offset``."""
+    n = kr.num_slots
+    hwcur = kr.hwcur[rings]
+    seg, off, idx = flat_ranges(hwcur, want, n)
+    ring_of = rings[seg]
+    buf = kr.slot_buf_idx[ring_of, idx].astype(np.int64)
+    length = kr.slot_len[ring_of, idx].astype(np.int64)
+    bad = ~kr.mem.valid_buf(buf)
+    if check_len:
+        bad |= length > kr.mem.buf_size
+    k = good_prefix(bad, seg, off, want)
+    bad_slot = np.where(k < want, (hwcur + k) % n, -1)
+    keep = off < k[seg]
+    ring_of, idx = ring_of[keep], idx[keep]
+    dev.write_descriptors(
+        ring_of, kr.k2n(ring_of, idx), buf[keep], length[keep] if check_len else 0
+    )
+    kr.slot_flags[ring_of, idx] &= _KEEP_FLAGS
+    new_hwcur = (hwcur + k) % n
+    kr.hwcur[rings] = new_hwcur
+    return Handover(k, bad_slot)
+
+
+def tx_driver_sync(kr: Krings, dev: SoftRings, rings: np.ndarray, sent: np.ndarray) -> Handover:
+    """Driver txsync with NAF_FORCE_RECLAIM.
+
+    Send: hand up to ``sent`` of the published slots [hwcur, rhead) to the NIC (good
+    prefix only), write TDT = k2n(hwcur).  Reclaim: hwtail = n2k(TDH) - 1."""
+    want = np.minimum(sent, ring_dist(kr.hwcur[rings], kr.rhead[rings], kr.num_slots))
+    ho = _hand_over(kr, dev, rings, want, check_len=True)
+    dev.doorbell(rings, kr.k2n(rings, kr.hwcur[rings]))
+    kr.hwtail[rings] = ring_prev(kr.n2k(rings, dev.head[rings]), kr.num_slots)
+    return ho
+
+
+def rx_driver_sync(
+    kr: Krings, dev: SoftRings, rings: np.ndarray, refill: np.ndarray
+) -> tuple[np.ndarray, Handover]:
+    """Driver rxsync with NAF_FORCE_READ.
+
+    Report: hwtail = n2k(RDH); the newly reported slots [old hwtail, hwtail) get the
+    device's lengths and flags = 0.  Refill: give up to ``refill`` released slots
+    [hwcur, rhead) back as empty buffers (good prefix only), write RDT = k2n(hwcur) - 1.
+    Returns (slots reported per ring, handover)."""
+    n = kr.num_slots
+    nic = kr.n2k(rings, dev.head[rings])
+    reported = ring_dist(kr.hwtail[rings], nic, n)
+    seg, _, idx = flat_ranges(kr.hwtail[rings], reported, n)
+    ring_of = rings[seg]
+    kr.slot_len[ring_of, idx] = dev.desc_len[ring_of, kr.k2n(ring_of, idx)]
+    kr.slot_flags[ring_of, idx] = 0
+    kr.hwtail[rings] = nic
+    want = np.minimum(refill, ring_dist(kr.hwcur[rings], kr.rhead[rings], n))
+    ho = _hand_over(kr, dev, rings, want, check_len=False)
+    dev.doorbell(rings, kr.k2n(rings, kr.hwcur[rings]) - 1)
+    return reported, ho
+
+
+def driver_ring_init(kr: Krings, dev: SoftRings, rings: np.ndarray) -> None:
+    """The driver (re)initialises NIC rings: netmap_reset, then restart the device rings.
+
+    TX: nothing in flight (TDH = TDT = 0 = k2n(hwcur)).  RX: post every slot from hwtail
+    up to (not including) rhead - 1 as an empty buffer, and also write the descriptor of
+    the gap slot rhead - 1 (it is handed over by the next refill's RDT write), so the
+    device owns dist(hwtail, rhead - 1) descriptors and RDT = k2n(hwcur - 1).  A slot
+    whose buf_idx is not a real buffer is posted with the reserved buffer 0 instead
+    (netmap's PNMB() maps a bad index to buffer 0 the same way)."""
+    netmap_reset(kr, rings)
+    n = kr.num_slots
+    if kr.is_tx:
+        dev.restart(rings, np.zeros(rings.size, dtype=np.int64))
+        return
+    posted = ring_dist(kr.hwtail[rings], ring_prev(kr.hwcur[rings], n), n)
+    seg, _, idx = flat_ranges(kr.hwtail[rings], posted + 1, n)
+    ring_of = rings[seg]
+    buf = kr.slot_buf_idx[ring_of, idx].astype(np.int64)
+    buf = np.where(kr.mem.valid_buf(buf), buf, 0)
+    dev.write_descriptors(ring_of, kr.k2n(ring_of, idx), buf, 0)
+    dev.restart(rings, posted)

@@ -1,0 +1,101 @@
+"""Kernel rings (``struct netmap_kring``) of one direction, as a struct of arrays.
+
+Reference: shared/reference/netmap.md §2 "struct netmap_kring fields" and the initial
+state set by ``netmap_krings_create``: ``rhead = rcur = nr_hwcur = 0``,
+``rtail = nr_hwtail = (TX ? N-1 : 0)`` ("IMPORTANT: Always keep one slot empty").
+
+Each kernel field is an int64 array indexed by ring.  The shared ``netmap_ring`` fields the
+kernel reads and writes (head, cur, tail) are strided views into :class:`NetmapMemory`, so
+writing ``ring_tail[q]`` writes the bytes the user sees.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from impl.netmap.layout import NR_DIR_RX, NR_DIR_TX
+from impl.netmap.mem import NetmapMemory
+
+KINDS = ("tx", "rx")
+KRING_FIELDS = ("hwcur", "hwtail", "rhead", "rcur", "rtail", "nkr_hwofs")
+
+
+class Krings:
+    """All krings of one direction (``kind`` "tx" or "rx"): rings ``base .. base+count-1``
+    of the shared memory."""
+
+    def __init__(self, kind: str, mem: NetmapMemory, base: int, count: int) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        if base < 0 or count < 0 or base + count > mem.num_rings:
+            raise ValueError(f"rings {base}..{base + count - 1} not in memory {mem!r}")
+        self.kind = kind
+        self.mem = mem
+        self.base = int(base)
+        self.count = int(count)
+        self.num_slots = mem.num_slots
+        n = self.num_slots
+        for name in KRING_FIELDS:
+            setattr(self, name, np.zeros(self.count, dtype=np.int64))
+        self.hwcur: np.ndarray
+        self.hwtail: np.ndarray
+        self.rhead: np.ndarray
+        self.rcur: np.ndarray
+        self.rtail: np.ndarray
+        self.nkr_hwofs: np.ndarray
+        if kind == "tx":
+            self.hwtail[:] = n - 1
+            self.rtail[:] = n - 1
+        hdr = mem.headers[self.base : self.base + self.count]
+        self.headers = hdr
+        self.ring_head = hdr["head"]
+        self.ring_cur = hdr["cur"]
+        self.ring_tail = hdr["tail"]
+        self.slot_buf_idx = mem.slot_buf_idx[self.base : self.base + self.count]
+        self.slot_len = mem.slot_len[self.base : self.base + self.count]
+        self.slot_flags = mem.slot_flags[self.base : self.base + self.count]
+        # The shared headers start out matching the kring (netmap_mem_rings_create).
+        rows = np.arange(self.count, dtype=np.int64)
+        hdr["buf_ofs"] = mem.buf_ofs(self.base + rows)
+        hdr["num_slots"] = n
+        hdr["nr_buf_size"] = mem.buf_size
+        hdr["ringid"] = rows
+        hdr["dir"] = NR_DIR_TX if kind == "tx" else NR_DIR_RX
+        self.ring_head[:] = self.rhead
+        self.ring_cur[:] = self.rcur
+        self.ring_tail[:] = self.rtail
+
+    @property
+    def is_tx(self) -> bool:
+        return self.kind == "tx"
+
+    def check_rings(self, rings: object) -> np.ndarray:
+        """Normalise a batch of ring ids (int, sequence, array or None = all) to an int64
+        array; ValueError on an out-of-range or repeated id."""
+        if rings is None:
+            return np.arange(self.count, dtype=np.int64)
+        arr = np.atleast_1d(np.asarray(rings))
+        if arr.ndim != 1 or not (arr.size == 0 or np.issubdtype(arr.dtype, np.integer)):
+            raise ValueError(f"ring ids must be a 1-D integer array, got {rings!r}")
+        arr = arr.astype(np.int64)
+        if arr.size and (arr.min() < 0 or arr.max() >= self.count):
+            raise ValueError(f"{self.kind} ring id out of range 0..{self.count - 1}: {rings!r}")
+        if np.unique(arr).size != arr.size:
+            raise ValueError(f"ring ids repeated in one batch: {rings!r}")
+        return arr
+
+    def k2n(self, rings: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """netmap_idx_k2n: kring slot index -> NIC descriptor index."""
+        return (np.asarray(idx, dtype=np.int64) - self.nkr_hwofs[rings]) % self.num_slots
+
+    def n2k(self, rings: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """netmap_idx_n2k: NIC descriptor index -> kring slot index."""
+        return (np.asarray(idx, dtype=np.int64) + self.nkr_hwofs[rings]) % self.num_slots
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{f}={getattr(self, f).tolist()}" for f in KRING_FIELDS)
+        return (
+            f"Krings(kind={self.kind!r}, count={self.count}, num_slots={self.num_slots}, "
+            f"base={self.base}, {fields}, ring_head={self.ring_head.tolist()}, "
+            f"ring_cur={self.ring_cur.tolist()}, ring_tail={self.ring_tail.tolist()})"
+        )

@@ -1,0 +1,90 @@
+"""Vectorized ring arithmetic and flat index ranges (no Python loops over slots or rings).
+
+Reference: shared/reference/netmap.md §2 "Kernel helpers" (nm_next / nm_prev) and §1
+(nm_ring_space).  Here every helper takes numpy arrays of indices, one element per ring,
+and a scalar ring size ``n``; concrete ``%`` is fine in the implementation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+IntArray = np.ndarray
+
+
+def ring_dist(a: IntArray, b: IntArray, n: int) -> IntArray:
+    """Slots from ``a`` forward to ``b``, i.e. ``|[a, b)|`` in ``[0, n)``."""
+    return (np.asarray(b, dtype=np.int64) - np.asarray(a, dtype=np.int64)) % n
+
+
+def ring_add(i: IntArray, d: IntArray, n: int) -> IntArray:
+    """Slot ``i`` advanced by ``d`` slots (mod ``n``)."""
+    return (np.asarray(i, dtype=np.int64) + np.asarray(d, dtype=np.int64)) % n
+
+
+def ring_prev(i: IntArray, n: int) -> IntArray:
+    """nm_prev: the slot before ``i``."""
+    return (np.asarray(i, dtype=np.int64) - 1) % n
+
+
+def in_cyclic(lo: IntArray, x: IntArray, hi: IntArray, n: int) -> IntArray:
+    """``x`` in the cyclic interval ``[lo .. hi]`` (both ends inclusive)."""
+    return ring_dist(lo, x, n) <= ring_dist(lo, hi, n)
+
+
+def flat_ranges(
+    start: IntArray, count: IntArray, n: int | None = None
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Concatenate the ranges ``[start[j], start[j] + count[j])`` into one flat array.
+
+    Returns ``(seg, off, idx)``: for every element, the segment ``j`` it came from, its
+    offset inside the segment and its index (reduced mod ``n`` when ``n`` is given, which
+    is how a wrapped ring range is walked)."""
+    start = np.asarray(start, dtype=np.int64)
+    count = np.asarray(count, dtype=np.int64)
+    total = int(count.sum())
+    seg = np.repeat(np.arange(count.size, dtype=np.int64), count)
+    first = np.cumsum(count) - count
+    off = np.arange(total, dtype=np.int64) - np.repeat(first, count)
+    idx = start[seg] + off
+    if n is not None:
+        idx %= n
+    return seg, off, idx
+
+
+def segment_min(values: IntArray, count: IntArray, default: IntArray) -> IntArray:
+    """Per-segment minimum of a flat array laid out as by :func:`flat_ranges`.
+
+    Empty segments get ``default`` (an array with one element per segment)."""
+    count = np.asarray(count, dtype=np.int64)
+    out = np.array(default, dtype=np.int64, copy=True)
+    nonempty = count > 0
+    if values.size:
+        starts = (np.cumsum(count) - count)[nonempty]
+        out[nonempty] = np.minimum(out[nonempty], np.minimum.reduceat(values, starts))
+    return out
+
+
+def good_prefix(bad: IntArray, seg: IntArray, off: IntArray, count: IntArray) -> IntArray:
+    """Length of the prefix of each segment before its first ``bad`` element.
+
+    ``bad``, ``seg``, ``off`` are flat arrays as produced by :func:`flat_ranges`; a segment
+    with no bad element keeps its full ``count``."""
+    count = np.asarray(count, dtype=np.int64)
+    candidates = np.where(bad, off, count[seg])
+    return segment_min(candidates, count, count)
+
+
+def as_counts(rings: np.ndarray, k: object, what: str) -> np.ndarray:
+    """Broadcast a scalar or per-ring count to an int64 array (one element per ring of
+    the batch); ValueError if not integral, mis-shaped or negative."""
+    arr = np.asarray(k)
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"{what} must be integers, got {k!r}")
+    try:
+        arr = np.broadcast_to(arr.astype(np.int64), rings.shape).copy()
+    except ValueError:
+        raise ValueError(f"{what} must be a scalar or one count per ring, got {k!r}") from None
+    if arr.size and arr.min() < 0:
+        raise ValueError(f"{what} must be >= 0, got {k!r}")
+    return arr

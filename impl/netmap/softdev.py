@@ -1,0 +1,250 @@
+"""A simple software NIC behind the krings (the ENA device model comes later).
+
+Reference: shared/reference/netmap.md §2 ("nkr_hwofs ... netmap_idx_n2k/k2n",
+"netmap_reset") and the ring regions of model/netmap_ring.py: per ring the NIC has a head
+register (TDH / RDH: next descriptor to complete / fill) that only the device moves, a tail
+register (TDT / RDT) that only the driver writes, and its own descriptor ring in NIC index
+space.  The driver writes ``(buf_idx, len)`` into a descriptor when it submits (TX) or
+posts (RX) a slot; the device reads only its descriptors and the buffers (DMA), never the
+netmap slots, so a user scribbling an in-flight slot cannot change what the NIC sends.
+
+``owned`` counts the descriptors the device owns: every tail-register write hands over
+``(new_tail - old_tail) mod N`` descriptors (the driver moves the tail by at most N-1 per
+write), every completion / fill takes one back.  This is what the model's ghost ``busy``
+abstracts; it can exceed ``dist(head, tail)`` when a broken kring makes the driver lap its
+own descriptors (reference §7.2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from impl.netmap.ranges import as_counts, flat_ranges, ring_dist
+
+SOFTDEV_DESC_DTYPE = np.dtype(
+    {"names": ["buf_idx", "len", "flags"], "formats": ["<u4", "<u2", "<u2"],
+     "offsets": [0, 4, 6], "itemsize": 8}
+)
+"""The soft NIC's descriptor: buffer index, length, flags (8 bytes)."""
+
+
+@dataclass
+class WireLog:
+    """Frames the soft NIC put on the wire: one chunk of arrays per ``complete`` call."""
+
+    _rings: list[np.ndarray] = field(default_factory=list)
+    _bufs: list[np.ndarray] = field(default_factory=list)
+    _lengths: list[np.ndarray] = field(default_factory=list)
+    _data: list[np.ndarray] = field(default_factory=list)
+    _count: int = 0
+
+    def append(self, rings: np.ndarray, bufs: np.ndarray, lengths: np.ndarray,
+               data: np.ndarray) -> None:
+        """Record one batch of frames (``data`` is their bytes, concatenated)."""
+        self._rings.append(rings)
+        self._bufs.append(bufs)
+        self._lengths.append(lengths)
+        self._data.append(data)
+        self._count += int(lengths.size)
+
+    @staticmethod
+    def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+    def rings(self) -> np.ndarray:
+        """Ring id of every frame, in wire order."""
+        return self._cat(self._rings, np.int64)
+
+    def bufs(self) -> np.ndarray:
+        """Buffer index every frame was sent from."""
+        return self._cat(self._bufs, np.int64)
+
+    def lengths(self) -> np.ndarray:
+        """Length of every frame."""
+        return self._cat(self._lengths, np.int64)
+
+    def data(self) -> np.ndarray:
+        """All frame bytes, concatenated in wire order."""
+        return self._cat(self._data, np.uint8)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def frame(self, i: int) -> bytes:
+        """The bytes of frame ``i``."""
+        lengths = self.lengths()
+        start = int(lengths[:i].sum())
+        return self.data()[start : start + int(lengths[i])].tobytes()
+
+    def clear(self) -> None:
+        self._rings.clear()
+        self._bufs.clear()
+        self._lengths.clear()
+        self._data.clear()
+        self._count = 0
+
+    def __repr__(self) -> str:
+        return f"WireLog(frames={len(self)}, bytes={int(self.lengths().sum())})"
+
+
+class SoftRings:
+    """Registers and descriptor rings of one direction of the soft NIC.
+
+    ``bufs`` is the host memory the device DMAs to/from (``NetmapMemory.bufs``)."""
+
+    kind = "?"
+
+    def __init__(self, count: int, num_slots: int, bufs: np.ndarray) -> None:
+        self.count = int(count)
+        self.num_slots = int(num_slots)
+        self.bufs = bufs
+        self.buf_size = bufs.shape[1]
+        self._flat = bufs.reshape(-1)
+        if not np.shares_memory(self._flat, bufs):
+            raise ValueError("bufs must be a contiguous view of the DMA memory")
+        self.head = np.zeros(self.count, dtype=np.int64)  # TDH / RDH (device)
+        self.tail = np.zeros(self.count, dtype=np.int64)  # TDT / RDT (driver)
+        self.owned = np.zeros(self.count, dtype=np.int64)  # descriptors the device owns
+        self.desc = np.zeros((self.count, self.num_slots), dtype=SOFTDEV_DESC_DTYPE)
+        self.desc_buf = self.desc["buf_idx"]
+        self.desc_len = self.desc["len"]
+
+    # ------------------------------------------------------------ driver-facing interface
+
+    def write_descriptors(self, rings: np.ndarray, nic_idx: np.ndarray, buf_idx: np.ndarray,
+                          length: np.ndarray) -> None:
+        """The driver fills descriptors (flat arrays, one element per descriptor)."""
+        self.desc_buf[rings, nic_idx] = buf_idx
+        self.desc_len[rings, nic_idx] = length
+
+    def doorbell(self, rings: np.ndarray, tail: np.ndarray) -> None:
+        """The driver writes the tail register: descriptors up to ``tail`` are handed over."""
+        tail = np.asarray(tail, dtype=np.int64) % self.num_slots
+        self.owned[rings] += ring_dist(self.tail[rings], tail, self.num_slots)
+        self.tail[rings] = tail
+
+    def restart(self, rings: np.ndarray, tail: np.ndarray) -> None:
+        """Ring (re)initialisation: head = 0, tail = ``tail``, the device owns [0, tail)."""
+        tail = np.asarray(tail, dtype=np.int64) % self.num_slots
+        self.head[rings] = 0
+        self.tail[rings] = tail
+        self.owned[rings] = tail
+
+    def available(self, rings: np.ndarray) -> np.ndarray:
+        """Descriptors the device may process now: ``dist(head, tail)``."""
+        return ring_dist(self.head[rings], self.tail[rings], self.num_slots)
+
+    def owned_descriptors(self, ring: int) -> np.ndarray:
+        """NIC indices of the descriptors in [head, tail) of one ring."""
+        r = np.array([ring], dtype=np.int64)
+        _, _, idx = flat_ranges(self.head[r], self.available(r), self.num_slots)
+        return idx
+
+    # ------------------------------------------------------------ device side
+
+    def _take(self, rings: np.ndarray, k: object, verb: str) -> tuple[np.ndarray, ...]:
+        """Validate ``k`` per ring; return (k, seg, ring per desc, NIC index per desc)."""
+        k = as_counts(rings, k, f"{verb} count")
+        avail = self.available(rings)
+        over = k > avail
+        if over.any():
+            j = int(np.argmax(over))
+            raise ValueError(
+                f"{self.kind} ring {int(rings[j])}: cannot {verb} {int(k[j])} descriptors, "
+                f"only {int(avail[j])} owned (head={int(self.head[rings[j]])}, "
+                f"tail={int(self.tail[rings[j]])})"
+            )
+        seg, _, idx = flat_ranges(self.head[rings], k, self.num_slots)
+        return k, seg, rings[seg], idx
+
+    def _advance(self, rings: np.ndarray, k: np.ndarray) -> None:
+        self.head[rings] = (self.head[rings] + k) % self.num_slots
+        self.owned[rings] -= k
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(count={self.count}, num_slots={self.num_slots}, "
+            f"head={self.head.tolist()}, tail={self.tail.tolist()}, "
+            f"owned={self.owned.tolist()})"
+        )
+
+
+class SoftTxDevice(SoftRings):
+    """TX side: ``complete`` transmits descriptors [TDH, TDH + k) onto the wire."""
+
+    kind = "tx"
+
+    def __init__(self, count: int, num_slots: int, bufs: np.ndarray) -> None:
+        super().__init__(count, num_slots, bufs)
+        self.wire = WireLog()
+
+    def complete(self, rings: np.ndarray, k: object) -> np.ndarray:
+        """Send and complete the next ``k`` descriptors of each ring (TDH += k).
+
+        ValueError if ``k`` exceeds ``dist(TDH, TDT)`` for some ring (nothing changes).
+        Returns the per-ring counts."""
+        k, _, ring_of, idx = self._take(rings, k, "complete")
+        buf = self.desc_buf[ring_of, idx].astype(np.int64)
+        length = self.desc_len[ring_of, idx].astype(np.int64)
+        _, _, byte_idx = flat_ranges(buf * self.buf_size, length)
+        data = self._flat[byte_idx]
+        self.wire.append(ring_of, buf, length, data)
+        self._advance(rings, k)
+        return k
+
+
+class SoftRxDevice(SoftRings):
+    """RX side: ``deliver`` receives frames into descriptors [RDH, RDH + k)."""
+
+    kind = "rx"
+
+    def __init__(self, count: int, num_slots: int, bufs: np.ndarray, seed: int = 0,
+                 gen_max_len: int = 128) -> None:
+        super().__init__(count, num_slots, bufs)
+        self.rng = np.random.default_rng(seed)
+        self.gen_max_len = max(1, min(int(gen_max_len), self.buf_size))
+
+    def deliver(self, rings: np.ndarray, k: object, frames: np.ndarray | None = None,
+                lengths: np.ndarray | None = None) -> np.ndarray:
+        """Receive ``k`` frames per ring into the posted buffers (RDH += k).
+
+        ``frames``: uint8 rows, one per frame in (ring batch, descriptor) order, with
+        ``lengths`` (default: the row width); when ``frames`` is None, ``lengths`` (if
+        given) and the bytes are drawn from the device's seeded generator.  The device
+        writes each frame into its descriptor's buffer and the length into the descriptor.
+        ValueError if ``k`` exceeds ``dist(RDH, RDT)`` or a frame is longer than a buffer.
+        Returns the per-ring counts."""
+        k, _, ring_of, idx = self._take(rings, k, "deliver")
+        total = idx.size
+        if frames is None:
+            if lengths is None:
+                lengths = self.rng.integers(1, self.gen_max_len + 1, size=total)
+            lengths = np.asarray(lengths, dtype=np.int64)
+            self._check_lengths(lengths, total)
+            payload = self.rng.integers(0, 256, size=int(lengths.sum()), dtype=np.uint8)
+        else:
+            frames = np.asarray(frames, dtype=np.uint8)
+            if frames.ndim != 2 or frames.shape[0] != total:
+                raise ValueError(f"frames must have shape ({total}, width), got {frames.shape}")
+            if lengths is None:
+                lengths = np.full(total, frames.shape[1], dtype=np.int64)
+            lengths = np.asarray(lengths, dtype=np.int64)
+            self._check_lengths(lengths, total)
+            if total and lengths.max() > frames.shape[1]:
+                raise ValueError("a frame length exceeds the width of its row")
+            mask = np.arange(frames.shape[1])[None, :] < lengths[:, None]
+            payload = frames[mask]
+        buf = self.desc_buf[ring_of, idx].astype(np.int64)
+        _, _, byte_idx = flat_ranges(buf * self.buf_size, lengths)
+        self._flat[byte_idx] = payload
+        self.desc_len[ring_of, idx] = lengths
+        self._advance(rings, k)
+        return k
+
+    def _check_lengths(self, lengths: np.ndarray, total: int) -> None:
+        if lengths.shape != (total,):
+            raise ValueError(f"lengths must have shape ({total},), got {lengths.shape}")
+        if total and (lengths.min() < 0 or lengths.max() > self.buf_size):
+            raise ValueError(f"frame lengths must be in 0..{self.buf_size}")

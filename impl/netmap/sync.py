@@ -1,0 +1,100 @@
+"""NIOCTXSYNC / NIOCRXSYNC for a batch of rings: prologue, reinit, driver, finalize.
+
+Reference: shared/reference/netmap.md §2 "Call sites": TX: prologue fails ->
+netmap_ring_reinit only; else the driver's txsync and nm_sync_finalize.  RX: prologue
+fails -> netmap_ring_reinit, and the driver's rxsync is still called, then finalize
+(§7.3).  Everything is vectorized over the batch; rings are independent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from impl.netmap.driver import rx_driver_sync, tx_driver_sync
+from impl.netmap.kring import Krings
+from impl.netmap.prologue import (
+    check_policy,
+    nm_rxsync_prologue,
+    nm_sync_finalize,
+    nm_txsync_prologue,
+)
+from impl.netmap.ranges import as_counts
+from impl.netmap.reinit import netmap_ring_reinit
+from impl.netmap.softdev import SoftRings
+
+
+@dataclass(frozen=True)
+class TxsyncResult:
+    """Per ring of the batch: prologue accepted?, slots handed to the NIC, and the kring
+    index of the invalid slot that stopped the driver (-1 if none)."""
+
+    rings: np.ndarray
+    accepted: np.ndarray
+    sent: np.ndarray
+    bad_slot: np.ndarray
+
+    @property
+    def stopped(self) -> np.ndarray:
+        return self.bad_slot >= 0
+
+    def __repr__(self) -> str:
+        return (
+            f"TxsyncResult(rings={self.rings.tolist()}, accepted={self.accepted.tolist()}, "
+            f"sent={self.sent.tolist()}, bad_slot={self.bad_slot.tolist()})"
+        )
+
+
+@dataclass(frozen=True)
+class RxsyncResult:
+    """Per ring of the batch: prologue accepted?, newly reported slots, slots given back
+    to the NIC, and the kring index of the invalid slot that stopped the refill (-1)."""
+
+    rings: np.ndarray
+    accepted: np.ndarray
+    reported: np.ndarray
+    refilled: np.ndarray
+    bad_slot: np.ndarray
+
+    @property
+    def stopped(self) -> np.ndarray:
+        return self.bad_slot >= 0
+
+    def __repr__(self) -> str:
+        return (
+            f"RxsyncResult(rings={self.rings.tolist()}, accepted={self.accepted.tolist()}, "
+            f"reported={self.reported.tolist()}, refilled={self.refilled.tolist()}, "
+            f"bad_slot={self.bad_slot.tolist()})"
+        )
+
+
+def txsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
+           sent: object) -> TxsyncResult:
+    """NIOCTXSYNC on ``rings``; ``sent`` (scalar or per ring) bounds what the driver
+    hands to the NIC (a driver whose link is down sends 0, §7.8)."""
+    check_policy(policy)
+    sent = as_counts(rings, sent, "sent")
+    acc = nm_txsync_prologue(policy, kr, rings)
+    netmap_ring_reinit(policy, kr, rings[~acc])
+    ok = rings[acc]
+    ho = tx_driver_sync(kr, dev, ok, sent[acc])
+    nm_sync_finalize(kr, ok)
+    out_sent = np.zeros(rings.size, dtype=np.int64)
+    out_bad = np.full(rings.size, -1, dtype=np.int64)
+    out_sent[acc] = ho.count
+    out_bad[acc] = ho.bad_slot
+    return TxsyncResult(rings.copy(), acc, out_sent, out_bad)
+
+
+def rxsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
+           refill: object) -> RxsyncResult:
+    """NIOCRXSYNC on ``rings``; ``refill`` (scalar or per ring) bounds how many released
+    slots the driver gives back to the NIC."""
+    check_policy(policy)
+    refill = as_counts(rings, refill, "refill")
+    acc = nm_rxsync_prologue(policy, kr, rings)
+    netmap_ring_reinit(policy, kr, rings[~acc])
+    reported, ho = rx_driver_sync(kr, dev, rings, refill)
+    nm_sync_finalize(kr, rings)
+    return RxsyncResult(rings.copy(), acc, reported, ho.count, ho.bad_slot)

@@ -1,0 +1,115 @@
+"""Discharging one obligation on z3 or cvc5, bounded by a deterministic resource limit.
+
+Each query gets a fresh solver with a resource limit (z3 ``rlimit``, cvc5 ``rlimit-per``),
+never a wall-clock timeout, so a run is repeatable; ``unknown`` is reported with the
+solver's reason and counts as a failure (reference/formal-practice.md, "Solver habits").
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from proofs.obligations import Obligation
+
+#: Deterministic budget per query.  The largest obligation uses well under 1% of it.
+DEFAULT_RLIMIT = 20_000_000
+
+SOLVERS = ("z3", "cvc5")
+
+
+def solver_api(name: str) -> ModuleType:
+    if name == "z3":
+        import z3
+
+        return z3
+    if name == "cvc5":
+        try:
+            import cvc5.pythonic as cvc5_pythonic
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise SystemExit(
+                "cvc5 is not installed: install the test extra (pip install -e '.[test]')"
+            ) from exc
+        return cvc5_pythonic
+    raise ValueError(f"unknown solver {name!r}; choose one of {', '.join(SOLVERS)}")
+
+
+@dataclass
+class Result:
+    obligation: Obligation
+    solver: str
+    result: str  # "proved", "refuted", "unknown"
+    seconds: float
+    rlimit: int
+    counterexample: dict[str, dict[str, int]] = field(default_factory=dict)
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.result == self.obligation.expect
+
+    def as_json(self) -> dict[str, Any]:
+        ob = self.obligation
+        out: dict[str, Any] = {
+            "id": ob.id,
+            "kind": ob.kind,
+            "result": self.result,
+            "expect": ob.expect,
+            "seconds": round(self.seconds, 4),
+            "rlimit": self.rlimit,
+        }
+        if self.counterexample:
+            out["counterexample"] = self.counterexample
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+def _resource_used(name: str, solver: Any) -> int:
+    if name == "z3":
+        stats = solver.statistics()
+        return int(stats.get_key_value("rlimit count")) if "rlimit count" in stats else 0
+    stats = solver.solver.getStatistics().get(True, True)
+    return int(stats.get("resource::resourceUnitsUsed", {}).get("value", 0))
+
+
+def _as_int(value: Any) -> int:
+    return value.as_long() if hasattr(value, "as_long") else int(str(value))
+
+
+def discharge(ob: Obligation, solver_name: str = "z3", rlimit: int = DEFAULT_RLIMIT) -> Result:
+    """Check one obligation; a model becomes a counterexample (or witness) dict."""
+    api = solver_api(solver_name)
+    query = ob.build(api)
+    solver = api.Solver()
+    if solver_name == "z3":
+        solver.set("rlimit", rlimit)
+    else:
+        solver.set("rlimit-per", rlimit)
+    solver.add(*query.premises)
+    solver.add(api.Not(query.goal) if query.mode == "valid" else query.goal)
+    start = time.perf_counter()
+    answer = str(solver.check())
+    seconds = time.perf_counter() - start
+    model_found = answer == "sat"
+    if answer == "unknown":
+        result = "unknown"
+    elif query.mode == "valid":
+        result = "refuted" if model_found else "proved"
+    else:
+        result = "proved" if model_found else "refuted"
+    counterexample: dict[str, dict[str, int]] = {}
+    if model_found:
+        m = solver.model()
+        counterexample = {
+            group: {k: _as_int(m.eval(v, model_completion=True)) if not isinstance(v, int)
+                    else v for k, v in terms.items()}
+            for group, terms in query.watch.items()
+        }
+    reason = solver.reason_unknown() if answer == "unknown" else ""
+    return Result(
+        ob, solver_name, result, seconds, _resource_used(solver_name, solver),
+        counterexample, str(reason),
+    )

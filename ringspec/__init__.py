@@ -1,0 +1,1 @@
+"""ringspec: a z3-checked model and a vectorized reference implementation of netmap rings."""

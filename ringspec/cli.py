@@ -1,0 +1,48 @@
+"""The ``ringspec`` console script: ``prove``, ``fuzz`` and ``docs``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+USAGE = """usage: ringspec COMMAND [options]
+
+commands:
+  prove   discharge every proof obligation of the model (python -m proofs)
+  fuzz    run a stateful fuzz campaign of the model against the implementation
+  docs    regenerate docs/ from the model and a proof run
+
+Run `ringspec COMMAND --help` for a command's options."""
+
+
+def _prove(argv: list[str]) -> int:
+    from proofs.runner import main
+
+    return main(argv)
+
+
+def _fuzz(argv: list[str]) -> int:
+    from ringspec.fuzz import main
+
+    return main(argv)
+
+
+def _docs(argv: list[str]) -> int:
+    from ringspec.docgen import main
+
+    return main(argv)
+
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {"prove": _prove, "fuzz": _fuzz, "docs": _docs}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if args else 2
+    command = COMMANDS.get(args[0])
+    if command is None:
+        print(f"ringspec: unknown command {args[0]!r}\n\n{USAGE}", file=sys.stderr)
+        return 2
+    return command(args[1:])

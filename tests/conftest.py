@@ -1,0 +1,35 @@
+"""Hypothesis profiles shared by the whole suite (reference/formal-practice.md).
+
+``ci`` (the default): derandomized and bounded, so CI is repeatable; ``dev``: randomized,
+more examples; ``fuzz``: long runs for ``ringspec fuzz`` and HypoFuzz.  Select one with
+``HYPOTHESIS_PROFILE=dev pytest``."""
+
+import os
+import sys
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    max_examples=200,
+    stateful_step_count=40,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "dev", deadline=None, max_examples=1000, stateful_step_count=60, print_blob=True
+)
+settings.register_profile(
+    "fuzz",
+    deadline=None,
+    max_examples=100_000,
+    stateful_step_count=100,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
