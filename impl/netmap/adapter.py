@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from impl.netmap import dma
 from impl.netmap.driver import driver_ring_init
 from impl.netmap.kring import KINDS, Krings
 from impl.netmap.layout import U32_MAX
@@ -199,14 +200,12 @@ class NetmapAdapter:
         buf = slots["buf_idx"][idx].astype(np.int64)
         if k and not self.mem.valid_buf(buf).all():
             raise ValueError(f"tx ring {q}: a slot in [head, head+{k}) has no valid buffer")
-        mask = np.arange(width)[None, :] < lengths[:, None]
-        rows, cols = np.nonzero(mask)
-        self.mem.bufs[buf[rows], cols] = frames[rows, cols]
+        dma.scatter(self.mem.bufs, buf, lengths, frames[np.arange(width) < lengths[:, None]])
         slots["len"][idx] = lengths
 
-    def user_read(self, q: int, k: int | None = None) -> list[bytes]:
-        """The frames in RX ring ``q``'s slots [head, head + k) (default: up to tail), as
-        bytes; a convenience for tests (it builds one bytes object per frame)."""
+    def user_read(self, q: int, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The frames in RX ring ``q``'s slots [head, head + k) (default: up to tail):
+        ``(lengths, bytes)`` with the frames' bytes concatenated in slot order."""
         space = self.ring_space("rx", q)
         k = space if k is None else int(k)
         if not 0 <= k <= space:
@@ -216,8 +215,9 @@ class NetmapAdapter:
         slots = self.slots("rx", q)
         buf = slots["buf_idx"][idx].astype(np.int64)
         length = slots["len"][idx].astype(np.int64)
-        rows = self.mem.bufs[buf]
-        return [rows[j, : length[j]].tobytes() for j in range(k)]
+        if k and not self.mem.valid_buf(buf).all():
+            raise ValueError(f"rx ring {q}: a slot in [head, head+{k}) has no valid buffer")
+        return length, dma.gather(self.mem.bufs, buf, length)
 
     # ------------------------------------------------------------------ abstraction
 
@@ -241,6 +241,36 @@ class NetmapAdapter:
             nic=nic,
             busy=int(dev.owned[q]),
         )
+
+    def load(self, kind: str, q: int, state: NetmapRing) -> None:
+        """Put ring ``q`` into the abstract ``state`` (test support, e.g. boundary states
+        found by z3), so that ``abstract(kind, q) == state`` afterwards.
+
+        The NIC index space is aligned with the kring (``nkr_hwofs = 0``); the device
+        registers become TX: TDH = nic, TDT = hwcur; RX: RDH = nic, RDT = hwcur - 1, and
+        the device's owned count becomes ``busy``.  Every descriptor is rewritten from its
+        slot (buf_idx, and len on TX), so the descriptors the device owns carry the
+        buffers of the slots they stand for.  Slot contents are not changed."""
+        kr, q = self._ring(kind, q)
+        n = self.num_slots
+        if state.n != n:
+            raise ValueError(f"state has n={state.n}, ring has {n} slots")
+        for name in ("hwcur", "hwtail", "rhead", "rtail", "nic"):
+            if not 0 <= int(getattr(state, name)) < n:
+                raise ValueError(f"{name}={getattr(state, name)} is not a slot index")
+        if not 0 <= int(state.rcur) <= U32_MAX or int(state.busy) < 0:
+            raise ValueError(f"rcur / busy out of range in {state!r}")
+        self.set_user_indices(kind, q, head=state.head, cur=state.cur, tail=state.tail)
+        kr.hwcur[q], kr.hwtail[q] = int(state.hwcur), int(state.hwtail)
+        kr.rhead[q], kr.rcur[q], kr.rtail[q] = int(state.rhead), int(state.rcur), int(state.rtail)
+        kr.nkr_hwofs[q] = 0
+        dev = self.device(kind)
+        slots = self.slots(kind, q)
+        dev.desc_buf[q] = slots["buf_idx"]
+        dev.desc_len[q] = slots["len"] if kr.is_tx else 0
+        dev.head[q] = int(state.nic)
+        dev.tail[q] = int(state.hwcur) if kr.is_tx else (int(state.hwcur) - 1) % n
+        dev.owned[q] = int(state.busy)
 
     def buffer_places(self) -> np.ndarray:
         """Every buffer index held anywhere: all slots of all rings, then the free list.

@@ -11,6 +11,8 @@ import errno
 
 import numpy as np
 
+from impl.netmap.ranges import has_duplicates
+
 RESERVED_BUFS = 2
 """Buffers 0 and 1 are reserved and never handed out."""
 
@@ -80,8 +82,7 @@ class BufferPool:
                 f"cannot free buffer {int(idx[bad][0])}: valid indices are "
                 f"{RESERVED_BUFS}..{self.nbufs - 1}"
             )
-        uniq = np.unique(idx)
-        if uniq.size != idx.size:
+        if has_duplicates(idx):
             raise ValueError("double free: a buffer index appears twice in one free() call")
         if self.is_free[idx].any():
             raise ValueError(

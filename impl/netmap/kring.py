@@ -15,6 +15,7 @@ import numpy as np
 
 from impl.netmap.layout import NR_DIR_RX, NR_DIR_TX
 from impl.netmap.mem import NetmapMemory
+from impl.netmap.ranges import has_duplicates
 
 KINDS = ("tx", "rx")
 KRING_FIELDS = ("hwcur", "hwtail", "rhead", "rcur", "rtail", "nkr_hwofs")
@@ -80,7 +81,7 @@ class Krings:
         arr = arr.astype(np.int64)
         if arr.size and (arr.min() < 0 or arr.max() >= self.count):
             raise ValueError(f"{self.kind} ring id out of range 0..{self.count - 1}: {rings!r}")
-        if np.unique(arr).size != arr.size:
+        if has_duplicates(arr):
             raise ValueError(f"ring ids repeated in one batch: {rings!r}")
         return arr
 

@@ -52,6 +52,16 @@ def flat_ranges(
     return seg, off, idx
 
 
+def flat_offsets(start: IntArray, count: IntArray) -> IntArray:
+    """Just the ``idx`` of :func:`flat_ranges` without wrap: the concatenation of
+    ``[start[j], start[j] + count[j])`` (used for byte ranges of buffers)."""
+    start = np.asarray(start, dtype=np.int64)
+    count = np.asarray(count, dtype=np.int64)
+    total = int(count.sum())
+    shift = start - (np.cumsum(count) - count)
+    return np.arange(total, dtype=np.int64) + np.repeat(shift, count)
+
+
 def segment_min(values: IntArray, count: IntArray, default: IntArray) -> IntArray:
     """Per-segment minimum of a flat array laid out as by :func:`flat_ranges`.
 
@@ -88,3 +98,9 @@ def as_counts(rings: np.ndarray, k: object, what: str) -> np.ndarray:
     if arr.size and arr.min() < 0:
         raise ValueError(f"{what} must be >= 0, got {k!r}")
     return arr
+
+
+def has_duplicates(values: IntArray) -> bool:
+    """Whether some value occurs twice (sort-based; cheaper than np.unique's hashing)."""
+    v = np.sort(np.asarray(values).ravel())
+    return bool(v.size > 1 and (v[1:] == v[:-1]).any())

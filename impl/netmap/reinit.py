@@ -41,6 +41,8 @@ def netmap_ring_reinit(policy: str, kr: Krings, rings: np.ndarray) -> np.ndarray
     rhead/rcur/rtail.  Both then sanitise every slot (§2 step 3)."""
     check_policy(policy)
     rings = np.asarray(rings, dtype=np.int64)
+    if rings.size == 0:
+        return np.zeros(0, dtype=bool)
     n = kr.num_slots
     if policy == AS_SHIPPED:
         head = kr.ring_head[rings].astype(np.int64)

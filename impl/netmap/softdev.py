@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from impl.netmap import dma
 from impl.netmap.ranges import as_counts, flat_ranges, ring_dist
 
 SOFTDEV_DESC_DTYPE = np.dtype(
@@ -101,9 +102,6 @@ class SoftRings:
         self.num_slots = int(num_slots)
         self.bufs = bufs
         self.buf_size = bufs.shape[1]
-        self._flat = bufs.reshape(-1)
-        if not np.shares_memory(self._flat, bufs):
-            raise ValueError("bufs must be a contiguous view of the DMA memory")
         self.head = np.zeros(self.count, dtype=np.int64)  # TDH / RDH (device)
         self.tail = np.zeros(self.count, dtype=np.int64)  # TDT / RDT (driver)
         self.owned = np.zeros(self.count, dtype=np.int64)  # descriptors the device owns
@@ -188,8 +186,7 @@ class SoftTxDevice(SoftRings):
         k, _, ring_of, idx = self._take(rings, k, "complete")
         buf = self.desc_buf[ring_of, idx].astype(np.int64)
         length = self.desc_len[ring_of, idx].astype(np.int64)
-        _, _, byte_idx = flat_ranges(buf * self.buf_size, length)
-        data = self._flat[byte_idx]
+        data = dma.gather(self.bufs, buf, length)
         self.wire.append(ring_of, buf, length, data)
         self._advance(rings, k)
         return k
@@ -237,8 +234,7 @@ class SoftRxDevice(SoftRings):
             mask = np.arange(frames.shape[1])[None, :] < lengths[:, None]
             payload = frames[mask]
         buf = self.desc_buf[ring_of, idx].astype(np.int64)
-        _, _, byte_idx = flat_ranges(buf * self.buf_size, lengths)
-        self._flat[byte_idx] = payload
+        dma.scatter(self.bufs, buf, lengths, payload)
         self.desc_len[ring_of, idx] = lengths
         self._advance(rings, k)
         return k

@@ -23,7 +23,7 @@ from model.core import (
 )
 
 SIZES = range(2, 9)
-I, D, B, C, N = z3.Ints("i d b c n")
+IDX, D, B, C, N = z3.Ints("i d b c n")
 
 
 def symbolic_value(term: z3.ExprRef, **values: int) -> int | bool:
@@ -40,7 +40,7 @@ def symbolic_value(term: z3.ExprRef, **values: int) -> int | bool:
     ],
 )
 def test_unary_ops_agree(name, op, meaning, operands):
-    term = op(I, N)
+    term = op(IDX, N)
     for n in SIZES:
         for i in range(n):
             concrete = op(i, n)
@@ -56,7 +56,7 @@ def test_unary_ops_agree(name, op, meaning, operands):
     ],
 )
 def test_offset_ops_agree(name, op, meaning):
-    term = op(I, D, N)
+    term = op(IDX, D, N)
     for n in SIZES:
         for i, d in itertools.product(range(n), range(n + 1)):
             concrete = op(i, d, n)
@@ -65,7 +65,7 @@ def test_offset_ops_agree(name, op, meaning):
 
 
 def test_dist_and_interval_agree():
-    dist, inside = ring_dist(I, B, N), in_cyclic(I, D, B, N)
+    dist, inside = ring_dist(IDX, B, N), in_cyclic(IDX, D, B, N)
     for n in SIZES:
         for a, b in itertools.product(range(n), repeat=2):
             assert ring_dist(a, b, n) == (b - a) % n
@@ -77,7 +77,7 @@ def test_dist_and_interval_agree():
 
 
 def test_cyclic_order_agrees_and_rejects_a_second_lap():
-    order = cyclic_order([I, B, C], N)
+    order = cyclic_order([IDX, B, C], N)
     for n in range(2, 7):
         for a, b, c in itertools.product(range(n), repeat=3):
             laps = ((b - a) % n + (c - b) % n + (a - c) % n) // n
@@ -92,5 +92,5 @@ def test_connectives_stay_concrete_and_short_circuit():
     assert And(False, x) is False and Or(True, x) is True
     assert And(True, x) is x and Or(False, x) is x
     assert Not(False) is True and Implies(False, x) is True
-    assert If(True, 1, I) == 1 and If(False, I, 2) == 2
+    assert If(True, 1, IDX) == 1 and If(False, IDX, 2) == 2
     assert z3.is_expr(If(x, 1, 2)) and z3.is_expr(And(x, z3.Bool("y")))

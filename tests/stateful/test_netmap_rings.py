@@ -1,0 +1,9 @@
+"""The model drives the implementation (ringspec.stateful): hardened rings must never
+break an invariant or diverge from the model; as-shipped rings must reproduce the
+faithful model exactly, findings included.  Example and step counts come from the
+Hypothesis profile (``ci``: 200 examples of up to 40 steps each)."""
+
+from ringspec.stateful import AsShippedRings, HardenedRings
+
+TestHardenedRings = HardenedRings.TestCase
+TestAsShippedRings = AsShippedRings.TestCase

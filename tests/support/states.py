@@ -1,0 +1,72 @@
+"""Exhaustive sets of concrete model states for small rings, used by the agreement test
+and as boundary seeds.
+
+``consistent_states(machine, n)`` enumerates *every* state of ``machine`` with ring size
+``n`` that satisfies all its invariants: every placement of hwcur and every split of the
+N-1 usable slots into the regions of model.netmap_ring, every rcur inside the user's
+region, and every user view the user-view invariant allows.  Legacy states are the images
+of the legacy-expressible modern ones under ``from_modern``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+from model import netmap_legacy
+from model.core import Machine
+from model.netmap_ring import RX, TX, NetmapRing
+
+
+def compositions(total: int, parts: int) -> Iterator[tuple[int, ...]]:
+    """Every tuple of ``parts`` non-negative ints summing to ``total``."""
+    for cuts in itertools.combinations(range(total + parts - 1), parts - 1):
+        bounds = (-1, *cuts, total + parts - 1)
+        yield tuple(bounds[i + 1] - bounds[i] - 1 for i in range(parts))
+
+
+def _user_views(n: int, rhead: int, rtail: int, user: int) -> Iterator[tuple[int, int]]:
+    for dh in range(user + 1):
+        for dc in range(user - dh + 1):
+            yield (rhead + dh) % n, (rhead + dh + dc) % n
+
+
+def _tx_states(n: int) -> Iterator[NetmapRing]:
+    for hwcur in range(n):
+        for pending, user, unshown, completed, in_flight in compositions(n - 1, 5):
+            rhead = (hwcur + pending) % n
+            rtail = (rhead + user) % n
+            hwtail = (rtail + unshown) % n
+            nic = (hwtail + 1 + completed) % n
+            for rc in range(user + 1):
+                for head, cur in _user_views(n, rhead, rtail, user):
+                    yield NetmapRing(n, head, cur, rtail, hwcur, hwtail, rhead,
+                                     (rhead + rc) % n, rtail, nic, in_flight)
+
+
+def _rx_states(n: int) -> Iterator[NetmapRing]:
+    for hwcur in range(n):
+        for pending, user, ready, free in compositions(n - 1, 4):
+            rhead = (hwcur + pending) % n
+            rtail = (rhead + user) % n
+            nic = (rtail + ready) % n
+            for rc in range(user + 1):
+                for head, cur in _user_views(n, rhead, rtail, user):
+                    yield NetmapRing(n, head, cur, rtail, hwcur, rtail, rhead,
+                                     (rhead + rc) % n, rtail, nic, free)
+
+
+def consistent_states(machine: Machine, n: int) -> list:
+    if machine is TX:
+        return list(_tx_states(n))
+    if machine is RX:
+        return list(_rx_states(n))
+    modern = TX if machine.name == "legacy_tx" else RX
+    out = []
+    for m in consistent_states(modern, n):
+        if not netmap_legacy.legacy_expressible(m):
+            continue
+        if machine.name == "legacy_tx" and m.head != m.cur:
+            continue
+        out.append(netmap_legacy.from_modern(m))
+    return sorted(set(out), key=repr)
