@@ -106,7 +106,8 @@ def format_counterexample(cex: dict[str, dict[str, int]]) -> str:
     )
 
 
-def print_table(report: Report, out: Any = sys.stdout) -> None:
+def print_table(report: Report, out: Any = None) -> None:
+    out = out or sys.stdout
     width = max(len(r.obligation.id) for r in report.results)
     header = (
         f"{'obligation':<{width}}  {'kind':<22} {'expect':<8} {'result':<8} "
@@ -124,7 +125,8 @@ def print_table(report: Report, out: Any = sys.stdout) -> None:
             file=out,
         )
 
-    print("\nMutants killed per invariant:", file=out)
+    print("\nMutants killed per invariant" + ("" if report.complete else " (partial run)") + ":",
+          file=out)
     by_inv: dict[str, list[str]] = defaultdict(list)
     for r in report.mutants:
         name = r.obligation.id.rsplit("/", 1)[-1]
@@ -132,7 +134,8 @@ def print_table(report: Report, out: Any = sys.stdout) -> None:
         by_inv[r.obligation.invariant].append(name if killed else f"{name} (SURVIVED)")
     for machine in model.MACHINES:
         for inv in machine.invariants:
-            print(f"  {inv:<26} {', '.join(by_inv.get(inv, [])) or 'NONE'}", file=out)
+            if report.complete or inv in by_inv:
+                print(f"  {inv:<26} {', '.join(by_inv.get(inv, [])) or 'NONE'}", file=out)
 
     print("\nMutant counterexamples:", file=out)
     for r in report.mutants:
