@@ -24,13 +24,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
 import model
 from model import netmap_legacy, netmap_ring
 from model.core import And, Machine, Term, Transition, state_fields
-from proofs.symbolic import fresh_args, fresh_state
+from proofs.symbolic import SolverAPI, fresh_args, fresh_state
 
 
 @dataclass
@@ -46,7 +45,7 @@ class Obligation:
     id: str
     kind: str
     expect: str  # "proved" or "refuted"
-    build: Callable[[ModuleType], Query]
+    build: Callable[[SolverAPI], Query]
     machine: str
     invariant: str = ""
     transition: str = ""
@@ -58,7 +57,7 @@ def _premise(machine: Machine, state: Any, *, user_view: bool) -> Term:
 
 
 def _step_query(
-    api: ModuleType, machine: Machine, transition: Transition, fn: Callable, inv_id: str
+    api: SolverAPI, machine: Machine, transition: Transition, fn: Callable, inv_id: str
 ) -> Query:
     inv = machine.invariants[inv_id]
     pre = fresh_state(api, machine, "pre")
@@ -79,7 +78,7 @@ def _step_query(
     )
 
 
-def _init_query(api: ModuleType, machine: Machine, init: Callable, goal_of: Callable) -> Query:
+def _init_query(api: SolverAPI, machine: Machine, init: Callable, goal_of: Callable) -> Query:
     n = api.Int("n")
     state = init(n)
     return Query([n >= machine.min_n], goal_of(state), "valid", {"init": state_fields(state)})
@@ -94,7 +93,7 @@ def machine_obligations(machine: Machine) -> Iterator[Obligation]:
             m, invariant=inv.id,
         )
 
-    def vacuity_init(api: ModuleType) -> Query:
+    def vacuity_init(api: SolverAPI) -> Query:
         q = _init_query(api, machine, machine.init, machine.holds)
         return Query(q.premises, q.goal, "sat", q.watch)
 
@@ -102,7 +101,7 @@ def machine_obligations(machine: Machine) -> Iterator[Obligation]:
 
     for t in machine.transitions.values():
 
-        def vacuity_guard(api: ModuleType, t: Transition = t) -> Query:
+        def vacuity_guard(api: SolverAPI, t: Transition = t) -> Query:
             pre = fresh_state(api, machine, "pre")
             args = fresh_args(api, t, pre.state.n, "arg")
             premises = [
@@ -136,12 +135,12 @@ def mutant_obligations(machine: Machine) -> Iterator[Obligation]:
         inv = machine.invariants[mut.invariant]
         if mut.replaces == "init":
 
-            def build(api: ModuleType, mut=mut, inv=inv) -> Query:
+            def build(api: SolverAPI, mut=mut, inv=inv) -> Query:
                 return _init_query(api, machine, mut.fn, inv)
 
         else:
 
-            def build(api: ModuleType, mut=mut) -> Query:
+            def build(api: SolverAPI, mut=mut) -> Query:
                 t = machine.transitions[mut.replaces]
                 return _step_query(api, machine, t, mut.fn, mut.invariant)
 
@@ -160,13 +159,13 @@ def prologue_obligations() -> Iterator[Obligation]:
         for policy in netmap_ring.POLICIES:
             findings = netmap_ring.PROLOGUE_FINDINGS.get((machine, policy), frozenset())
 
-            def complete(api: ModuleType, mach=mach, prologue=prologue, policy=policy) -> Query:
+            def complete(api: SolverAPI, mach=mach, prologue=prologue, policy=policy) -> Query:
                 pre = fresh_state(api, mach, "pre")
                 accepted, _ = prologue(policy, pre.state)
                 premises = [*pre.constraints, mach.holds(pre.state, user_view=True)]
                 return Query(premises, accepted, "valid", {"pre": pre.variables})
 
-            def sound_accept(api: ModuleType, mach=mach, prologue=prologue, policy=policy) -> Query:
+            def sound_accept(api: SolverAPI, mach=mach, prologue=prologue, policy=policy) -> Query:
                 pre = fresh_state(api, mach, "pre")
                 accepted, after = prologue(policy, pre.state)
                 premises = [*pre.constraints, mach.holds(pre.state, user_view=False), accepted]
@@ -176,7 +175,7 @@ def prologue_obligations() -> Iterator[Obligation]:
                     {"pre": pre.variables, "after_prologue": state_fields(after)},
                 )
 
-            def sound_reject(api: ModuleType, mach=mach, prologue=prologue, policy=policy) -> Query:
+            def sound_reject(api: SolverAPI, mach=mach, prologue=prologue, policy=policy) -> Query:
                 pre = fresh_state(api, mach, "pre")
                 accepted, after = prologue(policy, pre.state)
                 repaired = netmap_ring.netmap_ring_reinit(policy, after)
@@ -210,7 +209,7 @@ def refinement_obligations() -> Iterator[Obligation]:
         legacy, modern = machines[lname], machines[mname]
         lt, mt = legacy.transitions[tname], modern.transitions[mtname]
 
-        def simulate(api: ModuleType, legacy=legacy, lt=lt, mt=mt, map_args=map_args) -> Query:
+        def simulate(api: SolverAPI, legacy=legacy, lt=lt, mt=mt, map_args=map_args) -> Query:
             pre = fresh_state(api, legacy, "pre")
             args = fresh_args(api, lt, pre.state.n, "arg")
             lstep = lt(pre.state, **args.variables)
@@ -236,20 +235,20 @@ def refinement_obligations() -> Iterator[Obligation]:
 
     for legacy, modern in ((model.LEGACY_TX, model.TX), (model.LEGACY_RX, model.RX)):
 
-        def init_maps(api: ModuleType, legacy=legacy, modern=modern) -> Query:
+        def init_maps(api: SolverAPI, legacy=legacy, modern=modern) -> Query:
             n = api.Int("n")
             goal = netmap_legacy.same_modern(
                 netmap_legacy.to_modern(legacy.init(n)), modern.init(n)
             )
             return Query([n >= 2], goal, "valid", {})
 
-        def invariants_map(api: ModuleType, legacy=legacy, modern=modern) -> Query:
+        def invariants_map(api: SolverAPI, legacy=legacy, modern=modern) -> Query:
             pre = fresh_state(api, legacy, "pre")
             premises = [*pre.constraints, legacy.holds(pre.state, user_view=True)]
             goal = modern.holds(netmap_legacy.to_modern(pre.state), user_view=True)
             return Query(premises, goal, "valid", {"pre": pre.variables})
 
-        def legacy_roundtrip(api: ModuleType, legacy=legacy) -> Query:
+        def legacy_roundtrip(api: SolverAPI, legacy=legacy) -> Query:
             pre = fresh_state(api, legacy, "pre")
             back = netmap_legacy.from_modern(netmap_legacy.to_modern(pre.state))
             premises = [*pre.constraints, legacy.holds(pre.state, user_view=True)]
@@ -257,7 +256,7 @@ def refinement_obligations() -> Iterator[Obligation]:
                 state_fields(back).values(), state_fields(pre.state).values(), strict=True)])
             return Query(premises, goal, "valid", {"pre": pre.variables})
 
-        def modern_roundtrip(api: ModuleType, legacy=legacy, modern=modern) -> Query:
+        def modern_roundtrip(api: SolverAPI, legacy=legacy, modern=modern) -> Query:
             pre = fresh_state(api, modern, "pre")
             premises = [
                 *pre.constraints, modern.holds(pre.state, user_view=True),

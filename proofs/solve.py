@@ -20,7 +20,35 @@ DEFAULT_RLIMIT = 20_000_000
 SOLVERS = ("z3", "cvc5")
 
 
-def solver_api(name: str) -> ModuleType:
+class ContextAPI:
+    """A solver module bound to one context: ``Int`` and ``Solver`` are created in it;
+    everything else (``If``, ``And``, ``Not``, ...) is the module's own, which takes the
+    context from its operands.  One fresh context per obligation makes the resource count
+    exact and the counterexamples independent of what ran before."""
+
+    def __init__(self, module: ModuleType, ctx: Any) -> None:
+        self.module = module
+        self.ctx = ctx
+
+    def Int(self, name: str) -> Any:
+        return self.module.Int(name, self.ctx)
+
+    def Solver(self) -> Any:
+        return self.module.Solver(ctx=self.ctx)
+
+    def lift(self, x: Any) -> Any:
+        """A term of this context for a model value that evaluated to a Python constant."""
+        if isinstance(x, bool):
+            return self.module.BoolVal(x, self.ctx)
+        if isinstance(x, int):
+            return self.module.IntVal(x, self.ctx)
+        return x
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.module, name)
+
+
+def solver_module(name: str) -> ModuleType:
     if name == "z3":
         import z3
 
@@ -67,10 +95,17 @@ class Result:
         return out
 
 
+def solver_api(name: str) -> ContextAPI:
+    """The solver module for ``name`` with a fresh context (z3) for one obligation."""
+    module = solver_module(name)
+    return ContextAPI(module, module.Context() if name == "z3" else None)
+
+
 def _resource_used(name: str, solver: Any) -> int:
     if name == "z3":
         stats = solver.statistics()
-        return int(stats.get_key_value("rlimit count")) if "rlimit count" in stats else 0
+        keys = stats.keys()  # z3's Statistics has no __contains__
+        return int(stats.get_key_value("rlimit count")) if "rlimit count" in keys else 0
     stats = solver.solver.getStatistics().get(True, True)
     return int(stats.get("resource::resourceUnitsUsed", {}).get("value", 0))
 
@@ -88,8 +123,9 @@ def discharge(ob: Obligation, solver_name: str = "z3", rlimit: int = DEFAULT_RLI
         solver.set("rlimit", rlimit)
     else:
         solver.set("rlimit-per", rlimit)
-    solver.add(*query.premises)
-    solver.add(api.Not(query.goal) if query.mode == "valid" else query.goal)
+    solver.add(*[api.lift(p) for p in query.premises])
+    goal = api.lift(query.goal)
+    solver.add(api.Not(goal) if query.mode == "valid" else goal)
     start = time.perf_counter()
     answer = str(solver.check())
     seconds = time.perf_counter() - start

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 from model.core import U32_MAX, Machine, Term, Transition
+
+#: A solver API: the z3 or cvc5.pythonic module, or proofs.solve.ContextAPI wrapping one.
+SolverAPI = Any
 
 
 @dataclass
@@ -25,7 +27,7 @@ class SymbolicState:
 
 
 def fresh_state(
-    api: ModuleType, machine: Machine, prefix: str, n: Term | None = None
+    api: SolverAPI, machine: Machine, prefix: str, n: Term | None = None
 ) -> SymbolicState:
     """A state of ``machine`` whose fields are fresh solver integers named ``prefix.field``.
 
@@ -47,7 +49,7 @@ def fresh_state(
     return SymbolicState(machine.state_type(**values), constraints, values)
 
 
-def fresh_args(api: ModuleType, transition: Transition, n: Term, prefix: str) -> SymbolicState:
+def fresh_args(api: SolverAPI, transition: Transition, n: Term, prefix: str) -> SymbolicState:
     """Fresh arguments for ``transition``: counts in [0, N], u32 values in [0, 2^32)."""
     values: dict[str, Term] = {}
     constraints: list[Term] = []

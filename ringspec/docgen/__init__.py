@@ -1,0 +1,81 @@
+"""``ringspec docs``: regenerate docs/ from the model and one z3 proof run.
+
+The output is deterministic (no timings, dates or absolute paths; counterexamples come from
+a proof run in a fresh interpreter), so CI can check it with ``ringspec docs && git diff
+--exit-code docs/``.  Every page starts with :data:`md.MARKER`; ``*.md`` files in the
+output directory that carry the marker but are no longer generated are removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import model
+import ringspec
+from ringspec.docgen import (
+    findings,
+    machine_page,
+    md,
+    overview,
+    ownership,
+    questions,
+)
+from ringspec.docgen.evidence import Evidence, run_proofs
+
+
+def default_out() -> Path:
+    return Path(ringspec.__file__).resolve().parents[1] / "docs"
+
+
+def pages(ev: Evidence) -> dict[str, str]:
+    """File name -> content, in the order of the table of contents."""
+    out = {"index.md": overview.index(ev)}
+    for machine in model.MACHINES:
+        out[f"{machine.name}.md"] = machine_page.render(machine, ev)
+    out["proofs.md"] = overview.proofs(ev)
+    out["findings.md"] = findings.render(ev)
+    out["ownership.md"] = ownership.render()
+    out["user-questions.md"] = questions.render()
+    return out
+
+
+def generate(out_dir: Path, ev: Evidence | None = None) -> list[Path]:
+    """Write every page into ``out_dir``, remove stale generated pages; return the paths."""
+    ev = ev or run_proofs()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in pages(ev).items():
+        path = out_dir / name
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8", newline="\n")
+        written.append(path)
+    for stale in sorted(out_dir.glob("*.md")):
+        if stale in written:
+            continue
+        with stale.open(encoding="utf-8", errors="replace") as f:
+            if f.readline().rstrip("\n") == md.MARKER:
+                stale.unlink()
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="ringspec docs",
+        description="Regenerate the documentation from the model and one z3 proof run.",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None,
+        help="output directory (default: the repository's docs/)",
+    )
+    args = parser.parse_args(argv)
+    out_dir = args.out or default_out()
+    ev = run_proofs()
+    written = generate(out_dir, ev)
+    print(f"ringspec docs: wrote {len(written)} pages to {out_dir}")
+    if not ev.ok:
+        print("ringspec docs: the proof run did not pass; the pages show the failures",
+              file=sys.stderr)
+        return 1
+    return 0
