@@ -175,69 +175,58 @@ def user_indices_in_range(s: NetmapRing) -> Term:
     return And(in_range(s.head, s.n), in_range(s.cur, s.n), in_range(s.tail, s.n))
 
 
-def nm_txsync_prologue(policy: str, s: NetmapRing) -> tuple[Term, NetmapRing]:
-    """TX prologue: validate head in [rhead .. rtail] and cur in [head .. rtail].
+def head_cur_accepted(policy: str, s: NetmapRing, lo: Term, hi: Term) -> Term:
+    """Both prologues' test: head in the cyclic interval [lo .. hi], cur in [head .. hi].
 
-    Returns (accepted, state after the prologue).  as-shipped follows netmap.c's
-    NM_FAIL_ON sequence literally and the caller's ``ret >= n`` test (§2, §7.1); hardened
-    checks the same cyclic intervals with head and cur also required to be < N."""
+    as-shipped is netmap.c's NM_FAIL_ON sequence literally, a straight and a wrapped case
+    on the raw u32 values, followed by the caller's ``ret >= n`` test (NM_FAIL_ON returns
+    n): when [lo .. hi] wraps and head >= lo, cur is never range-checked (§7.1).
+    hardened is the same cyclic intervals with head and cur also required to be < N."""
     n, head, cur = s.n, s.head, s.cur
-    kernel_insane = Or(s.hwcur >= n, s.rhead >= n, s.rtail >= n, s.hwtail >= n)
     if policy == AS_SHIPPED:
-        straight = Or(head < s.rhead, head > s.rtail, cur < head, cur > s.rtail)
+        straight = Or(head < lo, head > hi, cur < head, cur > hi)
         wrapped = Or(
-            And(head > s.rtail, head < s.rhead),
-            And(head <= s.rtail, Or(cur < head, cur > s.rtail)),
-            And(head > s.rtail, cur > s.rtail, cur < head),
+            And(head > hi, head < lo),
+            And(head <= hi, Or(cur < head, cur > hi)),
+            And(head > hi, cur > hi, cur < head),
         )
-        fail = Or(kernel_insane, If(s.rtail >= s.rhead, straight, wrapped))
-        accepted = And(Not(fail), head < n)  # NM_FAIL_ON returns n; callers test ret >= n
-    else:
-        accepted = And(
-            Not(kernel_insane),
-            in_range(head, n),
-            in_range(cur, n),
-            in_cyclic(s.rhead, head, s.rtail, n),
-            in_cyclic(head, cur, s.rtail, n),
-        )
-    after = s.replace(
-        rhead=If(accepted, head, s.rhead), rcur=If(accepted, cur, s.rcur),
+        return And(Not(If(hi >= lo, straight, wrapped)), head < n)
+    return And(
+        in_range(head, n), in_range(cur, n), in_cyclic(lo, head, hi, n), in_cyclic(head, cur, hi, n)
+    )
+
+
+def _store_if_accepted(s: NetmapRing, accepted: Term) -> NetmapRing:
+    """On success: ``rhead = head; rcur = cur`` and ``ring->tail = rtail`` (§7.6)."""
+    return s.replace(
+        rhead=If(accepted, s.head, s.rhead), rcur=If(accepted, s.cur, s.rcur),
         tail=If(accepted, s.rtail, s.tail),
     )
-    return accepted, after
+
+
+def nm_txsync_prologue(policy: str, s: NetmapRing) -> tuple[Term, NetmapRing]:
+    """TX prologue: after a sanity check of the kring, head in [rhead .. rtail] and cur in
+    [head .. rtail], i.e. against what the user was last shown (§2, §7.4).
+
+    Returns (accepted, state after the prologue)."""
+    sane = Not(Or(s.hwcur >= s.n, s.rhead >= s.n, s.rtail >= s.n, s.hwtail >= s.n))
+    accepted = And(sane, head_cur_accepted(policy, s, s.rhead, s.rtail))
+    return accepted, _store_if_accepted(s, accepted)
 
 
 def nm_rxsync_prologue(policy: str, s: NetmapRing) -> tuple[Term, NetmapRing]:
-    """RX prologue: validate head in [hwcur .. hwtail] and cur in [head .. hwtail].
+    """RX prologue: after a sanity check, head in [hwcur .. hwtail] and cur in
+    [head .. hwtail].
 
     as-shipped stores ``rhead = head; rcur = cur`` *before* validating (§2, §7.3), so a
     rejected head is already in the kring when reinit and the driver run; hardened
-    validates first, with head and cur also required to be < N."""
-    n, head, cur = s.n, s.head, s.cur
-    kernel_insane = Or(s.hwcur >= n, s.hwtail >= n)
+    validates first."""
+    sane = Not(Or(s.hwcur >= s.n, s.hwtail >= s.n))
+    accepted = And(sane, head_cur_accepted(policy, s, s.hwcur, s.hwtail))
     if policy == AS_SHIPPED:
-        straight = Or(head < s.hwcur, head > s.hwtail, cur < head, cur > s.hwtail)
-        wrapped = Or(
-            And(head < s.hwcur, head > s.hwtail),
-            And(head <= s.hwtail, Or(cur < head, cur > s.hwtail)),
-            And(head > s.hwtail, cur < head, cur > s.hwtail),
-        )
-        fail = Or(kernel_insane, If(s.hwtail >= s.hwcur, straight, wrapped))
-        accepted = And(Not(fail), head < n)
-        stored = s.replace(rhead=head, rcur=cur)
+        stored = s.replace(rhead=s.head, rcur=s.cur)
         return accepted, stored.replace(tail=If(accepted, s.rtail, s.tail))
-    accepted = And(
-        Not(kernel_insane),
-        in_range(head, n),
-        in_range(cur, n),
-        in_cyclic(s.hwcur, head, s.hwtail, n),
-        in_cyclic(head, cur, s.hwtail, n),
-    )
-    after = s.replace(
-        rhead=If(accepted, head, s.rhead), rcur=If(accepted, cur, s.rcur),
-        tail=If(accepted, s.rtail, s.tail),
-    )
-    return accepted, after
+    return accepted, _store_if_accepted(s, accepted)
 
 
 def netmap_ring_reinit(policy: str, s: NetmapRing) -> NetmapRing:

@@ -28,58 +28,44 @@ def check_policy(policy: str) -> str:
     return policy
 
 
+def head_cur_accepts(
+    policy: str, n: int, head: np.ndarray, cur: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> np.ndarray:
+    """Both prologues' test, per ring: head in [lo .. hi], cur in [head .. hi].
+
+    as_shipped: netmap.c's straight / wrapped NM_FAIL_ON tests on the raw values, then
+    the callers' ``ret >= n`` (head < n); hardened: the cyclic intervals with head < N and
+    cur < N."""
+    check_policy(policy)
+    if policy == AS_SHIPPED:
+        straight = (head < lo) | (head > hi) | (cur < head) | (cur > hi)
+        wrapped = (
+            ((head > hi) & (head < lo))
+            | ((head <= hi) & ((cur < head) | (cur > hi)))
+            | ((head > hi) & (cur > hi) & (cur < head))
+        )
+        return ~np.where(hi >= lo, straight, wrapped) & (head < n)
+    return (head < n) & (cur < n) & in_cyclic(lo, head, hi, n) & in_cyclic(head, cur, hi, n)
+
+
 def tx_prologue_accepts(
     policy: str, n: int, head: np.ndarray, cur: np.ndarray, hwcur: np.ndarray,
     hwtail: np.ndarray, rhead: np.ndarray, rtail: np.ndarray,
 ) -> np.ndarray:
-    """Whether nm_txsync_prologue accepts (per ring); all arguments are int64 arrays.
-
-    as_shipped (netmap.c L1720-1770): kernel sanity, then the straight / wrapped
-    NM_FAIL_ON tests against rhead/rtail, then the caller's ``ret >= n`` (head < n)."""
-    insane = (hwcur >= n) | (rhead >= n) | (rtail >= n) | (hwtail >= n)
-    if policy == AS_SHIPPED:
-        straight = (head < rhead) | (head > rtail) | (cur < head) | (cur > rtail)
-        wrapped = (
-            ((head > rtail) & (head < rhead))
-            | ((head <= rtail) & ((cur < head) | (cur > rtail)))
-            | ((head > rtail) & (cur > rtail) & (cur < head))
-        )
-        fail = insane | np.where(rtail >= rhead, straight, wrapped)
-        return ~fail & (head < n)
-    check_policy(policy)
-    return (
-        ~insane
-        & (head < n)
-        & (cur < n)
-        & in_cyclic(rhead, head, rtail, n)
-        & in_cyclic(head, cur, rtail, n)
-    )
+    """Whether nm_txsync_prologue accepts (per ring): kernel sanity (netmap.c
+    L1720-1770), then head in [rhead .. rtail] and cur in [head .. rtail]."""
+    sane = (hwcur < n) & (rhead < n) & (rtail < n) & (hwtail < n)
+    return sane & head_cur_accepts(policy, n, head, cur, rhead, rtail)
 
 
 def rx_prologue_accepts(
     policy: str, n: int, head: np.ndarray, cur: np.ndarray, hwcur: np.ndarray,
     hwtail: np.ndarray,
 ) -> np.ndarray:
-    """Whether nm_rxsync_prologue accepts (per ring): head in [hwcur .. hwtail], cur in
-    [head .. hwtail]; as_shipped literally as netmap.c L1784-1831 (+ ``ret >= n``)."""
-    insane = (hwcur >= n) | (hwtail >= n)
-    if policy == AS_SHIPPED:
-        straight = (head < hwcur) | (head > hwtail) | (cur < head) | (cur > hwtail)
-        wrapped = (
-            ((head < hwcur) & (head > hwtail))
-            | ((head <= hwtail) & ((cur < head) | (cur > hwtail)))
-            | ((head > hwtail) & (cur < head) & (cur > hwtail))
-        )
-        fail = insane | np.where(hwtail >= hwcur, straight, wrapped)
-        return ~fail & (head < n)
-    check_policy(policy)
-    return (
-        ~insane
-        & (head < n)
-        & (cur < n)
-        & in_cyclic(hwcur, head, hwtail, n)
-        & in_cyclic(head, cur, hwtail, n)
-    )
+    """Whether nm_rxsync_prologue accepts (per ring): kernel sanity (netmap.c
+    L1784-1831), then head in [hwcur .. hwtail] and cur in [head .. hwtail]."""
+    sane = (hwcur < n) & (hwtail < n)
+    return sane & head_cur_accepts(policy, n, head, cur, hwcur, hwtail)
 
 
 def nm_txsync_prologue(policy: str, kr: Krings, rings: np.ndarray) -> np.ndarray:
