@@ -34,10 +34,15 @@ from proofs.symbolic import SolverAPI, fresh_args, fresh_state
 
 @dataclass
 class Query:
+    """``premises`` and the ``named`` premises (invariants, tracked so that the solver can
+    say which of them a proof needed: its unsat core), a goal, and the terms whose values
+    make up a counterexample (``watch``)."""
+
     premises: list[Term]
     goal: Term
     mode: str  # "valid" or "sat"
     watch: dict[str, dict[str, Term]] = field(default_factory=dict)
+    named: dict[str, Term] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,11 @@ def _premise(machine: Machine, state: Any, *, user_view: bool) -> Term:
     return machine.holds(state, user_view=user_view)
 
 
+def _named_invariants(machine: Machine, state: Any, *, user_view: bool) -> dict[str, Term]:
+    invs = machine.kernel_invariants() + (machine.user_invariants() if user_view else [])
+    return {inv.id: inv(state) for inv in invs}
+
+
 def _step_query(
     api: SolverAPI, machine: Machine, transition: Transition, fn: Callable, inv_id: str
 ) -> Query:
@@ -64,17 +74,12 @@ def _step_query(
     args = fresh_args(api, transition, pre.state.n, "arg")
     step = fn(pre.state, **args.variables)
     assume_view = inv.scope == "user" and transition.view == "keeps"
-    premises = [
-        *pre.constraints,
-        *args.constraints,
-        _premise(machine, pre.state, user_view=assume_view),
-        step.guard,
-    ]
     return Query(
-        premises,
+        [*pre.constraints, *args.constraints, step.guard],
         inv(step.post),
         "valid",
         {"pre": pre.variables, "args": args.variables, "post": state_fields(step.post)},
+        _named_invariants(machine, pre.state, user_view=assume_view),
     )
 
 
@@ -168,23 +173,22 @@ def prologue_obligations() -> Iterator[Obligation]:
             def sound_accept(api: SolverAPI, mach=mach, prologue=prologue, policy=policy) -> Query:
                 pre = fresh_state(api, mach, "pre")
                 accepted, after = prologue(policy, pre.state)
-                premises = [*pre.constraints, mach.holds(pre.state, user_view=False), accepted]
                 goal = mach.holds(after, user_view=False)
                 return Query(
-                    premises, goal, "valid",
+                    [*pre.constraints, accepted], goal, "valid",
                     {"pre": pre.variables, "after_prologue": state_fields(after)},
+                    _named_invariants(mach, pre.state, user_view=False),
                 )
 
             def sound_reject(api: SolverAPI, mach=mach, prologue=prologue, policy=policy) -> Query:
                 pre = fresh_state(api, mach, "pre")
                 accepted, after = prologue(policy, pre.state)
                 repaired = netmap_ring.netmap_ring_reinit(policy, after)
-                premises = [
-                    *pre.constraints, mach.holds(pre.state, user_view=False), api.Not(accepted)
-                ]
                 return Query(
-                    premises, mach.holds(repaired, user_view=True), "valid",
+                    [*pre.constraints, api.Not(accepted)],
+                    mach.holds(repaired, user_view=True), "valid",
                     {"pre": pre.variables, "after_reinit": state_fields(repaired)},
+                    _named_invariants(mach, pre.state, user_view=False),
                 )
 
             for kind, build in (

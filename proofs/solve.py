@@ -73,6 +73,7 @@ class Result:
     rlimit: int
     counterexample: dict[str, dict[str, int]] = field(default_factory=dict)
     reason: str = ""
+    depends_on: list[str] = field(default_factory=list)  # invariants in the unsat core
 
     @property
     def ok(self) -> bool:
@@ -92,6 +93,8 @@ class Result:
             out["counterexample"] = self.counterexample
         if self.reason:
             out["reason"] = self.reason
+        if self.depends_on:
+            out["depends_on"] = self.depends_on
         return out
 
 
@@ -114,6 +117,28 @@ def _as_int(value: Any) -> int:
     return value.as_long() if hasattr(value, "as_long") else int(str(value))
 
 
+#: Ring sizes tried, smallest first, for a counterexample that can be replayed on a real
+#: ring (the proof itself is for every N >= 2; this only picks which model to print).
+SMALL_RING_SIZES = (8, 64)
+
+
+def _small_model(api: Any, solver: Any, query: Any, assumptions: list[Any]) -> Any:
+    """The solver's model, re-asked with the ring size bounded (N <= 8, then 64) when the
+    counterexample names a size, so that it fits an implementation ring."""
+    sizes = [t for group in query.watch.values() for k, t in group.items()
+             if k == "n" and not isinstance(t, int)]
+    for bound in SMALL_RING_SIZES if sizes else ():
+        solver.push()
+        solver.add(sizes[0] <= bound)
+        found = str(solver.check(*assumptions)) == "sat"
+        model = solver.model() if found else None
+        solver.pop()
+        if found:
+            return model
+    solver.check(*assumptions)
+    return solver.model()
+
+
 def discharge(ob: Obligation, solver_name: str = "z3", rlimit: int = DEFAULT_RLIMIT) -> Result:
     """Check one obligation; a model becomes a counterexample (or witness) dict."""
     api = solver_api(solver_name)
@@ -126,9 +151,20 @@ def discharge(ob: Obligation, solver_name: str = "z3", rlimit: int = DEFAULT_RLI
     solver.add(*[api.lift(p) for p in query.premises])
     goal = api.lift(query.goal)
     solver.add(api.Not(goal) if query.mode == "valid" else goal)
+    tracked: dict[str, str] = {}
+    if solver_name == "z3":  # name each invariant premise so the unsat core can cite it
+        solver.set("core.minimize", True)
+        for name, term in query.named.items():
+            literal = api.Bool(f"assume:{name}", api.ctx)
+            tracked[str(literal)] = name
+            solver.add(api.Implies(literal, api.lift(term)))
+    else:  # cvc5.pythonic has no unsat cores: plain premises
+        solver.add(*[api.lift(t) for t in query.named.values()])
     start = time.perf_counter()
-    answer = str(solver.check())
+    assumptions = [api.Bool(lit, api.ctx) for lit in tracked]
+    answer = str(solver.check(*assumptions))
     seconds = time.perf_counter() - start
+    effort = _resource_used(solver_name, solver)  # before any search for a small model
     model_found = answer == "sat"
     if answer == "unknown":
         result = "unknown"
@@ -138,14 +174,16 @@ def discharge(ob: Obligation, solver_name: str = "z3", rlimit: int = DEFAULT_RLI
         result = "proved" if model_found else "refuted"
     counterexample: dict[str, dict[str, int]] = {}
     if model_found:
-        m = solver.model()
+        m = _small_model(api, solver, query, assumptions)
         counterexample = {
             group: {k: _as_int(m.eval(v, model_completion=True)) if not isinstance(v, int)
                     else v for k, v in terms.items()}
             for group, terms in query.watch.items()
         }
     reason = solver.reason_unknown() if answer == "unknown" else ""
+    core = []
+    if answer == "unsat" and tracked:
+        core = sorted(tracked[str(c)] for c in solver.unsat_core())
     return Result(
-        ob, solver_name, result, seconds, _resource_used(solver_name, solver),
-        counterexample, str(reason),
+        ob, solver_name, result, seconds, effort, counterexample, str(reason), core,
     )

@@ -84,3 +84,9 @@ def main(argv: list[str] | None = None) -> int:
             failed = True
             print(f"   FAILURE: {type(failure).__name__}: {failure}")
     return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

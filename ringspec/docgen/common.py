@@ -34,17 +34,23 @@ def result_text(row: Row) -> str:
 
 
 def obligation_table(rows: Iterable[Row], with_note: bool = False) -> str:
+    """The rows as a table; ``uses`` lists the invariants of the premise that the proof
+    needed (z3's minimized unsat core), where the obligation names them."""
+    rows = list(rows)
+    with_uses = any(r.depends_on for r in rows)
     headers = ["obligation", "kind", "expect", "result", "rlimit"]
+    headers += ["uses"] if with_uses else []
+    headers += ["note"] if with_note else []
     body = []
     for r in rows:
         ob = r.obligation
         line = [md.tick(ob.id), ob.kind, ob.expect, result_text(r), r.rlimit]
+        if with_uses:
+            line.append(", ".join(md.tick(i) for i in r.depends_on))
         if with_note:
             line.append(md.prose(ob.note))
         body.append(line)
-    if with_note:
-        headers.append("note")
-    return md.table(headers, body, "llllr")
+    return md.table(headers, body, "llllr" + "l" * (len(headers) - 5))
 
 
 def counterexample(cex: dict[str, dict[str, int]]) -> str:

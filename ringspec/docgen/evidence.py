@@ -33,6 +33,7 @@ class Row:
     result: str
     rlimit: int
     counterexample: dict[str, dict[str, int]] = field(default_factory=dict)
+    depends_on: tuple[str, ...] = ()  # the invariants in the proof's unsat core
 
     @property
     def id(self) -> str:
@@ -88,7 +89,10 @@ def run_proofs() -> Evidence:
         ob = obligations.get(entry["id"])
         if ob is None:
             raise RuntimeError(f"proof run reported an unknown obligation {entry['id']!r}")
-        rows.append(Row(ob, entry["result"], entry["rlimit"], entry.get("counterexample", {})))
+        rows.append(Row(
+            ob, entry["result"], entry["rlimit"], entry.get("counterexample", {}),
+            tuple(entry.get("depends_on", ())),
+        ))
     if len(rows) != len(obligations):
         raise RuntimeError("proof run and obligation list disagree")
     return Evidence(rows, report["summary"])

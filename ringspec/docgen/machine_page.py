@@ -130,7 +130,9 @@ def render(machine: Machine, ev: Evidence) -> str:
         *_invariants(machine, ev),
         "## Obligations",
         "The rows of the [proof run](proofs.md) for this machine. `rlimit` is z3's "
-        "deterministic effort count.",
+        "deterministic effort count; `uses` lists the invariants of the premise the proof "
+        "actually needed (z3's minimized unsat core): e.g. which facts a transition relies "
+        "on to keep the ring in order.",
         common.obligation_table(ev.for_machine(machine), with_note=False),
         *_mutants(machine, ev),
     ]

@@ -130,8 +130,11 @@ def proofs(ev: Evidence) -> str:
         "## Solver settings",
         f"Every obligation is one query to a fresh z3 solver (z3 {z3.get_version_string()}), "
         f"bounded by a deterministic resource limit of `rlimit = {DEFAULT_RLIMIT}` per "
-        "query, never by a wall-clock timeout. The `rlimit` column is the effort z3 "
-        "reports, which is repeatable for a pinned z3. Timings are deliberately left out "
+        "query, never by a wall-clock timeout, in a context of its own (so effort counts "
+        "and counterexamples do not depend on what ran before). The `rlimit` column is the "
+        "effort z3 reports, which is repeatable for a pinned z3. Each invariant in a "
+        "premise is a named assumption, and `uses` lists those in the minimized unsat "
+        "core: the invariants the proof needed. Timings are deliberately left out "
         "of these pages (they differ between machines and runs): run `ringspec prove` to "
         "see them, `ringspec prove --solver cvc5` to re-check every row with cvc5.",
         "## Summary",

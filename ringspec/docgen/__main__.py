@@ -1,0 +1,7 @@
+"""``python -m ringspec.docgen`` is ``ringspec docs``."""
+
+import sys
+
+from ringspec.docgen import main
+
+sys.exit(main())
