@@ -122,21 +122,32 @@ def _as_int(value: Any) -> int:
 SMALL_RING_SIZES = (8, 64)
 
 
-def _small_model(api: Any, solver: Any, query: Any, assumptions: list[Any]) -> Any:
-    """The solver's model, re-asked with the ring size bounded (N <= 8, then 64) when the
-    counterexample names a size, so that it fits an implementation ring."""
+def _values(solver: Any, query: Any) -> dict[str, dict[str, int]]:
+    """The watched terms' values in the solver's current model (read while it is sat:
+    cvc5 evaluates lazily against the solver)."""
+    m = solver.model()
+    return {
+        group: {k: v if isinstance(v, int) else _as_int(m.eval(v, model_completion=True))
+                for k, v in terms.items()}
+        for group, terms in query.watch.items()
+    }
+
+
+def _small_counterexample(solver: Any, query: Any, assumptions: list[Any]) -> dict:
+    """The counterexample, re-asked with the ring size bounded (N <= 8, then 64) when it
+    names a size, so that it fits an implementation ring."""
     sizes = [t for group in query.watch.values() for k, t in group.items()
              if k == "n" and not isinstance(t, int)]
     for bound in SMALL_RING_SIZES if sizes else ():
         solver.push()
         solver.add(sizes[0] <= bound)
         found = str(solver.check(*assumptions)) == "sat"
-        model = solver.model() if found else None
+        values = _values(solver, query) if found else {}
         solver.pop()
         if found:
-            return model
+            return values
     solver.check(*assumptions)
-    return solver.model()
+    return _values(solver, query)
 
 
 def discharge(ob: Obligation, solver_name: str = "z3", rlimit: int = DEFAULT_RLIMIT) -> Result:
@@ -174,12 +185,7 @@ def discharge(ob: Obligation, solver_name: str = "z3", rlimit: int = DEFAULT_RLI
         result = "proved" if model_found else "refuted"
     counterexample: dict[str, dict[str, int]] = {}
     if model_found:
-        m = _small_model(api, solver, query, assumptions)
-        counterexample = {
-            group: {k: _as_int(m.eval(v, model_completion=True)) if not isinstance(v, int)
-                    else v for k, v in terms.items()}
-            for group, terms in query.watch.items()
-        }
+        counterexample = _small_counterexample(solver, query, assumptions)
     reason = solver.reason_unknown() if answer == "unknown" else ""
     core = []
     if answer == "unsat" and tracked:
