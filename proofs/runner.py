@@ -23,6 +23,26 @@ class Report:
     second: list[Result] = field(default_factory=list)
     seconds: float = 0.0
     complete: bool = True  # every obligation ran (no --only filter)
+    reseeded: list[list[Result]] = field(default_factory=list)  # z3 runs with seeds 1..K-1
+
+    @property
+    def seed_disagreements(self) -> list[str]:
+        """Obligations whose result changed with z3's random seed."""
+        return [r.obligation.id for run in self.reseeded for r, first in
+                zip(run, self.results, strict=True) if r.result != first.result]
+
+    def seed_spread(self) -> dict[str, Any]:
+        runs = [self.results, *self.reseeded]
+        totals = [sum(r.seconds for r in run) for run in runs]
+        efforts = [sum(r.rlimit for r in run) for run in runs]
+        slowest = [max((r.seconds for r in run), default=0.0) for run in runs]
+        return {
+            "seeds": len(runs),
+            "total_seconds": [round(t, 3) for t in totals],
+            "total_rlimit": efforts,
+            "slowest_obligation_seconds": [round(t, 4) for t in slowest],
+            "results_agree": not self.seed_disagreements,
+        }
 
     @property
     def disagreements(self) -> list[tuple[Result, Result]]:
@@ -45,7 +65,7 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return not self.failures and not self.disagreements
+        return not self.failures and not self.disagreements and not self.seed_disagreements
 
     def uncovered_invariants(self) -> list[str]:
         """Invariant IDs with no killed mutant (each must have at least one)."""
@@ -81,6 +101,7 @@ class Report:
                 "uncovered_invariants": self.uncovered_invariants(),
                 "seconds": round(self.seconds, 3),
                 "ok": self.ok and not self.uncovered_invariants(),
+                **({"seed_spread": self.seed_spread()} if self.reseeded else {}),
             },
         }
 
@@ -90,13 +111,18 @@ def run(
     rlimit: int = DEFAULT_RLIMIT,
     only: str = "",
     obligations: list[Obligation] | None = None,
+    seeds: int = 1,
 ) -> Report:
+    """Discharge the obligations on ``solvers[0]`` (and re-check on ``solvers[1]``); with
+    ``seeds > 1`` also re-run them on z3 with random seeds 1..seeds-1."""
     start = time.perf_counter()
     obs = obligations if obligations is not None else all_obligations()
     obs = [o for o in obs if only in o.id]
     first = [discharge(o, solvers[0], rlimit) for o in obs]
     second = [discharge(o, solvers[1], rlimit) for o in obs] if len(solvers) > 1 else []
-    return Report(first, second, time.perf_counter() - start, complete=not only)
+    reseeded = [[discharge(o, "z3", rlimit, seed) for o in obs] for seed in range(1, seeds)]
+    return Report(first, second, time.perf_counter() - start, complete=not only,
+                  reseeded=reseeded)
 
 
 def format_counterexample(cex: dict[str, dict[str, int]]) -> str:
@@ -162,6 +188,17 @@ def print_table(report: Report, out: Any = None) -> None:
         f"{report.seconds:.2f} s",
         file=out,
     )
+    if report.reseeded:
+        spread = report.seed_spread()
+        print(
+            f"z3 random seeds 0..{spread['seeds'] - 1}: total solver seconds "
+            f"{min(spread['total_seconds']):.2f}-{max(spread['total_seconds']):.2f}, "
+            f"total rlimit {min(spread['total_rlimit'])}-{max(spread['total_rlimit'])}, "
+            f"slowest obligation {max(spread['slowest_obligation_seconds']) * 1000:.0f} ms; "
+            + ("results identical" if spread["results_agree"] else
+               "RESULTS DIFFER: " + ", ".join(report.seed_disagreements)),
+            file=out,
+        )
     uncovered = report.uncovered_invariants()
     if uncovered:
         print(f"invariants without a killed mutant: {', '.join(uncovered)}", file=out)
@@ -182,9 +219,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rlimit", type=int, default=DEFAULT_RLIMIT,
                         help="deterministic resource limit per query")
     parser.add_argument("--only", default="", help="run only obligations whose id contains this")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="also re-run on z3 with random seeds 1..SEEDS-1 and report the "
+                        "spread of effort and time (results must not change)")
     args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error("--seeds must be at least 1")
     solvers = ("z3", "cvc5") if args.solver == "cvc5" else ("z3",)
-    report = run(solvers, args.rlimit, args.only)
+    report = run(solvers, args.rlimit, args.only, seeds=args.seeds)
     if args.json:
         json.dump(report.as_json(), sys.stdout, indent=1)
         print()

@@ -150,13 +150,18 @@ def _small_counterexample(solver: Any, query: Any, assumptions: list[Any]) -> di
     return _values(solver, query)
 
 
-def discharge(ob: Obligation, solver_name: str = "z3", rlimit: int = DEFAULT_RLIMIT) -> Result:
-    """Check one obligation; a model becomes a counterexample (or witness) dict."""
+def discharge(
+    ob: Obligation, solver_name: str = "z3", rlimit: int = DEFAULT_RLIMIT, seed: int = 0
+) -> Result:
+    """Check one obligation; a model becomes a counterexample (or witness) dict.  ``seed``
+    is z3's random seed (to measure how effort and time spread across seeds)."""
     api = solver_api(solver_name)
     query = ob.build(api)
     solver = api.Solver()
     if solver_name == "z3":
         solver.set("rlimit", rlimit)
+        if seed:
+            solver.set("random_seed", seed)
     else:
         solver.set("rlimit-per", rlimit)
     solver.add(*[api.lift(p) for p in query.premises])

@@ -101,3 +101,11 @@ def test_obligation_ids_are_unique():
     ids = [o.id for o in all_obligations()]
     assert len(ids) == len(set(ids))
     assert all(isinstance(o, Obligation) for o in all_obligations())
+
+
+def test_reseeded_runs_report_their_spread_and_agree():
+    report = runner.run(only="netmap_tx/step/txsync", seeds=3)
+    spread = report.as_json()["summary"]["seed_spread"]
+    assert spread["seeds"] == 3 and len(spread["total_rlimit"]) == 3
+    assert spread["results_agree"] and report.ok
+    assert all(len(run) == len(report.results) for run in report.reseeded)
