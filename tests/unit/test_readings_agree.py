@@ -53,6 +53,14 @@ def columns(states: list, names: list[str]) -> dict[str, np.ndarray]:
     return {k: np.array([getattr(s, k) for s in states], dtype=np.int64) for k in names}
 
 
+def checked_states(machine: Machine, n: int, sample: int | None = None) -> list:
+    """Every consistent state plus its adversarial variants, evenly thinned to about
+    ``sample`` states when given."""
+    states = consistent_states(machine, n)
+    states = states + adversarial(machine, states, n)
+    return states[:: max(1, len(states) // sample)] if sample else states
+
+
 def symbolic_values(term, env: dict[str, np.ndarray], count: int) -> np.ndarray:
     if isinstance(term, (bool, int)):
         return np.full(count, term)
@@ -63,8 +71,7 @@ def symbolic_values(term, env: dict[str, np.ndarray], count: int) -> np.ndarray:
 def test_invariants_agree(machine):
     sym, names = symbolic_state(machine)
     for n in SIZES:
-        states = consistent_states(machine, n)
-        states = states + adversarial(machine, states, n)
+        states = checked_states(machine, n)
         env = columns(states, names)
         for inv in machine.invariants.values():
             concrete = np.array([bool(inv(s)) for s in states])
@@ -85,10 +92,7 @@ def argument_choices(transition, n: int) -> list[dict[str, int]]:
 def test_transitions_agree(machine):
     sym, names = symbolic_state(machine)
     for n in SIZES:
-        states = consistent_states(machine, n)
-        states = states + adversarial(machine, states, n)
-        if n > 5:
-            states = states[:: max(1, len(states) // TRANSITION_SAMPLE)]
+        states = checked_states(machine, n, TRANSITION_SAMPLE if n > 5 else None)
         env = columns(states, names)
         for t in machine.transitions.values():
             for args in argument_choices(t, n):
