@@ -23,6 +23,12 @@ avail``, ``hwtail = hwcur + hwavail`` (mod N), and back ``avail = tail - cur``,
 ``reserved = cur - head``, ``hwavail = hwtail - hwcur``.  The legacy kring keeps no copy
 of the user's indices, so ``rhead = hwcur`` and ``rtail = hwtail``; ``rcur`` (read only by
 poll's would-block test) has no legacy counterpart and is left out of the comparison.
+
+The refinement is proved for well-behaved users (the premise includes the user's window
+invariant): user steps, syncs and device steps map one to one onto the modern hardened
+transitions.  For a misbehaving user the two APIs differ by design, which is the legacy
+finding: the legacy drivers acted on any ``cur <= N-1``.  ``nr_hwreserved`` (used only by
+the emulated adapter's RX and VALE leases) is not modelled.
 """
 
 from __future__ import annotations
