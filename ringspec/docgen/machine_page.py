@@ -113,7 +113,7 @@ def _mutants(machine: Machine, ev: Evidence) -> list[str]:
 
 
 def render(machine: Machine, ev: Evidence) -> str:
-    module = sys.modules[machine.state_type.__module__]
+    module = sys.modules[machine.init.__module__]  # where the machine is defined
     body = [
         f"Model: `{module.__name__}`, machine `{machine.name}` (`{machine.state_type.__name__}`"
         f" states; ring size any N >= {machine.min_n}).",

@@ -1,0 +1,168 @@
+"""The kernel side of a sync, step by step: the two prologues, netmap_ring_reinit,
+nm_sync_finalize, the driver's txsync/rxsync, and how NIOCTXSYNC / NIOCRXSYNC chain them.
+
+Reference: shared/reference/netmap.md §2 (nm_txsync_prologue, nm_rxsync_prologue,
+netmap_ring_reinit, nm_sync_finalize, call sites) and §7 (where the code is looser than its
+documentation).  Every function takes a policy: ``as_shipped`` is netmap.c as it is,
+``hardened`` the minimal fix (see model/netmap_ring.py's docstring for both).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from model.core import (
+    And,
+    If,
+    Not,
+    Or,
+    Step,
+    Term,
+    in_cyclic,
+    in_range,
+    ring_add,
+    ring_dist,
+    ring_prev,
+)
+from model.netmap_state import NetmapRing, clamp, select
+
+AS_SHIPPED = "as_shipped"
+HARDENED = "hardened"
+POLICIES = (AS_SHIPPED, HARDENED)
+
+
+def user_indices_in_range(s: NetmapRing) -> Term:
+    return And(in_range(s.head, s.n), in_range(s.cur, s.n), in_range(s.tail, s.n))
+
+
+def head_cur_accepted(policy: str, s: NetmapRing, lo: Term, hi: Term) -> Term:
+    """Both prologues' test: head in the cyclic interval [lo .. hi], cur in [head .. hi].
+
+    as-shipped is netmap.c's NM_FAIL_ON sequence literally, a straight and a wrapped case
+    on the raw u32 values, followed by the caller's ``ret >= n`` test (NM_FAIL_ON returns
+    n): when [lo .. hi] wraps and head >= lo, cur is never range-checked (§7.1).
+    hardened is the same cyclic intervals with head and cur also required to be < N."""
+    n, head, cur = s.n, s.head, s.cur
+    if policy == AS_SHIPPED:
+        straight = Or(head < lo, head > hi, cur < head, cur > hi)
+        wrapped = Or(
+            And(head > hi, head < lo),
+            And(head <= hi, Or(cur < head, cur > hi)),
+            And(head > hi, cur > hi, cur < head),
+        )
+        return And(Not(If(hi >= lo, straight, wrapped)), head < n)
+    return And(
+        in_range(head, n), in_range(cur, n), in_cyclic(lo, head, hi, n), in_cyclic(head, cur, hi, n)
+    )
+
+
+def _store_if_accepted(s: NetmapRing, accepted: Term) -> NetmapRing:
+    """On success: ``rhead = head; rcur = cur`` and ``ring->tail = rtail`` (§7.6)."""
+    return s.replace(
+        rhead=If(accepted, s.head, s.rhead), rcur=If(accepted, s.cur, s.rcur),
+        tail=If(accepted, s.rtail, s.tail),
+    )
+
+
+def nm_txsync_prologue(policy: str, s: NetmapRing) -> tuple[Term, NetmapRing]:
+    """TX prologue: after a sanity check of the kring, head in [rhead .. rtail] and cur in
+    [head .. rtail], i.e. against what the user was last shown (§2, §7.4).
+
+    Returns (accepted, state after the prologue)."""
+    sane = Not(Or(s.hwcur >= s.n, s.rhead >= s.n, s.rtail >= s.n, s.hwtail >= s.n))
+    accepted = And(sane, head_cur_accepted(policy, s, s.rhead, s.rtail))
+    return accepted, _store_if_accepted(s, accepted)
+
+
+def nm_rxsync_prologue(policy: str, s: NetmapRing) -> tuple[Term, NetmapRing]:
+    """RX prologue: after a sanity check, head in [hwcur .. hwtail] and cur in
+    [head .. hwtail].
+
+    as-shipped stores ``rhead = head; rcur = cur`` *before* validating (§2, §7.3), so a
+    rejected head is already in the kring when reinit and the driver run; hardened
+    validates first."""
+    sane = Not(Or(s.hwcur >= s.n, s.hwtail >= s.n))
+    accepted = And(sane, head_cur_accepted(policy, s, s.hwcur, s.hwtail))
+    if policy == AS_SHIPPED:
+        stored = s.replace(rhead=s.head, rcur=s.cur)
+        return accepted, stored.replace(tail=If(accepted, s.rtail, s.tail))
+    return accepted, _store_if_accepted(s, accepted)
+
+
+def netmap_ring_reinit(policy: str, s: NetmapRing) -> NetmapRing:
+    """Recover after a rejected sync (§2 netmap_ring_reinit; slot sanitising is in impl).
+
+    as-shipped copies the user's head/cur/tail into rhead/rcur/rtail and resets all three
+    to hwcur/hwtail only if one of them is > N-1 (§7.2).  hardened trusts only the
+    kring: ring.head/cur/tail are rewritten from rhead/rcur/rtail."""
+    if policy == AS_SHIPPED:
+        errors = Or(s.head >= s.n, s.cur >= s.n, s.tail >= s.n)
+        adopted = s.replace(rhead=s.head, rcur=s.cur, rtail=s.tail)
+        reset = s.replace(
+            head=s.hwcur, rhead=s.hwcur, cur=s.hwcur, rcur=s.hwcur, tail=s.hwtail, rtail=s.hwtail
+        )
+        return select(errors, reset, adopted)
+    return s.replace(head=s.rhead, cur=s.rcur, tail=s.rtail)
+
+
+def nm_sync_finalize(s: NetmapRing) -> NetmapRing:
+    """``ring->tail = kring->rtail = kring->nr_hwtail`` (§2 nm_sync_finalize)."""
+    return s.replace(rtail=s.hwtail, tail=s.hwtail)
+
+
+# ---------------------------------------------------------------------------- driver steps
+
+
+def tx_driver_sync(s: NetmapRing, sent: Term) -> NetmapRing:
+    """Driver txsync with NAF_FORCE_RECLAIM: hand up to ``sent`` of the published slots
+    [hwcur, rhead) to the NIC (a driver whose link is down sends 0 and hwcur lags rhead,
+    §7.8), then reclaim completions: hwtail = nic - 1."""
+    k = clamp(sent, ring_dist(s.hwcur, s.rhead, s.n))
+    return s.replace(
+        hwcur=ring_add(s.hwcur, k, s.n), busy=s.busy + k, hwtail=ring_prev(s.nic, s.n)
+    )
+
+
+def rx_driver_sync(s: NetmapRing, refill: Term) -> NetmapRing:
+    """Driver rxsync with NAF_FORCE_READ: report every filled slot (hwtail = nic), then
+    give up to ``refill`` of the released slots [hwcur, rhead) back to the NIC as empty
+    buffers (a driver that cannot map a buffer stops early and hwcur lags rhead, as ENA's
+    refill pointer does, §7.8).  ixgbe and
+    ENA first refuse rhead > N-1 with a reinit; after either prologue outcome rhead < N
+    already (accepted heads are < N, reinit adopts only in-range values), so that guard
+    never fires here and is left out."""
+    k = clamp(refill, ring_dist(s.hwcur, s.rhead, s.n))
+    return s.replace(hwtail=s.nic, hwcur=ring_add(s.hwcur, k, s.n), busy=s.busy + k)
+
+
+# ---------------------------------------------------------------------------- ioctl paths
+
+
+def compose_txsync(
+    policy: str,
+    s: NetmapRing,
+    sent: Term,
+    prologue: Callable[[str, NetmapRing], tuple[Term, NetmapRing]] = nm_txsync_prologue,
+    driver: Callable[[NetmapRing, Term], NetmapRing] = tx_driver_sync,
+    finalize: Callable[[NetmapRing], NetmapRing] = nm_sync_finalize,
+) -> Step:
+    """The NIOCTXSYNC path (§2 call sites): prologue; rejected -> reinit only; accepted ->
+    driver txsync, then finalize.  The parts are parameters so mutants can swap one."""
+    accepted, checked = prologue(policy, s)
+    synced = finalize(driver(checked, sent))
+    return Step(sent >= 0, select(accepted, synced, netmap_ring_reinit(policy, s)))
+
+
+def compose_rxsync(
+    policy: str,
+    s: NetmapRing,
+    refill: Term,
+    prologue: Callable[[str, NetmapRing], tuple[Term, NetmapRing]] = nm_rxsync_prologue,
+    driver: Callable[[NetmapRing, Term], NetmapRing] = rx_driver_sync,
+    finalize: Callable[[NetmapRing], NetmapRing] = nm_sync_finalize,
+) -> Step:
+    """The NIOCRXSYNC path (§2 call sites): prologue; rejected -> reinit; then the driver
+    rxsync in either case, then finalize."""
+    accepted, checked = prologue(policy, s)
+    prepared = select(accepted, checked, netmap_ring_reinit(policy, checked))
+    return Step(refill >= 0, finalize(driver(prepared, refill)))
