@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import model
@@ -89,37 +90,39 @@ def _init_query(api: SolverAPI, machine: Machine, init: Callable, goal_of: Calla
     return Query([n >= machine.min_n], goal_of(state), "valid", {"init": state_fields(state)})
 
 
+def _vacuity_init_query(api: SolverAPI, machine: Machine) -> Query:
+    q = _init_query(api, machine, machine.init, machine.holds)
+    return Query(q.premises, q.goal, "sat", q.watch)
+
+
+def _vacuity_guard_query(api: SolverAPI, machine: Machine, t: Transition) -> Query:
+    pre = fresh_state(api, machine, "pre")
+    args = fresh_args(api, t, pre.state.n, "arg")
+    premises = [
+        *pre.constraints,
+        *args.constraints,
+        _premise(machine, pre.state, user_view=t.view == "keeps"),
+    ]
+    goal = t(pre.state, **args.variables).guard
+    return Query(premises, goal, "sat", {"pre": pre.variables, "args": args.variables})
+
+
 def machine_obligations(machine: Machine) -> Iterator[Obligation]:
     m = machine.name
     for inv in machine.invariants.values():
         yield Obligation(
             f"{m}/init/{inv.id}", "init", "proved",
-            lambda api, inv=inv: _init_query(api, machine, machine.init, inv),
+            partial(_init_query, machine=machine, init=machine.init, goal_of=inv),
             m, invariant=inv.id,
         )
-
-    def vacuity_init(api: SolverAPI) -> Query:
-        q = _init_query(api, machine, machine.init, machine.holds)
-        return Query(q.premises, q.goal, "sat", q.watch)
-
-    yield Obligation(f"{m}/vacuity-init", "vacuity-init", "proved", vacuity_init, m)
-
+    yield Obligation(
+        f"{m}/vacuity-init", "vacuity-init", "proved",
+        partial(_vacuity_init_query, machine=machine), m,
+    )
     for t in machine.transitions.values():
-
-        def vacuity_guard(api: SolverAPI, t: Transition = t) -> Query:
-            pre = fresh_state(api, machine, "pre")
-            args = fresh_args(api, t, pre.state.n, "arg")
-            premises = [
-                *pre.constraints,
-                *args.constraints,
-                _premise(machine, pre.state, user_view=t.view == "keeps"),
-            ]
-            goal = t(pre.state, **args.variables).guard
-            return Query(premises, goal, "sat", {"pre": pre.variables, "args": args.variables})
-
         yield Obligation(
-            f"{m}/vacuity-guard/{t.name}", "vacuity-guard", "proved", vacuity_guard, m,
-            transition=t.name,
+            f"{m}/vacuity-guard/{t.name}", "vacuity-guard", "proved",
+            partial(_vacuity_guard_query, machine=machine, t=t), m, transition=t.name,
         )
         for inv in machine.invariants.values():
             if inv.scope == "user" and t.view == "breaks":
@@ -128,7 +131,7 @@ def machine_obligations(machine: Machine) -> Iterator[Obligation]:
                 f"{m}/step/{t.name}/{inv.id}",
                 "step",
                 "refuted" if inv.id in t.breaks else "proved",
-                lambda api, t=t, inv=inv: _step_query(api, machine, t, t.fn, inv.id),
+                partial(_step_query, machine=machine, transition=t, fn=t.fn, inv_id=inv.id),
                 m, invariant=inv.id, transition=t.name,
                 note="as-shipped finding" if inv.id in t.breaks else "",
             )
@@ -137,18 +140,16 @@ def machine_obligations(machine: Machine) -> Iterator[Obligation]:
 def mutant_obligations(machine: Machine) -> Iterator[Obligation]:
     m = machine.name
     for mut in machine.mutants.values():
-        inv = machine.invariants[mut.invariant]
         if mut.replaces == "init":
-
-            def build(api: SolverAPI, mut=mut, inv=inv) -> Query:
-                return _init_query(api, machine, mut.fn, inv)
-
+            build = partial(
+                _init_query, machine=machine, init=mut.fn,
+                goal_of=machine.invariants[mut.invariant],
+            )
         else:
-
-            def build(api: SolverAPI, mut=mut) -> Query:
-                t = machine.transitions[mut.replaces]
-                return _step_query(api, machine, t, mut.fn, mut.invariant)
-
+            build = partial(
+                _step_query, machine=machine, transition=machine.transitions[mut.replaces],
+                fn=mut.fn, inv_id=mut.invariant,
+            )
         yield Obligation(
             f"{m}/mutant/{mut.id}", "mutant", "refuted", build, m,
             invariant=mut.invariant, transition=mut.replaces, note=mut.doc,
@@ -157,49 +158,62 @@ def mutant_obligations(machine: Machine) -> Iterator[Obligation]:
 
 # ---------------------------------------------------------------------------- prologues
 
+Prologue = Callable[[str, Any], tuple[Term, Any]]
+
+
+def _prologue_complete(api: SolverAPI, machine: Machine, prologue: Prologue, policy: str) -> Query:
+    """Every state with a consistent user view is accepted."""
+    pre = fresh_state(api, machine, "pre")
+    accepted, _ = prologue(policy, pre.state)
+    premises = [*pre.constraints, machine.holds(pre.state, user_view=True)]
+    return Query(premises, accepted, "valid", {"pre": pre.variables})
+
+
+def _prologue_sound_accept(
+    api: SolverAPI, machine: Machine, prologue: Prologue, policy: str
+) -> Query:
+    """After an accepted prologue the driver sees a state satisfying the invariants."""
+    pre = fresh_state(api, machine, "pre")
+    accepted, after = prologue(policy, pre.state)
+    return Query(
+        [*pre.constraints, accepted], machine.holds(after, user_view=False), "valid",
+        {"pre": pre.variables, "after_prologue": state_fields(after)},
+        _named_invariants(machine, pre.state, user_view=False),
+    )
+
+
+def _prologue_sound_reject(
+    api: SolverAPI, machine: Machine, prologue: Prologue, policy: str
+) -> Query:
+    """After a rejected prologue, reinit restores every invariant, the user view too."""
+    pre = fresh_state(api, machine, "pre")
+    accepted, after = prologue(policy, pre.state)
+    repaired = netmap_ring.netmap_ring_reinit(policy, after)
+    return Query(
+        [*pre.constraints, api.Not(accepted)], machine.holds(repaired, user_view=True), "valid",
+        {"pre": pre.variables, "after_reinit": state_fields(repaired)},
+        _named_invariants(machine, pre.state, user_view=False),
+    )
+
+
+PROLOGUE_KINDS = {
+    "prologue-complete": _prologue_complete,
+    "prologue-sound-accept": _prologue_sound_accept,
+    "prologue-sound-reject": _prologue_sound_reject,
+}
+
 
 def prologue_obligations() -> Iterator[Obligation]:
-    for machine, prologue in netmap_ring.PROLOGUES.items():
-        mach = next(x for x in model.MACHINES if x.name == machine)
+    machines = {x.name: x for x in model.MACHINES}
+    for name, prologue in netmap_ring.PROLOGUES.items():
         for policy in netmap_ring.POLICIES:
-            findings = netmap_ring.PROLOGUE_FINDINGS.get((machine, policy), frozenset())
-
-            def complete(api: SolverAPI, mach=mach, prologue=prologue, policy=policy) -> Query:
-                pre = fresh_state(api, mach, "pre")
-                accepted, _ = prologue(policy, pre.state)
-                premises = [*pre.constraints, mach.holds(pre.state, user_view=True)]
-                return Query(premises, accepted, "valid", {"pre": pre.variables})
-
-            def sound_accept(api: SolverAPI, mach=mach, prologue=prologue, policy=policy) -> Query:
-                pre = fresh_state(api, mach, "pre")
-                accepted, after = prologue(policy, pre.state)
-                goal = mach.holds(after, user_view=False)
-                return Query(
-                    [*pre.constraints, accepted], goal, "valid",
-                    {"pre": pre.variables, "after_prologue": state_fields(after)},
-                    _named_invariants(mach, pre.state, user_view=False),
-                )
-
-            def sound_reject(api: SolverAPI, mach=mach, prologue=prologue, policy=policy) -> Query:
-                pre = fresh_state(api, mach, "pre")
-                accepted, after = prologue(policy, pre.state)
-                repaired = netmap_ring.netmap_ring_reinit(policy, after)
-                return Query(
-                    [*pre.constraints, api.Not(accepted)],
-                    mach.holds(repaired, user_view=True), "valid",
-                    {"pre": pre.variables, "after_reinit": state_fields(repaired)},
-                    _named_invariants(mach, pre.state, user_view=False),
-                )
-
-            for kind, build in (
-                ("prologue-complete", complete),
-                ("prologue-sound-accept", sound_accept),
-                ("prologue-sound-reject", sound_reject),
-            ):
+            findings = netmap_ring.PROLOGUE_FINDINGS.get((name, policy), frozenset())
+            for kind, builder in PROLOGUE_KINDS.items():
                 yield Obligation(
-                    f"{machine}/{kind}/{policy}", kind,
-                    "refuted" if kind in findings else "proved", build, machine,
-                    transition=policy,
+                    f"{name}/{kind}/{policy}", kind,
+                    "refuted" if kind in findings else "proved",
+                    partial(builder, machine=machines[name], prologue=prologue, policy=policy),
+                    name, transition=policy,
                     note="as-shipped finding" if kind in findings else "",
                 )
 
@@ -207,78 +221,87 @@ def prologue_obligations() -> Iterator[Obligation]:
 # ---------------------------------------------------------------------------- refinement
 
 
+def _simulation(
+    api: SolverAPI, legacy: Machine, lt: Transition, mt: Transition, map_args: Callable
+) -> Query:
+    """A legacy step, mapped to the modern API, is the corresponding modern step."""
+    pre = fresh_state(api, legacy, "pre")
+    args = fresh_args(api, lt, pre.state.n, "arg")
+    lstep = lt(pre.state, **args.variables)
+    mstep = mt(netmap_legacy.to_modern(pre.state), **map_args(pre.state, **args.variables))
+    premises = [
+        *pre.constraints, *args.constraints, legacy.holds(pre.state, user_view=True), lstep.guard,
+    ]
+    goal = And(
+        mstep.guard, netmap_legacy.same_modern(netmap_legacy.to_modern(lstep.post), mstep.post)
+    )
+    return Query(
+        premises, goal, "valid",
+        {"pre": pre.variables, "args": args.variables,
+         "legacy_post": state_fields(lstep.post), "modern_post": state_fields(mstep.post)},
+    )
+
+
+def _init_maps(api: SolverAPI, legacy: Machine, modern: Machine) -> Query:
+    """The legacy initial ring maps onto the modern one."""
+    n = api.Int("n")
+    goal = netmap_legacy.same_modern(netmap_legacy.to_modern(legacy.init(n)), modern.init(n))
+    return Query([n >= 2], goal, "valid", {})
+
+
+def _invariants_map(api: SolverAPI, legacy: Machine, modern: Machine) -> Query:
+    """A legacy state satisfying the legacy invariants maps to one satisfying the modern."""
+    pre = fresh_state(api, legacy, "pre")
+    premises = [*pre.constraints, legacy.holds(pre.state, user_view=True)]
+    goal = modern.holds(netmap_legacy.to_modern(pre.state), user_view=True)
+    return Query(premises, goal, "valid", {"pre": pre.variables})
+
+
+def _legacy_roundtrip(api: SolverAPI, legacy: Machine, modern: Machine) -> Query:
+    """legacy -> modern -> legacy is the identity on legacy states."""
+    pre = fresh_state(api, legacy, "pre")
+    back = netmap_legacy.from_modern(netmap_legacy.to_modern(pre.state))
+    premises = [*pre.constraints, legacy.holds(pre.state, user_view=True)]
+    goal = And(*[a == b for a, b in zip(
+        state_fields(back).values(), state_fields(pre.state).values(), strict=True)])
+    return Query(premises, goal, "valid", {"pre": pre.variables})
+
+
+def _modern_roundtrip(api: SolverAPI, legacy: Machine, modern: Machine) -> Query:
+    """modern -> legacy -> modern is the identity on the states legacy can express."""
+    pre = fresh_state(api, modern, "pre")
+    premises = [
+        *pre.constraints, modern.holds(pre.state, user_view=True),
+        netmap_legacy.legacy_expressible(pre.state),
+    ]
+    back = netmap_legacy.to_modern(netmap_legacy.from_modern(pre.state))
+    return Query(premises, netmap_legacy.same_modern(back, pre.state), "valid",
+                 {"pre": pre.variables})
+
+
+MAPPING_KINDS = {
+    "init": _init_maps,
+    "invariants": _invariants_map,
+    "roundtrip-legacy": _legacy_roundtrip,
+    "roundtrip-modern": _modern_roundtrip,
+}
+
+
 def refinement_obligations() -> Iterator[Obligation]:
     machines = {x.name: x for x in model.MACHINES}
     for (lname, tname), (mname, mtname, map_args) in netmap_legacy.REFINES.items():
         legacy, modern = machines[lname], machines[mname]
-        lt, mt = legacy.transitions[tname], modern.transitions[mtname]
-
-        def simulate(api: SolverAPI, legacy=legacy, lt=lt, mt=mt, map_args=map_args) -> Query:
-            pre = fresh_state(api, legacy, "pre")
-            args = fresh_args(api, lt, pre.state.n, "arg")
-            lstep = lt(pre.state, **args.variables)
-            mstep = mt(netmap_legacy.to_modern(pre.state), **map_args(pre.state, **args.variables))
-            premises = [
-                *pre.constraints, *args.constraints,
-                legacy.holds(pre.state, user_view=True), lstep.guard,
-            ]
-            goal = And(
-                mstep.guard,
-                netmap_legacy.same_modern(netmap_legacy.to_modern(lstep.post), mstep.post),
-            )
-            return Query(
-                premises, goal, "valid",
-                {"pre": pre.variables, "args": args.variables,
-                 "legacy_post": state_fields(lstep.post), "modern_post": state_fields(mstep.post)},
-            )
-
         yield Obligation(
-            f"{lname}/refinement/{tname}", "refinement", "proved", simulate, lname,
-            transition=tname, note=f"refines {mname}.{mtname}",
+            f"{lname}/refinement/{tname}", "refinement", "proved",
+            partial(_simulation, legacy=legacy, lt=legacy.transitions[tname],
+                    mt=modern.transitions[mtname], map_args=map_args),
+            lname, transition=tname, note=f"refines {mname}.{mtname}",
         )
-
     for legacy, modern in ((model.LEGACY_TX, model.TX), (model.LEGACY_RX, model.RX)):
-
-        def init_maps(api: SolverAPI, legacy=legacy, modern=modern) -> Query:
-            n = api.Int("n")
-            goal = netmap_legacy.same_modern(
-                netmap_legacy.to_modern(legacy.init(n)), modern.init(n)
-            )
-            return Query([n >= 2], goal, "valid", {})
-
-        def invariants_map(api: SolverAPI, legacy=legacy, modern=modern) -> Query:
-            pre = fresh_state(api, legacy, "pre")
-            premises = [*pre.constraints, legacy.holds(pre.state, user_view=True)]
-            goal = modern.holds(netmap_legacy.to_modern(pre.state), user_view=True)
-            return Query(premises, goal, "valid", {"pre": pre.variables})
-
-        def legacy_roundtrip(api: SolverAPI, legacy=legacy) -> Query:
-            pre = fresh_state(api, legacy, "pre")
-            back = netmap_legacy.from_modern(netmap_legacy.to_modern(pre.state))
-            premises = [*pre.constraints, legacy.holds(pre.state, user_view=True)]
-            goal = And(*[a == b for a, b in zip(
-                state_fields(back).values(), state_fields(pre.state).values(), strict=True)])
-            return Query(premises, goal, "valid", {"pre": pre.variables})
-
-        def modern_roundtrip(api: SolverAPI, legacy=legacy, modern=modern) -> Query:
-            pre = fresh_state(api, modern, "pre")
-            premises = [
-                *pre.constraints, modern.holds(pre.state, user_view=True),
-                netmap_legacy.legacy_expressible(pre.state),
-            ]
-            back = netmap_legacy.to_modern(netmap_legacy.from_modern(pre.state))
-            return Query(premises, netmap_legacy.same_modern(back, pre.state), "valid",
-                         {"pre": pre.variables})
-
-        for kind, build in (
-            ("init", init_maps),
-            ("invariants", invariants_map),
-            ("roundtrip-legacy", legacy_roundtrip),
-            ("roundtrip-modern", modern_roundtrip),
-        ):
+        for kind, builder in MAPPING_KINDS.items():
             yield Obligation(
-                f"{legacy.name}/refinement/{kind}", "refinement", "proved", build, legacy.name,
-                transition=kind,
+                f"{legacy.name}/refinement/{kind}", "refinement", "proved",
+                partial(builder, legacy=legacy, modern=modern), legacy.name, transition=kind,
             )
 
 
