@@ -130,6 +130,13 @@ class NetmapRings(RuleBasedStateMachine):
         STATS["rules"][f"{kind}.{transition}"] += 1
         return st_.post
 
+    def handed_over(self, kind: str, q: int, transition: str, **args: Any) -> int:
+        """How far the model's sync, given the *requested* count, moves hwcur: the slots
+        the driver must hand over when no slot is bad."""
+        before = self.models[kind][q]
+        after = KINDS[kind].transitions[transition](before, **args).post
+        return (after.hwcur - before.hwcur) % before.n
+
     def admissible(self, kind: str, q: int, transition: str, pick: int) -> dict[str, int]:
         """The ``pick``-th argument tuple (cyclically) among those whose model guard holds
         in ring q's state, counts ranging over 0..N; pick 0 is the smallest, so failures
@@ -206,11 +213,11 @@ class NetmapRings(RuleBasedStateMachine):
         for i, q in enumerate(qs):
             done = int(result.sent[i])
             assert done <= sent
-            before = self.models["tx"][q]
+            if not self.slots_scribbled:
+                assert done == self.handed_over("tx", q, f"txsync_{self.policy}", sent=sent), (
+                    "the driver handed over fewer slots than the model allows, with no bad slot"
+                )
             self.step("tx", q, f"txsync_{self.policy}", sent=done)
-            if not self.slots_scribbled and bool(result.accepted[i]):
-                expected = self.models["tx"][q].hwcur - before.hwcur
-                assert done == expected % before.n, "driver stopped although no slot is bad"
             self.after_sync("tx", q)
 
     @rule(rings=st.lists(RING, min_size=1, max_size=MAX_RINGS, unique=True), refill=COUNT)
@@ -221,9 +228,10 @@ class NetmapRings(RuleBasedStateMachine):
         for i, q in enumerate(qs):
             done = int(result.refilled[i])
             assert done <= refill
-            self.step("rx", q, f"rxsync_{self.policy}", refill=done)
             if not self.slots_scribbled:
                 assert not bool(result.stopped[i]), "refill stopped although no slot is bad"
+                assert done == self.handed_over("rx", q, f"rxsync_{self.policy}", refill=refill)
+            self.step("rx", q, f"rxsync_{self.policy}", refill=done)
             self.after_sync("rx", q)
 
     @rule(kind=KIND, ring=RING)
