@@ -1,2 +1,2 @@
 """ringspec reference implementation (vectorized numpy): netmap core, later the ENA
-driver and device.  See shared/DESIGN.md "The implementation"."""
+driver and device.  Layout and rules: README.md and the model docstrings."""

@@ -4,7 +4,7 @@ Each operator evaluates *concretely* when all its operands are Python ints/bools
 the fast test oracle) and *symbolically* when any operand is a solver term (z3, or
 cvc5.pythonic for the second-solver check).  Ring arithmetic is written with case splits
 (``If``), never with ``%`` on a symbolic ring size: ``mod`` by a non-constant is non-linear
-and cvc5 answers ``unknown`` on it (reference/formal-practice.md, "Encoding ring indices").
+and cvc5 answers ``unknown`` on it (Z3Prover/z3#4172: ``mod`` by a variable is non-linear).
 
 A model is a :class:`Machine`: a frozen state dataclass, an ``init``, transitions that are
 pure functions ``(state, **args) -> Step(guard, new_state)``, and invariants with a stable

@@ -1,9 +1,16 @@
-"""The legacy netmap ring API (NETMAP_API <= 5, the seed netmap.c of 2011-2013) and its
+"""The legacy netmap ring API (NETMAP_API <= 5, netmap.c of 2011-2013) and its
 refinement mapping onto the modern head/cur/tail API.
 
-Reference: shared/reference/netmap.md §3 and the seed netmap.c (netmap_ring_reinit,
-netmap_rxsync_from_host, netmap_reset).  The ring had ``cur``, ``avail`` and
-``reserved``; the kring had ``nr_hwcur`` and ``nr_hwavail``:
+Upstream: netmap before head/cur/tail, pinned at commit 95b478cf (2013-12-02):
+https://github.com/luigirizzo/netmap/blob/95b478cfb7cbc07519092615c7c9481e7a5d14a6/sys/net/netmap.h#L213,
+netmap_ring_reinit
+(https://github.com/luigirizzo/netmap/blob/95b478cfb7cbc07519092615c7c9481e7a5d14a6/sys/dev/netmap/netmap.c#L1127),
+netmap_rxsync_from_host
+(https://github.com/luigirizzo/netmap/blob/95b478cfb7cbc07519092615c7c9481e7a5d14a6/sys/dev/netmap/netmap.c#L907)
+and netmap_reset
+(https://github.com/luigirizzo/netmap/blob/95b478cfb7cbc07519092615c7c9481e7a5d14a6/sys/dev/netmap/netmap.c#L2091).
+The ring had ``cur``, ``avail`` and ``reserved``; the kring had ``nr_hwcur`` and
+``nr_hwavail``:
 
 * TX: after a sync ``cur`` is the first free slot and ``avail`` the number of free
   slots; the user fills slots, advancing cur and decrementing avail.  A fresh TX ring has
@@ -99,7 +106,8 @@ def hwtail(s: LegacyRing) -> Term:
 
 
 def to_modern(s: LegacyRing) -> NetmapRing:
-    """The refinement mapping legacy -> modern (netmap.md §3)."""
+    """The refinement mapping legacy -> modern: head = cur - reserved, tail = cur + avail
+    (mod N)."""
     tail = hwtail(s)
     return NetmapRing(
         n=s.n,
@@ -117,7 +125,7 @@ def to_modern(s: LegacyRing) -> NetmapRing:
 
 
 def from_modern(m: NetmapRing) -> LegacyRing:
-    """The reverse mapping modern -> legacy (netmap.md §3)."""
+    """The reverse mapping modern -> legacy (avail = tail - cur, reserved = cur - head, mod N)."""
     return LegacyRing(
         n=m.n,
         cur=m.cur,
@@ -197,7 +205,7 @@ def legacy_reinit(s: LegacyRing) -> LegacyRing:
 
 
 LEGACY_FINDING = (
-    "Legacy drivers checked only cur > N-1 (reference §3): a cur or reserved outside the "
+    "Legacy drivers checked only cur > N-1 (ixgbe's legacy txsync): a cur or reserved outside the "
     "kernel's window is acted upon."
 )
 

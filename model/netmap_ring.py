@@ -1,9 +1,22 @@
 """The netmap ring, modern API (NETMAP_API >= 10): head/cur/tail shared with the user,
 hwcur/hwtail and rhead/rcur/rtail in the kernel ring, and the NIC's own pointer behind it.
 
-Reference: shared/reference/netmap.md §1 (user API, ownership rules), §2 (kring fields,
-nm_txsync_prologue, nm_rxsync_prologue, nm_sync_finalize, netmap_ring_reinit, netmap_reset,
-the ioctl call sites) and §7 (where the code is looser than its documentation).
+Upstream (pinned permalinks, see model/sources.py): the user API and ownership rules of
+https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/net/netmap.h#L285
+and netmap(4); the kring
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap_kern.h#L411);
+nm_txsync_prologue
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L1721),
+nm_rxsync_prologue
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L1785),
+netmap_ring_reinit
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L1847),
+nm_sync_finalize
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L2716),
+netmap_reset
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L4392)
+and the ioctl call sites
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L3216).
 
 One ring of N slots (any N >= 2, symbolic in the proofs).  Going forward from ``hwcur``
 the slots fall into consecutive regions::
@@ -30,10 +43,10 @@ hwcur`` alone cannot tell an empty device ring from a full one.
 Two prologue policies:
 
 * **as-shipped**: nm_txsync_prologue / nm_rxsync_prologue / netmap_ring_reinit exactly as
-  netmap.c has them (§2), looseness included: cur is not range-checked when the accepted
-  interval wraps (§7.1); a rejected sync copies the user's head/cur/tail into the kring and
-  only rolls back when an index is >= N (§7.2); RX stores rhead/rcur before validating and
-  calls the driver even after a failed prologue (§7.3).
+  netmap.c has them, looseness included: cur is not range-checked when the accepted
+  interval wraps; a rejected sync copies the user's head/cur/tail into the kring and
+  only rolls back when an index is >= N; RX stores rhead/rcur before validating and
+  calls the driver even after a failed prologue.
 * **hardened**: the minimal fix.  Both prologues also require head < N and cur < N and
   validate *before* storing anything; reinit never reads the user's indices: it rewrites
   ring.head/cur/tail from the kernel's own rhead/rcur/rtail.  Everything else (the
@@ -241,7 +254,8 @@ for _machine, _dir in ((TX, "TX"), (RX, "RX")):
 @TX.transition(actor="kernel", name="netmap_reset")
 def tx_netmap_reset(s: NetmapRing) -> Step:
     """netmap_reset(TX) on a NIC ring reinit: pending and in-flight slots count as sent;
-    hwcur = rhead, hwtail = rhead - 1, the NIC ring restarts empty at rhead (§2, §7.7)."""
+    hwcur = rhead, hwtail = rhead - 1, the NIC ring restarts empty at
+    rhead (netmap_reset ignores its ``new_cur``)."""
     return Step(
         True,
         s.replace(hwcur=s.rhead, hwtail=ring_prev(s.rhead, s.n), nic=s.rhead, busy=0),
@@ -252,7 +266,7 @@ def tx_netmap_reset(s: NetmapRing) -> Step:
 def rx_netmap_reset(s: NetmapRing) -> Step:
     """netmap_reset(RX): unread slots [rhead, hwtail) stay with the user, hwcur = rhead;
     NIC slot 0 maps to hwtail, packets the NIC filled but nobody reported are dropped, and
-    the driver posts every other slot as an empty buffer (§2)."""
+    the driver posts every other slot as an empty buffer."""
     return Step(
         True,
         s.replace(
@@ -372,7 +386,7 @@ MACHINES = (TX, RX)
 #: The sync prologue of each machine, for the completeness/soundness obligations.
 PROLOGUES = {TX.name: nm_txsync_prologue, RX.name: nm_rxsync_prologue}
 
-#: Prologue obligations the as-shipped code is expected to fail (§7.1-7.3): a wrapped
+#: Prologue obligations the as-shipped code is expected to fail (the findings): a wrapped
 #: interval lets cur >= N through, so the accepted state is not sound; a rejected sync
 #: adopts the user's in-range indices, so reinit does not restore the invariants.
 PROLOGUE_FINDINGS = {

@@ -1,6 +1,6 @@
 """Deliberately broken steps: each must be refuted against the invariant it names.
 
-A proof that cannot fail proves nothing (reference/formal-practice.md, "Anti-vacuity").
+A proof that cannot fail proves nothing (every invariant needs a mutant it kills).
 Every invariant of the netmap TX and RX machines has at least one mutant here: an
 off-by-one guard, a dropped range check, the one empty slot given away, a ghost count
 not kept, a finalize that forgets ring->tail.  ``ringspec prove`` fails if any survives.
@@ -45,7 +45,8 @@ def _tx_prologue_no_cur_range(policy: str, s: NetmapRing) -> tuple[Term, NetmapR
 
 @TX.mutant("tx-prologue-drops-cur-range", "NM-TX-RANGE", replaces="txsync_hardened")
 def tx_prologue_drops_cur_range(s: NetmapRing, sent: Term) -> Step:
-    """The hardened prologue without ``cur < N``: the wrapped-case hole of §7.1 again."""
+    """The hardened prologue without ``cur < N``: the wrapped-case hole of the
+    as-shipped prologue again."""
     return compose_txsync(HARDENED, s, sent, prologue=_tx_prologue_no_cur_range)
 
 

@@ -1,9 +1,11 @@
 """The state of one netmap ring and its kring, and the regions it splits into.
 
-Reference: shared/reference/netmap.md §1 (struct netmap_ring: head/cur/tail) and §2
-(struct netmap_kring: nr_hwcur, nr_hwtail, rhead/rcur/rtail).  The regions are drawn in
-model/netmap_ring.py's docstring; this module only names the fields and measures the
-regions, with the ring arithmetic of model.core.
+Upstream: head/cur/tail of
+https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/net/netmap.h#L285
+and nr_hwcur, nr_hwtail, rhead/rcur/rtail of
+https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap_kern.h#L411.
+The regions are drawn in model/netmap_ring.py's docstring; this module only names the fields
+and measures the regions, with the ring arithmetic of model.core.
 """
 
 from __future__ import annotations

@@ -1,10 +1,18 @@
 """The kernel side of a sync, step by step: the two prologues, netmap_ring_reinit,
 nm_sync_finalize, the driver's txsync/rxsync, and how NIOCTXSYNC / NIOCRXSYNC chain them.
 
-Reference: shared/reference/netmap.md §2 (nm_txsync_prologue, nm_rxsync_prologue,
-netmap_ring_reinit, nm_sync_finalize, call sites) and §7 (where the code is looser than its
-documentation).  Every function takes a policy: ``as_shipped`` is netmap.c as it is,
-``hardened`` the minimal fix (see model/netmap_ring.py's docstring for both).
+Upstream: nm_txsync_prologue
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L1721),
+nm_rxsync_prologue
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L1785),
+netmap_ring_reinit
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L1847),
+nm_sync_finalize
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L2716)
+and the call sites
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L3216).
+Every function takes a policy: ``as_shipped`` is netmap.c as it is, ``hardened`` the minimal
+fix (see model/netmap_ring.py's docstring for both).
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ def head_cur_accepted(policy: str, s: NetmapRing, lo: Term, hi: Term) -> Term:
 
     as-shipped is netmap.c's NM_FAIL_ON sequence literally, a straight and a wrapped case
     on the raw u32 values, followed by the caller's ``ret >= n`` test (NM_FAIL_ON returns
-    n): when [lo .. hi] wraps and head >= lo, cur is never range-checked (§7.1).
+    n): when [lo .. hi] wraps and head >= lo, cur is never range-checked.
     hardened is the same cyclic intervals with head and cur also required to be < N."""
     n, head, cur = s.n, s.head, s.cur
     if policy == AS_SHIPPED:
@@ -57,7 +65,8 @@ def head_cur_accepted(policy: str, s: NetmapRing, lo: Term, hi: Term) -> Term:
 
 
 def _store_if_accepted(s: NetmapRing, accepted: Term) -> NetmapRing:
-    """On success: ``rhead = head; rcur = cur`` and ``ring->tail = rtail`` (§7.6)."""
+    """On success: ``rhead = head; rcur = cur`` and ``ring->tail = rtail`` (tail is
+    kernel-owned; a scribble is repaired)."""
     return s.replace(
         rhead=If(accepted, s.head, s.rhead), rcur=If(accepted, s.cur, s.rcur),
         tail=If(accepted, s.rtail, s.tail),
@@ -66,7 +75,7 @@ def _store_if_accepted(s: NetmapRing, accepted: Term) -> NetmapRing:
 
 def nm_txsync_prologue(policy: str, s: NetmapRing) -> tuple[Term, NetmapRing]:
     """TX prologue: after a sanity check of the kring, head in [rhead .. rtail] and cur in
-    [head .. rtail], i.e. against what the user was last shown (§2, §7.4).
+    [head .. rtail], i.e. against what the user was last shown, not against hwcur/hwtail.
 
     Returns (accepted, state after the prologue)."""
     sane = Not(Or(s.hwcur >= s.n, s.rhead >= s.n, s.rtail >= s.n, s.hwtail >= s.n))
@@ -78,7 +87,7 @@ def nm_rxsync_prologue(policy: str, s: NetmapRing) -> tuple[Term, NetmapRing]:
     """RX prologue: after a sanity check, head in [hwcur .. hwtail] and cur in
     [head .. hwtail].
 
-    as-shipped stores ``rhead = head; rcur = cur`` *before* validating (§2, §7.3), so a
+    as-shipped stores ``rhead = head; rcur = cur`` *before* validating, so a
     rejected head is already in the kring when reinit and the driver run; hardened
     validates first."""
     sane = Not(Or(s.hwcur >= s.n, s.hwtail >= s.n))
@@ -90,10 +99,10 @@ def nm_rxsync_prologue(policy: str, s: NetmapRing) -> tuple[Term, NetmapRing]:
 
 
 def netmap_ring_reinit(policy: str, s: NetmapRing) -> NetmapRing:
-    """Recover after a rejected sync (§2 netmap_ring_reinit; slot sanitising is in impl).
+    """Recover after a rejected sync (netmap_ring_reinit; slot sanitising is in impl).
 
     as-shipped copies the user's head/cur/tail into rhead/rcur/rtail and resets all three
-    to hwcur/hwtail only if one of them is > N-1 (§7.2).  hardened trusts only the
+    to hwcur/hwtail only if one of them is > N-1.  hardened trusts only the
     kring: ring.head/cur/tail are rewritten from rhead/rcur/rtail."""
     if policy == AS_SHIPPED:
         errors = Or(s.head >= s.n, s.cur >= s.n, s.tail >= s.n)
@@ -106,7 +115,7 @@ def netmap_ring_reinit(policy: str, s: NetmapRing) -> NetmapRing:
 
 
 def nm_sync_finalize(s: NetmapRing) -> NetmapRing:
-    """``ring->tail = kring->rtail = kring->nr_hwtail`` (§2 nm_sync_finalize)."""
+    """``ring->tail = kring->rtail = kring->nr_hwtail`` (nm_sync_finalize)."""
     return s.replace(rtail=s.hwtail, tail=s.hwtail)
 
 
@@ -116,7 +125,7 @@ def nm_sync_finalize(s: NetmapRing) -> NetmapRing:
 def tx_driver_sync(s: NetmapRing, sent: Term) -> NetmapRing:
     """Driver txsync with NAF_FORCE_RECLAIM: hand up to ``sent`` of the published slots
     [hwcur, rhead) to the NIC (a driver whose link is down sends 0 and hwcur lags rhead,
-    §7.8), then reclaim completions: hwtail = nic - 1."""
+    as ena_netmap_txsync does), then reclaim completions: hwtail = nic - 1."""
     k = clamp(sent, ring_dist(s.hwcur, s.rhead, s.n))
     return s.replace(
         hwcur=ring_add(s.hwcur, k, s.n), busy=s.busy + k, hwtail=ring_prev(s.nic, s.n)
@@ -127,7 +136,7 @@ def rx_driver_sync(s: NetmapRing, refill: Term) -> NetmapRing:
     """Driver rxsync with NAF_FORCE_READ: report every filled slot (hwtail = nic), then
     give up to ``refill`` of the released slots [hwcur, rhead) back to the NIC as empty
     buffers (a driver that cannot map a buffer stops early and hwcur lags rhead, as ENA's
-    refill pointer does, §7.8).  ixgbe and
+    refill pointer does).  ixgbe and
     ENA first refuse rhead > N-1 with a reinit; after either prologue outcome rhead < N
     already (accepted heads are < N, reinit adopts only in-range values), so that guard
     never fires here and is left out."""
@@ -146,7 +155,7 @@ def compose_txsync(
     driver: Callable[[NetmapRing, Term], NetmapRing] = tx_driver_sync,
     finalize: Callable[[NetmapRing], NetmapRing] = nm_sync_finalize,
 ) -> Step:
-    """The NIOCTXSYNC path (§2 call sites): prologue; rejected -> reinit only; accepted ->
+    """The NIOCTXSYNC path (netmap_ioctl): prologue; rejected -> reinit only; accepted ->
     driver txsync, then finalize.  The parts are parameters so mutants can swap one."""
     accepted, checked = prologue(policy, s)
     synced = finalize(driver(checked, sent))
@@ -161,7 +170,7 @@ def compose_rxsync(
     driver: Callable[[NetmapRing, Term], NetmapRing] = rx_driver_sync,
     finalize: Callable[[NetmapRing], NetmapRing] = nm_sync_finalize,
 ) -> Step:
-    """The NIOCRXSYNC path (§2 call sites): prologue; rejected -> reinit; then the driver
+    """The NIOCRXSYNC path (netmap_ioctl): prologue; rejected -> reinit; then the driver
     rxsync in either case, then finalize."""
     accepted, checked = prologue(policy, s)
     prepared = select(accepted, checked, netmap_ring_reinit(policy, checked))

@@ -6,7 +6,7 @@ is a counterexample (*refuted*).  ``sat`` queries (anti-vacuity) assert premises
 a model is the witness that makes the check meaningful (*proved*); unsat means the guard or
 init can never hold (*refuted*).
 
-Kinds, per machine (reference/formal-practice.md, "Anti-vacuity"):
+Kinds, per machine (anti-vacuity: a proof that cannot fail proves nothing):
 
 * ``init``          Init => Inv, per invariant.
 * ``vacuity-init``  Init and Inv satisfiable together.

@@ -2,7 +2,7 @@
 
 Each query gets a fresh solver with a resource limit (z3 ``rlimit``, cvc5 ``rlimit-per``),
 never a wall-clock timeout, so a run is repeatable; ``unknown`` is reported with the
-solver's reason and counts as a failure (reference/formal-practice.md, "Solver habits").
+solver's reason and counts as a failure (a deterministic rlimit, never wall time).
 """
 
 from __future__ import annotations

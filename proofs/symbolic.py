@@ -1,5 +1,5 @@
 """Symbolic states and arguments: one solver integer per state variable and argument, with
-the bounds its domain implies (reference/formal-practice.md, "Encoding ring indices").
+the bounds its domain implies (ite-encoded ring arithmetic, no ``mod``).
 
 ``size`` is any N >= the machine's minimum; ``u32`` is any value a user can write into a
 shared 32-bit field; ``index``, ``count`` and ghost variables are left free: the

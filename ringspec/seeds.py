@@ -2,9 +2,9 @@
 
 Each seed is a z3 model of ``Inv and guard(t, args)`` for a transition at the edge of its
 range (the NIC completing every slot of a full TX ring, the user holding every RX slot,
-...), optionally with the region concerned wrapped past slot N-1 (reference/
-formal-practice.md, "z3 as seed generator").  The stateful machines start rings in these
-states; the states satisfy every invariant, so the kernel must handle them like any other.
+...), optionally with the region concerned wrapped past slot N-1.  The stateful machines
+start rings in these states; the states satisfy every invariant, so the kernel must handle
+them like any other.
 """
 
 from __future__ import annotations

@@ -332,7 +332,7 @@ class HardenedRings(NetmapRings):
 
 class AsShippedRings(NetmapRings):
     """The as-shipped policy: the implementation matches the faithful model; broken
-    invariants are the findings of reference §7 and are recorded, not failed."""
+    invariants are the findings (docs/findings.md) and are recorded, not failed."""
 
     policy = AS_SHIPPED
 

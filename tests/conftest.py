@@ -1,4 +1,4 @@
-"""Hypothesis profiles shared by the whole suite (reference/formal-practice.md).
+"""Hypothesis profiles shared by the whole suite.
 
 ``ci`` (the default): derandomized and bounded, so CI is repeatable; ``dev``: randomized,
 more examples; ``fuzz``: long runs for ``ringspec fuzz`` and HypoFuzz.  Select one with

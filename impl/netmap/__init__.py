@@ -1,7 +1,9 @@
 """netmap rings over a software NIC: byte-exact layouts, krings, prologues, reinit,
 reset and the driver/device pair, vectorized over rings and slots.
 
-Reference: shared/reference/netmap.md; the spec is model/netmap_ring.py.
+Upstream: netmap's kernel rings,
+https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap_kern.h#L411;
+the spec is model/netmap_ring.py.
 """
 
 from impl.netmap.adapter import NetmapAdapter

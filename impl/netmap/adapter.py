@@ -1,9 +1,10 @@
 """A netmap adapter over the soft NIC: memory, krings, driver, device and user helpers.
 
-Reference: shared/reference/netmap.md §1 (user API: head/cur/tail are u32, the user owns
-[head, tail)), §2 (krings, syncs, reinit, reset).  ``abstract(kind, q)`` maps ring ``q`` to
-the model's :class:`model.netmap_ring.NetmapRing`, the bridge the stateful tests check
-after every step.
+Upstream: the user API of netmap.h
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/net/netmap.h#L285:
+head/cur/tail are u32, the user owns [head, tail)) and the kernel side of netmap.c (krings,
+syncs, reinit, reset). ``abstract(kind, q)`` maps ring ``q`` to the model's
+:class:`model.netmap_ring.NetmapRing`, the bridge the stateful tests check after every step.
 """
 
 from __future__ import annotations

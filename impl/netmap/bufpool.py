@@ -1,7 +1,10 @@
 """The netmap buffer allocator: a free-list stack of buffer indices.
 
-Reference: shared/reference/netmap.md §2 "netmap_ring_reinit" step 3 (buffer indices 0 and
-1 are reserved: ``buf_idx < 2`` is never a real buffer) and §1 (``netmap_slot.buf_idx``).
+Upstream: netmap_ring_reinit
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L1847)
+treats ``buf_idx < 2`` as no buffer (indices 0 and 1 are reserved), and
+``netmap_slot.buf_idx``
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/net/netmap.h#L163).
 ``alloc`` and ``free`` are vectorized: one call moves any number of indices.
 """
 

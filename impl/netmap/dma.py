@@ -1,10 +1,11 @@
 """Vectorized byte moves between netmap buffers and frames (the device's DMA).
 
-Reference: shared/reference/netmap.md §1 (a slot's bytes are ``buf[buf_idx][:len]``).
-Frames are passed as one concatenated uint8 array plus per-frame lengths.  Row copies are
+Upstream: a slot's bytes are ``buf[buf_idx][:len]``
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/net/netmap.h#L163).
+Frames are passed as one concatenated uint8 array plus per-frame lengths. Row copies are
 used where they are exact (they are much faster than per-byte index arrays); per-byte
-indices only when several frames target the same buffer, where "the last write wins"
-must hold byte by byte.
+indices only when several frames target the same buffer, where "the last write wins" must
+hold byte by byte.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """The soft NIC's netmap driver: *_txsync / *_rxsync bodies and ring (re)initialisation.
 
-Reference: shared/reference/netmap.md §2 ("Call sites": NAF_FORCE_RECLAIM /
-NAF_FORCE_READ; "netmap_reset"; "nkr_hwofs ... netmap_idx_n2k/k2n") and the driver steps
-of model/netmap_ring.py.  The driver talks to the device only through its descriptor ring,
-its tail register (doorbell) and by reading its head register.
+Upstream: the sync call sites in netmap_ioctl (NIOCTXSYNC adds NAF_FORCE_RECLAIM,
+https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L3216;
+NIOCRXSYNC adds NAF_FORCE_READ), netmap_reset
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L4392)
+and its ``nkr_hwofs`` (the NIC-to-kring index offset), and the driver steps of
+model/netmap_ring.py. The driver talks to the device only through its descriptor ring, its
+tail register (doorbell) and by reading its head register.
 
 Before a slot is handed to the device its ``buf_idx`` must be a real buffer
 (``2 <= idx < nbufs``) and, on TX, ``len <= buf_size``; the driver stops at the first bad

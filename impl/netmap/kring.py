@@ -1,8 +1,11 @@
 """Kernel rings (``struct netmap_kring``) of one direction, as a struct of arrays.
 
-Reference: shared/reference/netmap.md §2 "struct netmap_kring fields" and the initial
-state set by ``netmap_krings_create``: ``rhead = rcur = nr_hwcur = 0``,
-``rtail = nr_hwtail = (TX ? N-1 : 0)`` ("IMPORTANT: Always keep one slot empty").
+Upstream:
+https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap_kern.h#L411
+and the initial state set by ``netmap_krings_create``
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L922):
+``rhead = rcur = nr_hwcur = 0``, ``rtail = nr_hwtail = (TX ? N-1 : 0)`` ("IMPORTANT: Always
+keep one slot empty").
 
 Each kernel field is an int64 array indexed by ring.  The shared ``netmap_ring`` fields the
 kernel reads and writes (head, cur, tail) are strided views into :class:`NetmapMemory`, so

@@ -1,10 +1,14 @@
 """Byte-exact numpy layouts of the netmap shared-memory structures.
 
-Reference: shared/reference/netmap.md §1 ("struct netmap_ring", "struct netmap_slot"): the
-field offsets are the ones ``utils/ctrl-api-test.c:binarycomp()`` pins (buf_ofs 0,
-num_slots 8, nr_buf_size 12, ringid 16, dir 18, head 20, cur 24, tail 28, flags 32, ts 40,
-offset_mask 56, buf_align 64, sem 128, slot 256).  All integers are little-endian, as on
-the amd64/arm64 hosts netmap runs on.
+Upstream:
+https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/net/netmap.h#L285
+and
+https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/net/netmap.h#L163;
+the field offsets are the ones ``binarycomp()`` in utils/ctrl-api-test.c pins
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/utils/ctrl-api-test.c#L2022:
+buf_ofs 0, num_slots 8, nr_buf_size 12, ringid 16, dir 18, head 20, cur 24, tail 28, flags
+32, ts 40, offset_mask 56, buf_align 64, sem 128, slot 256). All integers are little-endian,
+as on the amd64/arm64 hosts netmap runs on.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 NETMAP_API = 14
-"""sys/net/netmap.h: current API version (§3)."""
+"""sys/net/netmap.h: current API version (``NETMAP_API``)."""
 
 # ---------------------------------------------------------------------- struct netmap_slot
 

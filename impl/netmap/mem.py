@@ -1,8 +1,10 @@
 """The netmap shared-memory region: rings and the buffer pool in one byte arena.
 
-Reference: shared/reference/netmap.md §1 ("struct netmap_ring": header then ``slot[]`` at
-offset 256; ``buf_ofs`` locates the buffers relative to the ring, so buffer ``i`` of ring
-``r`` lives at ``(char *)r + r->buf_ofs + i * nr_buf_size``).
+Upstream:
+https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/net/netmap.h#L285
+(header then ``slot[]`` at offset 256; ``buf_ofs`` locates the buffers relative to the ring,
+so buffer ``i`` of ring ``r`` lives at ``(char *)r + r->buf_ofs + i * nr_buf_size``,
+NETMAP_BUF in netmap_user.h).
 
 Every ring occupies a fixed stride of ``256 + 16 * num_slots`` bytes, rings back to back
 from offset 0; the buffer pool follows, page aligned.  ``headers[r]`` and ``slots[r, i]``
@@ -82,7 +84,7 @@ class NetmapMemory:
         return self.pool_offset - self.ring_offset(r)
 
     def valid_buf(self, idx: np.ndarray) -> np.ndarray:
-        """``2 <= idx < nbufs``: a real buffer (netmap_ring_reinit's test, §2 step 3)."""
+        """``2 <= idx < nbufs``: a real buffer (netmap_ring_reinit's slot test)."""
         idx = np.asarray(idx, dtype=np.int64)
         return (idx >= 2) & (idx < self.nbufs)
 

@@ -1,8 +1,15 @@
 """The sync prologues and nm_sync_finalize, vectorized over a batch of rings.
 
-Reference: shared/reference/netmap.md §2 "NM_FAIL_ON", "nm_txsync_prologue",
-"nm_rxsync_prologue", "nm_sync_finalize", and §7.1 / §7.3 (where the shipped code is
-looser than the cyclic-interval rules).
+Upstream: NM_FAIL_ON
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L1693),
+nm_txsync_prologue
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L1721),
+nm_rxsync_prologue
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L1785)
+and nm_sync_finalize
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L2716).
+Where the shipped code is looser than the cyclic-interval rules, see the findings in the
+docs.
 
 Policies (model/netmap_ring.py): ``as_shipped`` evaluates netmap.c's NM_FAIL_ON sequence
 literally on the raw u32 values, plus the callers' ``ret >= n`` test; ``hardened``
@@ -72,7 +79,8 @@ def nm_txsync_prologue(policy: str, kr: Krings, rings: np.ndarray) -> np.ndarray
     """Run the TX prologue on ``rings``; returns the accepted mask.
 
     Reads ring->head and ring->cur once.  On acceptance: restore ``ring->tail = rtail``
-    (the user may have scribbled it, §7.6) and store ``rhead = head; rcur = cur``.  A
+    (the user may have scribbled it: tail is kernel-owned) and store
+    ``rhead = head; rcur = cur``.  A
     rejected ring is left untouched (the caller runs netmap_ring_reinit)."""
     head = kr.ring_head[rings].astype(np.int64)
     cur = kr.ring_cur[rings].astype(np.int64)
@@ -91,7 +99,8 @@ def nm_rxsync_prologue(policy: str, kr: Krings, rings: np.ndarray) -> np.ndarray
     """Run the RX prologue on ``rings``; returns the accepted mask.
 
     as_shipped stores ``rcur = cur; rhead = head`` for every ring *before* validating
-    (§7.3); hardened stores only on acceptance.  Accepted rings get ``ring->tail = rtail``."""
+    (finding: RX stores before validating); hardened stores only on acceptance.  Accepted
+    rings get ``ring->tail = rtail``."""
     head = kr.ring_head[rings].astype(np.int64)
     cur = kr.ring_cur[rings].astype(np.int64)
     if policy == AS_SHIPPED:

@@ -1,8 +1,11 @@
 """Vectorized ring arithmetic and flat index ranges (no Python loops over slots or rings).
 
-Reference: shared/reference/netmap.md §2 "Kernel helpers" (nm_next / nm_prev) and §1
-(nm_ring_space).  Here every helper takes numpy arrays of indices, one element per ring,
-and a scalar ring size ``n``; concrete ``%`` is fine in the implementation.
+Upstream: nm_next / nm_prev
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap_kern.h#L611)
+and nm_ring_space
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/net/netmap_user.h#L162).
+Here every helper takes numpy arrays of indices, one element per ring, and a scalar ring
+size ``n``; concrete ``%`` is fine in the implementation.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """netmap_ring_reinit and netmap_reset (the kring side), vectorized over rings.
 
-Reference: shared/reference/netmap.md §2 "netmap_ring_reinit(kring)" (netmap.c
-L1846-1889) and "netmap_reset(na, tx, n, new_cur)" (L4391-4454), §7.2 and §7.7.
+Upstream: netmap_ring_reinit
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L1847)
+and netmap_reset
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L4392).
 """
 
 from __future__ import annotations
@@ -36,9 +38,11 @@ def netmap_ring_reinit(policy: str, kr: Krings, rings: np.ndarray) -> np.ndarray
     """Recover ``rings`` after a rejected sync; returns the per-ring "reset" flag.
 
     as_shipped: copy the user's head/cur/tail into rhead/rcur/rtail; only if one of them
-    is > N-1, reset ring and kring to head = cur = hwcur, tail = hwtail (§7.2).
+    is > N-1, reset ring and kring to head = cur = hwcur, tail = hwtail
+    (finding: a rejected sync adopts the user's in-range indices).
     hardened: never read the user's indices; rewrite ring->head/cur/tail from
-    rhead/rcur/rtail.  Both then sanitise every slot (§2 step 3)."""
+    rhead/rcur/rtail.  Both then sanitise every slot
+    (buf_idx < 2 or past the pool -> 0, oversized len -> 0)."""
     check_policy(policy)
     rings = np.asarray(rings, dtype=np.int64)
     if rings.size == 0:
@@ -74,7 +78,8 @@ def netmap_reset(kr: Krings, rings: np.ndarray) -> None:
     rings: NIC slot 0 maps to kring slot ``new_hwofs``.
 
     TX: ``hwofs = rhead``, ``hwcur = rhead``, ``hwtail = rhead - 1`` (pending and in-flight
-    slots count as sent, §7.7).  RX: ``hwofs = hwtail``, ``hwcur = rhead``, hwtail kept
+    slots count as sent; ``new_cur`` is ignored).  RX: ``hwofs = hwtail``, ``hwcur = rhead``,
+    hwtail kept
     (unread slots stay with the user).  The driver then restarts its NIC ring."""
     rhead = kr.rhead[rings]
     if kr.is_tx:

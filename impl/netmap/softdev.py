@@ -1,18 +1,19 @@
 """A simple software NIC behind the krings (the ENA device model comes later).
 
-Reference: shared/reference/netmap.md §2 ("nkr_hwofs ... netmap_idx_n2k/k2n",
-"netmap_reset") and the ring regions of model/netmap_ring.py: per ring the NIC has a head
-register (TDH / RDH: next descriptor to complete / fill) that only the device moves, a tail
-register (TDT / RDT) that only the driver writes, and its own descriptor ring in NIC index
-space.  The driver writes ``(buf_idx, len)`` into a descriptor when it submits (TX) or
-posts (RX) a slot; the device reads only its descriptors and the buffers (DMA), never the
-netmap slots, so a user scribbling an in-flight slot cannot change what the NIC sends.
+Upstream: netmap_reset and ``nkr_hwofs``
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L4392)
+and the ring regions of model/netmap_ring.py: per ring the NIC has a head register (TDH /
+RDH: next descriptor to complete / fill) that only the device moves, a tail register (TDT /
+RDT) that only the driver writes, and its own descriptor ring in NIC index space. The driver
+writes ``(buf_idx, len)`` into a descriptor when it submits (TX) or posts (RX) a slot; the
+device reads only its descriptors and the buffers (DMA), never the netmap slots, so a user
+scribbling an in-flight slot cannot change what the NIC sends.
 
 ``owned`` counts the descriptors the device owns: every tail-register write hands over
 ``(new_tail - old_tail) mod N`` descriptors (the driver moves the tail by at most N-1 per
 write), every completion / fill takes one back.  This is what the model's ghost ``busy``
 abstracts; it can exceed ``dist(head, tail)`` when a broken kring makes the driver lap its
-own descriptors (reference §7.2).
+own descriptors (finding: a rejected sync adopts the user's in-range indices).
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """NIOCTXSYNC / NIOCRXSYNC for a batch of rings: prologue, reinit, driver, finalize.
 
-Reference: shared/reference/netmap.md §2 "Call sites": TX: prologue fails ->
-netmap_ring_reinit only; else the driver's txsync and nm_sync_finalize.  RX: prologue
-fails -> netmap_ring_reinit, and the driver's rxsync is still called, then finalize
-(§7.3).  Everything is vectorized over the batch; rings are independent.
+Upstream: the call sites in netmap_ioctl
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L3216).
+TX: prologue fails -> netmap_ring_reinit only; else the driver's txsync and
+nm_sync_finalize. RX
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L3226):
+prologue fails -> netmap_ring_reinit, and the driver's rxsync is still called, then
+finalize. Everything is vectorized over the batch; rings are independent.
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ class RxsyncResult:
 def txsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
            sent: object) -> TxsyncResult:
     """NIOCTXSYNC on ``rings``; ``sent`` (scalar or per ring) bounds what the driver
-    hands to the NIC (a driver whose link is down sends 0, §7.8)."""
+    hands to the NIC (a driver whose link is down sends 0, as ena_netmap_txsync does)."""
     check_policy(policy)
     sent = as_counts(rings, sent, "sent")
     acc = nm_txsync_prologue(policy, kr, rings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from model import netmap_legacy
+from model import netmap_legacy, sources
 from model.netmap_ring import PROLOGUES, TX, NetmapRing, tx_regions
 from proofs.obligations import Obligation
 from ringspec.docgen import common, md, ownership
@@ -23,7 +23,7 @@ from ringspec.docgen.evidence import (
 @dataclass(frozen=True)
 class Finding:
     title: str
-    ref: str
+    ref: tuple[str, ...]  # model.sources symbols the finding is about
     summary: str
     explain: str
     hardened: str
@@ -43,7 +43,7 @@ def _any(*preds: Callable[[Obligation], bool]) -> Callable[[Obligation], bool]:
 FINDINGS = (
     Finding(
         "Cur is not range-checked when the interval wraps",
-        "reference §7.1",
+        ("nm_txsync_prologue", "nm_rxsync_prologue"),
         "when the accepted interval wraps past slot N-1, the as-shipped prologues accept "
         "any `cur >= N` and the kring keeps it as `rcur`.",
         "When `rtail < rhead` (TX) or `hwtail < hwcur` (RX) and head lies in the upper part, "
@@ -58,7 +58,7 @@ FINDINGS = (
     ),
     Finding(
         "A rejected sync adopts the user's in-range indices",
-        "reference §7.2",
+        ("netmap_ring_reinit",),
         "`netmap_ring_reinit` copies the user's head/cur/tail into the kring and rolls back "
         "only if one is >= N, so an illegal but in-range head is accepted by the next sync.",
         "After a failed prologue the shipped code calls `netmap_ring_reinit`, which first "
@@ -76,13 +76,14 @@ FINDINGS = (
     ),
     Finding(
         "RX stores before validating and calls the driver anyway",
-        "reference §7.3",
+        ("nm_rxsync_prologue", "netmap_ioctl (NIOCRXSYNC)"),
         "`nm_rxsync_prologue` writes `rhead`/`rcur` before checking them and the RX sync "
         "runs the driver even after a failed prologue, so a bad in-range head reaches "
         "the driver's refill.",
         "The RX prologue stores the user's head and cur into the kring first, and the "
         "ioctl and poll paths call the driver's rxsync whatever the prologue said. With "
-        "reinit adopting in-range values (§7.2), the driver refills `[hwcur, rhead)` for a "
+        "reinit adopting in-range values (the finding above), the driver refills "
+        "`[hwcur, rhead)` for a "
         "head the kernel never accepted. Drivers guard only against `rhead > N-1`.",
         "The RX prologue validates before storing; the driver still runs after a failed "
         "prologue, but on the kernel's own `rhead`, which the hardened reinit never changes.",
@@ -92,7 +93,7 @@ FINDINGS = (
     ),
     Finding(
         "Legacy drivers checked only cur > N-1",
-        "reference §3",
+        ("netmap_ring_reinit (2013)",),
         netmap_legacy.LEGACY_FINDING.split("): ", 1)[-1],
         "Before NETMAP_API 10 there was no prologue: the drivers' txsync/rxsync reinit "
         "the ring on `cur > N-1` and otherwise trusted `cur`, `avail` and `reserved`. A "
@@ -105,6 +106,11 @@ FINDINGS = (
          "legacy_rx/step/rxsync/LEG-RX-ONE-SLOT-EMPTY"),
     ),
 )
+
+
+def upstream(f: Finding) -> str:
+    """The C the finding is about, as pinned links."""
+    return ", ".join(sources.link(name) for name in f.ref)
 
 
 # ---------------------------------------------------------------------------- replays
@@ -197,7 +203,7 @@ for policy, txsync in syncs.items():
 
 def _example_72() -> list[str]:
     return [
-        "### Worked example: reference §7.2",
+        "### Worked example: the driver walks hwcur -> rhead",
         "A TX ring with N = 8, hwcur = 5, hwtail = 1. The user owns slots 5, 6, 7, 0; slot "
         "1 is the empty slot and the NIC still owns the in-flight slots:",
         ownership.picture(EXAMPLE_72, tx_regions),
@@ -224,7 +230,7 @@ def _section(f: Finding, rows: list[Row], ev: Evidence) -> list[str]:
             counterparts.append(other)
     out = [
         f"## {f.title}",
-        f"_{f.ref}._ {f.explain}",
+        f"_Upstream: {upstream(f)}._ {f.explain}",
         f"**Hardened policy.** {f.hardened}"
         + (" Its obligations:" if counterparts else ""),
     ]
@@ -257,7 +263,7 @@ def render(ev: Evidence) -> str:
         rows = [r for r in ev.findings if f.match(r.obligation)]
         covered.update(r.id for r in rows)
         body += _section(f, rows, ev)
-        if f.ref == "reference §7.2":
+        if f.ref == ("netmap_ring_reinit",):
             body += _example_72()
     rest = [r for r in ev.findings if r.id not in covered]
     if rest:

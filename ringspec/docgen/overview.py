@@ -70,7 +70,7 @@ def index(ev: Evidence) -> str:
                     f"invariants, {len(m.mutants)} mutants")
         contents.append(f"- [{title}]({name}): {desc}.")
     finding_lines = [
-        f"- {md.link(f.title, 'findings.md', f.title)} ({f.ref}): {f.summary}"
+        f"- {md.link(f.title, 'findings.md', f.title)} ({findings.upstream(f)}): {f.summary}"
         for f in findings.FINDINGS
     ]
     legend = md.table(

@@ -109,7 +109,7 @@ def _q1() -> list[str]:
         "user might write:",
         ownership.picture(base, tx_regions),
         md.table(["head", "cur", "case", AS_SHIPPED, HARDENED], rows, "rrlcc"),
-        "The last row is [finding §7.1](findings.md#cur-is-not-range-checked-when-the-"
+        "The last row is [finding: wrapped cur](findings.md#cur-is-not-range-checked-when-the-"
         "interval-wraps): only the hardened prologue rejects a cur that is not a slot. "
         "Every other row is the same under both policies, so `cur < head` or a cur past "
         "tail is always rejected (the kernel logs and reinits the ring).",
@@ -158,7 +158,7 @@ def _q2() -> list[str]:
     out.append(
         "As shipped, the first reinit keeps the in-range head (it only resets indices >= "
         f"N), so the kring adopts it and the second sync hands slots "
-        f"{_slots(handed[AS_SHIPPED], labels)} to the NIC ([finding §7.2]"
+        f"{_slots(handed[AS_SHIPPED], labels)} to the NIC ([finding: reinit adopts]"
         "(findings.md#a-rejected-sync-adopts-the-users-in-range-indices)). Hardened, "
         "reinit rewrites head, cur and tail from the kernel's copy, the ring is back to "
         "what the kernel last showed, and the second sync hands "
@@ -209,7 +209,7 @@ def _q4() -> list[str]:
         md.table(["case", "policy", "accepted", "tail after", "rtail after", "violated after"],
                  rows),
         "With a legal head the scribble is harmless under both policies. With a rejected "
-        "head, the shipped reinit copies the scribbled tail into `rtail` (reference §7.6); "
+        "head, the shipped reinit copies the scribbled tail into `rtail`; "
         "the hardened one restores it.",
     ]
 

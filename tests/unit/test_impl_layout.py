@@ -27,7 +27,7 @@ from impl.netmap import (
     NetmapNoMemError,
 )
 
-# utils/ctrl-api-test.c:binarycomp() (reference/netmap.md §1)
+# utils/ctrl-api-test.c:binarycomp() (netmap's own ABI test)
 RING_OFFSETS = {
     "buf_ofs": 0, "num_slots": 8, "nr_buf_size": 12, "ringid": 16, "dir": 18, "head": 20,
     "cur": 24, "tail": 28, "flags": 32, "ts": 40, "offset_mask": 56, "buf_align": 64,

@@ -64,7 +64,7 @@ def test_tx_sent_cap_and_link_down() -> None:
     a.user_advance("tx", 0, 5)
     assert a.txsync(0, sent=0).sent.tolist() == [0]
     s = a.abstract("tx", 0)
-    assert (s.hwcur, s.rhead, s.busy) == (0, 5, 0)  # hwcur lags rhead (§7.8)
+    assert (s.hwcur, s.rhead, s.busy) == (0, 5, 0)  # link down: hwcur lags rhead
     assert a.txsync(0, sent=2).sent.tolist() == [2]
     assert a.txsync(0).sent.tolist() == [3]
     assert a.abstract("tx", 0).busy == 5
@@ -108,7 +108,7 @@ def test_tx_driver_stops_at_first_bad_slot() -> None:
 
 
 def test_as_shipped_adopts_illegal_head_reference_7_2() -> None:
-    """reference §7.2: n=8, hwcur=5, hwtail=1; the user writes head=3, tail=2."""
+    """The reinit-adopts finding: n=8, hwcur=5, hwtail=1; the user writes head=3, tail=2."""
     out = {}
     for policy in POLICIES:
         a = NetmapAdapter(1, 0, num_slots=8, buf_size=32, policy=policy)
@@ -184,7 +184,8 @@ def test_rx_deliver_rejects_oversize_frames() -> None:
 
 
 def test_rx_as_shipped_stores_before_validating() -> None:
-    """§7.3: a rejected in-range head is in the kring when the driver runs (as shipped)."""
+    """RX stores before validating: a rejected in-range head is in the kring when the
+    driver runs (as shipped)."""
     for policy in POLICIES:
         a = NetmapAdapter(0, 1, num_slots=8, buf_size=32, policy=policy)
         a.device_deliver(0, 4)

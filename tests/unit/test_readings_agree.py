@@ -1,5 +1,5 @@
 """The concrete reading of every model predicate (the test oracle) and its symbolic
-reading (what the proofs prove) agree (reference/formal-practice.md, "Anti-vacuity").
+reading (what the proofs prove) agree (anti-vacuity).
 
 For every machine and every ring size 2 <= N <= 8:
 
