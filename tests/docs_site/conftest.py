@@ -18,12 +18,10 @@ import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-REQUIRED = os.environ.get("RINGSPEC_REQUIRE_BROWSER") == "1"
+from site_pages import ROOT, unavailable
 
 #: Chromium flags that work headless on a root CI machine without network: no sandbox, no
 #: GPU, no background traffic, a fresh profile, and every host name except localhost
@@ -41,13 +39,6 @@ CHROMIUM_FLAGS = (
     "--window-size=1280,1024",
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 )
-
-
-def unavailable(reason: str) -> NoReturn:
-    """Skip for a missing tool, or fail when CI requires the site tests to run."""
-    if REQUIRED:
-        pytest.fail(f"{reason} (RINGSPEC_REQUIRE_BROWSER=1: the site tests must run)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

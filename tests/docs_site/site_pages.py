@@ -1,12 +1,25 @@
-"""The generated pages as the site tests see them: names, site paths, headings, diagrams."""
+"""The generated pages as the site tests see them (names, site paths, headings, diagrams),
+and how a site test reacts to a missing tool."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
+from typing import NoReturn
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
+REQUIRED = os.environ.get("RINGSPEC_REQUIRE_BROWSER") == "1"
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip for a missing tool, or fail when CI requires the site tests to run."""
+    if REQUIRED:
+        pytest.fail(f"{reason} (RINGSPEC_REQUIRE_BROWSER=1: the site tests must run)")
+    pytest.skip(reason)
 
 
 def page_urls() -> dict[str, str]:

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from site_pages import DOCS, headings, page_urls, source
+from site_pages import DOCS, headings, page_urls, source, unavailable
 
 from ringspec.docgen import md, site
 
@@ -65,8 +65,9 @@ def test_details_bodies_render_as_markdown(page: str, site_dir: Path) -> None:
         assert "<pre" in block or "<table" in block
 
 
-@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
 def test_mermaid_is_the_pinned_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if shutil.which("npm") is None:
+        unavailable("npm is not installed (it fetches Mermaid for the site)")
     cached = tmp_path / f"mermaid-{site.MERMAID_VERSION}.min.js"
     cached.write_text("tampered")
     path = site.mermaid_js(tmp_path)  # a cached file with the wrong digest is fetched again
