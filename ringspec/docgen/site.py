@@ -10,6 +10,7 @@ Material for MkDocs site without a second copy of anything:
   Python-Markdown's ``_1``, so a link docgen writes resolves on GitHub and on the site alike;
 - ``<details>`` blocks get ``markdown="1"`` so the Markdown inside them renders (GitHub
   renders it as is);
+- the content column is wider than the theme's, for the wide tables;
 - Mermaid diagrams render offline: ``mermaid.min.js`` of a pinned release of the npm package
   ``mermaid`` is fetched once with ``npm pack``, checked against a pinned SHA-256, cached, and
   served from the site itself (Material loads it from a CDN only when none is on the page).
@@ -34,6 +35,11 @@ MERMAID_VERSION = "11.17.2"
 MERMAID_SHA256 = "581ed7d74bd9048d0e3a91363927d72ef22942d7722546b27f7cc29e35390eb8"
 #: Where the site serves it (and the ``extra_javascript`` entry that loads it).
 MERMAID_URI = "assets/javascripts/mermaid.min.js"
+
+#: The pages carry wide tables (counterexamples, obligations) and diagrams: use more of a
+#: wide screen than the theme's 61rem column.
+STYLESHEET_URI = "assets/stylesheets/ringspec.css"
+STYLESHEET = ".md-grid { max-width: 90rem; }\n"
 
 
 class SiteError(RuntimeError):
@@ -131,6 +137,8 @@ def on_config(config: Any) -> Any:
     markdown.extensions.toc.unique = unique
     if MERMAID_URI not in [str(s) for s in config.extra_javascript]:
         config.extra_javascript.append(MERMAID_URI)
+    if STYLESHEET_URI not in config.extra_css:
+        config.extra_css.append(STYLESHEET_URI)
     return config
 
 
@@ -143,6 +151,7 @@ def on_files(files: Any, config: Any) -> Any:
     except SiteError as e:
         raise PluginError(str(e)) from e
     files.append(File.generated(config, MERMAID_URI, abs_src_path=str(source)))
+    files.append(File.generated(config, STYLESHEET_URI, content=STYLESHEET))
     return files
 
 
