@@ -17,6 +17,8 @@ from pathlib import Path
 import model
 import ringspec
 from ringspec.docgen import (
+    driver,
+    errors,
     findings,
     machine_page,
     md,
@@ -24,6 +26,7 @@ from ringspec.docgen import (
     ownership,
     pictures,
     questions,
+    rules,
 )
 from ringspec.docgen.evidence import Evidence, run_proofs
 
@@ -43,6 +46,9 @@ def pages(ev: Evidence) -> dict[str, str]:
         out["findings.md"] = findings.render(ev)
         out["ownership.md"] = ownership.render()
         out["user-questions.md"] = questions.render()
+        out["rules.md"] = rules.render()
+        out["errors.md"] = errors.render()
+        out["driver.md"] = driver.render()
     return out | dict(sorted(images.items()))
 
 
