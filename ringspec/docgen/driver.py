@@ -164,8 +164,8 @@ def _checklist(machine: Machine) -> str:
         broken_by = sorted(t.name for t in machine.transitions.values() if inv.id in t.breaks)
         note = (f" As shipped, {', '.join(md.tick(t) for t in broken_by)} can break it "
                 "(see [findings](findings.md))." if broken_by else "")
-        who = "while the user behaves; every sync restores it" if inv.scope == "user" \
-            else "always, whatever the user writes"
+        who = "holds while the user behaves; every sync restores it" if inv.scope == "user" \
+            else "must hold always, whatever the user writes"
         lines.append(f"- [ ] {md.link(md.tick(inv.id), page, inv.id)} ({who}): "
                      f"{inv.sentence}{note}")
     return "\n".join(lines)

@@ -54,14 +54,15 @@ def _stuck_start() -> NetmapRing:
 
 def _stuck_section() -> list[str]:
     start = _stuck_start()
-    bad_cur = (start.rtail + 1) % start.n  # between rtail and head: not in the window
-    scribble = ("user_scribble", {"head": start.head, "cur": bad_cur, "tail": start.tail})
+    bad_cur = (start.rtail + 1) % start.n  # between rtail and rhead: not in the window
+    head = (start.rhead + 2) % start.n  # two slots published: a legal head
+    scribble = ("user_scribble", {"head": head, "cur": bad_cur, "tail": start.tail})
     cols = ["head", "cur", "tail", "rhead", "rcur", "rtail", "hwcur"]
     out = [
         f"Worked example (computed): a TX ring of {start.n} slots, user window [rhead .. "
-        f"rtail] = [{start.rhead} .. {start.rtail}]. The user writes a legal head "
-        f"{start.head} but cur = {bad_cur}, a slot outside the window, then syncs three "
-        "times without looking at the result:",
+        f"rtail] = [{start.rhead} .. {start.rtail}]. The user fills two slots and "
+        f"publishes them (head = {head}, legal) but writes cur = {bad_cur}, a slot outside "
+        "the window, then syncs three times without looking at the result:",
     ]
     for policy in (AS_SHIPPED, HARDENED):
         sync = (f"txsync_{policy}", {"sent": start.n})
@@ -78,9 +79,11 @@ def _stuck_section() -> list[str]:
         "kring and resets them only when one is >= N. Here all three are slots, so the "
         "kring adopts the bad cur and the ring is left exactly as the user wrote it; the "
         "next prologue compares the same cur with the same window and fails again, and "
-        "so does every sync after it, each returning 0 and sending nothing, until the "
-        "application rewrites cur. Hardened, reinit puts the kernel's rhead/rcur/rtail "
-        "back into the ring and the next sync is accepted."
+        "so does every sync after it, each returning 0 and sending nothing (the two "
+        "published slots stay `pending`, hwcur does not move), until the application "
+        "rewrites cur. Hardened, reinit puts the kernel's rhead/rcur/rtail back into the "
+        "ring: the publication is undone (head is back where the kernel last saw it), the "
+        "next sync is accepted, and the application, seeing head move back, can refill."
     )
     return out
 
