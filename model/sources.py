@@ -37,6 +37,7 @@ _C = "sys/dev/netmap/netmap.c"
 _KERN = "sys/dev/netmap/netmap_kern.h"
 _H = "sys/net/netmap.h"
 _USER = "sys/net/netmap_user.h"
+_MAN = "share/man/man4/netmap.4"
 
 #: Name -> where it starts.  Names are the C identifiers; a call site is named after its
 #: caller and the ioctl or event it handles.
@@ -72,6 +73,60 @@ SYMBOLS: dict[str, Symbol] = {
     "netmap_rxsync_from_host (2013)": Symbol(_C, 907, NETMAP_2013_COMMIT),
     "netmap_ring_reinit (2013)": Symbol(_C, 1127, NETMAP_2013_COMMIT),
     "netmap_reset (2013)": Symbol(_C, 2091, NETMAP_2013_COMMIT),
+    # -- cited by the rules, errors, driver and user-question pages (ringspec/docgen)
+    "netmap.h host rings": Symbol(_H, 139),
+    "NS_MOREFRAG": Symbol(_H, 214),
+    "netmap_ring ownership": Symbol(_H, 277),
+    "struct netmap_ring (tail)": Symbol(_H, 299),
+    "struct nmreq_header": Symbol(_H, 514),
+    "struct nmreq_register": Symbol(_H, 599),
+    "NR_REG_ALL_NIC": Symbol(_H, 638),
+    "NIOCCTRL": Symbol(_H, 653),
+    "NIOCTXSYNC": Symbol(_H, 659),
+    "NETMAP_IF": Symbol(_USER, 110),
+    "NETMAP_TXRING": Symbol(_USER, 112),
+    "NETMAP_RXRING": Symbol(_USER, 115),
+    "NETMAP_BUF": Symbol(_USER, 119),
+    "nm_prlim": Symbol(_KERN, 267),
+    "netmap_kring (nr_hwtail)": Symbol(_KERN, 365),
+    "NAF_FORCE_READ": Symbol(_KERN, 859),
+    "nm_kr_txempty": Symbol(_KERN, 1204),
+    "nm_kr_wouldblock": Symbol(_KERN, 1217),
+    "nm_kr_tryget": Symbol(_KERN, 1256),
+    "nm_native_on": Symbol(_KERN, 1394),
+    "netmap_idx_n2k": Symbol(_KERN, 1890),
+    "netmap_idx_k2n": Symbol(_KERN, 1909),
+    "netmap_txsync_to_host": Symbol(_C, 1357),
+    "netmap_rxsync_from_host": Symbol(_C, 1390),
+    "netmap_interp_ringid": Symbol(_C, 1899),
+    "netmap_krings_get": Symbol(_C, 2062),
+    "netmap_buf_size_validate": Symbol(_C, 2246),
+    "netmap_ioctl (CSB mode)": Symbol(_C, 3188),
+    "netmap_ioctl (nm_kr_tryget)": Symbol(_C, 3206),
+    "netmap_poll (POLLERR)": Symbol(_C, 3702),
+    "netmap_poll (lock-free TX test)": Symbol(_C, 3748),
+    "netmap_poll (txsync flags)": Symbol(_C, 3822),
+    "netmap_poll (TX found)": Symbol(_C, 3834),
+    "netmap_poll (RX found)": Symbol(_C, 3895),
+    "netmap_reset (TX hwtail)": Symbol(_C, 4416),
+    "netmap_reset (nr_mode off)": Symbol(_C, 4433),
+    "netmap_reset (commit)": Symbol(_C, 4442),
+    "netmap_sync_kloop": Symbol("sys/dev/netmap/netmap_kloop.c", 573),
+    "nm_vale_preflush": Symbol("sys/dev/netmap/netmap_vale.c", 484),
+    "nm_vale_preflush (incomplete chain)": Symbol("sys/dev/netmap/netmap_vale.c", 547),
+    "ixgbe_netmap_txsync": Symbol("sys/dev/netmap/ixgbe_netmap.h", 173),
+    "ixgbe_netmap_txsync (TDT)": Symbol("sys/dev/netmap/ixgbe_netmap.h", 285),
+    "ixgbe_netmap_txsync (reclaim)": Symbol("sys/dev/netmap/ixgbe_netmap.h", 293),
+    "ixgbe_netmap_txsync (TDH)": Symbol("sys/dev/netmap/ixgbe_netmap.h", 338),
+    "ixgbe_netmap_rxsync": Symbol("sys/dev/netmap/ixgbe_netmap.h", 360),
+    "ixgbe_netmap_rxsync (head > lim)": Symbol("sys/dev/netmap/ixgbe_netmap.h", 376),
+    "ixgbe_netmap_rxsync (refill)": Symbol("sys/dev/netmap/ixgbe_netmap.h", 437),
+    "ixgbe_netmap_rxsync (RDT)": Symbol("sys/dev/netmap/ixgbe_netmap.h", 471),
+    "netmap(4) RINGS": Symbol(_MAN, 337),
+    "netmap(4) SCATTER GATHER I/O": Symbol(_MAN, 525),
+    "netmap(4) NIOCREGIF": Symbol(_MAN, 602),
+    "netmap(4) SELECT, POLL": Symbol(_MAN, 707),
+    "netmap(4) ACCESSING THE HOST STACK": Symbol(_MAN, 1088),
 }
 
 

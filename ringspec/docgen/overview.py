@@ -18,6 +18,9 @@ DESCRIPTIONS = {
     "with counterexamples and replayable traces",
     "ownership.md": "who owns which slot, who moves each boundary, and a concrete picture",
     "user-questions.md": "the ring questions netmap users keep asking, answered from the model",
+    "rules.md": "the rules, with complete TX and RX loops in C, each step tied to the model",
+    "errors.md": "what a rejected sync looks like to the user, and why a bad cur sticks",
+    "driver.md": "for driver authors: txsync/rxsync, netmap_reset, lazy reclaim, a checklist",
 }
 
 
