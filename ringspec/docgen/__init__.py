@@ -2,8 +2,10 @@
 
 The output is deterministic (no timings, dates or absolute paths; counterexamples come from
 a proof run in a fresh interpreter), so CI can check it with ``ringspec docs && git diff
---exit-code docs/``.  Every page starts with :data:`md.MARKER`; ``*.md`` files in the
-output directory that carry the marker but are no longer generated are removed.
+--exit-code docs/``.  Every page starts with :data:`md.MARKER` (an SVG picture of
+:mod:`ringspec.docgen.pictures` carries it on its second line, and lives in ``img/``);
+``*.md`` and ``img/*.svg`` files in the output directory that carry the marker but are no
+longer generated are removed.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ringspec.docgen import (
     md,
     overview,
     ownership,
+    pictures,
     questions,
 )
 from ringspec.docgen.evidence import Evidence, run_proofs
@@ -30,15 +33,23 @@ def default_out() -> Path:
 
 
 def pages(ev: Evidence) -> dict[str, str]:
-    """File name -> content, in the order of the table of contents."""
-    out = {"index.md": overview.index(ev)}
-    for machine in model.MACHINES:
-        out[f"{machine.name}.md"] = machine_page.render(machine, ev)
-    out["proofs.md"] = overview.proofs(ev)
-    out["findings.md"] = findings.render(ev)
-    out["ownership.md"] = ownership.render()
-    out["user-questions.md"] = questions.render()
-    return out
+    """File name -> content, in the order of the table of contents, then the pictures the
+    pages made (``img/<name>.svg``)."""
+    with pictures.collecting() as images:
+        out = {"index.md": overview.index(ev)}
+        for machine in model.MACHINES:
+            out[f"{machine.name}.md"] = machine_page.render(machine, ev)
+        out["proofs.md"] = overview.proofs(ev)
+        out["findings.md"] = findings.render(ev)
+        out["ownership.md"] = ownership.render()
+        out["user-questions.md"] = questions.render()
+    return out | dict(sorted(images.items()))
+
+
+def _generated(path: Path) -> bool:
+    """The file carries :data:`md.MARKER` on its first line (a page) or second (an SVG)."""
+    with path.open(encoding="utf-8", errors="replace") as f:
+        return md.MARKER in (f.readline().rstrip("\n"), f.readline().rstrip("\n"))
 
 
 def generate(out_dir: Path, ev: Evidence | None = None) -> list[Path]:
@@ -48,15 +59,14 @@ def generate(out_dir: Path, ev: Evidence | None = None) -> list[Path]:
     written = []
     for name, text in pages(ev).items():
         path = out_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8", newline="\n")
         written.append(path)
-    for stale in sorted(out_dir.glob("*.md")):
-        if stale in written:
-            continue
-        with stale.open(encoding="utf-8", errors="replace") as f:
-            if f.readline().rstrip("\n") == md.MARKER:
-                stale.unlink()
+    candidates = [*out_dir.glob("*.md"), *out_dir.glob(f"{pictures.IMG_DIR}/*.svg")]
+    for stale in sorted(candidates):
+        if stale not in written and _generated(stale):
+            stale.unlink()
     return written
 
 
@@ -73,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = args.out or default_out()
     ev = run_proofs()
     written = generate(out_dir, ev)
-    print(f"ringspec docs: wrote {len(written)} pages to {out_dir}")
+    print(f"ringspec docs: wrote {len(written)} files to {out_dir}")
     if not ev.ok:
         print("ringspec docs: the proof run did not pass; the pages show the failures",
               file=sys.stderr)
