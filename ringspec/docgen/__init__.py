@@ -17,7 +17,9 @@ from pathlib import Path
 import model
 import ringspec
 from ringspec.docgen import (
+    common,
     findings,
+    glossary,
     machine_page,
     md,
     overview,
@@ -43,6 +45,7 @@ def pages(ev: Evidence) -> dict[str, str]:
         out["findings.md"] = findings.render(ev)
         out["ownership.md"] = ownership.render()
         out["user-questions.md"] = questions.render()
+    out["glossary.md"] = glossary.render(out, common.nav("glossary.md"))
     return out | dict(sorted(images.items()))
 
 

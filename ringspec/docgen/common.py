@@ -15,6 +15,7 @@ PAGES = (
     ("findings.md", "Findings"),
     ("ownership.md", "Slot ownership"),
     ("user-questions.md", "User questions"),
+    ("glossary.md", "Glossary"),
 )
 
 VIEW_MEANING = {

@@ -426,7 +426,7 @@ def _broken(t: Node, width: int, indent: int, first: int) -> str:
         rest = [_broken_paren(x, p + (op != "add"), width, indent + 4) for x in t[2:]]
         return left + "".join(f"\n{pad}{sym} {x}" for x in rest)
     if op == "ite":
-        cond = _broken_paren(t[1], _TERNARY + 1, width, indent + 4)
+        cond = _broken_paren(t[1], _PRIMARY, width, indent + 4)
         a = _broken_paren(t[2], _TERNARY + 1, width, indent + 4)
         b = _broken_paren(t[3], _TERNARY, width, indent + 4)
         return f"{cond}\n{pad}? {a}\n{pad}: {b}"
