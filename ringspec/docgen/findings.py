@@ -185,7 +185,7 @@ WRAPPED = Scenario(
     NetmapRing(n=8, head=6, cur=6, tail=2, hwcur=6, hwtail=2, rhead=6, rcur=6, rtail=2,
                nic=4, busy=2),
     (Action("sends 1 packet, sets cur = head + 3 without wrapping", WRITE,
-            {"head": 7, "cur": 10}),
+            {"head": 7, "cur": 10}, short="head = 7, cur = 10"),
      Action("NIOCTXSYNC", "txsync_as_shipped", {"sent": 8})),
 )
 
@@ -194,7 +194,7 @@ REINIT = Scenario(
     NetmapRing(n=8, head=5, cur=5, tail=1, hwcur=5, hwtail=1, rhead=5, rcur=5, rtail=1,
                nic=2, busy=3),
     (Action("fills 6 slots of a 4-slot window: head = cur = 5 + 6", WRITE,
-            {"head": 3, "cur": 3}),
+            {"head": 3, "cur": 3}, short="head = cur = 3, past tail"),
      Action("NIOCTXSYNC", "txsync_as_shipped", {"sent": 8}),
      Action("NIOCTXSYNC again", "txsync_as_shipped", {"sent": 8})),
 )
@@ -203,7 +203,8 @@ RX_DRIVER = Scenario(
     "finding-rx-driver", RX,
     NetmapRing(n=8, head=2, cur=2, tail=6, hwcur=2, hwtail=6, rhead=2, rcur=2, rtail=6,
                nic=7, busy=2),
-    (Action("writes a stale head, one slot behind hwcur", WRITE, {"head": 1, "cur": 1}),
+    (Action("writes a stale head, one slot behind hwcur", WRITE, {"head": 1, "cur": 1},
+            short="head = cur = 1, behind hwcur"),
      Action("NIOCRXSYNC", "rxsync_as_shipped", {"refill": 8})),
 )
 
@@ -217,7 +218,7 @@ RX_ONE_TOO_MANY = Scenario(
 LEGACY = Scenario(
     "finding-legacy-cur", LEGACY_TX,
     LegacyRing(n=8, cur=3, avail=5, reserved=0, hwcur=3, hwavail=5, nic=1, busy=2),
-    (Action("writes cur one slot behind hwcur", WRITE, {"cur": 2}),
+    (Action("writes cur one slot behind hwcur", WRITE, {"cur": 2}, short="cur = 2"),
      Action("txsync", "txsync")),
 )
 

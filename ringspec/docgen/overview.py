@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
 
 import z3
@@ -10,6 +11,7 @@ import model
 from proofs import obligations as obligations_module
 from proofs.solve import DEFAULT_RLIMIT
 from ringspec.docgen import common, findings, glossary, md, pseudocode, terms
+from ringspec.docgen.areas import AREAS
 from ringspec.docgen.evidence import Evidence, Row
 
 
@@ -61,7 +63,7 @@ START = (
     ("driver.md", "For driver authors",
      "what a driver's txsync/rxsync must keep true, and what the kernel hands it"),
     ("errors.md", "Error reporting",
-     "what the application is told when a sync is rejected (often: nothing)"),
+     "what the application is told when a sync is rejected (by the ioctls: nothing)"),
     ("findings.md", "Findings",
      "where the shipped code admits a broken ring: who can trigger it, how bad it is, a "
      "worked example"),
@@ -71,10 +73,12 @@ START = (
 def index(ev: Evidence) -> str:
     machines = []
     for m in model.MACHINES:
-        machines.append(
-            f"- [{m.title}]({m.name}.md): the state, its regions, a worked example, "
-            f"{len(m.transitions)} transitions as pseudocode and formulas, "
-            f"{len(m.invariants)} invariants.")
+        area = AREAS.get(m.name)
+        parts = ["the state", *(["its regions"] if area and area.regions else []),
+                 *(["a worked example"] if area and area.example else []),
+                 f"{len(m.transitions)} transitions as pseudocode and formulas",
+                 f"{len(m.invariants)} invariants"]
+        machines.append(f"- [{m.title}]({m.name}.md): {', '.join(parts)}.")
     finding_lines = [
         f"- {md.link(f.title, 'findings.md', f.title)} ({findings.upstream(f)}): {f.summary}"
         for f in findings.FINDINGS
@@ -135,9 +139,13 @@ def _mutant(machine: model.core.Machine, r: Row) -> list[str]:
     mut = machine.mutants[r.id.rsplit("/", 1)[-1]]
     verdict = "killed" if r.result == "refuted" else "**SURVIVED**"
     if mut.replaces == "init":
-        prog = pseudocode.init_program(machine, mut.fn)
+        orig, prog = pseudocode.init_program(machine), pseudocode.init_program(machine, mut.fn)
     else:
-        prog = pseudocode.program(machine, machine.transitions[mut.replaces], mut.fn, mut.id)
+        t = machine.transitions[mut.replaces]
+        orig, prog = pseudocode.program(machine, t), pseudocode.program(machine, t, mut.fn)
+    a, b = pseudocode.render(orig).splitlines(), pseudocode.render(prog).splitlines()
+    diff = "\n".join(line.rstrip() for line in
+                     list(difflib.unified_diff(a, b, lineterm="", n=max(len(a), len(b))))[3:])
     return [
         f"#### {mut.id}",
         f"{md.prose(mut.doc)}\n\nReplaces "
@@ -145,7 +153,8 @@ def _mutant(machine: model.core.Machine, r: Row) -> list[str]:
            md.link(md.tick(mut.replaces), f"{machine.name}.md", mut.replaces))
         + f"; must break {md.link(md.tick(mut.invariant), f'{machine.name}.md', mut.invariant)}"
         f": {verdict} (`{r.id}`, rlimit {r.rlimit}).",
-        md.details(f"Pseudocode of <code>{mut.id}</code>", md.code(pseudocode.render(prog), "c")),
+        md.details(f"What <code>{mut.id}</code> changes in <code>{mut.replaces}</code>",
+                   md.code(diff, "diff")),
         common.counterexample(r.counterexample),
     ]
 

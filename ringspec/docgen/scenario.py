@@ -167,7 +167,7 @@ def table(sc: Scenario, rows: list[Row]) -> str:
 def figure(sc: Scenario, rows: list[Row], policy: str = "") -> str:
     """The start and the state after every action, one picture row each.  A row whose
     regions still look like a ring but whose invariants broke says so in its caption."""
-    marks = ("head", "cur", "tail", "hwcur", "rhead", "rtail", "hwtail", "nic")
+    marks = ("head", "cur", "tail", "hwcur", "rhead", "rcur", "rtail", "hwtail", "nic")
     d = direction(sc.machine)
     pics: list[tuple[str, NetmapRing]] = [("before", as_ring(sc.start))]
     for i, r in enumerate(rows, 1):
