@@ -28,7 +28,16 @@ from ringspec.docgen.evidence import (
     state_import,
     state_literal,
 )
-from ringspec.docgen.scenario import WRITE, Action, Scenario, as_ring, direction, run, slots
+from ringspec.docgen.scenario import (
+    WRITE,
+    Action,
+    Scenario,
+    as_ring,
+    direction,
+    region_meanings,
+    run,
+    slots,
+)
 from ringspec.docgen.scenario import Row as Step
 from ringspec.docgen.scenario import figure as scenario_figure
 from ringspec.docgen.scenario import replay as scenario_replay
@@ -77,7 +86,7 @@ def _regions(machine_dir: str, s: NetmapRing, picked: tuple[int, ...]) -> dict[s
 
 def describe(sc: Scenario) -> str:
     """The start state in words: the slots of every non-empty region, in ring order from
-    hwcur, with the region's owner where the name does not say it."""
+    hwcur, with what the model's region drawing says they are."""
     d = direction(sc.machine)
     ring = as_ring(sc.start)
     labels = pictures.slot_regions(ring, d)
@@ -86,13 +95,21 @@ def describe(sc: Scenario) -> str:
     order: dict[str, list[int]] = {}
     for i in [(ring.hwcur + k) % ring.n for k in range(ring.n)]:
         order.setdefault(labels[i], []).append(i)
-    owners = pictures.REGION_OWNERS[d]
-    parts = []
-    for name, v in order.items():
-        owner = "" if owners[name] in (name, "nobody") else f" ({owners[name]})"
-        label = "kept empty (gap)" if name == "gap" else name.replace("_", " ") + owner
-        parts.append(f"slot{'s' if len(v) > 1 else ''} {slots(v)} {label}")
-    return f"a {d.upper()} ring of N = {ring.n} slots: " + "; ".join(parts)
+    parts = [f"{_slots_word(v)} {slots(v)}: {region_meanings(d)[name]}"
+             for name, v in order.items()]
+    article = "an" if d == "rx" else "a"
+    return f"{article} {d.upper()} ring of N = {ring.n} slots; " + "; ".join(parts)
+
+
+def _slots_word(v: list[int] | tuple[int, ...]) -> str:
+    return "slots" if len(v) > 1 else "slot"
+
+
+def _kinds(d: str, where: dict[str, list[int]], skip: tuple[str, ...] = ()) -> str:
+    """``slots 5, 6 and 7 (the user's free slots), slot 1 (...)``."""
+    meanings = region_meanings(d)
+    return ", ".join(f"{_slots_word(v)} {slots(v)} ({meanings[name]})"
+                     for name, v in where.items() if name not in skip)
 
 
 def _verdict(ok: bool | None) -> str:
@@ -125,8 +142,6 @@ def _reinit_story(sc: Scenario, shipped: list[Step], hardened: list[Step]) -> st
     end = second.after
     user = [(end.head + k) % end.n for k in range((end.tail - end.head) % end.n)]
     both = [i for i in user if i in second.moved or i in in_flight]
-    kinds = [f"slot {slots(v)} ({name.replace('_', ' ')})" for name, v in where.items()
-             if name != "user"]
     return (
         f"The application leaves tail = {write.after.tail} as the kernel wrote it. The "
         f"first sync is **{_verdict(first.accepted)}** (head = {write.after.head} is "
@@ -135,11 +150,14 @@ def _reinit_story(sc: Scenario, shipped: list[Step], hardened: list[Step]) -> st
         f"being below N, keeps them: rhead = {first.after.rhead}, rtail = "
         f"{first.after.rtail}. The second sync is validated against those: it is "
         f"**{_verdict(second.accepted)}**, and the driver hands slots "
-        f"{slots(second.moved)} to the NIC, among them " + " and ".join(kinds) + ". "
+        f"{slots(second.moved)} to the NIC, among them "
+        + _kinds("tx", where, skip=("user",)) + ". "
         f"The NIC has now been handed {second.after.busy} slots of a ring of "
         f"{sc.start.n} ({glossary.ref('busy', '`busy`')}), and with the tail it gets back "
-        f"the application owns [head, tail) = slots {slots(user)}, of which {slots(both)} "
-        f"{'are' if len(both) != 1 else 'is'} the NIC's. Hardened, the first sync is "
+        f"the application owns [head, tail) = slots {slots(user)}, "
+        + ("every one of them also the NIC's" if both == user else
+           f"of which {slots(both)} {'are' if len(both) != 1 else 'is'} also the NIC's")
+        + ". Hardened, the first sync is "
         f"**{_verdict(hardened[1].accepted)}** and restores head = {hardened[1].after.head} "
         f"from the kring; the second one sends "
         f"{slots(hardened[2].moved) if hardened[2].moved else 'nothing'}."
@@ -149,14 +167,12 @@ def _reinit_story(sc: Scenario, shipped: list[Step], hardened: list[Step]) -> st
 def _rx_story(sc: Scenario, shipped: list[Step], hardened: list[Step]) -> str:
     write, sync = shipped
     where = _regions("rx", sc.start, sync.moved)
-    kinds = [f"slot{'s' if len(v) > 1 else ''} {slots(v)} ({name.replace('_', ' ')})"
-             for name, v in where.items()]
     return (
         f"`nm_rxsync_prologue` stores rhead = {write.after.head} before it checks it; the "
         f"check fails (head is outside [hwcur .. hwtail] = [{sc.start.hwcur} .. "
         f"{sc.start.hwtail}]), `netmap_ring_reinit` keeps the in-range value, and the "
         f"driver runs anyway: it gives slots {slots(sync.moved)} back to the NIC as empty "
-        f"buffers: " + ", ".join(kinds) + ". The NIC now owns "
+        "buffers: " + _kinds("rx", where) + ". The NIC now owns "
         f"{sync.after.busy} slots of {sc.start.n}, including the packets the application "
         f"is still reading, and the ring tells the application it holds [head, tail) = "
         f"[{sync.after.head}, {sync.after.tail}). Hardened, the prologue checks first, "
@@ -168,12 +184,10 @@ def _rx_story(sc: Scenario, shipped: list[Step], hardened: list[Step]) -> str:
 def _legacy_story(sc: Scenario, shipped: list[Step], hardened: list[Step]) -> str:
     write, sync = shipped
     where = _regions("tx", as_ring(sc.start), sync.moved)
-    kinds = [f"slot{'s' if len(v) > 1 else ''} {slots(v)} ({name.replace('_', ' ')})"
-             for name, v in where.items()]
     return (
         f"cur = {write.after.cur} is not above N-1, so txsync takes it: it sends "
         f"[hwcur, cur) = slots {slots(sync.moved)}, the long way round the ring: "
-        + ", ".join(kinds) + f". The NIC now owns {sync.after.busy} slots of "
+        + _kinds("tx", where) + f". The NIC has now been handed {sync.after.busy} slots of "
         f"{sc.start.n}."
     )
 

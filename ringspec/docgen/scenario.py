@@ -11,11 +11,12 @@ output) is computed here from the model.  A step named ``*_as_shipped`` is run a
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from model import netmap_legacy
+from model import netmap_legacy, netmap_ring
 from model.core import Machine, ring_dist
 from model.netmap_ring import AS_SHIPPED, HARDENED, PROLOGUES, NetmapRing
 from ringspec.docgen import md, pictures
@@ -215,6 +216,27 @@ def replay(sc: Scenario, policies: Sequence[str] = (AS_SHIPPED,)) -> str:
                   md.code(run_snippet(code))]
     title = "Replay it on the model (" + ", ".join(p.replace("_", "-") for p in policies) + ")"
     return md.details(title, "\n\n".join(parts))
+
+
+_REGION_LINE = re.compile(
+    r"^\s*(?:TX:|RX:)?\s*(?:[\[(]\S+, \S+[)\]]|\S+)\s+(.+?)\s+\((\w[\w ]*)\)$")
+
+
+def region_meanings(d: str) -> dict[str, str]:
+    """Region -> what its slots are, as model/netmap_ring.py's docstring draws them (the
+    ``TX:`` or ``RX:`` block, one region a line)."""
+    out: dict[str, str] = {}
+    block = ""
+    for line in (netmap_ring.__doc__ or "").splitlines():
+        stripped = line.strip()
+        if stripped.startswith(("TX:", "RX:")):
+            block = stripped[:2].lower()
+        elif not stripped:
+            block = ""
+        m = _REGION_LINE.match(line)
+        if m and block == d:
+            out[m.group(2).replace(" ", "_")] = m.group(1)
+    return out
 
 
 def slots(values: Sequence[int]) -> str:

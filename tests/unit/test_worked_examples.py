@@ -98,3 +98,12 @@ def test_glossary_lists_the_sections_that_link_a_term() -> None:
     assert used["obligation"] == []
     text = glossary.render(pages, "nav")
     assert "Linked from: [b › S x](b.md#s-x)." in text
+
+
+@pytest.mark.parametrize(("d", "regions"), [("tx", "tx_regions"), ("rx", "rx_regions")])
+def test_region_meanings_are_read_from_the_model_drawing(d: str, regions: str) -> None:
+    """Every region the model measures has a line in model/netmap_ring.py's drawing."""
+    from model import netmap_state
+
+    s = netmap_state.NetmapRing(*([0] * 11))
+    assert list(scenario.region_meanings(d)) == list(getattr(netmap_state, regions)(s))
