@@ -18,6 +18,8 @@ import model
 import ringspec
 from ringspec.docgen import (
     common,
+    driver,
+    errors,
     findings,
     glossary,
     machine_page,
@@ -26,6 +28,7 @@ from ringspec.docgen import (
     ownership,
     pictures,
     questions,
+    rules,
 )
 from ringspec.docgen.evidence import Evidence, run_proofs
 
@@ -45,6 +48,9 @@ def pages(ev: Evidence) -> dict[str, str]:
         out["findings.md"] = findings.render(ev)
         out["ownership.md"] = ownership.render()
         out["user-questions.md"] = questions.render()
+        out["rules.md"] = rules.render()
+        out["errors.md"] = errors.render()
+        out["driver.md"] = driver.render()
     out["glossary.md"] = glossary.render(out, common.nav("glossary.md"))
     return out | dict(sorted(images.items()))
 

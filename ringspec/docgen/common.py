@@ -15,6 +15,9 @@ PAGES = (
     ("findings.md", "Findings"),
     ("ownership.md", "Slot ownership"),
     ("user-questions.md", "User questions"),
+    ("rules.md", "Rules, with C"),
+    ("errors.md", "Error reporting"),
+    ("driver.md", "For driver authors"),
     ("glossary.md", "Glossary"),
 )
 

@@ -34,6 +34,7 @@ from ringspec.docgen.scenario import (
     Scenario,
     as_ring,
     direction,
+    picture_note,
     region_meanings,
     run,
     slots,
@@ -480,7 +481,7 @@ def example(f: Finding) -> list[str]:
     hardened = policies.get(HARDENED, [])
     out = [
         f"### {f.example_title}",
-        f"Before: {describe(sc)}.",
+        f"Before: {describe(sc)}. " + picture_note(sc),
     ]
     for policy, rows in policies.items():
         if has_hardened:

@@ -98,7 +98,7 @@ def _example(machine: Machine) -> list[str]:
     return [
         "## Worked example",
         f"{area.example_title}, run on the model when this page was generated; every "
-        "invariant holds after every step.",
+        "invariant holds after every step. " + scenario.picture_note(sc),
         scenario.figure(sc, rows),
         scenario.table(sc, rows),
         scenario.replay(sc),

@@ -53,21 +53,20 @@ def headline(ev: Evidence) -> str:
     )
 
 
-#: Where a netmap engineer starts: page, title, what it answers.  rules.md, errors.md and
-#: driver.md are written by their own modules; this list only links them.
+#: Where a netmap engineer starts: page and what it answers (titles from common.PAGES).
 START = (
-    ("rules.md", "The rules, with the C",
-     "what an application may do with head, cur and tail, and where netmap.c checks it"),
-    ("user-questions.md", "User questions",
-     "the ring questions netmap users keep asking, answered from the model"),
-    ("driver.md", "For driver authors",
-     "what a driver's txsync/rxsync must keep true, and what the kernel hands it"),
-    ("errors.md", "Error reporting",
-     "what the application is told when a sync is rejected (by the ioctls: nothing)"),
-    ("findings.md", "Findings",
-     "where the shipped code admits a broken ring: who can trigger it, how bad it is, a "
-     "worked example"),
+    ("rules.md", "the rules, with complete TX and RX loops in C, each step tied to the model"),
+    ("user-questions.md", "the ring questions netmap users keep asking, answered from the model"),
+    ("driver.md", "what a driver's txsync/rxsync must keep true: walks, netmap_reset, lazy "
+     "reclaim, a checklist"),
+    ("errors.md", "what a rejected sync looks like to the application (the ioctls return 0), "
+     "and why a bad cur sticks"),
+    ("findings.md", "where the shipped code admits a broken ring: who can trigger it, how bad "
+     "it is, a worked example"),
 )
+
+
+_TITLES = dict(common.PAGES)
 
 
 def index(ev: Evidence) -> str:
@@ -100,7 +99,7 @@ def index(ev: Evidence) -> str:
         "pseudocode listing, formula, picture and worked example here is computed from it "
         "when the pages are generated.",
         "## Where to start",
-        "\n".join(f"- [{title}]({page}): {what}." for page, title, what in START),
+        "\n".join(f"- [{_TITLES[page]}]({page}): {what}." for page, what in START),
         f"Each {glossary.ref('finding')} names the C it is about and who can trigger it; "
         f"the {glossary.ref('policy', 'hardened policy')} is the smallest change the proofs "
         "show sufficient.",

@@ -145,6 +145,18 @@ SUBSTEP_DOC = {
 }
 
 
+def quote_doc(fn: Callable[..., Any]) -> str:
+    """A model function's docstring (first paragraph) as a quote naming the function."""
+    doc = md.prose(inspect.cleandoc(fn.__doc__ or "")).split("\n\n")[0].replace("\n", " ")
+    return f"> `{fn.__module__}.{fn.__name__}`: {doc}"
+
+
+def quote_transition(machine: Machine, name: str) -> str:
+    """A transition's docstring as a quote linking its section of the machine page."""
+    doc = md.prose(machine.transitions[name].doc).replace("\n", " ")
+    return f"> {md.link(md.tick(name), f'{machine.name}.md', name)} ({machine.name}): {doc}"
+
+
 def _substep_table(machine: Machine) -> str:
     """What each sub-step of the diagram does, in the model's own words."""
     rows = []

@@ -11,9 +11,10 @@ API (small and stable; pages only need :func:`figure` and :attr:`Figure.markdown
   row, top to bottom, so a sequence of states (before/after each step) reads downwards.
 * ``direction`` is ``"tx"`` or ``"rx"``: the slot regions are the model's own
   :func:`model.netmap_state.tx_regions` / :func:`~model.netmap_state.rx_regions`, walked
-  in ring order from ``hwcur``; nothing here recomputes them.  A state whose regions do
-  not cover the ring exactly once (the invariants are broken) is drawn hatched, uncoloured,
-  and its caption says so.
+  in ring order from ``hwcur``; nothing here recomputes them.  A state that breaks an
+  invariant of the direction's machine (:data:`model.netmap_ring.TX` / ``RX``) gets a red
+  note under its caption naming the invariants; if its regions do not even cover the ring
+  exactly once, its slots are drawn hatched and uncoloured.
 * ``marks`` picks the pointers drawn: user pointers (head, cur, tail) above the slots,
   kernel and device pointers (hwcur, hwtail, rhead, rcur, rtail, nic) below.  A value that
   is not a slot index (>= N, as an adversarial user writes) is printed to the right of the
@@ -41,12 +42,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from model.netmap_ring import RX, TX
 from model.netmap_state import NetmapRing, rx_regions, tx_regions
 from ringspec.docgen import md
 
 IMG_DIR = "img"
 
 REGIONS = {"tx": tx_regions, "rx": rx_regions}
+MACHINES = {"tx": TX, "rx": RX}
 
 #: Who holds a slot of each region (the model's region docstring, model/netmap_ring.py).
 REGION_OWNERS: dict[str, dict[str, str]] = {
@@ -193,7 +196,9 @@ def _svg(rows: Sequence[tuple[str, NetmapRing]], direction: str, marks: Sequence
     user, kern, up, down = _row_layout(rows, marks)
     n = max(s.n for _, s in rows)
     left, right = 0.2, 3.2  # room for out-of-ring pointer values on the right
-    above = 0.55 + (LINE * up + 0.45 if up else 0.1)
+    broken = [MACHINES[direction].violated(s) for _, s in rows]
+    note = 0.4 if any(broken) else 0.0
+    above = 0.55 + note + (LINE * up + 0.45 if up else 0.1)
     below = (LINE * down + 0.45) if down else 0.2
     row_h = above + 1 + below + 0.25
     width = left + n + right
@@ -211,9 +216,12 @@ def _svg(rows: Sequence[tuple[str, NetmapRing]], direction: str, marks: Sequence
         for r, (caption, s) in enumerate(rows):
             top = -r * row_h
             regions = slot_regions(s, direction)
-            ax.text(left, top - 0.3, caption + ("" if regions else
-                    "  (regions do not partition the ring: invariants broken)"),
-                    ha="left", va="center", fontsize=9, fontweight="bold")
+            ax.text(left, top - 0.3, caption, ha="left", va="center", fontsize=9,
+                    fontweight="bold")
+            if broken[r]:
+                ax.text(left, top - 0.7, "invariants broken: " + ", ".join(broken[r])
+                        + ("" if regions else " (regions overlap)"), ha="left",
+                        va="center", fontsize=7.5, color="#b2182b")
             y0 = top - above - 1  # bottom edge of the slots
             for i in range(s.n):
                 region = regions[i] if regions else None

@@ -166,19 +166,23 @@ def table(sc: Scenario, rows: list[Row]) -> str:
 
 
 def figure(sc: Scenario, rows: list[Row], policy: str = "") -> str:
-    """The start and the state after every action, one picture row each.  A row whose
-    regions still look like a ring but whose invariants broke says so in its caption."""
+    """The start and the state after every action, one picture row each (the picture
+    names the invariants a row breaks)."""
     marks = ("head", "cur", "tail", "hwcur", "rhead", "rcur", "rtail", "hwtail", "nic")
-    d = direction(sc.machine)
-    pics: list[tuple[str, NetmapRing]] = [("before", as_ring(sc.start))]
-    for i, r in enumerate(rows, 1):
-        ring = as_ring(r.after)
-        caption = f"{i}. {r.action.short or r.action.what}"
-        if r.violated and pictures.slot_regions(ring, d) is not None:
-            caption += " (invariants broken)"
-        pics.append((caption, ring))
+    pics = [("before", as_ring(sc.start))]
+    pics += [(f"{i}. {r.action.short or r.action.what}", as_ring(r.after))
+             for i, r in enumerate(rows, 1)]
     name = sc.name + (f"-{policy.replace('_', '-')}" if policy else "")
-    return pictures.figure(name, pics, d, marks=marks).markdown
+    return pictures.figure(name, pics, direction(sc.machine), marks=marks).markdown
+
+
+def picture_note(sc: Scenario) -> str:
+    """What a reader needs to know about the pictures of a non-modern ring, or ''."""
+    if isinstance(sc.start, NetmapRing):
+        return ""
+    return ("The pictures draw the legacy ring through the refinement mapping to "
+            "head/cur/tail (`model.netmap_legacy.to_modern`), so the invariants they name "
+            "are the modern ones the mapped state breaks.")
 
 
 def replay_code(sc: Scenario, policy: str = AS_SHIPPED) -> str:

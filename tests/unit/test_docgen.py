@@ -43,6 +43,10 @@ def _pages(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(directory.glob("*.md"))}
 
 
+def _images(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.glob("img/*.svg"))}
+
+
 def _text(directory: Path) -> str:
     return "\n".join(p.decode("utf-8") for p in _pages(directory).values())
 
@@ -50,6 +54,7 @@ def _text(directory: Path) -> str:
 def test_generation_is_deterministic(generated: tuple[Path, Path]) -> None:
     cli, inproc = generated
     assert _pages(cli) == _pages(inproc)
+    assert _images(cli) == _images(inproc) and _images(cli)
 
 
 def test_stale_generated_pages_are_removed_and_others_kept(generated: tuple[Path, Path]) -> None:
@@ -72,7 +77,7 @@ def test_every_page_is_marked_and_has_no_machine_specific_text(
 def test_every_machine_has_a_page(generated: tuple[Path, Path]) -> None:
     _, pages = generated
     expected = {"index.md", "proofs.md", "findings.md", "ownership.md", "user-questions.md",
-                "glossary.md"}
+                "rules.md", "errors.md", "driver.md", "glossary.md"}
     expected |= {f"{m.name}.md" for m in model.MACHINES}
     assert set(_pages(pages)) == expected
 
@@ -170,6 +175,13 @@ def test_repository_docs_are_current(generated: tuple[Path, Path]) -> None:
     assert sorted(committed) == sorted(fresh), "run `ringspec docs`"
     for name in fresh:
         assert committed[name] == fresh[name], f"docs/{name} is stale: run `ringspec docs`"
+    assert _images(ROOT / "docs") == _images(pages), "docs/img is stale: run `ringspec docs`"
+
+
+def test_every_referenced_image_is_generated(generated: tuple[Path, Path]) -> None:
+    _, pages = generated
+    refs = set(re.findall(r"\]\((img/[\w-]+\.svg)\)", _text(pages)))
+    assert refs and refs == {f"img/{n}" for n in _images(pages)}
 
 
 # ---------------------------------------------------------------------------- the printer

@@ -1,0 +1,163 @@
+"""The error-reporting page: what a user sees when a sync rejects the ring (the ioctl returns
+0, poll sets POLLERR, one rate-limited log line), why a bad cur fails every later sync as
+shipped (a replay on the model), and poll on a cur that is not a slot."""
+
+from __future__ import annotations
+
+from model import sources
+from model.core import Machine
+from model.netmap_ring import (
+    AS_SHIPPED,
+    HARDENED,
+    PROLOGUES,
+    RX,
+    TX,
+    NetmapRing,
+)
+from ringspec.docgen import common, md, pictures, runs
+from ringspec.docgen.questions import poll_found, trace
+
+#: NM_FAIL_ON's fields, in the order the line prints them: (label, C expression, owner).
+FAIL_FIELDS = (
+    ("h", "head (read from ring->head)", "user"),
+    ("c", "cur (read from ring->cur)", "user"),
+    ("t", "ring->tail", "user-visible field (the kernel's to write)"),
+    ("rh", "kring->rhead", "kernel (RX: already overwritten with h)"),
+    ("rc", "kring->rcur", "kernel (RX: already overwritten with c)"),
+    ("rt", "kring->rtail", "kernel"),
+    ("hc", "kring->nr_hwcur", "kernel"),
+    ("ht", "kring->nr_hwtail", "kernel"),
+)
+
+
+def fail_line(machine: Machine, s: NetmapRing, name: str = "em0 TX0") -> str:
+    """The values NM_FAIL_ON prints for a sync of state ``s`` (the condition text left
+    out): RX's prologue stores head and cur into the kring before it checks them."""
+    rh, rc = (s.head, s.cur) if machine is RX else (s.rhead, s.rcur)
+    values = (s.head, s.cur, s.tail, rh, rc, s.rtail, s.hwcur, s.hwtail)
+    fields = " ".join(f"{label} {v}" for (label, _, _), v in zip(FAIL_FIELDS, values,
+                                                                  strict=True))
+    return f"{name}: fail '...' {fields}"
+
+
+def _accepted(machine: Machine, policy: str, s: NetmapRing) -> str:
+    return "yes" if PROLOGUES[machine.name](policy, s)[0] else "**no**"
+
+
+def _stuck_start() -> NetmapRing:
+    """A TX ring whose user window wraps ([3 .. 1]) with a legal head, before the user
+    writes a cur that lies outside the window but inside the ring."""
+    steps = [("user_advance", {"dh": 3, "dc": 0}), ("txsync_hardened", {"sent": 3}),
+             ("device_complete", {"k": 2}), ("txsync_hardened", {"sent": 0})]
+    return runs.run(TX, TX.init(8), steps)[-1][1]
+
+
+def _stuck_section() -> list[str]:
+    start = _stuck_start()
+    bad_cur = (start.rtail + 1) % start.n  # between rtail and rhead: not in the window
+    head = (start.rhead + 2) % start.n  # two slots published: a legal head
+    scribble = ("user_scribble", {"head": head, "cur": bad_cur, "tail": start.tail})
+    cols = ["head", "cur", "tail", "rhead", "rcur", "rtail", "hwcur"]
+    out = [
+        f"Worked example (computed): a TX ring of {start.n} slots, user window [rhead .. "
+        f"rtail] = [{start.rhead} .. {start.rtail}]. The user fills two slots and "
+        f"publishes them (head = {head}, legal) but writes cur = {bad_cur}, a slot outside "
+        "the window, then syncs three times without looking at the result:",
+    ]
+    for policy in (AS_SHIPPED, HARDENED):
+        sync = (f"txsync_{policy}", {"sent": start.n})
+        out += [f"**{policy}**:", trace(TX, start, [scribble, sync, sync, sync], cols)]
+        if policy == AS_SHIPPED:
+            rows = runs.run(TX, start, [scribble, sync, sync], legal=False)
+            out.append(pictures.figure("errors-stuck-cur", rows, "tx",
+                                       marks=pictures.ALL_MARKS).markdown)
+            out.append("The log line each rejected sync prints (values from the model "
+                       "state, format from " + sources.link("NM_FAIL_ON") + "):")
+            out.append(md.code(fail_line(TX, rows[1][1])))
+    out.append(
+        "As shipped, `netmap_ring_reinit` copies the user's head, cur and tail into the "
+        "kring and resets them only when one is >= N. Here all three are slots, so the "
+        "kring adopts the bad cur and the ring is left exactly as the user wrote it; the "
+        "next prologue compares the same cur with the same window and fails again, and "
+        "so does every sync after it, each returning 0 and sending nothing (the two "
+        "published slots stay `pending`, hwcur does not move), until the application "
+        "rewrites cur. Hardened, reinit puts the kernel's rhead/rcur/rtail back into the "
+        "ring: the publication is undone (head is back where the kernel last saw it), the "
+        "next sync is accepted, and the application, seeing head move back, can refill."
+    )
+    return out
+
+
+def _poll_section() -> list[str]:
+    base = NetmapRing(n=8, head=5, cur=5, tail=2, hwcur=5, hwtail=2, rhead=5, rcur=5,
+                      rtail=2, nic=4, busy=1)
+    s = base.replace(cur=base.n + 1)
+    rows = []
+    for policy in (AS_SHIPPED, HARDENED):
+        t = s
+        for i in (1, 2, 3):
+            acc = _accepted(TX, policy, t)
+            t = TX.transitions[f"txsync_{policy}"](t, sent=0).post
+            rows.append([policy, i, acc, t.cur, t.rcur, t.rtail,
+                         "ready" if poll_found(t) else "blocks"])
+    return [
+        "## Poll on a cur that is not a slot",
+        "**Not yet modelled**: poll is not a transition of the model. The readiness test "
+        f"below is the C's ({sources.link('netmap_poll (TX found)', 'rcur != rtail')}, "
+        "after the sync poll runs); the states it is evaluated on are computed by the "
+        "model's txsync.",
+        "When the user window wraps, the as-shipped TX prologue never range-checks cur "
+        "([finding](findings.md)): a cur >= N is accepted and stored as `rcur`. poll then "
+        "reports the ring ready because rcur can never equal rtail (always a slot), on "
+        "every call: poll never blocks and the application spins. FreeBSD's lock-free "
+        f"pre-check ({sources.link('netmap_poll (lock-free TX test)', 'cur != tail')}) "
+        "gives the same answer. Worked example: the ring below, the user writes "
+        f"cur = {s.cur}, then calls poll three times (each poll = one txsync, nothing to "
+        "send):",
+        pictures.figure("errors-poll-cur", [("the user writes cur = "
+                                             f"{s.cur}", s)], "tx").markdown,
+        md.table(["policy", "poll", "prologue accepted", "cur", "rcur", "rtail",
+                  "poll says"], rows),
+        "Hardened, the prologue rejects the cur, reinit puts back the kernel's rcur, poll "
+        "returns POLLERR once and then blocks normally.",
+    ]
+
+
+def render() -> str:
+    body = [
+        "## What the user sees",
+        "- **NIOCTXSYNC / NIOCRXSYNC return 0** when the prologue rejects the ring: "
+        f"{sources.link('netmap_ioctl (NIOCTXSYNC)', 'netmap_ioctl')} calls "
+        "`netmap_ring_reinit` and carries on with the next ring; the ioctl's error stays 0. "
+        "(Only a stopped ring gives EIO, via "
+        f"{sources.link('netmap_ioctl (nm_kr_tryget)', 'nm_kr_tryget')}.) On RX the "
+        f"driver's rxsync even runs after the reinit "
+        f"({sources.link('netmap_ioctl (NIOCRXSYNC)', 'NIOCRXSYNC')}).",
+        f"- **poll sets POLLERR** in revents ({sources.link('netmap_poll (txsync)', 'TX')}, "
+        f"{sources.link('netmap_poll (rxsync)', 'RX')}) for the same rejection, and for a "
+        "driver sync that fails.",
+        f"- **One log line**, rate-limited ({sources.link('nm_prlim')}: at most 5 a "
+        f"second), from {sources.link('NM_FAIL_ON')}:",
+        md.code("<kring name>: fail '<the failed test>' h <h> c <c> t <t> rh <rh> rc <rc> "
+                "rt <rt> hc <hc> ht <ht>"),
+        md.table(["field", "value", "whose"], [[md.tick(a), md.tick(b), c]
+                                               for a, b, c in FAIL_FIELDS]),
+        "So h, c and t are what the application wrote; rh, rc and rt are the window the "
+        "kernel last showed (on RX, rh and rc already hold the new h and c, because the RX "
+        "prologue stores before it checks); hc and ht are the kernel's own pointers. "
+        "Reading the line: the test in quotes names the comparison that failed; compare "
+        "h and c with [rh .. rt] on TX, with [hc .. ht] on RX.",
+        "A program that checks only the ioctl's return value never sees a rejected sync. "
+        "Check the ring instead: after a sync, head, cur and tail must be what you "
+        "expect (a rejected sync reinitialises them), or watch for POLLERR.",
+        "## A bad cur fails every later sync (as shipped)",
+        *_stuck_section(),
+        *_poll_section(),
+        "## Evidence",
+        "The prologue and reinit of both policies are the model's "
+        f"(`model.netmap_sync`), following {sources.link('nm_txsync_prologue')}, "
+        f"{sources.link('nm_rxsync_prologue')} and {sources.link('netmap_ring_reinit')}; "
+        "the findings page proves the adoption for every N "
+        "([findings](findings.md)).",
+    ]
+    return md.page("Error reporting", common.nav("errors.md"), body)
