@@ -481,7 +481,7 @@ def example(f: Finding) -> list[str]:
     hardened = policies.get(HARDENED, [])
     out = [
         f"### {f.example_title}",
-        f"Before: {describe(sc)}. " + picture_note(sc),
+        " ".join(x for x in (f"Before: {describe(sc)}.", picture_note(sc)) if x),
     ]
     for policy, rows in policies.items():
         if has_hardened:

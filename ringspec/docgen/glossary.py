@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from model import sources
+from model.core import Var
 from model.netmap_state import RING_VARS
 from proofs.solve import DEFAULT_RLIMIT
 from ringspec.docgen import md
@@ -135,8 +136,12 @@ TERMS: tuple[Term, ...] = tuple(t for _, group in GROUPS for t in group)
 _BY_KEY = {t.key: t for t in TERMS}
 
 
-def has(key: str) -> bool:
-    return key in _BY_KEY
+def var_ref(var: Var) -> str | None:
+    """A link for a state variable that is the one the glossary defines (the modern ring's
+    own :data:`RING_VARS` entry; a legacy ``cur`` means something else), else None."""
+    if any(var is v for v in RING_VARS) and var.name in _BY_KEY:
+        return ref(var.name, md.tick(var.name))
+    return None
 
 
 def anchor(key: str) -> str:
@@ -152,7 +157,8 @@ _HEADING = re.compile(r"^(#{1,6}) (.+)$")
 
 
 def uses(pages: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
-    """Term key -> (page, section heading) of every section linking to it, in page order."""
+    """Term key -> (page, section heading) of the first section of each page linking to
+    it, in page order."""
     out: dict[str, list[tuple[str, str]]] = {t.key: [] for t in TERMS}
     targets = {f"({PAGE}#{anchor(t.key)})": t.key for t in TERMS}
     for name, text in pages.items():
@@ -167,7 +173,7 @@ def uses(pages: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
             if m:
                 section = "" if len(m.group(1)) == 1 else m.group(2)
             for target, key in targets.items():
-                if target in line and (name, section) not in out[key]:
+                if target in line and all(page != name for page, _ in out[key]):
                     out[key].append((name, section))
     return out
 
@@ -177,7 +183,7 @@ def render(pages: dict[str, str], nav: str) -> str:
     used = uses(pages)
     body = [
         "The words the other pages use, each defined once. Pages link a term here where "
-        "they first use it; under each term are the sections that do.",
+        "they first use it; under each term is that first place on each page.",
     ]
     for title, group in GROUPS:
         body.append(f"## {title}")

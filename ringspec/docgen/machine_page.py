@@ -62,8 +62,8 @@ def _state(machine: Machine) -> list[str]:
         "## State",
         md.table(
             ["variable", "owner", "domain", "meaning"],
-            [[glossary.ref(v.name, md.tick(v.name)) if glossary.has(v.name) else md.tick(v.name),
-              v.owner, v.domain, v.doc] for v in machine.vars],
+            [[glossary.var_ref(v) or md.tick(v.name), v.owner, v.domain, v.doc]
+             for v in machine.vars],
         ),
         f"`ghost` marks {glossary.ref('ghost state')}: kept by the model, not by the C.",
         "### Init",
@@ -97,8 +97,9 @@ def _example(machine: Machine) -> list[str]:
         raise ValueError(f"{sc.name}: the worked example breaks {broken[0].violated}")
     return [
         "## Worked example",
-        f"{area.example_title}, run on the model when this page was generated; every "
-        "invariant holds after every step. " + scenario.picture_note(sc),
+        " ".join(x for x in (
+            f"{area.example_title}, run on the model when this page was generated; every "
+            "invariant holds after every step.", scenario.picture_note(sc)) if x),
         scenario.figure(sc, rows),
         scenario.table(sc, rows),
         scenario.replay(sc),

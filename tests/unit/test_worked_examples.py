@@ -93,7 +93,7 @@ def test_glossary_lists_the_sections_that_link_a_term() -> None:
         "b.md": "# B\n\n## S `x`\n\n" + glossary.ref("mutant"),
     }
     used = glossary.uses(pages)
-    assert used["rlimit"] == [("a.md", ""), ("a.md", "Later")]
+    assert used["rlimit"] == [("a.md", "")]  # the first place on each page
     assert used["mutant"] == [("b.md", "S `x`")]
     assert used["obligation"] == []
     text = glossary.render(pages, "nav")
