@@ -12,18 +12,44 @@ from dataclasses import dataclass
 from typing import Any
 
 from model import LEGACY_RX, LEGACY_TX, RX, TX
-from model.netmap_state import rx_regions, tx_regions
+from model.netmap_ring import AS_SHIPPED, POLICIES, PROLOGUES, netmap_ring_reinit
+from model.netmap_state import NetmapRing, rx_regions, tx_regions
 from ringspec.docgen.scenario import Action, Scenario
+
+#: A named subterm: (name, function of a state giving the term), see :class:`Area`.
+Named = tuple[str, Callable[[Any], Any]]
 
 
 @dataclass(frozen=True)
 class Area:
     """``regions``: the model's region-size function of the area's states (the pictures
-    and the region table use it), or None; ``example``: a legal history, or None."""
+    and the region table use it), or None; ``example``: a legal history, or None;
+    ``named``: subterms the formulas and pseudocode print by name, each computed by the
+    model's own function (a name may stand for several terms, e.g. the verdict of either
+    policy's prologue), and ``named_doc`` what they are."""
 
     regions: Callable[[Any], dict[str, Any]] | None = None
     example: Scenario | None = None
     example_title: str = ""
+    named: tuple[Named, ...] = ()
+    named_doc: str = ""
+
+
+def _prologue_verdicts(machine_name: str) -> tuple[Named, ...]:
+    prologue = PROLOGUES[machine_name]
+    return tuple(("accepted", lambda s, p=p: prologue(p, s)[0]) for p in POLICIES)
+
+
+def _reinit_errors(s: NetmapRing) -> Any:
+    """The test as-shipped netmap_ring_reinit resets on (its head's ``If`` condition)."""
+    head = netmap_ring_reinit(AS_SHIPPED, s).head
+    return head.arg(0) if hasattr(head, "arg") else head
+
+
+_NETMAP_NAMED_DOC = (
+    "`accepted` is the sync prologue's verdict (of the step's policy) and `errors` is "
+    "as-shipped `netmap_ring_reinit`'s test for an index above N-1."
+)
 
 
 AREAS: dict[str, Area] = {
@@ -41,6 +67,8 @@ AREAS: dict[str, Area] = {
                    "user_advance", {"dh": 1, "dc": 1}, short="user_advance(1, 1)"),
         )),
         "Example: an 8-slot TX ring from netmap_krings_create",
+        (*_prologue_verdicts(TX.name), ("errors", _reinit_errors)),
+        _NETMAP_NAMED_DOC,
     ),
     RX.name: Area(
         rx_regions,
@@ -55,6 +83,8 @@ AREAS: dict[str, Area] = {
             Action("the NIC receives 1 more", "device_deliver", {"k": 1}),
         )),
         "Example: an 8-slot RX ring from netmap_krings_create",
+        (*_prologue_verdicts(RX.name), ("errors", _reinit_errors)),
+        _NETMAP_NAMED_DOC,
     ),
     LEGACY_TX.name: Area(
         None,

@@ -129,9 +129,9 @@ def _transitions(machine: Machine) -> list[str]:
         "is printed twice from the model's own terms: as C-like pseudocode, then as the "
         f"formula the solver reads. In the pseudocode `require(c)` is the {glossary.ref('guard')}"
         " (the step happens only when `c` holds); locals are computed from the state before "
-        "the step; statements run in order, and every field not assigned keeps its value. "
-        "`accepted` and `errors` are what the sync prologue and `netmap_ring_reinit` "
-        "compute.",
+        "the step; statements run in order, and every field not assigned keeps its value."
+        + (f" {AREAS[machine.name].named_doc}" if machine.name in AREAS
+           and AREAS[machine.name].named_doc else ""),
         md.details("The ring helpers the pseudocode calls", helpers),
         md.table(["transition", "actor", "what it does", "parameters",
                   "as shipped, breaks"], rows),
