@@ -37,6 +37,7 @@ _C = "sys/dev/netmap/netmap.c"
 _KERN = "sys/dev/netmap/netmap_kern.h"
 _H = "sys/net/netmap.h"
 _USER = "sys/net/netmap_user.h"
+_IXGBE = "sys/dev/netmap/ixgbe_netmap.h"
 _MAN = "share/man/man4/netmap.4"
 
 #: Name -> where it starts.  Names are the C identifiers; a call site is named after its
@@ -68,11 +69,24 @@ SYMBOLS: dict[str, Symbol] = {
     "netmap_poll (rxsync)": Symbol(_C, 3871),
     "netmap_reset": Symbol(_C, 4392),
     "binarycomp": Symbol("utils/ctrl-api-test.c", 2022),
+    # -- the lines the findings are about (docs/findings.md)
+    "nm_txsync_prologue (wrapped cur check)": Symbol(_C, 1758),
+    "nm_rxsync_prologue (wrapped cur check)": Symbol(_C, 1820),
+    "nm_rxsync_prologue (stores first)": Symbol(_C, 1801),
+    "netmap_ring_reinit (copies the user indices)": Symbol(_C, 1855),
+    "netmap_ring_reinit (resets only on errors)": Symbol(_C, 1878),
+    "netmap_init (/dev/netmap mode 0600)": Symbol(_C, 4633),
+    "PNMB": Symbol(_KERN, 1968),
+    "ixgbe_netmap_txsync (hwcur to head)": Symbol(_IXGBE, 239),
     "struct netmap_ring (2013)": Symbol(_H, 213, NETMAP_2013_COMMIT),
     "netmap_txsync_to_host (2013)": Symbol(_C, 859, NETMAP_2013_COMMIT),
     "netmap_rxsync_from_host (2013)": Symbol(_C, 907, NETMAP_2013_COMMIT),
     "netmap_ring_reinit (2013)": Symbol(_C, 1127, NETMAP_2013_COMMIT),
     "netmap_reset (2013)": Symbol(_C, 2091, NETMAP_2013_COMMIT),
+    "ixgbe_netmap_txsync (2013)": Symbol(_IXGBE, 193, NETMAP_2013_COMMIT),
+    "ixgbe_netmap_txsync (2013, cur > lim)": Symbol(_IXGBE, 210, NETMAP_2013_COMMIT),
+    "ixgbe_netmap_rxsync (2013)": Symbol(_IXGBE, 415, NETMAP_2013_COMMIT),
+    "ixgbe_netmap_rxsync (2013, reserved + avail)": Symbol(_IXGBE, 489, NETMAP_2013_COMMIT),
     # -- cited by the rules, errors, driver and user-question pages (ringspec/docgen)
     "netmap.h host rings": Symbol(_H, 139),
     "NS_MOREFRAG": Symbol(_H, 214),

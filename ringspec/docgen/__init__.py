@@ -17,9 +17,11 @@ from pathlib import Path
 import model
 import ringspec
 from ringspec.docgen import (
+    common,
     driver,
     errors,
     findings,
+    glossary,
     machine_page,
     md,
     overview,
@@ -49,6 +51,7 @@ def pages(ev: Evidence) -> dict[str, str]:
         out["rules.md"] = rules.render()
         out["errors.md"] = errors.render()
         out["driver.md"] = driver.render()
+    out["glossary.md"] = glossary.render(out, common.nav("glossary.md"))
     return out | dict(sorted(images.items()))
 
 

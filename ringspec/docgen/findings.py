@@ -1,14 +1,24 @@
-"""The findings page: what the as-shipped and legacy code admit, with replayable traces."""
+"""The findings page: where the shipped netmap code (and the legacy drivers) admit a ring
+state that breaks an invariant.
+
+Each finding opens with the story a netmap engineer needs: who can trigger it, what goes
+wrong, how bad it is, the C it is about (pinned permalinks), and a hand-picked worked
+example run on the model when the page is generated (:mod:`scenario`: pictures before and
+after, a step table for each policy, a replay snippet with its output).  The evidence
+follows, folded: the obligations the proof run refuted as expected, the hardened policy's
+proved counterparts, and the solver's counterexamples replayed on the concrete model.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from model import netmap_legacy, sources
-from model.netmap_ring import PROLOGUES, TX, NetmapRing, tx_regions
+from model import LEGACY_TX, RX, TX, sources
+from model.netmap_legacy import LegacyRing
+from model.netmap_ring import AS_SHIPPED, HARDENED, PROLOGUES, NetmapRing
 from proofs.obligations import Obligation
-from ringspec.docgen import common, md, ownership
+from ringspec.docgen import common, glossary, md, pictures
 from ringspec.docgen.evidence import (
     Evidence,
     Row,
@@ -18,17 +28,41 @@ from ringspec.docgen.evidence import (
     state_import,
     state_literal,
 )
+from ringspec.docgen.scenario import (
+    WRITE,
+    Action,
+    Scenario,
+    as_ring,
+    direction,
+    picture_note,
+    region_meanings,
+    run,
+    slots,
+)
+from ringspec.docgen.scenario import Row as Step
+from ringspec.docgen.scenario import figure as scenario_figure
+from ringspec.docgen.scenario import replay as scenario_replay
+from ringspec.docgen.scenario import table as scenario_table
+
+Story = Callable[[Scenario, list[Step], list[Step]], str]
 
 
 @dataclass(frozen=True)
 class Finding:
-    title: str
+    title: str  # the section heading (other pages link its anchor)
     ref: tuple[str, ...]  # model.sources symbols the finding is about
-    summary: str
-    explain: str
+    summary: str  # one sentence, for the index
+    who: str
+    what: str
+    how_bad: str
+    code: tuple[str, ...]  # every C line the story cites
+    example_title: str
+    example: Scenario
+    story: Story  # the example's outcome in words, computed from its runs
     hardened: str
     match: Callable[[Obligation], bool]
     replay: tuple[str, ...]  # obligation ids whose counterexample is replayed in full
+    more: Callable[[], list[str]] | None = None  # further worked examples
 
 
 def _step(transitions: tuple[str, ...], inv: Callable[[str], bool]) -> Callable:
@@ -40,39 +74,263 @@ def _any(*preds: Callable[[Obligation], bool]) -> Callable[[Obligation], bool]:
     return lambda ob: any(p(ob) for p in preds)
 
 
+def _regions(machine_dir: str, s: NetmapRing, picked: tuple[int, ...]) -> dict[str, list[int]]:
+    """The slots of ``picked`` by the region they were in, in ``s`` (the model's regions)."""
+    labels = pictures.slot_regions(s, machine_dir)
+    if labels is None:
+        raise ValueError(f"{s!r} is not a consistent ring")
+    out: dict[str, list[int]] = {}
+    for i in picked:
+        out.setdefault(labels[i], []).append(i)
+    return out
+
+
+def describe(sc: Scenario) -> str:
+    """The start state in words: the slots of every non-empty region, in ring order from
+    hwcur, with what the model's region drawing says they are."""
+    d = direction(sc.machine)
+    ring = as_ring(sc.start)
+    labels = pictures.slot_regions(ring, d)
+    if labels is None:
+        raise ValueError(f"{sc.name}: the start state must be consistent")
+    order: dict[str, list[int]] = {}
+    for i in [(ring.hwcur + k) % ring.n for k in range(ring.n)]:
+        order.setdefault(labels[i], []).append(i)
+    parts = [f"{_slots_word(v)} {slots(v)}: {region_meanings(d)[name]}"
+             for name, v in order.items()]
+    article = "an" if d == "rx" else "a"
+    return f"{article} {d.upper()} ring of N = {ring.n} slots; " + "; ".join(parts)
+
+
+def _slots_word(v: list[int] | tuple[int, ...]) -> str:
+    return "slots" if len(v) > 1 else "slot"
+
+
+def _kinds(d: str, where: dict[str, list[int]], skip: tuple[str, ...] = ()) -> str:
+    """``slots 5, 6 and 7 (the user's free slots), slot 1 (...)``."""
+    meanings = region_meanings(d)
+    return ", ".join(f"{_slots_word(v)} {slots(v)} ({meanings[name]})"
+                     for name, v in where.items() if name not in skip)
+
+
+def _verdict(ok: bool | None) -> str:
+    return {True: "accepted", False: "rejected", None: "run"}[ok]
+
+
+# ---------------------------------------------------------------------------- the stories
+
+
+def _wrapped_story(sc: Scenario, shipped: list[Step], hardened: list[Step]) -> str:
+    write, sync = shipped
+    after = sync.after
+    return (
+        f"The window [rhead .. rtail] = [{sc.start.rhead} .. {sc.start.rtail}] wraps past "
+        f"slot {sc.start.n - 1}, and head = {write.after.head} lies in its upper part, so "
+        f"the only test left on cur is \"not strictly between rtail and head\": cur = "
+        f"{write.after.cur} passes it. As shipped the sync is **{_verdict(sync.accepted)}**: "
+        f"the driver sends slot{'s' if len(sync.moved) != 1 else ''} {slots(sync.moved)} "
+        f"and the kring keeps rcur = {after.rcur}, which is not a slot "
+        f"({', '.join(md.tick(v) for v in sync.violated)} broken). Hardened, the sync is "
+        f"**{_verdict(hardened[1].accepted)}** and ring->head, cur and tail are restored "
+        f"from the kring (head = {hardened[1].after.head}, cur = {hardened[1].after.cur})."
+    )
+
+
+def _reinit_story(sc: Scenario, shipped: list[Step], hardened: list[Step]) -> str:
+    write, first, second = shipped
+    where = _regions("tx", sc.start, second.moved)
+    in_flight = _regions("tx", sc.start, tuple(range(sc.start.n))).get("in_flight", [])
+    end = second.after
+    user = [(end.head + k) % end.n for k in range((end.tail - end.head) % end.n)]
+    both = [i for i in user if i in second.moved or i in in_flight]
+    return (
+        f"The application leaves tail = {write.after.tail} as the kernel wrote it. The "
+        f"first sync is **{_verdict(first.accepted)}** (head = {write.after.head} is "
+        f"outside [rhead .. rtail] = [{sc.start.rhead} .. {sc.start.rtail}]), but "
+        f"`netmap_ring_reinit` copies head, cur and tail into the kring and, all three "
+        f"being below N, keeps them: rhead = {first.after.rhead}, rtail = "
+        f"{first.after.rtail}. The second sync is validated against those: it is "
+        f"**{_verdict(second.accepted)}**, and the driver hands slots "
+        f"{slots(second.moved)} to the NIC, among them "
+        + _kinds("tx", where, skip=("user",)) + ". "
+        f"The NIC has now been handed {second.after.busy} slots of a ring of "
+        f"{sc.start.n} ({glossary.ref('busy', '`busy`')}), and with the tail it gets back "
+        f"the application owns [head, tail) = slots {slots(user)}, "
+        + ("every one of them also the NIC's" if both == user else
+           f"of which {slots(both)} {'are' if len(both) != 1 else 'is'} also the NIC's")
+        + ". Hardened, the first sync is "
+        f"**{_verdict(hardened[1].accepted)}** and restores head = {hardened[1].after.head} "
+        f"from the kring; the second one sends "
+        f"{slots(hardened[2].moved) if hardened[2].moved else 'nothing'}."
+    )
+
+
+def _rx_story(sc: Scenario, shipped: list[Step], hardened: list[Step]) -> str:
+    write, sync = shipped
+    where = _regions("rx", sc.start, sync.moved)
+    return (
+        f"`nm_rxsync_prologue` stores rhead = {write.after.head} before it checks it; the "
+        f"check fails (head is outside [hwcur .. hwtail] = [{sc.start.hwcur} .. "
+        f"{sc.start.hwtail}]), `netmap_ring_reinit` keeps the in-range value, and the "
+        f"driver runs anyway: it gives slots {slots(sync.moved)} back to the NIC as empty "
+        "buffers: " + _kinds("rx", where) + ". The NIC now owns "
+        f"{sync.after.busy} slots of {sc.start.n}, including the packets the application "
+        f"is still reading, and the ring tells the application it holds [head, tail) = "
+        f"[{sync.after.head}, {sync.after.tail}). Hardened, the prologue checks first, "
+        f"reinit restores head = {hardened[1].after.head}, and the driver gives back "
+        f"{slots(hardened[1].moved) if hardened[1].moved else 'nothing'}."
+    )
+
+
+def _legacy_story(sc: Scenario, shipped: list[Step], hardened: list[Step]) -> str:
+    write, sync = shipped
+    where = _regions("tx", as_ring(sc.start), sync.moved)
+    return (
+        f"cur = {write.after.cur} is not above N-1, so txsync takes it: it sends "
+        f"[hwcur, cur) = slots {slots(sync.moved)}, the long way round the ring: "
+        + _kinds("tx", where) + f". The NIC has now been handed {sync.after.busy} slots of "
+        f"{sc.start.n}."
+    )
+
+
+# ---------------------------------------------------------------------------- examples
+
+WRAPPED = Scenario(
+    "finding-wrapped-cur", TX,
+    NetmapRing(n=8, head=6, cur=6, tail=2, hwcur=6, hwtail=2, rhead=6, rcur=6, rtail=2,
+               nic=4, busy=2),
+    (Action("sends 1 packet, sets cur = head + 3 without wrapping", WRITE,
+            {"head": 7, "cur": 10}, short="head = 7, cur = 10"),
+     Action("NIOCTXSYNC", "txsync_as_shipped", {"sent": 8})),
+)
+
+REINIT = Scenario(
+    "finding-reinit-adopts", TX,
+    NetmapRing(n=8, head=5, cur=5, tail=1, hwcur=5, hwtail=1, rhead=5, rcur=5, rtail=1,
+               nic=2, busy=3),
+    (Action("fills 6 slots of a 4-slot window: head = cur = 5 + 6", WRITE,
+            {"head": 3, "cur": 3}, short="head = cur = 3, past tail"),
+     Action("NIOCTXSYNC", "txsync_as_shipped", {"sent": 8}),
+     Action("NIOCTXSYNC again", "txsync_as_shipped", {"sent": 8})),
+)
+
+RX_DRIVER = Scenario(
+    "finding-rx-driver", RX,
+    NetmapRing(n=8, head=2, cur=2, tail=6, hwcur=2, hwtail=6, rhead=2, rcur=2, rtail=6,
+               nic=7, busy=2),
+    (Action("writes a stale head, one slot behind hwcur", WRITE, {"head": 1, "cur": 1},
+            short="head = cur = 1, behind hwcur"),
+     Action("NIOCRXSYNC", "rxsync_as_shipped", {"refill": 8})),
+)
+
+#: The same ring, the application releasing one slot more than it holds.
+RX_ONE_TOO_MANY = Scenario(
+    "finding-rx-one-too-many", RX, RX_DRIVER.start,
+    (Action("releases one slot past tail", WRITE, {"head": 7, "cur": 7}),
+     Action("NIOCRXSYNC", "rxsync_as_shipped", {"refill": 8})),
+)
+
+LEGACY = Scenario(
+    "finding-legacy-cur", LEGACY_TX,
+    LegacyRing(n=8, cur=3, avail=5, reserved=0, hwcur=3, hwavail=5, nic=1, busy=2),
+    (Action("writes cur one slot behind hwcur", WRITE, {"cur": 2}, short="cur = 2"),
+     Action("txsync", "txsync")),
+)
+
+
+def _rx_one_too_many() -> list[str]:
+    """Releasing one slot too many: every invariant still holds, and a packet is lost."""
+    sc = RX_ONE_TOO_MANY
+    write, sync = run(sc)
+    reported = tuple((sync.before.hwtail + i) % sc.start.n
+                     for i in range((sync.after.hwtail - sync.before.hwtail) % sc.start.n))
+    lost = [i for i in sync.moved if i in reported]
+    broken = ", ".join(md.tick(v) for v in sync.violated) or "none of the invariants"
+    return [
+        "**One slot too many.** The same ring, the application releasing head = "
+        f"{write.after.head}, one slot past tail = {sc.start.tail}:",
+        scenario_table(sc, [write, sync]),
+        f"This time {broken} breaks, yet the sync reports slot{'s' if len(reported) != 1 else ''}"
+        f" {slots(reported)} as received and gives slot{'s' if len(lost) != 1 else ''} "
+        f"{slots(lost)} back to the NIC in the same call: the application never sees "
+        f"{'those packets' if len(lost) != 1 else 'that packet'}. The model's invariants "
+        "count slots; they do not follow packets, so a loss like this is found by the "
+        "worked example, not by the proofs.",
+    ]
+
+
 FINDINGS = (
     Finding(
         "Cur is not range-checked when the interval wraps",
         ("nm_txsync_prologue", "nm_rxsync_prologue"),
         "when the accepted interval wraps past slot N-1, the as-shipped prologues accept "
         "any `cur >= N` and the kring keeps it as `rcur`.",
-        "When `rtail < rhead` (TX) or `hwtail < hwcur` (RX) and head lies in the upper part, "
-        "the only test on cur is \"not strictly between tail and head\", which every value "
-        "`>= N` passes. The sync is accepted, and `rcur` (and `ring->cur`) hold an index "
-        "that is not a slot.",
-        "Both prologues also require `head < N` and `cur < N`; the intervals are unchanged.",
-        _any(lambda ob: ob.kind == "prologue-sound-accept" and ob.transition == "as_shipped",
-             _step(("txsync_as_shipped", "rxsync_as_shipped"), lambda i: i.endswith("-RANGE"))),
-        ("netmap_tx/prologue-sound-accept/as_shipped",
-         "netmap_tx/step/txsync_as_shipped/NM-TX-RANGE"),
+        who="any process holding a netmap file descriptor bound to the ring. In practice a "
+        "buggy application that computes cur as `head + k` instead of with "
+        "`nm_ring_next()`. It bites only while the application's window wraps past slot "
+        "N-1, so tests on a fresh ring do not see it.",
+        what=f"when {glossary.ref('rtail', '`rtail`')} < {glossary.ref('rhead', '`rhead`')}"
+        f" (TX) or {glossary.ref('hwtail', '`hwtail`')} < {glossary.ref('hwcur', '`hwcur`')}"
+        f" (RX) and {glossary.ref('head')} lies in the upper part of the window, the "
+        f"{glossary.ref('prologue')}'s only test left on {glossary.ref('cur')} is \"not "
+        "strictly between tail and head\", which every value `>= N` passes. The sync is "
+        f"accepted, nothing is logged, and `kring->rcur` ({glossary.ref('rcur')}) and "
+        "`ring->cur` keep an index that is not a slot.",
+        how_bad="low. No slot or buffer is indexed by cur in the code we read: netmap.c "
+        f"only compares `rcur` ({sources.link('netmap_poll (TX found)', 'netmap_poll')}: "
+        "`rcur != rtail`), which is now always true, so the application's poll() returns "
+        "at once and its own loop spins. The kernel's ring state is otherwise intact.",
+        code=("nm_txsync_prologue (wrapped cur check)", "nm_rxsync_prologue (wrapped cur check)",
+              "netmap_poll (TX found)"),
+        example_title="Example: cur = head + 3 on a wrapped window",
+        example=WRAPPED,
+        story=_wrapped_story,
+        hardened="Both prologues also require `head < N` and `cur < N`; the intervals are "
+        "unchanged.",
+        match=_any(lambda ob: ob.kind == "prologue-sound-accept" and ob.transition == AS_SHIPPED,
+                   _step(("txsync_as_shipped", "rxsync_as_shipped"),
+                         lambda i: i.endswith("-RANGE"))),
+        replay=("netmap_tx/prologue-sound-accept/as_shipped",
+                "netmap_tx/step/txsync_as_shipped/NM-TX-RANGE"),
     ),
     Finding(
         "A rejected sync adopts the user's in-range indices",
         ("netmap_ring_reinit",),
         "`netmap_ring_reinit` copies the user's head/cur/tail into the kring and rolls back "
         "only if one is >= N, so an illegal but in-range head is accepted by the next sync.",
-        "After a failed prologue the shipped code calls `netmap_ring_reinit`, which first "
-        "copies `ring->head`, `cur` and `tail` into `rhead`, `rcur` and `rtail` and resets "
-        "them to `hwcur`/`hwtail` only when an index is out of range. A head inside the "
-        "in-flight zone plus a scribbled tail thus become the kernel's view, and the next "
-        "sync is validated against them.",
-        "Reinit never reads the user's indices: it rewrites `ring->head`, `cur` and `tail` "
-        "from the kernel's own `rhead`, `rcur` and `rtail`.",
-        _any(lambda ob: ob.id == "netmap_tx/prologue-sound-reject/as_shipped",
-             _step(("ring_reinit_as_shipped",), lambda i: True),
-             _step(("txsync_as_shipped",), lambda i: not i.endswith("-RANGE"))),
-        ("netmap_tx/prologue-sound-reject/as_shipped",
-         "netmap_tx/step/txsync_as_shipped/NM-TX-ONE-SLOT-EMPTY"),
+        who="any process holding a netmap file descriptor bound to the ring. A buggy "
+        "application is enough: one that publishes more slots than `nm_ring_space()` gave "
+        "it (head past tail). It needs no other write; a malicious one can put head "
+        "anywhere in the ring the same way.",
+        what="the first sync is rejected, yet NIOCTXSYNC returns 0 (poll sets POLLERR) "
+        f"and {sources.link('netmap_ring_reinit (copies the user indices)', 'netmap_ring_reinit')}"
+        " copies ring->head, cur and tail into rhead, rcur and rtail; it "
+        f"{sources.link('netmap_ring_reinit (resets only on errors)', 'resets them')} only "
+        "when one of them is above N-1. The next sync is checked against the adopted "
+        "values, accepted, and the driver walks from hwcur to the new head "
+        f"({sources.link('ixgbe_netmap_txsync (hwcur to head)', 'ixgbe_netmap_txsync')}), "
+        "handing the NIC the slot kept empty and slots it still owns: the application "
+        f"has told the {glossary.ref('kring')} what to believe.",
+        how_bad="the NIC and the application own the same slots. The driver posts "
+        "descriptors for slots whose transmission has not completed, and the tail the "
+        "application gets back lets it write into slots the NIC is still reading. Kernel "
+        "memory is not at stake in the code we read (every slot index stays below N, and "
+        f"{sources.link('PNMB')} bounds each buffer index), but the NIC ring's state is "
+        "corrupt: packets sent twice or garbled, and the driver's count of free slots "
+        "wrong from then on. The application was never told: its first sync returned 0.",
+        code=("netmap_ring_reinit (copies the user indices)",
+              "netmap_ring_reinit (resets only on errors)", "netmap_ioctl (NIOCTXSYNC)",
+              "ixgbe_netmap_txsync (hwcur to head)", "PNMB"),
+        example_title="Example: head past tail, tail untouched",
+        example=REINIT,
+        story=_reinit_story,
+        hardened="Reinit never reads the user's indices: it rewrites `ring->head`, `cur` "
+        "and `tail` from the kernel's own `rhead`, `rcur` and `rtail`.",
+        match=_any(lambda ob: ob.id == "netmap_tx/prologue-sound-reject/as_shipped",
+                   _step(("ring_reinit_as_shipped",), lambda i: True),
+                   _step(("txsync_as_shipped",), lambda i: not i.endswith("-RANGE"))),
+        replay=("netmap_tx/prologue-sound-reject/as_shipped",
+                "netmap_tx/step/txsync_as_shipped/NM-TX-ONE-SLOT-EMPTY"),
     ),
     Finding(
         "RX stores before validating and calls the driver anyway",
@@ -80,30 +338,64 @@ FINDINGS = (
         "`nm_rxsync_prologue` writes `rhead`/`rcur` before checking them and the RX sync "
         "runs the driver even after a failed prologue, so a bad in-range head reaches "
         "the driver's refill.",
-        "The RX prologue stores the user's head and cur into the kring first, and the "
-        "ioctl and poll paths call the driver's rxsync whatever the prologue said. With "
-        "reinit adopting in-range values (the finding above), the driver refills "
-        "`[hwcur, rhead)` for a "
-        "head the kernel never accepted. Drivers guard only against `rhead > N-1`.",
-        "The RX prologue validates before storing; the driver still runs after a failed "
-        "prologue, but on the kernel's own `rhead`, which the hardened reinit never changes.",
-        _any(lambda ob: ob.id == "netmap_rx/prologue-sound-reject/as_shipped",
-             _step(("rxsync_as_shipped",), lambda i: not i.endswith("-RANGE"))),
-        ("netmap_rx/step/rxsync_as_shipped/NM-RX-PARTITION",),
+        who="any process holding a netmap file descriptor bound to the ring: a buggy "
+        "application whose head goes backwards (a stale copy written back) or past tail "
+        "is enough.",
+        what=f"{sources.link('nm_rxsync_prologue (stores first)', 'nm_rxsync_prologue')} "
+        "stores head and cur into rhead and rcur before checking them. The check fails, "
+        "reinit keeps the in-range values (the finding above), and "
+        f"{sources.link('netmap_ioctl (NIOCRXSYNC)', 'NIOCRXSYNC')} and "
+        f"{sources.link('netmap_poll (rxsync)', 'poll')} call the driver's rxsync "
+        "whatever the prologue said. The driver refills [hwcur, rhead) "
+        f"({sources.link('ixgbe_netmap_rxsync (refill)', 'ixgbe_netmap_rxsync')}); its "
+        f"only guard is {sources.link('ixgbe_netmap_rxsync (head > lim)', 'head > lim')}.",
+        how_bad="the NIC is given, as empty buffers, slots whose packets the application "
+        "is still reading, and slots it already owns; it will write new packets over "
+        "them. Kernel memory is not at stake in the code we read (indices stay below N, "
+        "buffer indices are bounded), but received data is overwritten in place, the "
+        "driver's ring accounting is wrong, and even one slot too many silently loses a "
+        "packet (second example).",
+        code=("nm_rxsync_prologue (stores first)", "netmap_ioctl (NIOCRXSYNC)",
+              "netmap_poll (rxsync)", "ixgbe_netmap_rxsync (refill)",
+              "ixgbe_netmap_rxsync (head > lim)"),
+        example_title="Example: a stale head one slot behind hwcur",
+        example=RX_DRIVER,
+        story=_rx_story,
+        hardened="The RX prologue validates before storing; the driver still runs after a "
+        "failed prologue, but on the kernel's own `rhead`, which the hardened reinit "
+        "never changes.",
+        match=_any(lambda ob: ob.id == "netmap_rx/prologue-sound-reject/as_shipped",
+                   _step(("rxsync_as_shipped",), lambda i: not i.endswith("-RANGE"))),
+        replay=("netmap_rx/step/rxsync_as_shipped/NM-RX-PARTITION",),
+        more=_rx_one_too_many,
     ),
     Finding(
         "Legacy drivers checked only cur > N-1",
         ("netmap_ring_reinit (2013)",),
-        netmap_legacy.LEGACY_FINDING.split("): ", 1)[-1],
-        "Before NETMAP_API 10 there was no prologue: the drivers' txsync/rxsync reinit "
-        "the ring on `cur > N-1` and otherwise trusted `cur`, `avail` and `reserved`. A "
-        "cur behind hwcur makes txsync send `[hwcur, cur)` the long way round the ring, "
-        "slots the user never filled and the empty slot included.",
-        "The modern prologues validate head and cur against the kernel's window; with the "
-        "hardened policy every modern sync keeps every invariant for any user input.",
-        lambda ob: ob.machine.startswith("legacy") and ob.kind == "step",
-        ("legacy_tx/step/txsync/LEG-TX-ONE-SLOT-EMPTY",
-         "legacy_rx/step/rxsync/LEG-RX-ONE-SLOT-EMPTY"),
+        "a cur or reserved outside the kernel's window is acted upon.",
+        who="on netmap before 2014 (NETMAP_API 5 and older), any process holding a netmap "
+        "file descriptor: a buggy application that moved cur backwards.",
+        what="there was no prologue. The drivers' txsync "
+        f"({sources.link('ixgbe_netmap_txsync (2013, cur > lim)', 'ixgbe_netmap_txsync')}) "
+        "reinit the ring when cur > N-1 and otherwise trusted cur, avail and reserved; "
+        f"rxsync ({sources.link('ixgbe_netmap_rxsync (2013, reserved + avail)', 'ixgbe')}) "
+        "only zeroed reserved when reserved + avail >= N. A cur behind hwcur makes txsync "
+        "send [hwcur, cur) the long way round the ring.",
+        how_bad="as for the rejected-sync finding: the NIC is handed slots the application "
+        "never filled, the slot kept empty and slots still in flight. Historical: the "
+        "head/cur/tail API and its prologues replaced this in 2014; with the hardened "
+        "policy every modern sync keeps every invariant for any user input.",
+        code=("ixgbe_netmap_txsync (2013, cur > lim)",
+              "ixgbe_netmap_rxsync (2013, reserved + avail)", "netmap_ring_reinit (2013)"),
+        example_title="Example: cur one slot behind hwcur",
+        example=LEGACY,
+        story=_legacy_story,
+        hardened="The modern prologues validate head and cur against the kernel's window; "
+        "with the hardened policy every modern sync keeps every invariant for any user "
+        "input.",
+        match=lambda ob: ob.machine.startswith("legacy") and ob.kind == "step",
+        replay=("legacy_tx/step/txsync/LEG-TX-ONE-SLOT-EMPTY",
+                "legacy_rx/step/rxsync/LEG-RX-ONE-SLOT-EMPTY"),
     ),
 )
 
@@ -134,7 +426,7 @@ def replay_code(row: Row) -> str:
             'print("post:", step.post)',
             f'print("violated after:", {sym}.violated(step.post))',
         ]
-        other = ob.transition.replace("as_shipped", "hardened")
+        other = ob.transition.replace(AS_SHIPPED, HARDENED)
         if other != ob.transition and other in machine.transitions:
             lines += [
                 f'hardened = {sym}.transitions["{other}"]({call})',
@@ -174,97 +466,106 @@ def replay(row: Row) -> str:
     ])
 
 
-# ---------------------------------------------------------------------------- §7.2 example
-
-EXAMPLE_72 = NetmapRing(
-    n=8, head=5, cur=5, tail=1, hwcur=5, hwtail=1, rhead=5, rcur=5, rtail=1, nic=2, busy=3
-)
-
-EXAMPLE_72_CODE = f"""from model import TX
-from model.netmap_ring import AS_SHIPPED, HARDENED, NetmapRing, nm_txsync_prologue
-
-kring = {state_literal(TX, {k: getattr(EXAMPLE_72, k) for k in EXAMPLE_72.__dataclass_fields__})}
-print("violated before:", TX.violated(kring))
-syncs = {{AS_SHIPPED: TX.transitions["txsync_as_shipped"],
-          HARDENED: TX.transitions["txsync_hardened"]}}
-for policy, txsync in syncs.items():
-    s = kring.replace(head=3, cur=3, tail=2)  # the user writes head=3, tail=2
-    print(policy)
-    for sync in (1, 2):
-        accepted, _ = nm_txsync_prologue(policy, s)
-        post = txsync(s, sent=s.n).post  # the driver sends everything it may
-        handed = [(s.hwcur + i) % s.n for i in range((post.hwcur - s.hwcur) % s.n)]
-        print(f"  sync #{{sync}}: accepted={{accepted}}, slots handed to the NIC: {{handed}}")
-        print(f"    {{post}}")
-        print(f"    violated: {{TX.violated(post)}}")
-        s = post
-"""
-
-
-def _example_72() -> list[str]:
-    return [
-        "### Worked example: the driver walks hwcur -> rhead",
-        "A TX ring with N = 8, hwcur = 5, hwtail = 1. The user owns slots 5, 6, 7, 0; slot "
-        "1 is the empty slot and the NIC still owns the in-flight slots:",
-        ownership.picture(EXAMPLE_72, tx_regions),
-        "The user writes head = 3 (inside the in-flight zone) and tail = 2, then calls "
-        "txsync twice. Run on the model, both policies:",
-        md.code(EXAMPLE_72_CODE, "python"),
-        "Output (computed when these pages were generated):",
-        md.code(run_snippet(EXAMPLE_72_CODE)),
-        "As shipped, sync #1 is rejected but the kring adopts rhead = 3, rtail = 2; sync #2 "
-        "is then accepted and the driver walks from hwcur = 5 to rhead = 3, handing the "
-        "empty slot and slots the NIC still owns to the NIC again. Hardened, sync #1 "
-        "restores the user's view from the kring and sync #2 has nothing to send.",
-    ]
-
-
 # ---------------------------------------------------------------------------- page
 
 
-def _section(f: Finding, rows: list[Row], ev: Evidence) -> list[str]:
+def example(f: Finding) -> list[str]:
+    """The worked example: the start in words, the pictures, a step table per policy,
+    the outcome in words, the replay snippets.  Everything but the inputs is computed."""
+    sc = f.example
+    shipped = run(sc, AS_SHIPPED)
+    policies = {AS_SHIPPED: shipped}
+    has_hardened = any(a.transition.endswith(AS_SHIPPED) for a in sc.actions)
+    if has_hardened:
+        policies[HARDENED] = run(sc, HARDENED)
+    hardened = policies.get(HARDENED, [])
+    out = [
+        f"### {f.example_title}",
+        " ".join(x for x in (f"Before: {describe(sc)}.", picture_note(sc)) if x),
+    ]
+    for policy, rows in policies.items():
+        if has_hardened:
+            out.append(f"**{'As shipped' if policy == AS_SHIPPED else 'Hardened'}:**")
+        out += [scenario_figure(sc, rows, policy if has_hardened else ""),
+                scenario_table(sc, rows)]
+    out += [
+        f.story(sc, shipped, hardened),
+        scenario_replay(sc, tuple(policies)),
+    ]
+    if f.more:
+        out += f.more()
+    return out
+
+
+def _evidence(f: Finding, rows: list[Row], ev: Evidence) -> str:
     counterparts = []
     for r in rows:
-        other = ev.by_id.get(r.id.replace("as_shipped", "hardened"))
+        other = ev.by_id.get(r.id.replace(AS_SHIPPED, HARDENED))
         if other is not None and other.id != r.id and other not in counterparts:
             counterparts.append(other)
-    out = [
-        f"## {f.title}",
-        f"_Upstream: {upstream(f)}._ {f.explain}",
-        f"**Hardened policy.** {f.hardened}"
-        + (" Its obligations:" if counterparts else ""),
+    parts = [
+        f"**Refuted as expected** ({glossary.ref('refuted as expected', 'what that means')}): "
+        "these obligations are the finding.",
+        common.obligation_table(rows),
     ]
     if counterparts:
-        out.append(common.obligation_table(counterparts))
-    out += ["**Refuted obligations** (expected: they are the finding):",
-            common.obligation_table(rows)]
+        parts += ["**The hardened policy's counterparts**, proved:",
+                  common.obligation_table(counterparts)]
     for oid in f.replay:
         row = ev.by_id[oid]
-        out += [f"### Replay: `{oid}`", common.counterexample(row.counterexample), replay(row)]
+        parts += [f"**Counterexample of `{oid}`**, replayed on the model:",
+                  common.counterexample(row.counterexample), replay(row)]
     rest = [r for r in rows if r.id not in f.replay]
     if rest:
-        body = "\n\n".join(f"`{r.id}`\n\n{common.counterexample(r.counterexample)}"
-                           for r in rest)
-        out.append(md.details("Counterexamples of the other refuted obligations", body))
-    return out
+        parts.append("**The other counterexamples:**")
+        parts += [f"`{r.id}`\n\n{common.counterexample(r.counterexample)}" for r in rest]
+    summary = (f"Evidence: {len(rows)} obligations refuted as expected"
+               + (f", {len(counterparts)} hardened counterparts proved" if counterparts
+                  else "") + ", the solver's counterexamples")
+    return md.details(summary, "\n\n".join(parts))
+
+
+def _section(f: Finding, rows: list[Row], ev: Evidence) -> list[str]:
+    code = "\n".join(
+        f"- {sources.link(name)}" + (f": {name.split(' (', 1)[1][:-1]}" if " (" in name else "")
+        for name in f.code)
+    return [
+        f"## {f.title}",
+        f"**Who can trigger it:** {f.who}",
+        f"**What goes wrong:** {f.what}",
+        f"**How bad:** {f.how_bad}",
+        f"**The C:**\n\n{code}",
+        *example(f),
+        f"**The fix** ({glossary.ref('policy', 'hardened policy')}): {f.hardened}",
+        _evidence(f, rows, ev),
+    ]
 
 
 def render(ev: Evidence) -> str:
     body = [
-        "The model follows the shipped C code where it is looser than its documentation, "
-        "and the proofs are expected to refute exactly the obligations below: each row is "
-        "part of a passing `ringspec prove`. Every counterexample is the solver's model "
-        "from the proof run; every trace is a snippet run against the concrete model when "
-        "these pages were generated, with its output printed verbatim. Paste a snippet "
-        "into `python` at the repository root to replay it.",
+        f"Where the shipped netmap code, and the legacy drivers before it, admit a ring "
+        f"state that breaks an {glossary.ref('invariant')}. The model follows the C "
+        "where it is looser than its documentation; each section says who can trigger "
+        "the behaviour, what goes wrong and how bad it is, then shows it on a small ring "
+        "picked by hand and run on the model when these pages were generated (nothing in "
+        "the tables or the text around them is typed by hand). The evidence follows, "
+        f"folded: the {glossary.ref('obligation', 'obligations')} the proof run refuted "
+        "as expected, the hardened policy's proved counterparts, and the solver's "
+        f"{glossary.ref('counterexample', 'counterexamples')}, each replayed on the "
+        "concrete model. Paste any snippet into `python` at the repository root to run "
+        "it again.",
+        "Every finding is reachable only through a process that holds a netmap file "
+        "descriptor for the ring, and the device node is created root-only "
+        f"({sources.link('netmap_init (/dev/netmap mode 0600)', 'netmap_init')}): the "
+        "question is what a buggy or hostile application can do to the kernel's and the "
+        "NIC's view of the ring, not who can open it.",
+        "\n".join(f"- {md.link(f.title, '', f.title)}: {f.summary}" for f in FINDINGS),
     ]
     covered: set[str] = set()
     for f in FINDINGS:
         rows = [r for r in ev.findings if f.match(r.obligation)]
         covered.update(r.id for r in rows)
         body += _section(f, rows, ev)
-        if f.ref == ("netmap_ring_reinit",):
-            body += _example_72()
     rest = [r for r in ev.findings if r.id not in covered]
     if rest:
         body += ["## Other refuted obligations", common.obligation_table(rest)]

@@ -8,8 +8,8 @@ from typing import Any
 import z3
 
 from model.core import Invariant, Machine, Transition, state_fields
-from model.netmap_ring import AS_SHIPPED, POLICIES, PROLOGUES, NetmapRing, netmap_ring_reinit
 from ringspec.docgen import printer, terms
+from ringspec.docgen.areas import AREAS
 from ringspec.docgen.printer import Rendered
 from ringspec.docgen.terms import Node
 
@@ -28,15 +28,12 @@ def arg_name(machine: Machine, param: str) -> str:
 
 
 def known_terms(machine: Machine) -> list[tuple[str, Node]]:
-    """Subterms worth a name, computed by calling the model's own functions."""
-    if machine.state_type is not NetmapRing:
+    """Subterms worth a name (the area's ``named``), computed by the model's functions."""
+    area = AREAS.get(machine.name)
+    if area is None:
         return []
     s = symbolic(machine)
-    known = [("accepted", terms.render_ready(PROLOGUES[machine.name](p, s)[0])) for p in POLICIES]
-    reinit_head = terms.render_ready(netmap_ring_reinit(AS_SHIPPED, s).head)
-    if reinit_head[0] == "ite":
-        known.append(("errors", reinit_head[1]))
-    return known
+    return [(name, terms.render_ready(fn(s))) for name, fn in area.named]
 
 
 def transition(machine: Machine, t: Transition, fn: Any = None) -> Rendered:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
 
 import z3
@@ -9,19 +10,9 @@ import z3
 import model
 from proofs import obligations as obligations_module
 from proofs.solve import DEFAULT_RLIMIT
-from ringspec.docgen import common, findings, md, terms
-from ringspec.docgen.evidence import Evidence
-
-DESCRIPTIONS = {
-    "proofs.md": "every obligation, its kind and result; the mutants and what they kill",
-    "findings.md": "where the shipped netmap code (and the legacy drivers) break an invariant, "
-    "with counterexamples and replayable traces",
-    "ownership.md": "who owns which slot, who moves each boundary, and a concrete picture",
-    "user-questions.md": "the ring questions netmap users keep asking, answered from the model",
-    "rules.md": "the rules, with complete TX and RX loops in C, each step tied to the model",
-    "errors.md": "what a rejected sync looks like to the user, and why a bad cur sticks",
-    "driver.md": "for driver authors: txsync/rxsync, netmap_reset, lazy reclaim, a checklist",
-}
+from ringspec.docgen import common, findings, glossary, md, pseudocode, terms
+from ringspec.docgen.areas import AREAS
+from ringspec.docgen.evidence import Evidence, Row
 
 
 def _kind_table(ev: Evidence) -> str:
@@ -62,16 +53,31 @@ def headline(ev: Evidence) -> str:
     )
 
 
+#: Where a netmap engineer starts: page and what it answers (titles from common.PAGES).
+START = (
+    ("rules.md", "the rules, with complete TX and RX loops in C, each step tied to the model"),
+    ("user-questions.md", "the ring questions netmap users keep asking, answered from the model"),
+    ("driver.md", "what a driver's txsync/rxsync must keep true: walks, netmap_reset, lazy "
+     "reclaim, a checklist"),
+    ("errors.md", "what a rejected sync looks like to the application (the ioctls return 0), "
+     "and why a bad cur sticks"),
+    ("findings.md", "where the shipped code admits a broken ring: who can trigger it, how bad "
+     "it is, a worked example"),
+)
+
+
+_TITLES = dict(common.PAGES)
+
+
 def index(ev: Evidence) -> str:
-    contents = []
-    for name, title in common.PAGES[1:]:
-        if name in DESCRIPTIONS:
-            desc = DESCRIPTIONS[name]
-        else:
-            m = next(x for x in model.MACHINES if f"{x.name}.md" == name)
-            desc = (f"state, init, {len(m.transitions)} transitions, {len(m.invariants)} "
-                    f"invariants, {len(m.mutants)} mutants")
-        contents.append(f"- [{title}]({name}): {desc}.")
+    machines = []
+    for m in model.MACHINES:
+        area = AREAS.get(m.name)
+        parts = ["the state", *(["its regions"] if area and area.regions else []),
+                 *(["a worked example"] if area and area.example else []),
+                 f"{len(m.transitions)} transitions as pseudocode and formulas",
+                 f"{len(m.invariants)} invariants"]
+        machines.append(f"- [{m.title}]({m.name}.md): {', '.join(parts)}.")
     finding_lines = [
         f"- {md.link(f.title, 'findings.md', f.title)} ({findings.upstream(f)}): {f.summary}"
         for f in findings.FINDINGS
@@ -80,19 +86,34 @@ def index(ev: Evidence) -> str:
         ["notation", "model.core", "meaning"],
         [[md.tick(a), md.tick(b), c] for a, b, c in terms.legend_rows()],
     )
+    helpers = md.table(
+        ["pseudocode", "model.core", "definition (printed from the model)"],
+        [[md.tick(a), md.tick(b), md.tick(c)] for a, b, c in pseudocode.helper_rows()],
+    )
     body = [
-        "ringspec is an executable specification of netmap's ring protocol, written once in "
-        "`model/` and read three ways: symbolically by z3 (`ringspec prove`), concretely as "
-        "the test oracle for the numpy implementation in `impl/`, and as these pages. Every "
-        "formula, counterexample and worked example below is computed from the model and "
-        "one proof run when the pages are generated; nothing is restated by hand.",
-        "## Contents",
-        "\n".join(contents),
+        "ringspec states netmap's ring protocol once, as an executable model of the ring "
+        "a netmap application shares with the kernel and of the kernel ring (kring) "
+        "behind it: who owns which slot, what each sync checks and changes, and what must "
+        "stay true whatever the application writes. The same model is proved with z3, "
+        "runs as the test oracle for a numpy implementation, and prints these pages: every "
+        "pseudocode listing, formula, picture and worked example here is computed from it "
+        "when the pages are generated.",
+        "## Where to start",
+        "\n".join(f"- [{_TITLES[page]}]({page}): {what}." for page, what in START),
+        f"Each {glossary.ref('finding')} names the C it is about and who can trigger it; "
+        f"the {glossary.ref('policy', 'hardened policy')} is the smallest change the proofs "
+        "show sufficient.",
+        "Then, per ring, the area pages:",
+        "\n".join(machines),
+        f"[Slot ownership](ownership.md) follows a slot through its life; the "
+        f"[glossary](glossary.md) defines the words (an {glossary.ref('obligation')}, a "
+        f"{glossary.ref('mutant')}, {glossary.ref('rlimit')}, the "
+        f"{glossary.ref('kring')} fields); [proofs](proofs.md) lists every obligation.",
+        "## The findings",
+        "\n".join(finding_lines),
         "## Headline results",
         headline(ev),
         _kind_table(ev),
-        "The findings, one sentence each:",
-        "\n".join(finding_lines),
         "## Notation",
         "Formulas are printed from the model's terms. `If`, `And`, `Or`, `Not` are the "
         "model's own operators; `x'` is the value of field `x` after a step; `U32_MAX` is "
@@ -100,6 +121,8 @@ def index(ev: Evidence) -> str:
         "arithmetic of `model.core` is written without `%` (it stays linear for the "
         "solvers) and is printed back as:",
         legend,
+        "The pseudocode calls these helpers:",
+        helpers,
         "## Regenerating",
         md.code("ringspec docs            # rewrite docs/ (python -m ringspec docs)\n"
                 "ringspec docs --out DIR  # somewhere else\n"
@@ -111,6 +134,48 @@ def index(ev: Evidence) -> str:
     return md.page("ringspec", common.nav("index.md"), body)
 
 
+def _mutant(machine: model.core.Machine, r: Row) -> list[str]:
+    mut = machine.mutants[r.id.rsplit("/", 1)[-1]]
+    verdict = "killed" if r.result == "refuted" else "**SURVIVED**"
+    if mut.replaces == "init":
+        orig, prog = pseudocode.init_program(machine), pseudocode.init_program(machine, mut.fn)
+    else:
+        t = machine.transitions[mut.replaces]
+        orig, prog = pseudocode.program(machine, t), pseudocode.program(machine, t, mut.fn)
+    a, b = pseudocode.render(orig).splitlines(), pseudocode.render(prog).splitlines()
+    diff = "\n".join(line.rstrip() for line in
+                     list(difflib.unified_diff(a, b, lineterm="", n=max(len(a), len(b))))[3:])
+    return [
+        f"#### {mut.id}",
+        f"{md.prose(mut.doc)}\n\nReplaces "
+        + (md.tick(mut.replaces) if mut.replaces == "init" else
+           md.link(md.tick(mut.replaces), f"{machine.name}.md", mut.replaces))
+        + f"; must break {md.link(md.tick(mut.invariant), f'{machine.name}.md', mut.invariant)}"
+        f": {verdict} (`{r.id}`, rlimit {r.rlimit}).",
+        md.details(f"What <code>{mut.id}</code> changes in <code>{mut.replaces}</code>",
+                   md.code(diff, "diff")),
+        common.counterexample(r.counterexample),
+    ]
+
+
+def _machine_section(machine: model.core.Machine, ev: Evidence) -> list[str]:
+    rows = ev.for_machine(machine)
+    mutants = [r for r in rows if r.obligation.kind == "mutant"]
+    out = [
+        f"## {machine.name}",
+        f"The obligations about the [{machine.title}]({machine.name}.md), in the order "
+        "the run checks them.",
+        common.obligation_table(rows, with_note=True),
+    ]
+    if mutants:
+        out += [f"### Mutants of {machine.name}",
+                "The counterexample is the solver's model from the proof run (values that "
+                "differ from the first row are bold)."]
+        for r in mutants:
+            out += _mutant(machine, r)
+    return out
+
+
 def proofs(ev: Evidence) -> str:
     mutant_rows = []
     for r in ev.mutants:
@@ -118,7 +183,7 @@ def proofs(ev: Evidence) -> str:
         verdict = "killed" if r.result == "refuted" else "**SURVIVED**"
         name = ob.id.rsplit("/", 1)[-1]
         mutant_rows.append([
-            md.link(md.tick(name), f"{ob.machine}.md", name), ob.machine,
+            md.link(md.tick(name), "", name), ob.machine,
             md.tick(ob.invariant), md.tick(ob.transition), verdict, md.prose(ob.note),
         ])
     coverage = []
@@ -127,9 +192,13 @@ def proofs(ev: Evidence) -> str:
             killers = [r.id.rsplit("/", 1)[-1] for r in ev.mutants
                        if r.obligation.invariant == inv and r.result == "refuted"]
             coverage.append([md.link(md.tick(inv), f"{m.name}.md", inv),
-                             ", ".join(md.tick(k) for k in killers) or "**none**"])
+                             ", ".join(md.link(md.tick(k), "", k) for k in killers)
+                             or "**none**"])
     body = [
         md.prose(obligations_module.__doc__ or ""),
+        f"Words used here ({glossary.ref('obligation')}, {glossary.ref('anti-vacuity')}, "
+        f"{glossary.ref('refuted as expected')}, {glossary.ref('unsat core')}, "
+        f"{glossary.ref('rlimit')}) are defined in the [glossary](glossary.md).",
         "## Solver settings",
         f"Every obligation is one query to a fresh z3 solver (z3 {z3.get_version_string()}), "
         f"bounded by a deterministic resource limit of `rlimit = {DEFAULT_RLIMIT}` per "
@@ -143,15 +212,16 @@ def proofs(ev: Evidence) -> str:
         "## Summary",
         headline(ev),
         _kind_table(ev),
+        "Rows with `expect: refuted` outside the mutants are the findings: the as-shipped "
+        "and legacy code admit the counterexample (see [findings](findings.md)).",
         "## Mutants",
         "Every invariant has at least one mutant, and every mutant must be refuted "
-        "(killed) against the invariant it names.",
+        "(killed) against the invariant it names. Each one's pseudocode and counterexample "
+        "is in its machine's section below.",
         md.table(["mutant", "machine", "invariant", "replaces", "result", "what it breaks"],
                  mutant_rows),
         md.table(["invariant", "killed by"], coverage),
-        "## All obligations",
-        "Rows with `expect: refuted` outside the mutants are the findings: the as-shipped "
-        "and legacy code admit the counterexample (see [findings](findings.md)).",
-        common.obligation_table(ev.rows, with_note=True),
     ]
+    for m in model.MACHINES:
+        body += _machine_section(m, ev)
     return md.page("Proofs", common.nav("proofs.md"), body)

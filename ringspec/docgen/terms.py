@@ -279,7 +279,7 @@ def evaluate(t: Node, env: dict[str, int]) -> int | bool:
     """The value of an IR term for concrete variables (sugar through the model's own
     functions), so tests can check that what the docs print means what the model says."""
     op = t[0]
-    if op == "var":
+    if op in ("var", "ref"):
         return env[t[1]]
     if op in ("int", "bool"):
         return t[1]

@@ -77,23 +77,85 @@ def test_every_page_is_marked_and_has_no_machine_specific_text(
 def test_every_machine_has_a_page(generated: tuple[Path, Path]) -> None:
     _, pages = generated
     expected = {"index.md", "proofs.md", "findings.md", "ownership.md", "user-questions.md",
-                "rules.md", "errors.md", "driver.md"}
+                "rules.md", "errors.md", "driver.md", "glossary.md"}
     expected |= {f"{m.name}.md" for m in model.MACHINES}
     assert set(_pages(pages)) == expected
 
 
-def test_every_invariant_and_mutant_id_appears(generated: tuple[Path, Path]) -> None:
+def test_every_invariant_transition_and_mutant_id_appears(generated: tuple[Path, Path]) -> None:
+    """Invariants and transitions on their area page, mutants (with their counterexample)
+    on the proofs page."""
     _, pages = generated
+    proofs = (pages / "proofs.md").read_text(encoding="utf-8")
     for m in model.MACHINES:
         page = (pages / f"{m.name}.md").read_text(encoding="utf-8")
         for inv in m.invariants:
             assert f"### {inv}\n" in page, inv
-        for mut in m.mutants:
-            assert f"### {mut}\n" in page, mut
         for t in m.transitions:
             assert f"### {t}\n" in page, t
-    everything = _text(pages)
-    assert all(mut in everything for m in model.MACHINES for mut in m.mutants)
+        for mut in m.mutants:
+            assert f"#### {mut}\n" in proofs, mut
+            assert f"#### {mut}\n" not in page, mut
+
+
+def _sections(text: str, level: str = "## ") -> dict[str, str]:
+    """Heading -> the text up to the next heading of the same level."""
+    out: dict[str, str] = {}
+    name = ""
+    for line in text.splitlines(keepends=True):
+        if line.startswith(level):
+            name = line[len(level):].strip()
+            out[name] = ""
+        elif name:
+            out[name] += line
+    return out
+
+
+def test_area_pages_open_with_the_model_and_leave_the_evidence_to_proofs(
+    generated: tuple[Path, Path],
+) -> None:
+    """State, regions, worked example, transitions (pseudocode before formula), invariants,
+    then a pointer to the evidence; no obligation table or mutant dump."""
+    _, pages = generated
+    for m in model.MACHINES:
+        text = (pages / f"{m.name}.md").read_text(encoding="utf-8")
+        order = [h for h in _sections(text) if h in
+                 ("State", "Regions", "Worked example", "Transitions", "Invariants", "Evidence")]
+        expected = ["State", "Worked example", "Transitions", "Invariants", "Evidence"]
+        if m.name.startswith("netmap"):
+            expected.insert(1, "Regions")
+        assert order == expected, (m.name, order)
+        assert "| obligation | kind |" not in text, m.name
+        assert "](proofs.md#" in _sections(text)["Evidence"], m.name
+        transitions = _sections(_sections(text)["Transitions"], "### ")
+        for t in m.transitions:
+            body = transitions[t]
+            assert f"```c\n{t}(" in body, t
+            assert body.index("```c") < body.index("<details><summary>Formula"), t
+
+
+def test_findings_open_with_the_story_and_fold_the_evidence(
+    generated: tuple[Path, Path],
+) -> None:
+    """Each finding: who can trigger it, what goes wrong, how bad, the C (pinned links),
+    a worked example with pictures and a step table, the fix, then the evidence folded."""
+    from ringspec.docgen import findings
+
+    _, pages = generated
+    text = (pages / "findings.md").read_text(encoding="utf-8")
+    sections = _sections(text)
+    for f in findings.FINDINGS:
+        body = sections[f.title]
+        marks = ["**Who can trigger it:**", "**What goes wrong:**", "**How bad:**",
+                 "**The C:**", f"### {f.example_title}", "![", "| # | what happens |",
+                 "**The fix**", "<details><summary>Evidence:"]
+        at = [body.find(mk) for mk in marks]
+        assert -1 not in at and at == sorted(at), (f.title, dict(zip(marks, at, strict=True)))
+        c_part = body[at[3]:at[4]]
+        assert "https://github.com/luigirizzo/netmap/blob/" in c_part, f.title
+        # the obligations appear only inside the folded evidence
+        assert "| obligation | kind |" not in body[:at[-1]], f.title
+        assert (pages / body[body.index("](img/") + 2:].split(")")[0]).exists(), f.title
 
 
 def test_findings_page_names_every_finding(generated: tuple[Path, Path]) -> None:
@@ -177,3 +239,18 @@ def test_printed_formulas_mean_what_the_model_says() -> None:
                 for f in fields:
                     got = terms.evaluate(post[f], env)
                     assert got == getattr(expected.post, f), (t.name, f, env)
+
+
+def test_every_glossary_term_is_defined_and_linked_from_a_page(
+    generated: tuple[Path, Path],
+) -> None:
+    from ringspec.docgen import glossary
+
+    _, pages = generated
+    terms_ = _sections((pages / "glossary.md").read_text(encoding="utf-8"), "### ")
+    assert set(terms_) == {t.key for t in glossary.TERMS}
+    for key, body in terms_.items():
+        assert "Linked from: [" in body, key
+    for name, data in _pages(pages).items():
+        for anchor in re.findall(r"\(glossary\.md#([\w-]+)\)", data.decode("utf-8")):
+            assert anchor in {glossary.anchor(t.key) for t in glossary.TERMS}, (name, anchor)

@@ -1,0 +1,111 @@
+"""What each area page has beyond its machine: the one piece of per-area code, a worked
+example (a legal history from the initial ring, run on the model when the page is made).
+
+Everything else an area page shows is read off the machine (:mod:`machine_page`), so a new
+area (ENA queues, the netmap system) needs an entry here and nothing more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from model import LEGACY_RX, LEGACY_TX, RX, TX
+from model.netmap_ring import AS_SHIPPED, POLICIES, PROLOGUES, netmap_ring_reinit
+from model.netmap_state import NetmapRing, rx_regions, tx_regions
+from ringspec.docgen.scenario import Action, Scenario
+
+#: A named subterm: (name, function of a state giving the term), see :class:`Area`.
+Named = tuple[str, Callable[[Any], Any]]
+
+
+@dataclass(frozen=True)
+class Area:
+    """``regions``: the model's region-size function of the area's states (the pictures
+    and the region table use it), or None; ``example``: a legal history, or None;
+    ``named``: subterms the formulas and pseudocode print by name, each computed by the
+    model's own function (a name may stand for several terms, e.g. the verdict of either
+    policy's prologue), and ``named_doc`` what they are."""
+
+    regions: Callable[[Any], dict[str, Any]] | None = None
+    example: Scenario | None = None
+    example_title: str = ""
+    named: tuple[Named, ...] = ()
+    named_doc: str = ""
+
+
+def _prologue_verdicts(machine_name: str) -> tuple[Named, ...]:
+    prologue = PROLOGUES[machine_name]
+    return tuple(("accepted", lambda s, p=p: prologue(p, s)[0]) for p in POLICIES)
+
+
+def _reinit_errors(s: NetmapRing) -> Any:
+    """The test as-shipped netmap_ring_reinit resets on (its head's ``If`` condition)."""
+    head = netmap_ring_reinit(AS_SHIPPED, s).head
+    return head.arg(0) if hasattr(head, "arg") else head
+
+
+_NETMAP_NAMED_DOC = (
+    "`accepted` is the sync prologue's verdict (of the step's policy) and `errors` is "
+    "as-shipped `netmap_ring_reinit`'s test for an index above N-1."
+)
+
+
+AREAS: dict[str, Area] = {
+    TX.name: Area(
+        tx_regions,
+        Scenario("area-netmap-tx", TX, TX.init(8), (
+            Action("the application fills 5 slots and publishes them", "user_advance",
+                   {"dh": 5, "dc": 0}),
+            Action("NIOCTXSYNC: the driver hands 3 of them to the NIC", "txsync_as_shipped",
+                   {"sent": 3}, short="NIOCTXSYNC, 3 sent"),
+            Action("the NIC completes 2", "device_complete", {"k": 2}),
+            Action("NIOCTXSYNC: the other 2 go out, completions are reclaimed",
+                   "txsync_as_shipped", {"sent": 8}, short="NIOCTXSYNC, reclaim"),
+            Action("the application fills 1 more and asks to wait 1 slot further",
+                   "user_advance", {"dh": 1, "dc": 1}, short="user_advance(1, 1)"),
+        )),
+        "Example: an 8-slot TX ring from netmap_krings_create",
+        (*_prologue_verdicts(TX.name), ("errors", _reinit_errors)),
+        _NETMAP_NAMED_DOC,
+    ),
+    RX.name: Area(
+        rx_regions,
+        Scenario("area-netmap-rx", RX, RX.init(8), (
+            Action("the NIC receives 5 packets", "device_deliver", {"k": 5}),
+            Action("NIOCRXSYNC: the driver reports them", "rxsync_as_shipped",
+                   {"refill": 0}, short="NIOCRXSYNC, report"),
+            Action("the application reads 2, releases them, waits for 1 more",
+                   "user_advance", {"dh": 2, "dc": 1}, short="user_advance(2, 1)"),
+            Action("NIOCRXSYNC: the 2 released slots go back to the NIC",
+                   "rxsync_as_shipped", {"refill": 8}, short="NIOCRXSYNC, refill"),
+            Action("the NIC receives 1 more", "device_deliver", {"k": 1}),
+        )),
+        "Example: an 8-slot RX ring from netmap_krings_create",
+        (*_prologue_verdicts(RX.name), ("errors", _reinit_errors)),
+        _NETMAP_NAMED_DOC,
+    ),
+    LEGACY_TX.name: Area(
+        None,
+        Scenario("area-legacy-tx", LEGACY_TX, LEGACY_TX.init(8), (
+            Action("the application fills 3 slots (cur += 3, avail -= 3)", "user_fill",
+                   {"k": 3}, short="user_fill(3)"),
+            Action("txsync sends [hwcur, cur)", "txsync"),
+            Action("the NIC completes 2", "device_complete", {"k": 2}),
+            Action("txsync reclaims them", "txsync"),
+        )),
+        "Example: an 8-slot legacy TX ring",
+    ),
+    LEGACY_RX.name: Area(
+        None,
+        Scenario("area-legacy-rx", LEGACY_RX, LEGACY_RX.init(8), (
+            Action("the NIC receives 4 packets", "device_deliver", {"k": 4}),
+            Action("rxsync reports them (avail = 4)", "rxsync", short="rxsync"),
+            Action("the application reads 3 and keeps 1 (reserved = 1)", "user_read",
+                   {"k": 3, "keep": 1}, short="user_read(3, keep=1)"),
+            Action("rxsync gives the 2 released slots back", "rxsync", short="rxsync"),
+        )),
+        "Example: an 8-slot legacy RX ring",
+    ),
+}
