@@ -51,10 +51,13 @@ RING_VARS = (
         "(the user can scribble it, the prologue restores it)."),
     Var("hwcur", "kernel", "index", "kring->nr_hwcur: TX: next slot to hand to the NIC; RX: "
         "next slot to give back to the NIC."),
-    Var("hwtail", "kernel", "index", "kring->nr_hwtail: TX: the always-empty slot; RX: first "
-        "slot not yet reported as received."),
-    Var("rhead", "kernel", "index", "kring->rhead: the kernel's validated copy of head."),
-    Var("rcur", "kernel", "index", "kring->rcur: the kernel's validated copy of cur."),
+    Var("hwtail", "kernel", "index", "kring->nr_hwtail: TX: the first buffer owned by the "
+        "kernel, which is also the always-empty slot; RX: first slot not yet reported as "
+        "received."),
+    Var("rhead", "kernel", "index", "kring->rhead: the head the last prologue stored (the "
+        "as-shipped RX prologue and reinit store it unvalidated)."),
+    Var("rcur", "kernel", "index", "kring->rcur: the cur the last prologue stored; the "
+        "as-shipped prologues store it unvalidated when the window wraps."),
     Var("rtail", "kernel", "index", "kring->rtail: the tail the kernel last showed the user."),
     Var("nic", "device", "index", "The NIC head register (TDH/RDH) in kring indices: TX: next "
         "slot the NIC completes; RX: next slot the NIC fills."),

@@ -122,7 +122,8 @@ _FIELDS = (
     Term("kring",
          f"{sources.link('struct netmap_kring')}: the kernel's private state of one "
          "ring, never mapped into the application: `nr_hwcur`, `nr_hwtail` and the "
-         "validated copies `rhead`, `rcur`, `rtail` of the user's head, cur and tail.",
+         "copies `rhead`, `rcur`, `rtail` of the user's head, cur and tail that the "
+         "prologues store (as shipped, not always validated).",
          "[state](netmap_tx.md#state)"),
     *[Term(name, _var(name), "[state](netmap_tx.md#state)")
       for name in ("head", "cur", "tail", "hwcur", "hwtail", "rhead", "rcur", "rtail",
