@@ -8,7 +8,7 @@ not kept, a finalize that forgets ring->tail.  ``ringspec prove`` fails if any s
 
 from __future__ import annotations
 
-from model.core import And, Or, Step, Term, in_cyclic, in_range, ring_dist, ring_next
+from model.core import And, If, Or, Step, Term, in_cyclic, in_range, ring_dist, ring_next
 from model.netmap_ring import (
     HARDENED,
     RX,
@@ -22,6 +22,13 @@ from model.netmap_ring import (
 )
 
 # ---------------------------------------------------------------------------- TX
+
+
+def _stored_if(accepted: Term, s: NetmapRing) -> tuple[Term, NetmapRing]:
+    """A mutant prologue's (return value, state after): head and the stores when it
+    accepts, N and nothing otherwise."""
+    post = select(accepted, s.replace(rhead=s.head, rcur=s.cur, tail=s.rtail), s)
+    return If(accepted, s.head, s.n), post
 
 
 @TX.mutant("tx-reclaim-takes-gap", "NM-TX-ONE-SLOT-EMPTY", replaces="txsync_hardened")
@@ -40,7 +47,7 @@ def _tx_prologue_no_cur_range(policy: str, s: NetmapRing) -> tuple[Term, NetmapR
         in_cyclic(s.rhead, s.head, s.rtail, s.n),
         in_cyclic(s.head, s.cur, s.rtail, s.n),
     )
-    return accepted, select(accepted, s.replace(rhead=s.head, rcur=s.cur, tail=s.rtail), s)
+    return _stored_if(accepted, s)
 
 
 @TX.mutant("tx-prologue-drops-cur-range", "NM-TX-RANGE", replaces="txsync_hardened")
@@ -91,12 +98,13 @@ def _rx_prologue_no_head_range(policy: str, s: NetmapRing) -> tuple[Term, Netmap
         in_cyclic(s.hwcur, s.head, s.hwtail, s.n),
         in_cyclic(s.head, s.cur, s.hwtail, s.n),
     )
-    return accepted, select(accepted, s.replace(rhead=s.head, rcur=s.cur, tail=s.rtail), s)
+    return _stored_if(accepted, s)
 
 
 @RX.mutant("rx-prologue-drops-head-range", "NM-RX-RANGE", replaces="rxsync_hardened")
 def rx_prologue_drops_head_range(s: NetmapRing, refill: Term) -> Step:
-    """The hardened RX prologue without ``head < N``."""
+    """The hardened RX prologue without ``head < N``.  The callers' ``ret >= n`` test
+    still refuses such a head, but only after the prologue has stored it in rhead."""
     return compose_rxsync(HARDENED, s, refill, prologue=_rx_prologue_no_head_range)
 
 
@@ -108,7 +116,7 @@ def _rx_prologue_one_past_tail(policy: str, s: NetmapRing) -> tuple[Term, Netmap
         Or(in_cyclic(s.hwcur, s.head, s.hwtail, s.n), s.head == limit),
         Or(in_cyclic(s.head, s.cur, s.hwtail, s.n), s.cur == limit),
     )
-    return accepted, select(accepted, s.replace(rhead=s.head, rcur=s.cur, tail=s.rtail), s)
+    return _stored_if(accepted, s)
 
 
 @RX.mutant("rx-prologue-one-past-tail", "NM-RX-ORDER", replaces="rxsync_hardened")

@@ -17,7 +17,9 @@ Kinds, per machine (anti-vacuity: a proof that cannot fail proves nothing):
 * ``mutant``        as ``step`` (or ``init``) with the mutant in place: must be refuted.
 
 and across machines: ``prologue-complete``, ``prologue-sound-accept``,
-``prologue-sound-reject`` for both policies, and the legacy/modern ``refinement`` family.
+``prologue-sound-reject``, ``prologue-reject-keeps-kring`` and
+``prologue-reject-keeps-tail`` (what a refused prologue leaves for reinit) for both
+policies, and the legacy/modern ``refinement`` family.
 """
 
 from __future__ import annotations
@@ -164,7 +166,7 @@ Prologue = Callable[[str, Any], tuple[Term, Any]]
 def _prologue_complete(api: SolverAPI, machine: Machine, prologue: Prologue, policy: str) -> Query:
     """Every state with a consistent user view is accepted."""
     pre = fresh_state(api, machine, "pre")
-    accepted, _ = prologue(policy, pre.state)
+    accepted = netmap_ring.caller_accepts(prologue(policy, pre.state))
     premises = [*pre.constraints, machine.holds(pre.state, user_view=True)]
     return Query(premises, accepted, "valid", {"pre": pre.variables})
 
@@ -174,9 +176,11 @@ def _prologue_sound_accept(
 ) -> Query:
     """After an accepted prologue the driver sees a state satisfying the invariants."""
     pre = fresh_state(api, machine, "pre")
-    accepted, after = prologue(policy, pre.state)
+    result = prologue(policy, pre.state)
+    after = result[1]
     return Query(
-        [*pre.constraints, accepted], machine.holds(after, user_view=False), "valid",
+        [*pre.constraints, netmap_ring.caller_accepts(result)],
+        machine.holds(after, user_view=False), "valid",
         {"pre": pre.variables, "after_prologue": state_fields(after)},
         _named_invariants(machine, pre.state, user_view=False),
     )
@@ -187,11 +191,29 @@ def _prologue_sound_reject(
 ) -> Query:
     """After a rejected prologue, reinit restores every invariant, the user view too."""
     pre = fresh_state(api, machine, "pre")
-    accepted, after = prologue(policy, pre.state)
-    repaired = netmap_ring.netmap_ring_reinit(policy, after)
+    result = prologue(policy, pre.state)
+    repaired = netmap_ring.netmap_ring_reinit(policy, result[1])
     return Query(
-        [*pre.constraints, api.Not(accepted)], machine.holds(repaired, user_view=True), "valid",
+        [*pre.constraints, api.Not(netmap_ring.caller_accepts(result))],
+        machine.holds(repaired, user_view=True), "valid",
         {"pre": pre.variables, "after_reinit": state_fields(repaired)},
+        _named_invariants(machine, pre.state, user_view=False),
+    )
+
+
+def _prologue_reject_keeps(
+    api: SolverAPI, machine: Machine, prologue: Prologue, policy: str, fields: tuple[str, ...]
+) -> Query:
+    """A prologue its caller refuses has not changed ``fields``: what reinit (and, on RX,
+    the driver) reads next is what the user and the last sync left.  The premise is only
+    the kernel invariants: the user may have written anything."""
+    pre = fresh_state(api, machine, "pre")
+    ret, after = result = prologue(policy, pre.state)
+    goal = And(*[getattr(after, f) == getattr(pre.state, f) for f in fields])
+    return Query(
+        [*pre.constraints, api.Not(netmap_ring.caller_accepts(result))], goal, "valid",
+        {"pre": pre.variables, "after_prologue": state_fields(after),
+         "prologue": {"ret": ret}},
         _named_invariants(machine, pre.state, user_view=False),
     )
 
@@ -200,6 +222,8 @@ PROLOGUE_KINDS = {
     "prologue-complete": _prologue_complete,
     "prologue-sound-accept": _prologue_sound_accept,
     "prologue-sound-reject": _prologue_sound_reject,
+    "prologue-reject-keeps-kring": partial(_prologue_reject_keeps, fields=("rhead", "rcur")),
+    "prologue-reject-keeps-tail": partial(_prologue_reject_keeps, fields=("tail",)),
 }
 
 

@@ -135,8 +135,9 @@ def format_counterexample(cex: dict[str, dict[str, int]]) -> str:
 def print_table(report: Report, out: Any = None) -> None:
     out = out or sys.stdout
     width = max(len(r.obligation.id) for r in report.results)
+    kw = max(len(r.obligation.kind) for r in report.results)
     header = (
-        f"{'obligation':<{width}}  {'kind':<22} {'expect':<8} {'result':<8} "
+        f"{'obligation':<{width}}  {'kind':<{kw}} {'expect':<8} {'result':<8} "
         f"{'rlimit':>9} {'ms':>7}"
     )
     print(header, file=out)
@@ -146,7 +147,7 @@ def print_table(report: Report, out: Any = None) -> None:
         if report.second and report.second[i].result != r.result:
             mark += f"   <-- {report.second[i].solver} says {report.second[i].result}"
         print(
-            f"{r.obligation.id:<{width}}  {r.obligation.kind:<22} {r.obligation.expect:<8} "
+            f"{r.obligation.id:<{width}}  {r.obligation.kind:<{kw}} {r.obligation.expect:<8} "
             f"{r.result:<8} {r.rlimit:>9} {r.seconds * 1000:>7.1f}{mark}",
             file=out,
         )

@@ -75,6 +75,26 @@ FINDINGS = (
          "netmap_tx/step/txsync_as_shipped/NM-TX-ONE-SLOT-EMPTY"),
     ),
     Finding(
+        "A refused sync has already changed the kring",
+        ("nm_txsync_prologue", "nm_rxsync_prologue", "netmap_ioctl (NIOCTXSYNC)"),
+        "with a wrapped interval a head >= N passes every NM_FAIL_ON: the prologue stores it "
+        "in `rhead` and restores `ring->tail` before the caller's `ret >= N` test refuses "
+        "the sync.",
+        "The prologues return head when no NM_FAIL_ON fires and N otherwise, and the callers "
+        "refuse the sync when the value is >= N. When `rtail < rhead` (TX) or "
+        "`hwtail < hwcur` (RX), a head >= N is never \"strictly between tail and head\", so "
+        "the TX prologue stores `rhead = head`, `rcur = cur` and restores `ring->tail` "
+        "before returning a head its caller refuses; the RX prologue stores head and cur "
+        "before any check and restores `ring->tail` the same way. `netmap_ring_reinit`, "
+        "called next, sees head > N-1 and resets the ring, so the user never sees it; code "
+        "that reads the kring in between does.",
+        "The prologues store nothing they refuse: reinit finds `rhead`, `rcur` and "
+        "`ring->tail` as the user and the last sync left them.",
+        lambda ob: (ob.kind.startswith("prologue-reject-keeps")
+                    and ob.transition == "as_shipped"),
+        ("netmap_tx/prologue-reject-keeps-kring/as_shipped",),
+    ),
+    Finding(
         "RX stores before validating and calls the driver anyway",
         ("nm_rxsync_prologue", "netmap_ioctl (NIOCRXSYNC)"),
         "`nm_rxsync_prologue` writes `rhead`/`rcur` before checking them and the RX sync "
@@ -143,10 +163,12 @@ def replay_code(row: Row) -> str:
             ]
         return "\n".join([*head, "", *lines]) + "\n"
     prologue = PROLOGUES[machine.name].__name__
-    head[1] = (f"from model.netmap_ring import AS_SHIPPED, HARDENED, NetmapRing, {prologue}"
-               + (", netmap_ring_reinit" if ob.kind == "prologue-sound-reject" else ""))
+    head[1] = ("from model.netmap_ring import AS_SHIPPED, HARDENED, NetmapRing, "
+               f"caller_accepts, {prologue}"
+               + (", netmap_ring_reinit" if ob.kind != "prologue-sound-accept" else ""))
     lines = [f"pre = {pre}", "for policy in (AS_SHIPPED, HARDENED):",
-             f"    accepted, after = {prologue}(policy, pre)"]
+             f"    ret, after = {prologue}(policy, pre)",
+             "    accepted = caller_accepts((ret, after))  # the callers' ret < N"]
     if ob.kind == "prologue-sound-accept":
         lines += [
             '    print(policy, "accepted:", accepted)',
@@ -154,6 +176,12 @@ def replay_code(row: Row) -> str:
             '        print("  after the prologue:", after)',
             f'        print("  kernel invariants violated:", {sym}.violated(after, '
             "user_view=False))",
+        ]
+    elif ob.kind.startswith("prologue-reject-keeps"):
+        lines += [
+            '    print(policy, "returned:", ret, "accepted:", accepted)',
+            '    print("  after the prologue:", after)',
+            '    print("  after reinit:", netmap_ring_reinit(policy, after))',
         ]
     else:
         lines += [
@@ -181,7 +209,7 @@ EXAMPLE_72 = NetmapRing(
 )
 
 EXAMPLE_72_CODE = f"""from model import TX
-from model.netmap_ring import AS_SHIPPED, HARDENED, NetmapRing, nm_txsync_prologue
+from model.netmap_ring import AS_SHIPPED, HARDENED, NetmapRing, caller_accepts, nm_txsync_prologue
 
 kring = {state_literal(TX, {k: getattr(EXAMPLE_72, k) for k in EXAMPLE_72.__dataclass_fields__})}
 print("violated before:", TX.violated(kring))
@@ -191,7 +219,7 @@ for policy, txsync in syncs.items():
     s = kring.replace(head=3, cur=3, tail=2)  # the user writes head=3, tail=2
     print(policy)
     for sync in (1, 2):
-        accepted, _ = nm_txsync_prologue(policy, s)
+        accepted = caller_accepts(nm_txsync_prologue(policy, s))
         post = txsync(s, sent=s.n).post  # the driver sends everything it may
         handed = [(s.hwcur + i) % s.n for i in range((post.hwcur - s.hwcur) % s.n)]
         print(f"  sync #{{sync}}: accepted={{accepted}}, slots handed to the NIC: {{handed}}")

@@ -8,7 +8,14 @@ from typing import Any
 import z3
 
 from model.core import Invariant, Machine, Transition, state_fields
-from model.netmap_ring import AS_SHIPPED, POLICIES, PROLOGUES, NetmapRing, netmap_ring_reinit
+from model.netmap_ring import (
+    AS_SHIPPED,
+    POLICIES,
+    PROLOGUES,
+    NetmapRing,
+    caller_accepts,
+    netmap_ring_reinit,
+)
 from ringspec.docgen import printer, terms
 from ringspec.docgen.printer import Rendered
 from ringspec.docgen.terms import Node
@@ -32,7 +39,8 @@ def known_terms(machine: Machine) -> list[tuple[str, Node]]:
     if machine.state_type is not NetmapRing:
         return []
     s = symbolic(machine)
-    known = [("accepted", terms.render_ready(PROLOGUES[machine.name](p, s)[0])) for p in POLICIES]
+    known = [("accepted", terms.render_ready(caller_accepts(PROLOGUES[machine.name](p, s))))
+             for p in POLICIES]
     reinit_head = terms.render_ready(netmap_ring_reinit(AS_SHIPPED, s).head)
     if reinit_head[0] == "ite":
         known.append(("errors", reinit_head[1]))
