@@ -76,9 +76,12 @@ from model.core import (
 from model.netmap_state import (
     RING_VARS,
     NetmapRing,
+    busy_matches_registers,
     rx_regions,
+    rx_tail_register,
     select,
     tx_regions,
+    tx_tail_register,
     user_space,
 )
 from model.netmap_sync import (
@@ -205,7 +208,7 @@ def txsync_hardened(s: NetmapRing, sent: Term) -> Step:
     params=RXSYNC_PARAMS,
     breaks=(
         "NM-RX-RANGE", "NM-RX-ORDER", "NM-RX-ONE-SLOT-EMPTY", "NM-RX-PARTITION",
-        "NM-RX-USER-VIEW",
+        "NM-RX-BUSY-REGS", "NM-RX-USER-VIEW",
     ),
 )
 def rxsync_as_shipped(s: NetmapRing, refill: Term) -> Step:
@@ -381,6 +384,31 @@ def tx_partition(s: NetmapRing) -> Term:
 )
 def rx_partition(s: NetmapRing) -> Term:
     return Eq(s.busy, rx_regions(s)["free"])
+
+
+@TX.invariant(
+    "NM-TX-BUSY-REGS",
+    "The device owns exactly as many slots as its registers say: busy is the ring "
+    "distance from TDH (nic) to TDT (= hwcur), equal registers counting as empty or full "
+    "as busy says.",
+)
+def tx_busy_regs(s: NetmapRing) -> Term:
+    """What the NIC itself sees (ixgbe_netmap_txsync writes TDT from hwcur).
+    NM-TX-PARTITION implies it; it is stated on its own because it is the one property a
+    NIC checks, and the implementation checks it against its soft NIC's registers."""
+    return busy_matches_registers(s.busy, s.nic, tx_tail_register(s), s.n)
+
+
+@RX.invariant(
+    "NM-RX-BUSY-REGS",
+    "The device owns exactly as many empty buffers as its registers say: busy is the ring "
+    "distance from RDH (nic) to RDT (= hwcur - 1), equal registers counting as empty or "
+    "full as busy says.",
+)
+def rx_busy_regs(s: NetmapRing) -> Term:
+    """What the NIC itself sees (ixgbe_netmap_rxsync writes RDT one slot behind hwcur).
+    NM-RX-PARTITION implies it; stated on its own for the same reason as on TX."""
+    return busy_matches_registers(s.busy, s.nic, rx_tail_register(s), s.n)
 
 
 MACHINES = (TX, RX)

@@ -75,6 +75,14 @@ def tx_send_not_counted(s: NetmapRing, sent: Term) -> Step:
     return compose_txsync(HARDENED, s, sent, driver=driver)
 
 
+@TX.mutant("tx-complete-uncounted", "NM-TX-BUSY-REGS", replaces="device_complete")
+def tx_complete_uncounted(s: NetmapRing, k: Term) -> Step:
+    """The NIC moves TDH past the slots it completes but its own count of owned slots
+    does not drop: registers and count disagree."""
+    step = TX.transitions["device_complete"](s, k=k)
+    return Step(step.guard, step.post.replace(busy=s.busy))
+
+
 @TX.mutant("tx-finalize-forgets-tail", "NM-TX-USER-VIEW", replaces="txsync_hardened")
 def tx_finalize_forgets_tail(s: NetmapRing, sent: Term) -> Step:
     """Finalize updates rtail but leaves ring->tail stale."""
@@ -133,6 +141,14 @@ def rx_refill_not_counted(s: NetmapRing, refill: Term) -> Step:
         return rx_driver_sync(k, refill).replace(busy=k.busy)
 
     return compose_rxsync(HARDENED, s, refill, driver=driver)
+
+
+@RX.mutant("rx-deliver-uncounted", "NM-RX-BUSY-REGS", replaces="device_deliver")
+def rx_deliver_uncounted(s: NetmapRing, k: Term) -> Step:
+    """The NIC moves RDH past the buffers it fills but its own count of empty buffers does
+    not drop."""
+    step = RX.transitions["device_deliver"](s, k=k)
+    return Step(step.guard, step.post.replace(busy=s.busy))
 
 
 @RX.mutant("rx-finalize-forgets-tail", "NM-RX-USER-VIEW", replaces="rxsync_hardened")

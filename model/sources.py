@@ -37,6 +37,7 @@ _C = "sys/dev/netmap/netmap.c"
 _KERN = "sys/dev/netmap/netmap_kern.h"
 _H = "sys/net/netmap.h"
 _USER = "sys/net/netmap_user.h"
+_IXGBE = "LINUX/ixgbe_netmap_linux.h"
 
 #: Name -> where it starts.  Names are the C identifiers; a call site is named after its
 #: caller and the ioctl or event it handles.
@@ -67,6 +68,10 @@ SYMBOLS: dict[str, Symbol] = {
     "netmap_poll (rxsync)": Symbol(_C, 3871),
     "netmap_reset": Symbol(_C, 4392),
     "binarycomp": Symbol("utils/ctrl-api-test.c", 2022),
+    "ixgbe_netmap_txsync": Symbol(_IXGBE, 274),
+    "ixgbe_netmap_txsync (TDT write)": Symbol(_IXGBE, 425),
+    "ixgbe_netmap_rxsync": Symbol(_IXGBE, 520),
+    "ixgbe_netmap_rxsync (RDT write)": Symbol(_IXGBE, 649),
     "struct netmap_ring (2013)": Symbol(_H, 213, NETMAP_2013_COMMIT),
     "netmap_txsync_to_host (2013)": Symbol(_C, 859, NETMAP_2013_COMMIT),
     "netmap_rxsync_from_host (2013)": Symbol(_C, 907, NETMAP_2013_COMMIT),
