@@ -38,6 +38,7 @@ _KERN = "sys/dev/netmap/netmap_kern.h"
 _H = "sys/net/netmap.h"
 _USER = "sys/net/netmap_user.h"
 _IXGBE = "LINUX/ixgbe_netmap_linux.h"
+_IXGBE_2013 = "sys/dev/netmap/ixgbe_netmap.h"
 
 #: Name -> where it starts.  Names are the C identifiers; a call site is named after its
 #: caller and the ioctl or event it handles.
@@ -77,6 +78,9 @@ SYMBOLS: dict[str, Symbol] = {
     "netmap_rxsync_from_host (2013)": Symbol(_C, 907, NETMAP_2013_COMMIT),
     "netmap_ring_reinit (2013)": Symbol(_C, 1127, NETMAP_2013_COMMIT),
     "netmap_reset (2013)": Symbol(_C, 2091, NETMAP_2013_COMMIT),
+    "struct netmap_kring (2013)": Symbol(_KERN, 203, NETMAP_2013_COMMIT),
+    "ixgbe_netmap_txsync (2013)": Symbol(_IXGBE_2013, 193, NETMAP_2013_COMMIT),
+    "ixgbe_netmap_rxsync (2013)": Symbol(_IXGBE_2013, 415, NETMAP_2013_COMMIT),
 }
 
 

@@ -11,6 +11,8 @@ Kinds, per machine (anti-vacuity: a proof that cannot fail proves nothing):
 * ``init``          Init => Inv, per invariant.
 * ``vacuity-init``  Init and Inv satisfiable together.
 * ``vacuity-guard`` Inv and the guard of each transition satisfiable.
+* ``total``         kernel steps: the kernel invariants imply the guard (the C returns),
+                    refuted exactly for a transition marked ``may_hang``.
 * ``step``          Inv and guard and step => Inv', per (transition x invariant).  A
                     transition's ``breaks`` set (the as-shipped findings) flips the
                     expectation to ``refuted`` for exactly those invariants.
@@ -89,7 +91,7 @@ def _step_query(
 def _init_query(api: SolverAPI, machine: Machine, init: Callable, goal_of: Callable) -> Query:
     n = api.Int("n")
     state = init(n)
-    return Query([n >= machine.min_n], goal_of(state), "valid", {"init": state_fields(state)})
+    return Query([machine.size_ok(n)], goal_of(state), "valid", {"init": state_fields(state)})
 
 
 def _vacuity_init_query(api: SolverAPI, machine: Machine) -> Query:
@@ -109,6 +111,18 @@ def _vacuity_guard_query(api: SolverAPI, machine: Machine, t: Transition) -> Que
     return Query(premises, goal, "sat", {"pre": pre.variables, "args": args.variables})
 
 
+def _total_query(api: SolverAPI, machine: Machine, t: Transition) -> Query:
+    """A kernel step is enabled (the C returns) in every state the kernel invariants allow,
+    whatever the user wrote."""
+    pre = fresh_state(api, machine, "pre")
+    args = fresh_args(api, t, pre.state.n, "arg")
+    return Query(
+        [*pre.constraints, *args.constraints], t(pre.state, **args.variables).guard, "valid",
+        {"pre": pre.variables, "args": args.variables},
+        _named_invariants(machine, pre.state, user_view=False),
+    )
+
+
 def machine_obligations(machine: Machine) -> Iterator[Obligation]:
     m = machine.name
     for inv in machine.invariants.values():
@@ -126,6 +140,12 @@ def machine_obligations(machine: Machine) -> Iterator[Obligation]:
             f"{m}/vacuity-guard/{t.name}", "vacuity-guard", "proved",
             partial(_vacuity_guard_query, machine=machine, t=t), m, transition=t.name,
         )
+        if t.actor == "kernel":
+            yield Obligation(
+                f"{m}/total/{t.name}", "total", "refuted" if t.may_hang else "proved",
+                partial(_total_query, machine=machine, t=t), m, transition=t.name,
+                note="the C may never return" if t.may_hang else "",
+            )
         for inv in machine.invariants.values():
             if inv.scope == "user" and t.view == "breaks":
                 continue
@@ -270,7 +290,7 @@ def _init_maps(api: SolverAPI, legacy: Machine, modern: Machine) -> Query:
     """The legacy initial ring maps onto the modern one."""
     n = api.Int("n")
     goal = netmap_legacy.same_modern(netmap_legacy.to_modern(legacy.init(n)), modern.init(n))
-    return Query([n >= 2], goal, "valid", {})
+    return Query([legacy.size_ok(n), modern.size_ok(n)], goal, "valid", {})
 
 
 def _invariants_map(api: SolverAPI, legacy: Machine, modern: Machine) -> Query:

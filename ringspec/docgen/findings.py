@@ -113,15 +113,20 @@ FINDINGS = (
     ),
     Finding(
         "Legacy drivers checked only cur > N-1",
-        ("netmap_ring_reinit (2013)",),
+        ("netmap_ring_reinit (2013)", "ixgbe_netmap_txsync (2013)",
+         "ixgbe_netmap_rxsync (2013)"),
         netmap_legacy.LEGACY_FINDING.split("): ", 1)[-1],
         "Before NETMAP_API 10 there was no prologue: the drivers' txsync/rxsync reinit "
         "the ring on `cur > N-1` and otherwise trusted `cur`, `avail` and `reserved`. A "
         "cur behind hwcur makes txsync send `[hwcur, cur)` the long way round the ring, "
-        "slots the user never filled and the empty slot included.",
+        "slots the user never filled and the empty slot included. The arithmetic is "
+        "`uint32_t`, so the user then reads a wrapped `avail` such as 2^32 - 5; and on "
+        "RX a `reserved` larger than cur + N whose sum with `avail` wraps below N "
+        "survives the driver's check, so the release loop never reaches its end and "
+        "rxsync does not return (`legacy_rx/total/rxsync`).",
         "The modern prologues validate head and cur against the kernel's window; with the "
         "hardened policy every modern sync keeps every invariant for any user input.",
-        lambda ob: ob.machine.startswith("legacy") and ob.kind == "step",
+        lambda ob: ob.machine.startswith("legacy") and ob.kind in ("step", "total"),
         ("legacy_tx/step/txsync/LEG-TX-ONE-SLOT-EMPTY",
          "legacy_rx/step/rxsync/LEG-RX-ONE-SLOT-EMPTY"),
     ),

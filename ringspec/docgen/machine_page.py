@@ -116,7 +116,7 @@ def render(machine: Machine, ev: Evidence) -> str:
     module = sys.modules[machine.init.__module__]  # where the machine is defined
     body = [
         f"Model: `{module.__name__}`, machine `{machine.name}` (`{machine.state_type.__name__}`"
-        f" states; ring size any N >= {machine.min_n}).",
+        f" states; ring size {machine.size_text}).",
         md.prose(module.__doc__ or ""),
         "## State",
         md.table(
