@@ -99,6 +99,13 @@ def Distinct(*xs: Term) -> Term:
     return And(*[Not(Eq(a, b)) for i, a in enumerate(xs) for b in xs[i + 1 :]])
 
 
+def u32(x: Term) -> Term:
+    """x modulo 2^32: what C stores in a uint32_t field.
+
+    x is one sum or difference of u32 values (so -2^32 < x < 2^33)."""
+    return If(x < 0, x + (U32_MAX + 1), If(x > U32_MAX, x - (U32_MAX + 1), x))
+
+
 # ---------------------------------------------------------------------------- ring arithmetic
 # All take 0 <= i < n (and 0 <= d <= n where stated) and stay within linear arithmetic.
 
@@ -192,7 +199,11 @@ class Transition:
 
     ``breaks`` lists the invariant IDs a faithful (as-shipped) step is *expected* not to
     preserve: the proofs must refute exactly those, which makes the finding part of the
-    run rather than a failure of it."""
+    run rather than a failure of it.
+
+    A kernel step's guard says when the C returns: every kernel step must be enabled in
+    every state the kernel invariants allow (obligation ``total``), except one marked
+    ``may_hang``, where the C can loop forever and the refutation is the finding."""
 
     name: str
     fn: Callable[..., Step]
@@ -200,6 +211,7 @@ class Transition:
     actor: str  # "user", "kernel", "device", "adversary"
     view: str = "keeps"
     breaks: frozenset[str] = frozenset()  # invariants the as-shipped code is known to break
+    may_hang: bool = False  # a kernel step the C may never return from (a finding)
 
     @property
     def doc(self) -> str:
@@ -253,6 +265,17 @@ class Machine:
     invariants: dict[str, Invariant] = field(default_factory=dict)
     mutants: dict[str, Mutant] = field(default_factory=dict)
     min_n: int = 2
+    max_n: int | None = None  # a bound the model's C arithmetic needs (None: any N)
+
+    def size_ok(self, n: Term) -> Term:
+        """The ring sizes the machine is stated for: min_n <= N (<= max_n)."""
+        return And(n >= self.min_n, n <= self.max_n if self.max_n is not None else True)
+
+    @property
+    def size_text(self) -> str:
+        """The same, in words, for the docs."""
+        upper = f" <= N <= {self.max_n}" if self.max_n is not None else ""
+        return f"{self.min_n}{upper}" if upper else f"any N >= {self.min_n}"
 
     def transition(
         self,
@@ -262,13 +285,14 @@ class Machine:
         params: tuple[Param, ...] = (),
         name: str = "",
         breaks: Iterable[str] = (),
+        may_hang: bool = False,
     ) -> Callable[[Callable[..., Step]], Callable[..., Step]]:
         def register(fn: Callable[..., Step]) -> Callable[..., Step]:
             tname = name or fn.__name__
             if tname in self.transitions:
                 raise ValueError(f"{self.name}: transition {tname!r} registered twice")
             self.transitions[tname] = Transition(
-                tname, fn, params, actor, view, frozenset(breaks)
+                tname, fn, params, actor, view, frozenset(breaks), may_hang
             )
             return fn
 

@@ -44,9 +44,10 @@ Two prologue policies:
 
 * **as-shipped**: nm_txsync_prologue / nm_rxsync_prologue / netmap_ring_reinit exactly as
   netmap.c has them, looseness included: cur is not range-checked when the accepted
-  interval wraps; a rejected sync copies the user's head/cur/tail into the kring and
-  only rolls back when an index is >= N; RX stores rhead/rcur before validating and
-  calls the driver even after a failed prologue.
+  interval wraps; a head >= N that passes the wrapped-interval test is stored in the
+  kring (and ring->tail restored) before the caller refuses it; a rejected sync copies
+  the user's head/cur/tail into the kring and only rolls back when an index is >= N; RX
+  stores rhead/rcur before validating and calls the driver even after a failed prologue.
 * **hardened**: the minimal fix.  Both prologues also require head < N and cur < N and
   validate *before* storing anything; reinit never reads the user's indices: it rewrites
   ring.head/cur/tail from the kernel's own rhead/rcur/rtail.  Everything else (the
@@ -75,15 +76,19 @@ from model.core import (
 from model.netmap_state import (
     RING_VARS,
     NetmapRing,
+    busy_matches_registers,
     rx_regions,
+    rx_tail_register,
     select,
     tx_regions,
+    tx_tail_register,
     user_space,
 )
 from model.netmap_sync import (
     AS_SHIPPED,
     HARDENED,
     POLICIES,
+    caller_accepts,
     compose_rxsync,
     compose_txsync,
     netmap_ring_reinit,
@@ -97,7 +102,7 @@ from model.netmap_sync import (
 
 __all__ = [
     "AS_SHIPPED", "HARDENED", "MACHINES", "POLICIES", "PROLOGUES", "PROLOGUE_FINDINGS", "RX",
-    "TX", "NetmapRing", "compose_rxsync", "compose_txsync", "netmap_ring_reinit",
+    "TX", "NetmapRing", "caller_accepts", "compose_rxsync", "compose_txsync", "netmap_ring_reinit",
     "nm_rxsync_prologue", "nm_sync_finalize", "nm_txsync_prologue", "rx_driver_sync",
     "rx_regions", "select", "tx_driver_sync", "tx_regions", "user_indices_in_range",
     "user_space",
@@ -203,7 +208,7 @@ def txsync_hardened(s: NetmapRing, sent: Term) -> Step:
     params=RXSYNC_PARAMS,
     breaks=(
         "NM-RX-RANGE", "NM-RX-ORDER", "NM-RX-ONE-SLOT-EMPTY", "NM-RX-PARTITION",
-        "NM-RX-USER-VIEW",
+        "NM-RX-BUSY-REGS", "NM-RX-USER-VIEW",
     ),
 )
 def rxsync_as_shipped(s: NetmapRing, refill: Term) -> Step:
@@ -381,6 +386,31 @@ def rx_partition(s: NetmapRing) -> Term:
     return Eq(s.busy, rx_regions(s)["free"])
 
 
+@TX.invariant(
+    "NM-TX-BUSY-REGS",
+    "The device owns exactly as many slots as its registers say: busy is the ring "
+    "distance from TDH (nic) to TDT (= hwcur), equal registers counting as empty or full "
+    "as busy says.",
+)
+def tx_busy_regs(s: NetmapRing) -> Term:
+    """What the NIC itself sees (ixgbe_netmap_txsync writes TDT from hwcur).
+    NM-TX-PARTITION implies it; it is stated on its own because it is the one property a
+    NIC checks, and the implementation checks it against its soft NIC's registers."""
+    return busy_matches_registers(s.busy, s.nic, tx_tail_register(s), s.n)
+
+
+@RX.invariant(
+    "NM-RX-BUSY-REGS",
+    "The device owns exactly as many empty buffers as its registers say: busy is the ring "
+    "distance from RDH (nic) to RDT (= hwcur - 1), equal registers counting as empty or "
+    "full as busy says.",
+)
+def rx_busy_regs(s: NetmapRing) -> Term:
+    """What the NIC itself sees (ixgbe_netmap_rxsync writes RDT one slot behind hwcur).
+    NM-RX-PARTITION implies it; stated on its own for the same reason as on TX."""
+    return busy_matches_registers(s.busy, s.nic, rx_tail_register(s), s.n)
+
+
 MACHINES = (TX, RX)
 
 #: The sync prologue of each machine, for the completeness/soundness obligations.
@@ -388,8 +418,15 @@ PROLOGUES = {TX.name: nm_txsync_prologue, RX.name: nm_rxsync_prologue}
 
 #: Prologue obligations the as-shipped code is expected to fail (the findings): a wrapped
 #: interval lets cur >= N through, so the accepted state is not sound; a rejected sync
-#: adopts the user's in-range indices, so reinit does not restore the invariants.
+#: adopts the user's in-range indices, so reinit does not restore the invariants; a
+#: refused sync has already changed the kring (TX: a head >= N that passed the NM_FAIL_ON
+#: tests is stored and ring->tail restored; RX: head and cur are always stored first, and
+#: ring->tail restored as on TX), which the following reinit hides from the user but not
+#: from code looking at the kring in between.
 PROLOGUE_FINDINGS = {
-    (TX.name, AS_SHIPPED): frozenset({"prologue-sound-accept", "prologue-sound-reject"}),
-    (RX.name, AS_SHIPPED): frozenset({"prologue-sound-accept", "prologue-sound-reject"}),
+    (machine.name, AS_SHIPPED): frozenset({
+        "prologue-sound-accept", "prologue-sound-reject", "prologue-reject-keeps-kring",
+        "prologue-reject-keeps-tail",
+    })
+    for machine in (TX, RX)
 }

@@ -8,7 +8,7 @@ not kept, a finalize that forgets ring->tail.  ``ringspec prove`` fails if any s
 
 from __future__ import annotations
 
-from model.core import And, Or, Step, Term, in_cyclic, in_range, ring_dist, ring_next
+from model.core import And, If, Or, Step, Term, in_cyclic, in_range, ring_dist, ring_next
 from model.netmap_ring import (
     HARDENED,
     RX,
@@ -22,6 +22,13 @@ from model.netmap_ring import (
 )
 
 # ---------------------------------------------------------------------------- TX
+
+
+def _stored_if(accepted: Term, s: NetmapRing) -> tuple[Term, NetmapRing]:
+    """A mutant prologue's (return value, state after): head and the stores when it
+    accepts, N and nothing otherwise."""
+    post = select(accepted, s.replace(rhead=s.head, rcur=s.cur, tail=s.rtail), s)
+    return If(accepted, s.head, s.n), post
 
 
 @TX.mutant("tx-reclaim-takes-gap", "NM-TX-ONE-SLOT-EMPTY", replaces="txsync_hardened")
@@ -40,7 +47,7 @@ def _tx_prologue_no_cur_range(policy: str, s: NetmapRing) -> tuple[Term, NetmapR
         in_cyclic(s.rhead, s.head, s.rtail, s.n),
         in_cyclic(s.head, s.cur, s.rtail, s.n),
     )
-    return accepted, select(accepted, s.replace(rhead=s.head, rcur=s.cur, tail=s.rtail), s)
+    return _stored_if(accepted, s)
 
 
 @TX.mutant("tx-prologue-drops-cur-range", "NM-TX-RANGE", replaces="txsync_hardened")
@@ -68,6 +75,14 @@ def tx_send_not_counted(s: NetmapRing, sent: Term) -> Step:
     return compose_txsync(HARDENED, s, sent, driver=driver)
 
 
+@TX.mutant("tx-complete-uncounted", "NM-TX-BUSY-REGS", replaces="device_complete")
+def tx_complete_uncounted(s: NetmapRing, k: Term) -> Step:
+    """The NIC moves TDH past the slots it completes but its own count of owned slots
+    does not drop: registers and count disagree."""
+    step = TX.transitions["device_complete"](s, k=k)
+    return Step(step.guard, step.post.replace(busy=s.busy))
+
+
 @TX.mutant("tx-finalize-forgets-tail", "NM-TX-USER-VIEW", replaces="txsync_hardened")
 def tx_finalize_forgets_tail(s: NetmapRing, sent: Term) -> Step:
     """Finalize updates rtail but leaves ring->tail stale."""
@@ -91,12 +106,13 @@ def _rx_prologue_no_head_range(policy: str, s: NetmapRing) -> tuple[Term, Netmap
         in_cyclic(s.hwcur, s.head, s.hwtail, s.n),
         in_cyclic(s.head, s.cur, s.hwtail, s.n),
     )
-    return accepted, select(accepted, s.replace(rhead=s.head, rcur=s.cur, tail=s.rtail), s)
+    return _stored_if(accepted, s)
 
 
 @RX.mutant("rx-prologue-drops-head-range", "NM-RX-RANGE", replaces="rxsync_hardened")
 def rx_prologue_drops_head_range(s: NetmapRing, refill: Term) -> Step:
-    """The hardened RX prologue without ``head < N``."""
+    """The hardened RX prologue without ``head < N``.  The callers' ``ret >= n`` test
+    still refuses such a head, but only after the prologue has stored it in rhead."""
     return compose_rxsync(HARDENED, s, refill, prologue=_rx_prologue_no_head_range)
 
 
@@ -108,7 +124,7 @@ def _rx_prologue_one_past_tail(policy: str, s: NetmapRing) -> tuple[Term, Netmap
         Or(in_cyclic(s.hwcur, s.head, s.hwtail, s.n), s.head == limit),
         Or(in_cyclic(s.head, s.cur, s.hwtail, s.n), s.cur == limit),
     )
-    return accepted, select(accepted, s.replace(rhead=s.head, rcur=s.cur, tail=s.rtail), s)
+    return _stored_if(accepted, s)
 
 
 @RX.mutant("rx-prologue-one-past-tail", "NM-RX-ORDER", replaces="rxsync_hardened")
@@ -125,6 +141,14 @@ def rx_refill_not_counted(s: NetmapRing, refill: Term) -> Step:
         return rx_driver_sync(k, refill).replace(busy=k.busy)
 
     return compose_rxsync(HARDENED, s, refill, driver=driver)
+
+
+@RX.mutant("rx-deliver-uncounted", "NM-RX-BUSY-REGS", replaces="device_deliver")
+def rx_deliver_uncounted(s: NetmapRing, k: Term) -> Step:
+    """The NIC moves RDH past the buffers it fills but its own count of empty buffers does
+    not drop."""
+    step = RX.transitions["device_deliver"](s, k=k)
+    return Step(step.guard, step.post.replace(busy=s.busy))
 
 
 @RX.mutant("rx-finalize-forgets-tail", "NM-RX-USER-VIEW", replaces="rxsync_hardened")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from model.core import If, Term, Var, ring_dist, ring_next, ring_prev
+from model.core import And, Eq, If, Or, Term, Var, ring_dist, ring_next, ring_prev
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,29 @@ def rx_regions(s: NetmapRing) -> dict[str, Term]:
         "free": ring_dist(s.nic, ring_prev(s.hwcur, s.n), s.n),
         "gap": 1,
     }
+
+
+# ---------------------------------------------------------------------------- NIC registers
+
+
+def tx_tail_register(s: NetmapRing) -> Term:
+    """TDT in kring indices: after handing slots to the NIC the driver writes the tail
+    register from hwcur (ixgbe_netmap_txsync writes TDT = k2n(hwcur))."""
+    return s.hwcur
+
+
+def rx_tail_register(s: NetmapRing) -> Term:
+    """RDT in kring indices: after a refill the driver writes the tail register one slot
+    behind hwcur, keeping one slot empty (ixgbe_netmap_rxsync writes RDT = k2n(hwcur) - 1)."""
+    return ring_prev(s.hwcur, s.n)
+
+
+def busy_matches_registers(busy: Term, head_reg: Term, tail_reg: Term, n: Term) -> Term:
+    """The device owns ``dist(head register, tail register)`` slots, reading equal
+    registers as empty (0) or full (N) as ``busy`` says: busy = dist, or dist = 0 and
+    busy = N."""
+    dist = ring_dist(head_reg, tail_reg, n)
+    return Or(Eq(busy, dist), And(Eq(dist, 0), Eq(busy, n)))
 
 
 def user_space(s: NetmapRing) -> Term:

@@ -141,6 +141,7 @@ SYMBOLS: dict[str, Symbol] = {
     "netmap(4) NIOCREGIF": Symbol(_MAN, 602),
     "netmap(4) SELECT, POLL": Symbol(_MAN, 707),
     "netmap(4) ACCESSING THE HOST STACK": Symbol(_MAN, 1088),
+    "struct netmap_kring (2013)": Symbol(_KERN, 203, NETMAP_2013_COMMIT),
 }
 
 

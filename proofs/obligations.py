@@ -11,13 +11,17 @@ Kinds, per machine (anti-vacuity: a proof that cannot fail proves nothing):
 * ``init``          Init => Inv, per invariant.
 * ``vacuity-init``  Init and Inv satisfiable together.
 * ``vacuity-guard`` Inv and the guard of each transition satisfiable.
+* ``total``         kernel steps: the kernel invariants imply the guard (the C returns),
+                    refuted exactly for a transition marked ``may_hang``.
 * ``step``          Inv and guard and step => Inv', per (transition x invariant).  A
                     transition's ``breaks`` set (the as-shipped findings) flips the
                     expectation to ``refuted`` for exactly those invariants.
 * ``mutant``        as ``step`` (or ``init``) with the mutant in place: must be refuted.
 
 and across machines: ``prologue-complete``, ``prologue-sound-accept``,
-``prologue-sound-reject`` for both policies, and the legacy/modern ``refinement`` family.
+``prologue-sound-reject``, ``prologue-reject-keeps-kring`` and
+``prologue-reject-keeps-tail`` (what a refused prologue leaves for reinit) for both
+policies, and the legacy/modern ``refinement`` family.
 """
 
 from __future__ import annotations
@@ -87,7 +91,7 @@ def _step_query(
 def _init_query(api: SolverAPI, machine: Machine, init: Callable, goal_of: Callable) -> Query:
     n = api.Int("n")
     state = init(n)
-    return Query([n >= machine.min_n], goal_of(state), "valid", {"init": state_fields(state)})
+    return Query([machine.size_ok(n)], goal_of(state), "valid", {"init": state_fields(state)})
 
 
 def _vacuity_init_query(api: SolverAPI, machine: Machine) -> Query:
@@ -107,6 +111,18 @@ def _vacuity_guard_query(api: SolverAPI, machine: Machine, t: Transition) -> Que
     return Query(premises, goal, "sat", {"pre": pre.variables, "args": args.variables})
 
 
+def _total_query(api: SolverAPI, machine: Machine, t: Transition) -> Query:
+    """A kernel step is enabled (the C returns) in every state the kernel invariants allow,
+    whatever the user wrote."""
+    pre = fresh_state(api, machine, "pre")
+    args = fresh_args(api, t, pre.state.n, "arg")
+    return Query(
+        [*pre.constraints, *args.constraints], t(pre.state, **args.variables).guard, "valid",
+        {"pre": pre.variables, "args": args.variables},
+        _named_invariants(machine, pre.state, user_view=False),
+    )
+
+
 def machine_obligations(machine: Machine) -> Iterator[Obligation]:
     m = machine.name
     for inv in machine.invariants.values():
@@ -124,6 +140,12 @@ def machine_obligations(machine: Machine) -> Iterator[Obligation]:
             f"{m}/vacuity-guard/{t.name}", "vacuity-guard", "proved",
             partial(_vacuity_guard_query, machine=machine, t=t), m, transition=t.name,
         )
+        if t.actor == "kernel":
+            yield Obligation(
+                f"{m}/total/{t.name}", "total", "refuted" if t.may_hang else "proved",
+                partial(_total_query, machine=machine, t=t), m, transition=t.name,
+                note="the C may never return" if t.may_hang else "",
+            )
         for inv in machine.invariants.values():
             if inv.scope == "user" and t.view == "breaks":
                 continue
@@ -164,7 +186,7 @@ Prologue = Callable[[str, Any], tuple[Term, Any]]
 def _prologue_complete(api: SolverAPI, machine: Machine, prologue: Prologue, policy: str) -> Query:
     """Every state with a consistent user view is accepted."""
     pre = fresh_state(api, machine, "pre")
-    accepted, _ = prologue(policy, pre.state)
+    accepted = netmap_ring.caller_accepts(prologue(policy, pre.state))
     premises = [*pre.constraints, machine.holds(pre.state, user_view=True)]
     return Query(premises, accepted, "valid", {"pre": pre.variables})
 
@@ -174,9 +196,11 @@ def _prologue_sound_accept(
 ) -> Query:
     """After an accepted prologue the driver sees a state satisfying the invariants."""
     pre = fresh_state(api, machine, "pre")
-    accepted, after = prologue(policy, pre.state)
+    result = prologue(policy, pre.state)
+    after = result[1]
     return Query(
-        [*pre.constraints, accepted], machine.holds(after, user_view=False), "valid",
+        [*pre.constraints, netmap_ring.caller_accepts(result)],
+        machine.holds(after, user_view=False), "valid",
         {"pre": pre.variables, "after_prologue": state_fields(after)},
         _named_invariants(machine, pre.state, user_view=False),
     )
@@ -187,11 +211,29 @@ def _prologue_sound_reject(
 ) -> Query:
     """After a rejected prologue, reinit restores every invariant, the user view too."""
     pre = fresh_state(api, machine, "pre")
-    accepted, after = prologue(policy, pre.state)
-    repaired = netmap_ring.netmap_ring_reinit(policy, after)
+    result = prologue(policy, pre.state)
+    repaired = netmap_ring.netmap_ring_reinit(policy, result[1])
     return Query(
-        [*pre.constraints, api.Not(accepted)], machine.holds(repaired, user_view=True), "valid",
+        [*pre.constraints, api.Not(netmap_ring.caller_accepts(result))],
+        machine.holds(repaired, user_view=True), "valid",
         {"pre": pre.variables, "after_reinit": state_fields(repaired)},
+        _named_invariants(machine, pre.state, user_view=False),
+    )
+
+
+def _prologue_reject_keeps(
+    api: SolverAPI, machine: Machine, prologue: Prologue, policy: str, fields: tuple[str, ...]
+) -> Query:
+    """A prologue its caller refuses has not changed ``fields``: what reinit (and, on RX,
+    the driver) reads next is what the user and the last sync left.  The premise is only
+    the kernel invariants: the user may have written anything."""
+    pre = fresh_state(api, machine, "pre")
+    ret, after = result = prologue(policy, pre.state)
+    goal = And(*[getattr(after, f) == getattr(pre.state, f) for f in fields])
+    return Query(
+        [*pre.constraints, api.Not(netmap_ring.caller_accepts(result))], goal, "valid",
+        {"pre": pre.variables, "after_prologue": state_fields(after),
+         "prologue": {"ret": ret}},
         _named_invariants(machine, pre.state, user_view=False),
     )
 
@@ -200,6 +242,8 @@ PROLOGUE_KINDS = {
     "prologue-complete": _prologue_complete,
     "prologue-sound-accept": _prologue_sound_accept,
     "prologue-sound-reject": _prologue_sound_reject,
+    "prologue-reject-keeps-kring": partial(_prologue_reject_keeps, fields=("rhead", "rcur")),
+    "prologue-reject-keeps-tail": partial(_prologue_reject_keeps, fields=("tail",)),
 }
 
 
@@ -246,7 +290,7 @@ def _init_maps(api: SolverAPI, legacy: Machine, modern: Machine) -> Query:
     """The legacy initial ring maps onto the modern one."""
     n = api.Int("n")
     goal = netmap_legacy.same_modern(netmap_legacy.to_modern(legacy.init(n)), modern.init(n))
-    return Query([n >= 2], goal, "valid", {})
+    return Query([legacy.size_ok(n), modern.size_ok(n)], goal, "valid", {})
 
 
 def _invariants_map(api: SolverAPI, legacy: Machine, modern: Machine) -> Query:

@@ -3,6 +3,10 @@
 Each query gets a fresh solver with a resource limit (z3 ``rlimit``, cvc5 ``rlimit-per``),
 never a wall-clock timeout, so a run is repeatable; ``unknown`` is reported with the
 solver's reason and counts as a failure (a deterministic rlimit, never wall time).
+
+A model is reported minimal: the smallest ring size, then the smallest values (sum of
+magnitudes) at that size, found by bounded re-checks of the same query
+(:func:`minimal_counterexample`), on z3 and cvc5 alike.
 """
 
 from __future__ import annotations
@@ -117,11 +121,6 @@ def _as_int(value: Any) -> int:
     return value.as_long() if hasattr(value, "as_long") else int(str(value))
 
 
-#: Ring sizes tried, smallest first, for a counterexample that can be replayed on a real
-#: ring (the proof itself is for every N >= 2; this only picks which model to print).
-SMALL_RING_SIZES = (8, 64)
-
-
 def _values(solver: Any, query: Any) -> dict[str, dict[str, int]]:
     """The watched terms' values in the solver's current model (read while it is sat:
     cvc5 evaluates lazily against the solver)."""
@@ -133,28 +132,58 @@ def _values(solver: Any, query: Any) -> dict[str, dict[str, int]]:
     }
 
 
-def _small_counterexample(solver: Any, query: Any, assumptions: list[Any]) -> dict:
-    """The counterexample, re-asked with the ring size bounded (N <= 8, then 64) when it
-    names a size, so that it fits an implementation ring."""
-    sizes = [t for group in query.watch.values() for k, t in group.items()
-             if k == "n" and not isinstance(t, int)]
-    for bound in SMALL_RING_SIZES if sizes else ():
-        solver.push()
-        solver.add(sizes[0] <= bound)
-        found = str(solver.check(*assumptions)) == "sat"
-        values = _values(solver, query) if found else {}
-        solver.pop()
-        if found:
-            return values
-    solver.check(*assumptions)
-    return _values(solver, query)
+def unknowns(api: Any, query: Any) -> tuple[Any, list[Any]]:
+    """The query's own unknowns among its watched terms (solver constants, each once):
+    the ring size (the one named ``n``, or None) and the others, in watch order."""
+    size, rest, seen = None, [], set()
+    for terms in query.watch.values():
+        for k, t in terms.items():
+            if isinstance(t, int) or not api.is_const(t) or api.is_int_value(t):
+                continue
+            if str(t) in seen:
+                continue
+            seen.add(str(t))
+            if k == "n" and size is None:
+                size = t
+            else:
+                rest.append(t)
+    return size, rest
 
 
-def discharge(
+def magnitude(api: Any, terms: list[Any]) -> Any:
+    """Sum of |t| over ``terms``: the measure a minimal counterexample minimises."""
+    return api.Sum([api.If(t >= 0, t, -t) for t in terms]) if terms else None
+
+
+@dataclass
+class Session:
+    """One obligation's query loaded into a fresh solver: premises, the negated goal
+    (``valid``) or the goal (``sat``), and on z3 each named invariant behind an assumption
+    literal so that an unsat core can cite it.  :meth:`sat` re-asks it under extra
+    constraints (push/pop, same rlimit per check)."""
+
+    api: ContextAPI
+    query: Any
+    solver: Any
+    assumptions: list[Any]
+    tracked: dict[str, str]
+
+    def check(self) -> str:
+        return str(self.solver.check(*self.assumptions))
+
+    def sat(self, *extra: Any) -> bool:
+        """Whether a model exists with ``extra`` added (``unknown`` counts as no)."""
+        self.solver.push()
+        self.solver.add(*[self.api.lift(e) for e in extra])
+        found = self.check() == "sat"
+        self.solver.pop()
+        return found
+
+
+def open_session(
     ob: Obligation, solver_name: str = "z3", rlimit: int = DEFAULT_RLIMIT, seed: int = 0
-) -> Result:
-    """Check one obligation; a model becomes a counterexample (or witness) dict.  ``seed``
-    is z3's random seed (to measure how effort and time spread across seeds)."""
+) -> Session:
+    """Build ``ob``'s query on ``solver_name`` in a fresh context, bounded by ``rlimit``."""
     api = solver_api(solver_name)
     query = ob.build(api)
     solver = api.Solver()
@@ -176,9 +205,74 @@ def discharge(
             solver.add(api.Implies(literal, api.lift(term)))
     else:  # cvc5.pythonic has no unsat cores: plain premises
         solver.add(*[api.lift(t) for t in query.named.values()])
-    start = time.perf_counter()
     assumptions = [api.Bool(lit, api.ctx) for lit in tracked]
-    answer = str(solver.check(*assumptions))
+    return Session(api, query, solver, assumptions, tracked)
+
+
+def _least(session: Session, term: Any, hi: int) -> int:
+    """The least v in [0, hi] with the query still sat under ``term <= v`` (sat at hi):
+    probes 0, 1, 3, 7, ... below hi, then bisects the last gap.  An ``unknown`` counts as
+    unsat, so the answer is never below a value the solver could not confirm."""
+    below, probe = -1, 0
+    while probe < hi:
+        if session.sat(term <= probe):
+            hi = probe
+            break
+        below, probe = probe, 2 * probe + 1
+    while below + 1 < hi:
+        mid = (below + hi) // 2
+        if session.sat(term <= mid):
+            hi = mid
+        else:
+            below = mid
+    return hi
+
+
+def objectives(session: Session) -> list[Any]:
+    """What a reported model minimises, in order: the ring size N (if the query names
+    one), then the sum of the magnitudes of the other unknowns."""
+    size, rest = unknowns(session.api, session.query)
+    return [t for t in (size, magnitude(session.api, rest)) if t is not None]
+
+
+def minimal_counterexample(session: Session) -> dict:
+    """The model to report, made minimal (:func:`objectives`): first the smallest ring
+    size N, then, at that N, the smallest sum of the magnitudes of the other unknowns.
+    So no model has a smaller N, and none at this N has one unknown smaller with the
+    others unchanged.  Each goal in turn is bisected by bounded re-checks
+    (:func:`_least`, the same rlimit per check, on z3 and cvc5 alike: cvc5's Python API
+    has no optimizer, and z3's Optimize is slower here on the u32 legacy queries) and
+    fixed.  Called right after a sat check; if a re-check gives up, the first model is
+    reported."""
+    solver, query = session.solver, session.query
+    goals = objectives(session)
+    first = _values(solver, query)
+    top = [_as_int(solver.model().eval(g, model_completion=True)) for g in goals[:1]]
+    solver.push()
+    for i, goal in enumerate(goals):
+        if i:
+            if session.check() != "sat":
+                break
+            top = [_as_int(solver.model().eval(goal, model_completion=True))]
+        solver.add(goal == _least(session, goal, top[0]))
+    found = session.check() == "sat"
+    values = _values(solver, query) if found else first
+    solver.pop()
+    return values
+
+
+def discharge(
+    ob: Obligation, solver_name: str = "z3", rlimit: int = DEFAULT_RLIMIT, seed: int = 0,
+    minimize: bool = True,
+) -> Result:
+    """Check one obligation; a model becomes a counterexample (or witness) dict, minimal
+    (:func:`minimal_counterexample`) unless ``minimize`` is off (a re-check whose models
+    nobody reads).  ``seed`` is z3's random seed (to measure how effort and time spread
+    across seeds)."""
+    session = open_session(ob, solver_name, rlimit, seed)
+    solver, query = session.solver, session.query
+    start = time.perf_counter()
+    answer = session.check()
     seconds = time.perf_counter() - start
     effort = _resource_used(solver_name, solver)  # before any search for a small model
     model_found = answer == "sat"
@@ -190,11 +284,12 @@ def discharge(
         result = "proved" if model_found else "refuted"
     counterexample: dict[str, dict[str, int]] = {}
     if model_found:
-        counterexample = _small_counterexample(solver, query, assumptions)
+        counterexample = (minimal_counterexample(session) if minimize
+                          else _values(solver, query))
     reason = solver.reason_unknown() if answer == "unknown" else ""
     core = []
-    if answer == "unsat" and tracked:
-        core = sorted(tracked[str(c)] for c in solver.unsat_core())
+    if answer == "unsat" and session.tracked:
+        core = sorted(session.tracked[str(c)] for c in solver.unsat_core())
     return Result(
         ob, solver_name, result, seconds, effort, counterexample, str(reason), core,
     )

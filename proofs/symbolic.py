@@ -43,7 +43,7 @@ def fresh_state(
         values[f.name] = x
         domain = domains[f.name]
         if domain == "size":
-            constraints.append(x >= machine.min_n)
+            constraints.append(machine.size_ok(x))
         elif domain == "u32":
             constraints.extend([x >= 0, x <= U32_MAX])
     return SymbolicState(machine.state_type(**values), constraints, values)

@@ -12,9 +12,9 @@ Where the shipped code is looser than the cyclic-interval rules, see the finding
 docs.
 
 Policies (model/netmap_ring.py): ``as_shipped`` evaluates netmap.c's NM_FAIL_ON sequence
-literally on the raw u32 values, plus the callers' ``ret >= n`` test; ``hardened``
-checks the cyclic intervals and also requires head < N and cur < N, validating before it
-stores anything.
+literally on the raw u32 values, stores when it passes and returns head (else N), and the
+callers refuse ``ret >= n``; ``hardened`` checks the cyclic intervals and also requires
+head < N and cur < N, validating before it stores anything.
 """
 
 from __future__ import annotations
@@ -35,14 +35,15 @@ def check_policy(policy: str) -> str:
     return policy
 
 
-def head_cur_accepts(
+def head_cur_passes(
     policy: str, n: int, head: np.ndarray, cur: np.ndarray, lo: np.ndarray, hi: np.ndarray
 ) -> np.ndarray:
-    """Both prologues' test, per ring: head in [lo .. hi], cur in [head .. hi].
+    """Both prologues' user checks, per ring: head in [lo .. hi], cur in [head .. hi]
+    (model.netmap_sync.head_cur_passes).
 
-    as_shipped: netmap.c's straight / wrapped NM_FAIL_ON tests on the raw values, then
-    the callers' ``ret >= n`` (head < n); hardened: the cyclic intervals with head < N and
-    cur < N."""
+    as_shipped: netmap.c's straight / wrapped NM_FAIL_ON tests on the raw values; nothing
+    asks for head < n (the callers' ``ret >= n`` does, after the stores).  hardened: the
+    cyclic intervals with head < N and cur < N."""
     check_policy(policy)
     if policy == AS_SHIPPED:
         straight = (head < lo) | (head > hi) | (cur < head) | (cur > hi)
@@ -51,70 +52,80 @@ def head_cur_accepts(
             | ((head <= hi) & ((cur < head) | (cur > hi)))
             | ((head > hi) & (cur > hi) & (cur < head))
         )
-        return ~np.where(hi >= lo, straight, wrapped) & (head < n)
+        return ~np.where(hi >= lo, straight, wrapped)
     return (head < n) & (cur < n) & in_cyclic(lo, head, hi, n) & in_cyclic(head, cur, hi, n)
 
 
-def tx_prologue_accepts(
+def tx_prologue_passes(
     policy: str, n: int, head: np.ndarray, cur: np.ndarray, hwcur: np.ndarray,
     hwtail: np.ndarray, rhead: np.ndarray, rtail: np.ndarray,
 ) -> np.ndarray:
-    """Whether nm_txsync_prologue accepts (per ring): kernel sanity (netmap.c
-    L1720-1770), then head in [rhead .. rtail] and cur in [head .. rtail]."""
+    """Whether no NM_FAIL_ON of nm_txsync_prologue fires (per ring): kernel sanity
+    (netmap.c L1732), then head in [rhead .. rtail] and cur in [head .. rtail]."""
     sane = (hwcur < n) & (rhead < n) & (rtail < n) & (hwtail < n)
-    return sane & head_cur_accepts(policy, n, head, cur, rhead, rtail)
+    return sane & head_cur_passes(policy, n, head, cur, rhead, rtail)
 
 
-def rx_prologue_accepts(
+def rx_prologue_passes(
     policy: str, n: int, head: np.ndarray, cur: np.ndarray, hwcur: np.ndarray,
     hwtail: np.ndarray,
 ) -> np.ndarray:
-    """Whether nm_rxsync_prologue accepts (per ring): kernel sanity (netmap.c
-    L1784-1831), then head in [hwcur .. hwtail] and cur in [head .. hwtail]."""
+    """Whether no NM_FAIL_ON of nm_rxsync_prologue fires (per ring): kernel sanity
+    (netmap.c L1804), then head in [hwcur .. hwtail] and cur in [head .. hwtail]."""
     sane = (hwcur < n) & (hwtail < n)
-    return sane & head_cur_accepts(policy, n, head, cur, hwcur, hwtail)
+    return sane & head_cur_passes(policy, n, head, cur, hwcur, hwtail)
+
+
+def caller_accepts(kr: Krings, ret: np.ndarray) -> np.ndarray:
+    """The callers' test on a prologue's return values: go ahead iff ``ret < n``, else
+    netmap_ring_reinit (netmap_ioctl, netmap_poll)."""
+    return ret < kr.num_slots
 
 
 def nm_txsync_prologue(policy: str, kr: Krings, rings: np.ndarray) -> np.ndarray:
-    """Run the TX prologue on ``rings``; returns the accepted mask.
+    """Run the TX prologue on ``rings``; returns what it returns per ring: head when no
+    NM_FAIL_ON fires, else N (:func:`caller_accepts` is the callers' test).
 
-    Reads ring->head and ring->cur once.  On acceptance: restore ``ring->tail = rtail``
-    (the user may have scribbled it: tail is kernel-owned) and store
-    ``rhead = head; rcur = cur``.  A
-    rejected ring is left untouched (the caller runs netmap_ring_reinit)."""
+    Reads ring->head and ring->cur once.  When the checks pass: restore ``ring->tail =
+    rtail`` (the user may have scribbled it: tail is kernel-owned) and store ``rhead =
+    head; rcur = cur``.  As shipped that includes a head >= N that passed the
+    wrapped-interval test, which the caller then refuses; hardened, a refused ring is
+    left untouched."""
     head = kr.ring_head[rings].astype(np.int64)
     cur = kr.ring_cur[rings].astype(np.int64)
-    acc = tx_prologue_accepts(
+    passes = tx_prologue_passes(
         policy, kr.num_slots, head, cur, kr.hwcur[rings], kr.hwtail[rings],
         kr.rhead[rings], kr.rtail[rings],
     )
-    ok = rings[acc]
+    ok = rings[passes]
     kr.ring_tail[ok] = kr.rtail[ok]
-    kr.rhead[ok] = head[acc]
-    kr.rcur[ok] = cur[acc]
-    return acc
+    kr.rhead[ok] = head[passes]
+    kr.rcur[ok] = cur[passes]
+    return np.where(passes, head, kr.num_slots)
 
 
 def nm_rxsync_prologue(policy: str, kr: Krings, rings: np.ndarray) -> np.ndarray:
-    """Run the RX prologue on ``rings``; returns the accepted mask.
+    """Run the RX prologue on ``rings``; returns head per ring when no NM_FAIL_ON fires,
+    else N.
 
     as_shipped stores ``rcur = cur; rhead = head`` for every ring *before* validating
-    (finding: RX stores before validating); hardened stores only on acceptance.  Accepted
-    rings get ``ring->tail = rtail``."""
+    (finding: RX stores before validating); hardened stores only what passes.  Rings
+    that pass get ``ring->tail = rtail`` (as shipped, also a head >= N the caller then
+    refuses)."""
     head = kr.ring_head[rings].astype(np.int64)
     cur = kr.ring_cur[rings].astype(np.int64)
     if policy == AS_SHIPPED:
         kr.rcur[rings] = cur
         kr.rhead[rings] = head
-    acc = rx_prologue_accepts(
+    passes = rx_prologue_passes(
         policy, kr.num_slots, head, cur, kr.hwcur[rings], kr.hwtail[rings]
     )
-    ok = rings[acc]
+    ok = rings[passes]
     kr.ring_tail[ok] = kr.rtail[ok]
     if policy != AS_SHIPPED:
-        kr.rhead[ok] = head[acc]
-        kr.rcur[ok] = cur[acc]
-    return acc
+        kr.rhead[ok] = head[passes]
+        kr.rcur[ok] = cur[passes]
+    return np.where(passes, head, kr.num_slots)
 
 
 def nm_sync_finalize(kr: Krings, rings: np.ndarray) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 from impl.netmap.driver import rx_driver_sync, tx_driver_sync
 from impl.netmap.kring import Krings
 from impl.netmap.prologue import (
+    caller_accepts,
     check_policy,
     nm_rxsync_prologue,
     nm_sync_finalize,
@@ -78,7 +79,7 @@ def txsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
     hands to the NIC (a driver whose link is down sends 0, as ena_netmap_txsync does)."""
     check_policy(policy)
     sent = as_counts(rings, sent, "sent")
-    acc = nm_txsync_prologue(policy, kr, rings)
+    acc = caller_accepts(kr, nm_txsync_prologue(policy, kr, rings))
     netmap_ring_reinit(policy, kr, rings[~acc])
     ok = rings[acc]
     ho = tx_driver_sync(kr, dev, ok, sent[acc])
@@ -96,7 +97,7 @@ def rxsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
     slots the driver gives back to the NIC."""
     check_policy(policy)
     refill = as_counts(rings, refill, "refill")
-    acc = nm_rxsync_prologue(policy, kr, rings)
+    acc = caller_accepts(kr, nm_rxsync_prologue(policy, kr, rings))
     netmap_ring_reinit(policy, kr, rings[~acc])
     reported, ho = rx_driver_sync(kr, dev, rings, refill)
     nm_sync_finalize(kr, rings)

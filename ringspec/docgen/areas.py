@@ -12,8 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from model import LEGACY_RX, LEGACY_TX, RX, TX
-from model.netmap_ring import AS_SHIPPED, POLICIES, PROLOGUES, netmap_ring_reinit
-from model.netmap_state import NetmapRing, rx_regions, tx_regions
+from model.netmap_ring import (
+    AS_SHIPPED,
+    POLICIES,
+    PROLOGUES,
+    caller_accepts,
+    netmap_ring_reinit,
+)
+from model.netmap_state import rx_regions, tx_regions
 from ringspec.docgen.scenario import Action, Scenario
 
 #: A named subterm: (name, function of a state giving the term), see :class:`Area`.
@@ -35,20 +41,29 @@ class Area:
     named_doc: str = ""
 
 
-def _prologue_verdicts(machine_name: str) -> tuple[Named, ...]:
+def _if_condition(term: Any) -> Any:
+    """The condition of an ``If`` term (symbolic states only; concrete ones have none)."""
+    return term.arg(0) if hasattr(term, "arg") else term
+
+
+def _prologue_names(machine_name: str) -> tuple[Named, ...]:
+    """``passes``: no NM_FAIL_ON fired (the prologue returns head, else N); ``accepted``:
+    the callers' ``ret < N``; ``errors``: as-shipped reinit's test, on the kring the
+    as-shipped prologue left.  Each policy's terms share the name."""
     prologue = PROLOGUES[machine_name]
-    return tuple(("accepted", lambda s, p=p: prologue(p, s)[0]) for p in POLICIES)
-
-
-def _reinit_errors(s: NetmapRing) -> Any:
-    """The test as-shipped netmap_ring_reinit resets on (its head's ``If`` condition)."""
-    head = netmap_ring_reinit(AS_SHIPPED, s).head
-    return head.arg(0) if hasattr(head, "arg") else head
+    return (
+        *(("passes", lambda s, p=p: _if_condition(prologue(p, s)[0])) for p in POLICIES),
+        *(("accepted", lambda s, p=p: caller_accepts(prologue(p, s))) for p in POLICIES),
+        ("errors", lambda s: _if_condition(
+            netmap_ring_reinit(AS_SHIPPED, prologue(AS_SHIPPED, s)[1]).head)),
+    )
 
 
 _NETMAP_NAMED_DOC = (
-    "`accepted` is the sync prologue's verdict (of the step's policy) and `errors` is "
-    "as-shipped `netmap_ring_reinit`'s test for an index above N-1."
+    "`passes` says no `NM_FAIL_ON` test of the sync prologue fired (it then returns head, "
+    "else N), `accepted` is the callers' test on that return value, `ret < N` (each of the "
+    "step's policy), and `errors` is as-shipped `netmap_ring_reinit`'s test for an index "
+    "above N-1."
 )
 
 
@@ -67,7 +82,7 @@ AREAS: dict[str, Area] = {
                    "user_advance", {"dh": 1, "dc": 1}, short="user_advance(1, 1)"),
         )),
         "Example: an 8-slot TX ring from netmap_krings_create",
-        (*_prologue_verdicts(TX.name), ("errors", _reinit_errors)),
+        _prologue_names(TX.name),
         _NETMAP_NAMED_DOC,
     ),
     RX.name: Area(
@@ -83,7 +98,7 @@ AREAS: dict[str, Area] = {
             Action("the NIC receives 1 more", "device_deliver", {"k": 1}),
         )),
         "Example: an 8-slot RX ring from netmap_krings_create",
-        (*_prologue_verdicts(RX.name), ("errors", _reinit_errors)),
+        _prologue_names(RX.name),
         _NETMAP_NAMED_DOC,
     ),
     LEGACY_TX.name: Area(

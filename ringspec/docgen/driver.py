@@ -11,6 +11,7 @@ from model.netmap_ring import (
     AS_SHIPPED,
     RX,
     TX,
+    caller_accepts,
     netmap_ring_reinit,
     nm_rxsync_prologue,
     rx_driver_sync,
@@ -86,7 +87,8 @@ def _guard_count(n: int = 4) -> tuple[int, int]:
         for head in range(n + 2):
             for cur in range(n + 2):
                 t = s.replace(head=head, cur=cur)
-                ok, stored = nm_rxsync_prologue(AS_SHIPPED, t)
+                ret, stored = nm_rxsync_prologue(AS_SHIPPED, t)
+                ok = caller_accepts((ret, stored))
                 after = stored if ok else netmap_ring_reinit(AS_SHIPPED, stored)
                 checked += 1
                 bad += after.rhead > n - 1

@@ -13,6 +13,7 @@ from model.netmap_ring import (
     RX,
     TX,
     NetmapRing,
+    caller_accepts,
 )
 from ringspec.docgen import common, md, pictures, runs
 from ringspec.docgen.questions import poll_found, trace
@@ -41,7 +42,7 @@ def fail_line(machine: Machine, s: NetmapRing, name: str = "em0 TX0") -> str:
 
 
 def _accepted(machine: Machine, policy: str, s: NetmapRing) -> str:
-    return "yes" if PROLOGUES[machine.name](policy, s)[0] else "**no**"
+    return "yes" if caller_accepts(PROLOGUES[machine.name](policy, s)) else "**no**"
 
 
 def _stuck_start() -> NetmapRing:

@@ -16,7 +16,16 @@ from dataclasses import dataclass
 
 from model import LEGACY_TX, RX, TX, sources
 from model.netmap_legacy import LegacyRing
-from model.netmap_ring import AS_SHIPPED, HARDENED, PROLOGUES, NetmapRing
+from model.netmap_ring import (
+    AS_SHIPPED,
+    HARDENED,
+    POLICIES,
+    PROLOGUES,
+    NetmapRing,
+    caller_accepts,
+    netmap_ring_reinit,
+    nm_txsync_prologue,
+)
 from proofs.obligations import Obligation
 from ringspec.docgen import common, glossary, md, pictures
 from ringspec.docgen.evidence import (
@@ -259,6 +268,34 @@ def _rx_one_too_many() -> list[str]:
     ]
 
 
+def _refused_but_stored() -> list[str]:
+    """A head >= N on the same wrapped window: the prologue stores it, its caller refuses
+    it, and reinit hides it (computed from model.netmap_sync)."""
+    n = WRAPPED.start.n
+    s = WRAPPED.start.replace(head=n + 1, cur=n + 1, tail=WRAPPED.start.rtail + 2)
+    rows = []
+    for policy in POLICIES:
+        ret, after = nm_txsync_prologue(policy, s)
+        reinit = netmap_ring_reinit(policy, after)
+        rows.append([policy, ret, "accepts" if caller_accepts((ret, after)) else "refuses",
+                     f"rhead={after.rhead}, rcur={after.rcur}, ring->tail={after.tail}",
+                     f"head={reinit.head}, rhead={reinit.rhead}, rcur={reinit.rcur}"])
+    return [
+        "**A refused head is stored first.** On the same wrapped window, a head >= N "
+        "passes every `NM_FAIL_ON` of the TX prologue too (it is never 'strictly between "
+        "rtail and head'): the prologue restores `ring->tail`, stores `rhead` and `rcur` "
+        "and returns head, and only the caller's `ret >= N` test refuses the sync. "
+        f"The application writes head = cur = {s.head} and scribbles tail = {s.tail} "
+        f"(the kring: rhead = {s.rhead}, rcur = {s.rcur}, rtail = {s.rtail}):",
+        md.table(["policy", "prologue returns", "the caller", "kring after the prologue",
+                  "after netmap_ring_reinit"], rows),
+        "`netmap_ring_reinit`, called next, sees head > N-1 and resets the ring, so the "
+        "application never sees the stored values; a driver, monitor or debugger reading "
+        "the kring between the two does. Hardened, the prologue stores nothing it "
+        "refuses.",
+    ]
+
+
 FINDINGS = (
     Finding(
         "Cur is not range-checked when the interval wraps",
@@ -288,10 +325,14 @@ FINDINGS = (
         hardened="Both prologues also require `head < N` and `cur < N`; the intervals are "
         "unchanged.",
         match=_any(lambda ob: ob.kind == "prologue-sound-accept" and ob.transition == AS_SHIPPED,
+                   lambda ob: (ob.kind.startswith("prologue-reject-keeps")
+                               and ob.transition == AS_SHIPPED),
                    _step(("txsync_as_shipped", "rxsync_as_shipped"),
                          lambda i: i.endswith("-RANGE"))),
         replay=("netmap_tx/prologue-sound-accept/as_shipped",
-                "netmap_tx/step/txsync_as_shipped/NM-TX-RANGE"),
+                "netmap_tx/step/txsync_as_shipped/NM-TX-RANGE",
+                "netmap_tx/prologue-reject-keeps-kring/as_shipped"),
+        more=_refused_but_stored,
     ),
     Finding(
         "A rejected sync adopts the user's in-range indices",
@@ -380,7 +421,11 @@ FINDINGS = (
         "reinit the ring when cur > N-1 and otherwise trusted cur, avail and reserved; "
         f"rxsync ({sources.link('ixgbe_netmap_rxsync (2013, reserved + avail)', 'ixgbe')}) "
         "only zeroed reserved when reserved + avail >= N. A cur behind hwcur makes txsync "
-        "send [hwcur, cur) the long way round the ring.",
+        "send [hwcur, cur) the long way round the ring. The arithmetic is `uint32_t`: the "
+        "user then reads a wrapped avail such as 2^32 - 5, and on RX a reserved larger "
+        "than cur + N whose sum with avail wraps below N survives the check, so the "
+        "release loop never reaches its end and rxsync does not return "
+        "(`legacy_rx/total/rxsync`).",
         how_bad="as for the rejected-sync finding: the NIC is handed slots the application "
         "never filled, the slot kept empty and slots still in flight. Historical: the "
         "head/cur/tail API and its prologues replaced this in 2014; with the hardened "
@@ -393,7 +438,7 @@ FINDINGS = (
         hardened="The modern prologues validate head and cur against the kernel's window; "
         "with the hardened policy every modern sync keeps every invariant for any user "
         "input.",
-        match=lambda ob: ob.machine.startswith("legacy") and ob.kind == "step",
+        match=lambda ob: ob.machine.startswith("legacy") and ob.kind in ("step", "total"),
         replay=("legacy_tx/step/txsync/LEG-TX-ONE-SLOT-EMPTY",
                 "legacy_rx/step/rxsync/LEG-RX-ONE-SLOT-EMPTY"),
     ),
@@ -435,10 +480,12 @@ def replay_code(row: Row) -> str:
             ]
         return "\n".join([*head, "", *lines]) + "\n"
     prologue = PROLOGUES[machine.name].__name__
-    head[1] = (f"from model.netmap_ring import AS_SHIPPED, HARDENED, NetmapRing, {prologue}"
-               + (", netmap_ring_reinit" if ob.kind == "prologue-sound-reject" else ""))
+    head[1] = ("from model.netmap_ring import AS_SHIPPED, HARDENED, NetmapRing, "
+               f"caller_accepts, {prologue}"
+               + (", netmap_ring_reinit" if ob.kind != "prologue-sound-accept" else ""))
     lines = [f"pre = {pre}", "for policy in (AS_SHIPPED, HARDENED):",
-             f"    accepted, after = {prologue}(policy, pre)"]
+             f"    ret, after = {prologue}(policy, pre)",
+             "    accepted = caller_accepts((ret, after))  # the callers' ret < N"]
     if ob.kind == "prologue-sound-accept":
         lines += [
             '    print(policy, "accepted:", accepted)',
@@ -446,6 +493,12 @@ def replay_code(row: Row) -> str:
             '        print("  after the prologue:", after)',
             f'        print("  kernel invariants violated:", {sym}.violated(after, '
             "user_view=False))",
+        ]
+    elif ob.kind.startswith("prologue-reject-keeps"):
+        lines += [
+            '    print(policy, "returned:", ret, "accepted:", accepted)',
+            '    print("  after the prologue:", after)',
+            '    print("  after reinit:", netmap_ring_reinit(policy, after))',
         ]
     else:
         lines += [

@@ -52,7 +52,7 @@ def _intro(machine: Machine, sections: list[str]) -> list[str]:
     return [
         _cite(md.prose(doc)),
         f"Model: `{module.__name__}`, machine `{machine.name}` "
-        f"(`{machine.state_type.__name__}` states; any ring size N >= {machine.min_n}). "
+        f"(`{machine.state_type.__name__}` states; ring size {machine.size_text}). "
         "On this page: " + ", ".join(md.link(h.lower(), heading=h) for h in headings) + ".",
     ]
 

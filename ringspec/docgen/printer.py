@@ -14,7 +14,7 @@ _INFIX = {"eq": "==", "ne": "!=", "le": "<=", "lt": "<", "ge": ">=", "gt": ">"}
 #: Function-style nodes and the name they print as.
 _FUNC = {
     "ite": "If", "and": "And", "or": "Or", "not": "Not", "distinct": "Distinct",
-    "next": "next", "prev": "prev", "in_cyclic": "in_cyclic", "min": "min",
+    "next": "next", "prev": "prev", "in_cyclic": "in_cyclic", "min": "min", "u32": "u32",
 }
 _SIZED = ("next", "prev", "in_cyclic")
 

@@ -334,7 +334,7 @@ _UNARY, _TERNARY, _PRIMARY = 14, 3, 16
 
 #: Every IR operator :func:`expr` prints (a test checks the model uses no other).
 PRINTED = frozenset({*LEAVES, *_BINARY, *HELPERS, "ite", "not", "neg", "implies",
-                     "distinct", "in_range", "between"})
+                     "distinct", "in_range", "between", "u32"})
 
 
 def _prec(t: Node) -> int:
@@ -391,6 +391,8 @@ def expr(t: Node) -> str:
         return f"!{_paren(t[1], _UNARY)}"
     if op == "neg":
         return f"-{_paren(t[1], _UNARY)}"
+    if op == "u32":  # the 2013 fields are uint32_t: arithmetic wraps modulo 2^32
+        return f"(uint32_t)({expr(t[1])})"
     if op == "implies":
         return expr(("or", ("not", t[1]), t[2]))
     if op == "in_range":

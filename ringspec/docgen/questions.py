@@ -18,6 +18,7 @@ from model.netmap_ring import (
     RX,
     TX,
     NetmapRing,
+    caller_accepts,
     nm_txsync_prologue,
     rx_regions,
     tx_regions,
@@ -51,7 +52,7 @@ def quote(machine: Machine, *names: str) -> str:
 def _accepted(machine: Machine, transition: str, s: NetmapRing) -> str:
     for policy in (AS_SHIPPED, HARDENED):
         if transition.endswith(policy) and "sync" in transition:
-            return "yes" if PROLOGUES[machine.name](policy, s)[0] else "**no**"
+            return "yes" if caller_accepts(PROLOGUES[machine.name](policy, s)) else "**no**"
     return ""
 
 
@@ -113,7 +114,7 @@ def head_vs_cur() -> Question:
     rows = []
     for head, cur, what in cases:
         s = base.replace(head=head, cur=cur)
-        verdict = ["yes" if nm_txsync_prologue(p, s)[0] else "**no**"
+        verdict = ["yes" if caller_accepts(nm_txsync_prologue(p, s)) else "**no**"
                    for p in (AS_SHIPPED, HARDENED)]
         rows.append([head, cur, what, *verdict])
     return "head vs cur", [
@@ -209,7 +210,7 @@ def tail_read_only() -> Question:
     for label, head in (("tail scribbled, head legal", 3), ("tail scribbled, head past tail", 1)):
         s = base.replace(head=head, cur=head, tail=5)
         for policy in (AS_SHIPPED, HARDENED):
-            acc, _ = nm_txsync_prologue(policy, s)
+            acc = caller_accepts(nm_txsync_prologue(policy, s))
             post = TX.transitions[f"txsync_{policy}"](s, sent=8).post
             rows.append([label, policy, "yes" if acc else "**no**", post.tail, post.rtail,
                          ", ".join(TX.violated(post)) or "none"])

@@ -13,6 +13,7 @@ from model.netmap_ring import (
     RX,
     TX,
     NetmapRing,
+    caller_accepts,
     nm_rxsync_prologue,
     nm_sync_finalize,
     nm_txsync_prologue,
@@ -101,16 +102,16 @@ def substeps(machine: Machine) -> list[tuple[str, SubStep]]:
     n_of = lambda s: range(s.n + 1)  # noqa: E731
     if machine is TX:
         return [
-            ("nm_txsync_prologue", lambda s: [p for ok, p in [nm_txsync_prologue(HARDENED, s)]
-                                              if ok]),
+            ("nm_txsync_prologue", lambda s: [r[1] for r in [nm_txsync_prologue(HARDENED, s)]
+                                              if caller_accepts(r)]),
             ("txsync driver", lambda s: [tx_driver_sync(s, k) for k in n_of(s)]),
             ("nm_sync_finalize", lambda s: [nm_sync_finalize(s)]),
             ("device_complete", _transition(TX, "device_complete")),
             ("netmap_reset", _transition(TX, "netmap_reset")),
         ]
     return [
-        ("nm_rxsync_prologue", lambda s: [p for ok, p in [nm_rxsync_prologue(HARDENED, s)]
-                                          if ok]),
+        ("nm_rxsync_prologue", lambda s: [r[1] for r in [nm_rxsync_prologue(HARDENED, s)]
+                                          if caller_accepts(r)]),
         ("rxsync driver", lambda s: [rx_driver_sync(s, k) for k in n_of(s)]),
         ("nm_sync_finalize", lambda s: [nm_sync_finalize(s)]),
         ("device_deliver", _transition(RX, "device_deliver")),

@@ -18,7 +18,7 @@ from typing import Any
 
 from model import netmap_legacy, netmap_ring
 from model.core import Machine, ring_dist
-from model.netmap_ring import AS_SHIPPED, HARDENED, PROLOGUES, NetmapRing
+from model.netmap_ring import AS_SHIPPED, HARDENED, PROLOGUES, NetmapRing, caller_accepts
 from ringspec.docgen import md, pictures
 from ringspec.docgen.evidence import machine_symbol, run_snippet, state_import, state_literal
 
@@ -85,7 +85,7 @@ def for_policy(name: str, policy: str) -> str:
 
 def _accepted(machine: Machine, transition: str, policy: str, s: Any) -> bool | None:
     if machine.name in PROLOGUES and ("txsync" in transition or "rxsync" in transition):
-        return bool(PROLOGUES[machine.name](policy, s)[0])
+        return bool(caller_accepts(PROLOGUES[machine.name](policy, s)))
     return None
 
 

@@ -100,6 +100,7 @@ _SUGAR: tuple[tuple[str, Callable[..., Any], tuple[str, ...]], ...] = (
     ("in_range", core.in_range, ("i", "n")),
     ("between", _between, ("x", "hi")),
     ("min", _min, ("a", "b")),
+    ("u32", core.u32, ("x",)),
 )
 
 #: The legend the pages print: notation, the model function it stands for.
@@ -110,6 +111,7 @@ LEGEND = (
     ("prev(i)", "ring_prev(i, n)", core.ring_prev),
     ("in_cyclic(lo, x, hi)", "in_cyclic(lo, x, hi, n)", core.in_cyclic),
     ("0 <= i < n", "in_range(i, n)", core.in_range),
+    ("u32(x)", "u32(x)", core.u32),
 )
 
 

@@ -4,8 +4,12 @@
   the counterexample's pre-state, does exactly what the faithful model does, and the
   resulting state breaks the same invariant.  The hardened implementation, from the same
   pre-state, keeps every kernel invariant.
-* A refuted prologue obligation: the whole as-shipped sync from its pre-state breaks a
-  kernel invariant on the implementation too; the hardened sync does not.
+* A refuted prologue soundness obligation: the whole as-shipped sync from its pre-state
+  breaks a kernel invariant on the implementation too; the hardened sync does not.
+* A refuted "a refused prologue keeps the kring" obligation: the implementation's
+  prologue, stopped before reinit, returns the model's value and leaves the kring and
+  ring->tail exactly as the model (i.e. netmap.c) does, which differs from the pre-state;
+  the hardened prologue leaves them as they were.
 * A killed mutant: the implementation does *not* have the mutant's bug.  From the
   counterexample's pre-state it does what the real transition does (or, where the mutant
   widened a guard, the device refuses with ValueError and nothing changes), and the
@@ -16,11 +20,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 import model
 from impl.netmap import NetmapAdapter
-from model.netmap_ring import AS_SHIPPED, HARDENED, NetmapRing
+from impl.netmap.prologue import nm_rxsync_prologue, nm_txsync_prologue
+from model.netmap_ring import AS_SHIPPED, HARDENED, PROLOGUES, NetmapRing
 from proofs.obligations import all_obligations
 from proofs.solve import discharge
 
@@ -39,8 +45,10 @@ def _refuted() -> list[Any]:
 RESULTS = _refuted()
 FINDINGS = [r for r in RESULTS if r.obligation.kind == "step"]
 MUTANTS = [r for r in RESULTS if r.obligation.kind == "mutant"]
-PROLOGUE_FINDINGS = [r for r in RESULTS if r.obligation.kind.startswith("prologue-")]
+PROLOGUE_FINDINGS = [r for r in RESULTS if r.obligation.kind.startswith("prologue-sound")]
+KEEPS_FINDINGS = [r for r in RESULTS if r.obligation.kind.startswith("prologue-reject-keeps")]
 SYNC = {"tx": ("txsync", "sent"), "rx": ("rxsync", "refill")}
+KEPT = {"prologue-reject-keeps-kring": ("rhead", "rcur"), "prologue-reject-keeps-tail": ("tail",)}
 
 
 def run_on_impl(adapter: NetmapAdapter, kind: str, transition: str, args: dict) -> dict:
@@ -131,6 +139,29 @@ def test_prologue_finding_replays_as_a_whole_sync(result):
         assert bool(broken) == (policy == AS_SHIPPED), (policy, broken)
 
 
+@pytest.mark.parametrize("result", KEEPS_FINDINGS, ids=lambda r: r.obligation.id)
+def test_refused_prologue_leaves_the_kring_as_netmap_c_does(result):
+    """Between the prologue and reinit, the implementation's kring and ring->tail are the
+    model's (as shipped: changed by a prologue the caller refuses; hardened: untouched),
+    and both prologues return what the model's return."""
+    ob = result.obligation
+    machine, kind = MACHINES[ob.machine], KIND[ob.machine]
+    pre = NetmapRing(**result.counterexample["pre"])
+    prologue = {"tx": nm_txsync_prologue, "rx": nm_rxsync_prologue}[kind]
+    rings = np.array([0], dtype=np.int64)
+    for policy in (AS_SHIPPED, HARDENED):
+        ret, after = PROLOGUES[machine.name](policy, pre)
+        adapter = loaded(kind, pre, policy)
+        got = prologue(policy, adapter.krings(kind), rings)
+        assert got.tolist() == [ret] and ret >= pre.n  # the caller refuses the sync
+        assert adapter.abstract(kind, 0) == after
+        changed = {f for f in ("rhead", "rcur", "tail") if getattr(after, f) != getattr(pre, f)}
+        if policy == AS_SHIPPED:
+            assert changed & set(KEPT[ob.kind]), changed
+        else:
+            assert not changed, changed
+
+
 def test_every_netmap_finding_and_mutant_is_replayed():
     """Guards the parametrization itself: nothing refuted is silently skipped."""
     assert {r.obligation.id for r in FINDINGS} == {
@@ -138,5 +169,5 @@ def test_every_netmap_finding_and_mutant_is_replayed():
         if o.machine in KIND and o.kind == "step" and o.expect == "refuted"
     }
     assert len(MUTANTS) == sum(len(MACHINES[m].mutants) for m in KIND)
-    assert len(PROLOGUE_FINDINGS) == 4
+    assert len(PROLOGUE_FINDINGS) == 4 and len(KEEPS_FINDINGS) == 4
     assert all(r.result == "refuted" and r.counterexample for r in RESULTS)

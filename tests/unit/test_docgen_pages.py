@@ -96,7 +96,8 @@ def test_bad_cur_sticks_as_shipped_and_not_hardened() -> None:
         s = bad
         rejected = []
         for _ in range(3):
-            rejected.append(not model.netmap_ring.PROLOGUES[TX.name](policy, s)[0])
+            verdict = model.netmap_ring.PROLOGUES[TX.name](policy, s)
+            rejected.append(not model.netmap_ring.caller_accepts(verdict))
             s = TX.transitions[f"txsync_{policy}"](s, sent=8).post
         assert rejected == ([True] * 3 if stuck else [True, False, False]), policy
 
