@@ -1,9 +1,11 @@
 """The model drives the implementation (ringspec.stateful): hardened rings must never
 break an invariant or diverge from the model; as-shipped rings must reproduce the
-faithful model exactly, findings included.  Example and step counts come from the
+faithful model exactly, findings included; with a well-behaved user, every slot, byte
+and NIC descriptor is checked for the whole run.  Example and step counts come from the
 Hypothesis profile (``ci``: 200 examples of up to 40 steps each)."""
 
-from ringspec.stateful import AsShippedRings, HardenedRings
+from ringspec.stateful import AsShippedRings, HardenedRings, WellBehavedRings
 
 TestHardenedRings = HardenedRings.TestCase
+TestWellBehavedRings = WellBehavedRings.TestCase
 TestAsShippedRings = AsShippedRings.TestCase

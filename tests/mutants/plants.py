@@ -1,0 +1,76 @@
+"""Realistic bugs planted one at a time in impl/netmap (issue 5, section 4): each survived
+the whole suite before the slot, data and NIC checks of ringspec/stateful.py and the
+large-ring unit test existed.  :mod:`tests.mutants.test_plants` applies each to a copy of
+the tree and asserts that the tests named in ``caught_by`` now fail.
+
+Each plant is a literal source substitution that must match exactly once, so a change to
+the implementation that removes the planted line makes the harness fail loudly rather
+than test nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Plant:
+    name: str
+    story: str
+    path: str
+    old: str
+    new: str
+    caught_by: tuple[str, ...]
+
+
+PLANTS = (
+    Plant(
+        "a-rx-report-drops-wrap",
+        "RX reporting masks the slot indices of [hwtail, nic) to < N instead of reducing "
+        "them mod N, so the wrapped part keeps stale lengths",
+        "impl/netmap/driver.py",
+        "    seg, _, idx = flat_ranges(kr.hwtail[rings], reported, n)\n"
+        "    ring_of = rings[seg]\n",
+        "    seg, _, idx = flat_ranges(kr.hwtail[rings], reported)\n"
+        "    keep = idx < n\n"
+        "    ring_of, idx = rings[seg][keep], idx[keep]\n",
+        ("tests/stateful/test_netmap_rings.py::TestWellBehavedRings",),
+    ),
+    Plant(
+        "b-rx-refill-keeps-old-buffer",
+        "the RX refill writes the slot's buffer into the descriptor only when the slot has "
+        "NS_BUF_CHANGED, otherwise the descriptor keeps the device's old buffer",
+        "impl/netmap/driver.py",
+        "    ring_of, idx = ring_of[keep], idx[keep]\n"
+        "    dev.write_descriptors(\n"
+        "        ring_of, kr.k2n(ring_of, idx), buf[keep], length[keep] if check_len else 0\n"
+        "    )\n",
+        "    ring_of, idx = ring_of[keep], idx[keep]\n"
+        "    buf = buf[keep]\n"
+        "    if not check_len:\n"
+        "        changed = (kr.slot_flags[ring_of, idx] & NS_BUF_CHANGED) != 0\n"
+        "        buf = np.where(changed, buf, dev.desc_buf[ring_of, kr.k2n(ring_of, idx)])\n"
+        "    dev.write_descriptors(\n"
+        "        ring_of, kr.k2n(ring_of, idx), buf, length[keep] if check_len else 0\n"
+        "    )\n",
+        ("tests/stateful/test_netmap_rings.py::TestWellBehavedRings",),
+    ),
+    Plant(
+        "c-flags-mask-drops-high-byte",
+        "the mask that clears NS_BUF_CHANGED on handover also clears the high byte of the "
+        "slot flags (the VALE port)",
+        "impl/netmap/driver.py",
+        "_KEEP_FLAGS = np.uint16(0xFFFF ^ NS_BUF_CHANGED)\n",
+        "_KEEP_FLAGS = np.uint16(0x00FF ^ NS_BUF_CHANGED)\n",
+        ("tests/stateful/test_netmap_rings.py::TestWellBehavedRings",),
+    ),
+    Plant(
+        "d-16-bit-nic-registers",
+        "the soft NIC keeps its head/tail registers in 16 bits, wrong past 65,535 slots",
+        "impl/netmap/softdev.py",
+        "        self.head = np.zeros(self.count, dtype=np.int64)  # TDH / RDH (device)\n"
+        "        self.tail = np.zeros(self.count, dtype=np.int64)  # TDT / RDT (driver)\n",
+        "        self.head = np.zeros(self.count, dtype=np.uint16)  # TDH / RDH (device)\n"
+        "        self.tail = np.zeros(self.count, dtype=np.uint16)  # TDT / RDT (driver)\n",
+        ("tests/unit/test_large_rings.py",),
+    ),
+)
