@@ -67,6 +67,13 @@ SYMBOLS: dict[str, Symbol] = {
     "netmap_poll (rxsync)": Symbol(_C, 3871),
     "netmap_reset": Symbol(_C, 4392),
     "binarycomp": Symbol("utils/ctrl-api-test.c", 2022),
+    # The driver contract and the size limits the tests check the implementation against.
+    "ixgbe_netmap_rxsync (report flags)": Symbol("sys/dev/netmap/ixgbe_netmap.h", 411),
+    "ixgbe_netmap_rxsync (NS_BUF_CHANGED)": Symbol("sys/dev/netmap/ixgbe_netmap.h", 451),
+    "ixgbe_netmap_rxsync (refill address)": Symbol("sys/dev/netmap/ixgbe_netmap.h", 457),
+    "nm_mem (ring pool objmaxsize)": Symbol("sys/dev/netmap/netmap_mem2.c", 551),
+    "netmap_config_obj_allocator (size check)": Symbol("sys/dev/netmap/netmap_mem2.c", 1350),
+    "netmap_mem_private_new (ring size)": Symbol("sys/dev/netmap/netmap_mem2.c", 1777),
     "struct netmap_ring (2013)": Symbol(_H, 213, NETMAP_2013_COMMIT),
     "netmap_txsync_to_host (2013)": Symbol(_C, 859, NETMAP_2013_COMMIT),
     "netmap_rxsync_from_host (2013)": Symbol(_C, 907, NETMAP_2013_COMMIT),

@@ -1,9 +1,10 @@
-"""A corrupted kring: the prologues' kernel sanity test (NM_FAIL_ON on the kring indices,
-https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L1730
-for TX,
-https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L1791
-for RX) rejects a sync when a kernel index is >= N, even though the user's head and cur
-are fine.  The oracle is the model's prologue and sync on the same state."""
+"""A corrupted kring: the prologues' kernel sanity test (the NM_FAIL_ON checks of the
+kring indices at the top of nm_txsync_prologue,
+https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L1721
+and of nm_rxsync_prologue,
+https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L1785)
+rejects a sync when a kernel index is >= N, even though the user's head and cur are fine.
+The oracle is the model's prologue and sync on the same state."""
 
 from __future__ import annotations
 
