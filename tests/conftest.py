@@ -3,7 +3,8 @@
 ``ci`` (the default): derandomized and bounded, so CI is repeatable; ``dev``: randomized,
 more examples; ``fuzz``: long runs for ``ringspec fuzz`` and HypoFuzz; ``mutants``: the
 ``ci`` runs without shrinking, stopping at the first failure (tests/mutants and mutmut
-only ask *whether* a planted bug is caught, not for a minimal example).  Select one with
+only ask *whether* a planted bug is caught, not for a minimal example); ``mutmut``: the
+same with fewer examples, for ``mutmut run`` over impl/.  Select one with
 ``HYPOTHESIS_PROFILE=dev pytest``."""
 
 import os
@@ -30,6 +31,12 @@ settings.register_profile(
     phases=(Phase.explicit, Phase.reuse, Phase.generate),
     report_multiple_bugs=False,
     print_blob=False,
+)
+settings.register_profile(
+    "mutmut",
+    settings.get_profile("mutants"),
+    max_examples=40,
+    stateful_step_count=30,
 )
 settings.register_profile(
     "dev", deadline=None, max_examples=1000, stateful_step_count=60, print_blob=True

@@ -33,7 +33,10 @@ PLANTS = (
         "    seg, _, idx = flat_ranges(kr.hwtail[rings], reported)\n"
         "    keep = idx < n\n"
         "    ring_of, idx = rings[seg][keep], idx[keep]\n",
-        ("tests/stateful/test_netmap_rings.py::TestWellBehavedRings",),
+        (
+            "tests/unit/test_impl_sync.py::test_rx_round_trip",
+            "tests/stateful/test_netmap_rings.py::TestWellBehavedRings",
+        ),
     ),
     Plant(
         "b-rx-refill-keeps-old-buffer",
@@ -52,7 +55,10 @@ PLANTS = (
         "    dev.write_descriptors(\n"
         "        ring_of, kr.k2n(ring_of, idx), buf, length[keep] if check_len else 0\n"
         "    )\n",
-        ("tests/stateful/test_netmap_rings.py::TestWellBehavedRings",),
+        (
+            "tests/unit/test_impl_sync.py::test_rx_netmap_reset",
+            "tests/stateful/test_netmap_rings.py::TestWellBehavedRings",
+        ),
     ),
     Plant(
         "c-flags-mask-drops-high-byte",
@@ -61,7 +67,10 @@ PLANTS = (
         "impl/netmap/driver.py",
         "_KEEP_FLAGS = np.uint16(0xFFFF ^ NS_BUF_CHANGED)\n",
         "_KEEP_FLAGS = np.uint16(0x00FF ^ NS_BUF_CHANGED)\n",
-        ("tests/stateful/test_netmap_rings.py::TestWellBehavedRings",),
+        (
+            "tests/unit/test_impl_sync.py::test_tx_driver_stops_at_first_bad_slot",
+            "tests/stateful/test_netmap_rings.py::TestWellBehavedRings",
+        ),
     ),
     Plant(
         "d-16-bit-nic-registers",

@@ -7,7 +7,14 @@ import random
 import numpy as np
 import pytest
 
-from impl.netmap import AS_SHIPPED, HARDENED, NS_BUF_CHANGED, NetmapAdapter
+from impl.netmap import (
+    AS_SHIPPED,
+    HARDENED,
+    NS_BUF_CHANGED,
+    NS_PORT_SHIFT,
+    NS_REPORT,
+    NetmapAdapter,
+)
 from model.core import U32_MAX, ring_dist, ring_prev
 from model.netmap_ring import RX, TX, NetmapRing, user_indices_in_range, user_space
 
@@ -93,14 +100,17 @@ def test_tx_driver_stops_at_first_bad_slot() -> None:
     a.user_advance("tx", 1, 6)
     a.slots("tx", 0)["buf_idx"][3] = 1  # reserved buffer
     a.slots("tx", 1)["len"][2] = 33  # longer than a buffer
-    a.slots("tx", 0)["flags"][:] = NS_BUF_CHANGED
+    port = 3 << NS_PORT_SHIFT  # a VALE destination port, in the high byte
+    a.slots("tx", 0)["flags"][:] = NS_BUF_CHANGED | NS_REPORT | port
     res = a.txsync([0, 1])
     assert res.accepted.tolist() == [True, True]
     assert res.sent.tolist() == [3, 2]
     assert res.bad_slot.tolist() == [3, 2] and res.stopped.all()
     assert a.abstract("tx", 0).hwcur == 3 and a.abstract("tx", 1).hwcur == 2
-    # The driver clears NS_BUF_CHANGED on the slots it handed over, and only there.
-    assert a.slots("tx", 0)["flags"].tolist() == [0, 0, 0] + [NS_BUF_CHANGED] * 5
+    # The driver clears NS_BUF_CHANGED on the slots it handed over, and only that flag.
+    assert a.slots("tx", 0)["flags"].tolist() == [NS_REPORT | port] * 3 + [
+        NS_BUF_CHANGED | NS_REPORT | port
+    ] * 5
     # The model agrees once told how many slots the driver managed to send.
     for q, sent in ((0, 3), (1, 2)):
         s = TX.init(8).replace(head=6, cur=6)
@@ -168,10 +178,14 @@ def test_rx_round_trip() -> None:
     assert dev == slot_bufs[[3, 4, 5, 6, 7, 0]].tolist()
     with pytest.raises(ValueError, match="only 6 owned"):
         a.device_deliver(0, 7)
-    a.device_deliver(0, 6)  # generated frames
+    fr2 = frames_for(6, 64, tag=4)
+    lens2 = np.array([64, 1, 30, 2, 63, 5])
+    a.device_deliver(0, 6, fr2, lens2)  # into slots 3..7, 0: the report wraps
     a.rxsync(0)
     assert a.user_indices("rx", 0) == (2, 3, 1)
-    assert len(read_frames(a, 0)) == 7
+    assert read_frames(a, 0) == [fr[2, :0].tobytes()] + [
+        fr2[j, : lens2[j]].tobytes() for j in range(6)
+    ]
 
 
 def test_rx_deliver_rejects_oversize_frames() -> None:
@@ -270,6 +284,14 @@ def test_rx_netmap_reset() -> None:
     assert res.reported.tolist() == [4]
     assert a.user_indices("rx", 0) == (1, 1, 7)
     assert read_frames(a, 0)[2:] == [fr[j].tobytes() for j in range(4)]
+    # The slots the user held across the reset were never posted under the new NIC
+    # numbering: once released, the refill must post *their* buffers (whatever the
+    # descriptors held before), flag or no NS_BUF_CHANGED.
+    a.user_advance("rx", 0, 6)
+    assert a.rxsync(0).refilled.tolist() == [6]
+    s = a.abstract("rx", 0)
+    assert not RX.violated(s) and s.busy == 7  # every slot but the gap
+    assert a.device_buffers("rx", 0).tolist() == slot_bufs[(s.nic + np.arange(7)) % 8].tolist()
 
 
 # ------------------------------------------------------------------------------ batching
