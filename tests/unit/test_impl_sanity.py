@@ -20,10 +20,15 @@ CHECKED = {"tx": ("hwcur", "rhead", "rtail", "hwtail"), "rx": ("hwcur", "hwtail"
 CASES = [(kind, field) for kind, fields in CHECKED.items() for field in fields]
 
 
-def ring_with_traffic(policy: str) -> NetmapAdapter:
-    """TX: 3 slots in flight, 1 completed; RX: 3 received, 1 released.  The user then
-    publishes / releases one more slot, a legal request."""
+def ring_with_traffic(policy: str, traffic: bool) -> NetmapAdapter:
+    """A fresh ring, or with traffic (TX: 3 slots in flight, 1 completed; RX: 3
+    received, 1 released); the user then publishes / releases one more slot, a legal
+    request.  (On a fresh TX ring head <= rtail numerically, so a head/cur test against
+    a corrupted rhead = N can pass and only the sanity test rejects.)"""
     a = NetmapAdapter(1, 1, N, buf_size=32, policy=policy)
+    if not traffic:
+        a.user_advance("tx", 0, 1)
+        return a
     a.user_advance("tx", 0, 3)
     a.txsync(0)
     a.device_complete(0, 1)
@@ -40,10 +45,11 @@ def ring_with_traffic(policy: str) -> NetmapAdapter:
 @pytest.mark.parametrize("policy", (AS_SHIPPED, HARDENED))
 @pytest.mark.parametrize(("kind", "field"), CASES, ids=[f"{k}-{f}" for k, f in CASES])
 @pytest.mark.parametrize("bad", (N, N + 3, U32_MAX))
+@pytest.mark.parametrize("traffic", (False, True), ids=("fresh", "traffic"))
 def test_prologue_rejects_a_corrupted_kring(policy: str, kind: str, field: str,
-                                            bad: int) -> None:
+                                            bad: int, traffic: bool) -> None:
     machine, prologue = (TX, nm_txsync_prologue) if kind == "tx" else (RX, nm_rxsync_prologue)
-    a = ring_with_traffic(policy)
+    a = ring_with_traffic(policy, traffic)
     good = a.abstract(kind, 0)
     assert not machine.violated(good)
     assert caller_accepts(prologue(policy, good)), "the user's request alone is acceptable"
