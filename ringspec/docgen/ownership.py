@@ -82,23 +82,6 @@ def slot_labels(s: NetmapRing, regions_fn: Callable[[NetmapRing], dict[str, Any]
     return labels
 
 
-def picture(s: NetmapRing, regions_fn: Callable[[NetmapRing], dict[str, Any]]) -> str:
-    """A row of N cells labelled by region, with the kernel's and the user's pointers, as a
-    Markdown table (for pages that want text; :mod:`pictures` draws the same as SVG)."""
-    labels = slot_labels(s, regions_fn)
-
-    def marks(names: tuple[str, ...], slot: int) -> str:
-        return ", ".join(p for p in names if getattr(s, p) == slot)
-
-    kernel = ("hwcur", "rhead", "rtail", "hwtail", "nic")
-    rows = [
-        ["**region**", *[lab.replace("_", " ") for lab in labels]],
-        ["kernel / NIC", *[marks(kernel, i) for i in range(s.n)]],
-        ["user", *[marks(("head", "cur", "tail"), i) for i in range(s.n)]],
-    ]
-    return md.table(["slot", *[str(i) for i in range(s.n)]], rows, "l" + "c" * s.n)
-
-
 # ---------------------------------------------------------------------------- diagram
 
 
