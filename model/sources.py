@@ -3,10 +3,11 @@
 Every citation in model/, impl/ and the generated docs points into luigirizzo/netmap at one
 of two commits: :data:`NETMAP_COMMIT` (today's code, NETMAP_API 14) or
 :data:`NETMAP_2013_COMMIT` (the cur/avail/reserved API, NETMAP_API 5, the last version
-before head/cur/tail).  :data:`SYMBOLS` names the functions and structures the model
-follows, with the file and line where each starts at that commit, so docs can link them by
-name (:func:`link`) and a test can check that every permalink in a docstring is one of
-them.
+before head/cur/tail), or into amzn/amzn-drivers at :data:`ENA_COMMIT` (the FreeBSD ENA
+driver v2.8.3 and its copy of ena-com, under ``kernel/fbsd/ena/``).
+:data:`SYMBOLS` names the functions and structures the model follows, with the file and
+line where each starts at that commit, so docs can link them by name (:func:`link`) and a
+test can check that every permalink in a docstring is one of them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ NETMAP_COMMIT = "89607e1406c1fa5ac2106bd2ff33417f090c0d60"
 #: head/cur/tail (NETMAP_API 5 -> 10).
 NETMAP_2013_COMMIT = "95b478cfb7cbc07519092615c7c9481e7a5d14a6"
 
+ENA_REPO = "https://github.com/amzn/amzn-drivers"
+#: amzn/amzn-drivers master on 2026-05-11: FreeBSD ENA driver v2.8.3.
+ENA_COMMIT = "64788ef7c182a9383445942b5f5f77fe1d25a290"
+
 
 class Symbol(NamedTuple):
     """A C function, macro or structure at a pinned commit."""
@@ -27,10 +32,16 @@ class Symbol(NamedTuple):
     path: str
     line: int
     commit: str = NETMAP_COMMIT
+    repo: str = NETMAP_REPO
 
     @property
     def url(self) -> str:
-        return f"{NETMAP_REPO}/blob/{self.commit}/{self.path}#L{self.line}"
+        return f"{self.repo}/blob/{self.commit}/{self.path}#L{self.line}"
+
+
+def ena(path: str, line: int) -> Symbol:
+    """A symbol in the FreeBSD ENA driver; ``path`` is relative to ``kernel/fbsd/ena/``."""
+    return Symbol(f"kernel/fbsd/ena/{path}", line, ENA_COMMIT, ENA_REPO)
 
 
 _C = "sys/dev/netmap/netmap.c"
@@ -150,6 +161,20 @@ SYMBOLS: dict[str, Symbol] = {
     "netmap(4) ACCESSING THE HOST STACK": Symbol(_MAN, 1088),
     "struct netmap_kring (2013)": Symbol(_KERN, 203, NETMAP_2013_COMMIT),
 }
+
+#: The ENA driver and ena-com (FreeBSD flavour).  Each area keeps its own block, so work on
+#: the model, the device and the driver adds names without touching the others' lines.
+ENA_SYMBOLS: dict[str, Symbol] = {
+    # -- ENA model (model/ena_*.py)
+    "ena_com_free_q_entries": ena("ena-com/ena_eth_com.h", 105),
+    # -- ENA device and its byte layouts (impl/device, impl/ena_hw)
+
+    # -- ENA driver datapath (impl/ena)
+
+    # -- benchmarks and docs
+
+}
+SYMBOLS.update(ENA_SYMBOLS)
 
 
 def url(name: str) -> str:

@@ -13,7 +13,8 @@ from pathlib import Path
 from model import sources
 
 ROOT = Path(__file__).resolve().parents[2]
-PERMALINK = re.compile(r"https://github\.com/luigirizzo/netmap/blob/([0-9a-f]+)/([\w./-]+)#L(\d+)")
+PERMALINK = re.compile(
+    r"https://github\.com/(?:luigirizzo/netmap|amzn/amzn-drivers)/blob/([0-9a-f]+)/([\w./-]+)#L(\d+)")
 
 
 def tracked_text_files() -> list[Path]:
@@ -22,7 +23,7 @@ def tracked_text_files() -> list[Path]:
     return [ROOT / f for f in out if f.endswith((".py", ".md", ".toml", ".yml", ".txt"))]
 
 
-def test_every_netmap_permalink_is_a_named_symbol() -> None:
+def test_every_upstream_permalink_is_a_named_symbol() -> None:
     known = {(s.commit, s.path, s.line) for s in sources.SYMBOLS.values()}
     found = 0
     for path in tracked_text_files():
@@ -48,4 +49,5 @@ def test_nothing_cites_files_outside_the_repository() -> None:
 def test_symbols_are_pinned_to_full_commits() -> None:
     for name, sym in sources.SYMBOLS.items():
         assert re.fullmatch(r"[0-9a-f]{40}", sym.commit), name
-        assert sym.url.startswith(f"{sources.NETMAP_REPO}/blob/{sym.commit}/"), name
+        assert sym.url.startswith(f"{sym.repo}/blob/{sym.commit}/"), name
+        assert sym.repo in (sources.NETMAP_REPO, sources.ENA_REPO), name
