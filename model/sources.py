@@ -167,7 +167,23 @@ SYMBOLS: dict[str, Symbol] = {
 ENA_SYMBOLS: dict[str, Symbol] = {
     # -- ENA model (model/ena_*.py)
     "ena_com_free_q_entries": ena("ena-com/ena_eth_com.h", 105),
-    # -- ENA device and its byte layouts (impl/device, impl/ena_hw)
+    # -- ENA device and its byte layouts (impl/device, impl/ena_defs, impl/bus.py)
+    "struct ena_eth_io_tx_desc": ena("ena-com/ena_defs/ena_eth_io_defs.h", 52),
+    "struct ena_eth_io_tx_meta_desc": ena("ena-com/ena_defs/ena_eth_io_defs.h", 128),
+    "struct ena_eth_io_tx_cdesc": ena("ena-com/ena_defs/ena_eth_io_defs.h", 176),
+    "struct ena_eth_io_rx_desc": ena("ena-com/ena_defs/ena_eth_io_defs.h", 194),
+    "struct ena_eth_io_rx_cdesc_base": ena("ena-com/ena_defs/ena_eth_io_defs.h", 228),
+    "struct ena_eth_io_intr_reg": ena("ena-com/ena_defs/ena_eth_io_defs.h", 291),
+    "ENA_LLQ_ENTRY_DESC_CHUNK_SIZE": ena("ena-com/ena_eth_com.h", 43),
+    "ena_com_unmask_intr": ena("ena-com/ena_eth_com.h", 99),
+    "enum ena_regs_reset_reason_types": ena("ena-com/ena_defs/ena_regs_defs.h", 37),
+    "ENA_REGS_VERSION_OFF": ena("ena-com/ena_defs/ena_regs_defs.h", 64),
+    "ENA_REG_BAR": ena("ena.h", 97),
+    "ENA_DEFAULT_RING_SIZE": ena("ena.h", 104),
+    "struct ena_admin_aq_create_sq_cmd": ena("ena-com/ena_defs/ena_admin_defs.h", 276),
+    "struct ena_admin_aq_create_cq_cmd": ena("ena-com/ena_defs/ena_admin_defs.h", 370),
+    "ena_com_create_io_sq": ena("ena-com/ena_com.c", 1301),
+    "ena_com_create_io_cq": ena("ena-com/ena_com.c", 1461),
 
     # -- ENA driver datapath (impl/ena)
 
