@@ -10,6 +10,7 @@ import pytest
 from impl.bus import Bus
 from impl.device import DeviceConfig, EnaDevice, Faults, SimClock, Wire
 from impl.ena_defs import SqDirection, TxCdesc, TxDesc
+from impl.packets import PacketBatch
 from tests.support.ena_wire_driver import (
     make_queue,
     send_host,
@@ -30,11 +31,11 @@ class Sink:
     def __init__(self) -> None:
         self.got: list[bytes] = []
 
-    def transmit(self, src: EnaDevice, batch) -> None:  # noqa: ANN001
+    def transmit(self, src: EnaDevice, batch: PacketBatch) -> None:
         self.got += batch.frames()
 
 
-def device(**kw) -> tuple[EnaDevice, Sink]:  # noqa: ANN003
+def device(**kw: object) -> tuple[EnaDevice, Sink]:
     faults = kw.pop("faults", None)
     window = kw.pop("tx_window", 1)
     dev = EnaDevice(Bus(mem_size=1 << 22, llq_size=1 << 20, nvec=5),
@@ -202,7 +203,7 @@ def test_a_wrong_phase_stops_the_queue_until_fixed() -> None:
 
 
 def test_doorbell_past_the_ring_is_refused() -> None:
-    dev, sink = device()
+    dev, _ = device()
     q = make_queue(dev, SqDirection.TX, 8)
     dev.bus.regs.write32(q.doorbell, 9)
     assert dev.stats.tx_doorbell_overrun == 1 and dev.queues.sq_tail[q.sq_idx] == 0
