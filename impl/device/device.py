@@ -79,7 +79,8 @@ class EnaDevice:
         self.tx_window = tx_window
         self.rng = np.random.default_rng(self.config.seed)
         self.queues = QueueTable(bus, self.config)
-        self.rss = RssConfig()
+        self.rss = RssConfig(hw_key=self.rng.bytes(40))
+        """RSS state; the key starts as 40 bytes drawn from the seed."""
         self.stats = DeviceStats()
         n = self.config.max_queues
         self.inflight = np.zeros((n, 1 << 16), dtype=bool)
