@@ -9,12 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from impl.bus import Bus
-from impl.device import DeviceConfig, EnaDevice, Faults, SimClock, Wire, replay
-from impl.ena_defs import L3Proto, L4Proto, RxCdesc, SqDirection, TxCdesc
-from impl.packets import PacketBatch
-from tests.support.ena_wire_driver import (
+from support.ena_wire_driver import (
     make_queue,
     post_rx,
     rx_completions,
@@ -22,7 +17,12 @@ from tests.support.ena_wire_driver import (
     send_host,
     tx_completions,
 )
-from tests.unit.test_ena_rss import MS_IPV4, MS_KEY, frame
+from support.frames import MS_IPV4, MS_KEY, frame
+
+from impl.bus import Bus
+from impl.device import DeviceConfig, EnaDevice, Faults, SimClock, Wire, replay
+from impl.ena_defs import L3Proto, L4Proto, RxCdesc, SqDirection, TxCdesc
+from impl.packets import PacketBatch
 
 
 def device(seed: int = 0, faults: Faults | None = None) -> EnaDevice:

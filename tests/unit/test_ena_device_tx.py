@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from impl.bus import Bus
-from impl.device import DeviceConfig, EnaDevice, Faults, SimClock, Wire
-from impl.ena_defs import SqDirection, TxCdesc, TxDesc
-from impl.packets import PacketBatch
-from tests.support.ena_wire_driver import (
+from support.ena_wire_driver import (
     make_queue,
     send_host,
     send_llq,
     tx_completions,
 )
+
+from impl.bus import Bus
+from impl.device import DeviceConfig, EnaDevice, Faults, SimClock, Wire
+from impl.ena_defs import SqDirection, TxCdesc, TxDesc
+from impl.packets import PacketBatch
 
 
 def frames(n: int, seed: int = 0, lo: int = 60, hi: int = 400) -> list[bytes]:
