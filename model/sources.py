@@ -184,6 +184,11 @@ ENA_SYMBOLS: dict[str, Symbol] = {
     "struct ena_admin_aq_create_cq_cmd": ena("ena-com/ena_defs/ena_admin_defs.h", 370),
     "ena_com_create_io_sq": ena("ena-com/ena_com.c", 1301),
     "ena_com_create_io_cq": ena("ena-com/ena_com.c", 1461),
+    "ena_com_prepare_tx": ena("ena-com/ena_eth_com.c", 439),
+    "ena_com_rx_pkt": ena("ena-com/ena_eth_com.c", 598),
+    "ena_com_write_sq_doorbell": ena("ena-com/ena_eth_com.h", 183),
+    "ena_com_tx_comp_req_id_get": ena("ena-com/ena_eth_com.h", 232),
+    "ena_rss_reorder_hash_key": ena("ena_rss.c", 104),
 
     # -- ENA driver datapath (impl/ena)
 
