@@ -199,8 +199,19 @@ class EnaDriver:
     def transmit(self, batch: PacketBatch, *, flowid: np.ndarray | None = None,
                  hashtype: np.ndarray | None = None, csum_flags: np.ndarray | None = None,
                  tso_segsz: np.ndarray | None = None, curcpu: int = 0) -> TransmitResult:
-        """``ena_mq_start`` for every packet of ``batch`` (frames in host memory), then one
-        ``ena_start_xmit`` pass on every queue (the deferred start task).
+        """``ena_mq_start`` for every packet of ``batch`` (:meth:`enqueue`), then one
+        ``ena_start_xmit`` pass on every queue (the deferred start task)."""
+        ids, queue, error = self.enqueue(batch, flowid=flowid, hashtype=hashtype,
+                                         csum_flags=csum_flags, tso_segsz=tso_segsz,
+                                         curcpu=curcpu)
+        return TransmitResult(ids, queue, error, self.start_xmit())
+
+    def enqueue(self, batch: PacketBatch, *, flowid: np.ndarray | None = None,
+                hashtype: np.ndarray | None = None, csum_flags: np.ndarray | None = None,
+                tso_segsz: np.ndarray | None = None,
+                curcpu: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``ena_mq_start``'s queue choice and ``drbr_enqueue`` for every packet (frames in
+        host memory): ``(ids, queue, error)``.
 
         ValueError (nothing changed) if the frames are not in host memory, a frame is
         empty or longer than 65535 bytes, or a per-packet array has the wrong size."""
@@ -217,10 +228,9 @@ class EnaDriver:
         queue = self.select_queue(n, flowid, hashtype, curcpu)
         ids = np.full(n, -1, dtype=np.int64)
         error = np.zeros(n, dtype=np.int64)
-        empty = np.zeros(0, dtype=np.int64)
         if not self.datapath_up:
             error[:] = errno.ENODEV
-            return TransmitResult(ids, queue, error, XmitResult(empty, empty))
+            return ids, queue, error
         ids[:] = self.accounting.accepted + np.arange(n)
         self.accounting.accepted += n
         fields = self._drbr_fields(batch, ids, csum_flags, tso_segsz)
@@ -229,8 +239,7 @@ class EnaDriver:
         self.tx.stats.br_drops[:] += drops
         self.accounting.dropped["br_drops"] += int(drops.sum())
         error[~ok] = errno.ENOBUFS
-        xmit = self.start_xmit()
-        return TransmitResult(ids, queue, error, xmit)
+        return ids, queue, error
 
     def _drbr_fields(self, batch: PacketBatch, ids: np.ndarray, csum_flags: np.ndarray | None,
                      tso_segsz: np.ndarray | None) -> dict[str, np.ndarray]:

@@ -125,7 +125,11 @@ class RxQueues:
         qs = np.asarray(queues, dtype=np.int64)
         num = np.asarray(num, dtype=np.int64)
         n = np.minimum(num, np.maximum(self.free(qs), 0))
-        self.stats.refil_partial[qs[n < num]] += 1
+        short = n < num
+        self.stats.refil_partial[qs[short]] += 1
+        # the buffer for the id that found no room is allocated before the check
+        sq_ = qs[short]
+        self.posted[sq_, self.free_ids[sq_, (self.next_to_use[sq_] + n[short]) & mask]] = True
         q = np.repeat(qs, n)
         i = np.arange(q.size, dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
         rid = self.free_ids[q, (self.next_to_use[q] + i) & mask]

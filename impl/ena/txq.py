@@ -232,8 +232,8 @@ class TxQueues:
         last_db = np.full(act.size, -1, dtype=np.int64)
         dbi = np.flatnonzero(db_mask)
         if dbi.size:
-            last_db[qi[dbi]] = np.maximum.reduceat(rank[dbi], np.unique(qi[dbi],
-                                                                        return_index=True)[1])
+            uq, ufirst = np.unique(qi[dbi], return_index=True)
+            last_db[uq] = np.maximum.reduceat(rank[dbi], ufirst)
         acum_end = np.where(last_db >= 0, sent_n - last_db, acum0 + sent_n)
         ring_end = acum_end != 0
         since_db = np.bincount(qi, weights=np.where(rank >= last_db[qi], written, 0),
