@@ -191,6 +191,27 @@ ENA_SYMBOLS: dict[str, Symbol] = {
     "ena_rss_reorder_hash_key": ena("ena_rss.c", 104),
 
     # -- ENA driver datapath (impl/ena)
+    "ena_check_and_collapse_mbuf": ena("ena_datapath.c", 827),
+    "ena_cleanup": ena("ena_datapath.c", 70),
+    "ena_com_add_single_rx_desc": ena("ena-com/ena_eth_com.c", 664),
+    "ena_com_cdesc_rx_pkt_get": ena("ena-com/ena_eth_com.c", 269),
+    "ena_com_cq_inc_head": ena("ena-com/ena_eth_com.h", 223),
+    "ena_com_sq_have_enough_space": ena("ena-com/ena_eth_com.h", 117),
+    "ena_get_tx_req_id": ena("ena_datapath.c", 211),
+    "ena_mq_start": ena("ena_datapath.c", 139),
+    "ena_refill_rx_bufs": ena("ena.c", 1112),
+    "ena_rx_checksum": ena("ena_datapath.c", 527),
+    "ena_rx_cleanup": ena("ena_datapath.c", 563),
+    "ena_rx_hash_mbuf": ena("ena_datapath.c", 346),
+    "ena_rx_mbuf": ena("ena_datapath.c", 419),
+    "ena_start_xmit": ena("ena_datapath.c", 1109),
+    "ena_trigger_reset": ena("ena.h", 655),
+    "ena_tx_cleanup": ena("ena_datapath.c", 245),
+    "ena_tx_csum": ena("ena_datapath.c", 715),
+    "ena_tx_map_mbuf": ena("ena_datapath.c", 860),
+    "ena_xmit_mbuf": ena("ena_datapath.c", 975),
+    "struct ena_stats_tx": ena("ena.h", 320),
+    "validate_tx_req_id": ena("ena.c", 573),
 
     # -- benchmarks and docs
 

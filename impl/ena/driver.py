@@ -1,0 +1,332 @@
+"""The ENA driver datapath of one adapter: IO queue setup through the queue-creation port,
+``ena_mq_start`` / ``ena_start_xmit`` for batches, ``ena_cleanup`` (RX then TX cleanup,
+up to ``ENA_CLEAN_BUDGET`` = 8 rounds, then the interrupt unmask), RX refill, the reset
+trigger, and packet accounting.
+
+The driver talks to the device only through :mod:`impl.bus` (host memory, register BAR,
+LLQ BAR, MSI-X) and the :class:`~impl.ena_defs.admin.QueueAdmin` port.
+
+``ena_cleanup`` and ``ena_mq_start``:
+https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena_datapath.c#L70
+https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena_datapath.c#L139
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from impl.bus import Bus
+from impl.ena.reset import ResetState
+from impl.ena.rxq import RxConfig, RxQueues, RxResult
+from impl.ena.txclean import tx_cleanup
+from impl.ena.txmap import collapse_plan, collapsed_lengths
+from impl.ena.txq import TxConfig, TxQueues, XmitResult
+from impl.ena_defs.admin import CreateCqCmd, CreateSqCmd, QueueAdmin
+from impl.ena_defs.constants import (
+    CLEAN_BUDGET,
+    DEFAULT_BUF_RING_SIZE,
+    PKT_MAX_BUFS,
+    RX_IRQ_INTERVAL,
+    TX_IRQ_INTERVAL,
+    AdminStatus,
+    PlacementPolicy,
+    SqDirection,
+)
+from impl.ena_defs.layouts import DESC_SIZE, IntrReg
+from impl.packets import PacketBatch
+
+
+class Policy(enum.Enum):
+    """Where the C is looser than intended: run it as shipped, or hardened."""
+
+    SHIPPED = "shipped"
+    HARDENED = "hardened"
+
+
+@dataclass(frozen=True)
+class DriverConfig:
+    """The adapter's configuration: sysctl/tunable choices and what the device offered
+    (until the admin queue exists, the caller passes the device's features here)."""
+
+    num_queues: int = 1
+    tx_ring_size: int = 1024
+    rx_ring_size: int = 1024
+    buf_ring_size: int = DEFAULT_BUF_RING_SIZE
+    llq: bool = False
+    llq_entry_size: int = 128
+    max_tx_burst_bytes: int = 0
+    disable_meta_caching: bool = False
+    max_tx_sgl_size: int = PKT_MAX_BUFS
+    max_rx_sgl_size: int = PKT_MAX_BUFS
+    rx_buf_size: int = 2048
+    cdesc_mbz: bool = True
+    dma_addr_bits: int = 48
+    device_max_header_size: int = 0
+    rss_active: bool = True
+    rxcsum: bool = True
+    policy: Policy = Policy.SHIPPED
+
+    @property
+    def max_entries_in_tx_burst(self) -> int:
+        """``max_tx_burst_size / llq_ring_entry_size`` (FreeBSD divides by the requested
+        entry size)."""
+        return self.max_tx_burst_bytes // self.llq_entry_size if self.llq else 0
+
+
+class QueueSetupError(RuntimeError):
+    """The device refused an IO queue creation command."""
+
+
+class TransmitResult(NamedTuple):
+    ids: np.ndarray
+    """The id given to each packet of the batch (-1 where ``ena_mq_start`` refused)."""
+    queue: np.ndarray
+    """The TX queue each packet was steered to."""
+    error: np.ndarray
+    """Per packet: 0, ``ENOBUFS`` (drbr full: dropped, ``br_drops``) or ``ENODEV``
+    (adapter not running: refused, nothing changed)."""
+    xmit: XmitResult
+
+
+class CleanupResult(NamedTuple):
+    completed: np.ndarray
+    """Ids of TX packets completed."""
+    rx: list[RxResult]
+    """What each RX cleanup round delivered."""
+    unmasked: np.ndarray
+    """Queues whose interrupt was unmasked."""
+
+
+@dataclass
+class Accounting:
+    """Where every packet handed to :meth:`EnaDriver.transmit` is."""
+
+    accepted: int = 0
+    completed: int = 0
+    dropped: dict[str, int] = field(default_factory=lambda: {"br_drops": 0,
+                                                             "dma_mapping_err": 0})
+
+
+class EnaDriver:
+    """One adapter's datapath over a bus and the queue-creation port."""
+
+    def __init__(self, bus: Bus, port: QueueAdmin, config: DriverConfig | None = None) -> None:
+        cfg = config or DriverConfig()
+        self.cfg = cfg
+        self.bus = bus
+        self.port = port
+        n = cfg.num_queues
+        self.hardened = cfg.policy is Policy.HARDENED
+        self.reset = ResetState()
+        self.tx = TxQueues(TxConfig(
+            nqueues=n, depth=cfg.tx_ring_size, llq=cfg.llq, llq_entry_size=cfg.llq_entry_size,
+            max_entries_in_tx_burst=cfg.max_entries_in_tx_burst,
+            disable_meta_caching=cfg.disable_meta_caching, max_tx_sgl_size=cfg.max_tx_sgl_size,
+            dma_addr_bits=cfg.dma_addr_bits, buf_ring_size=cfg.buf_ring_size,
+            device_max_header_size=cfg.device_max_header_size,
+            u8_header_size=not self.hardened), bus)
+        self.rx = RxQueues(RxConfig(
+            nqueues=n, depth=cfg.rx_ring_size, max_rx_sgl_size=cfg.max_rx_sgl_size,
+            buf_size=cfg.rx_buf_size, dma_addr_bits=cfg.dma_addr_bits,
+            rss_active=cfg.rss_active, rxcsum=cfg.rxcsum), bus)
+        self.accounting = Accounting()
+        self.running = False
+        self._create_queues()
+
+    # -- setup (ena_create_io_queues) and ena_up
+    def _create_queues(self) -> None:
+        cfg, mem = self.cfg, self.bus.mem
+        n, td, rd = cfg.num_queues, cfg.tx_ring_size, cfg.rx_ring_size
+        tx_sq = 0 if cfg.llq else mem.alloc(n * td * DESC_SIZE, 4096)
+        tx_cq = mem.alloc(n * td * 8, 4096)
+        rx_sq = mem.alloc(n * rd * DESC_SIZE, 4096)
+        rx_cq = mem.alloc(n * rd * 16, 4096)
+        bufs = mem.alloc(n * rd * cfg.rx_buf_size, 4096)
+        tdb, llq_off, rdb = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
+        self.unmask_off = np.zeros(n, np.int64)
+        placement = PlacementPolicy.DEV if cfg.llq else PlacementPolicy.HOST
+        for q in range(n):  # setup, not datapath: one admin command pair per queue
+            cq = self._ok(self.port.create_cq(CreateCqCmd(td, tx_cq + q * td * 8, q + 1, 2)))
+            sq = self._ok(self.port.create_sq(CreateSqCmd(
+                SqDirection.TX, placement, cq.cq_idx, td,
+                0 if cfg.llq else tx_sq + q * td * DESC_SIZE)))
+            tdb[q], llq_off[q] = sq.sq_doorbell_offset, sq.llq_descriptors_offset
+            self.unmask_off[q] = cq.cq_interrupt_unmask_register_offset
+            cq = self._ok(self.port.create_cq(CreateCqCmd(rd, rx_cq + q * rd * 16, q + 1, 4)))
+            sq = self._ok(self.port.create_sq(CreateSqCmd(
+                SqDirection.RX, PlacementPolicy.HOST, cq.cq_idx, rd,
+                rx_sq + q * rd * DESC_SIZE)))
+            rdb[q] = sq.sq_doorbell_offset
+        self.tx.attach(tx_sq, tx_cq, tdb, llq_off)
+        self.rx.attach(rx_sq, rx_cq, bufs, rdb)
+
+    @staticmethod
+    def _ok(resp):  # type: ignore[no-untyped-def]
+        if resp.status != AdminStatus.SUCCESS:
+            raise QueueSetupError(f"device refused: {resp}")
+        return resp
+
+    def up(self) -> None:
+        """``ena_up``'s datapath part: fill every RX ring with ``ring_size - 1`` buffers
+        (``ena_refill_all_rx_bufs``), mark running, unmask every IO vector (delays 0)."""
+        qs = np.arange(self.cfg.num_queues)
+        self.rx.refill(qs, np.full(qs.size, self.cfg.rx_ring_size - 1))
+        self.running = True
+        self.bus.regs.write32_batch(self.unmask_off, np.full(qs.size, IntrReg.INTR_UNMASK.mask))
+
+    @property
+    def datapath_up(self) -> bool:
+        """``IFF_DRV_RUNNING`` and no reset triggered (a triggered reset stops the queues
+        until the management plane exists)."""
+        return self.running and not self.reset.triggered
+
+    # -- TX
+    def select_queue(self, n: int, flowid: np.ndarray | None, hashtype: np.ndarray | None,
+                     curcpu: int) -> np.ndarray:
+        """``ena_mq_start``'s choice: ``flowid % nq`` for a packet with a hash type,
+        else ``curcpu % nq``."""
+        nq = self.cfg.num_queues
+        if flowid is None or hashtype is None:
+            return np.full(n, curcpu % nq, dtype=np.int64)
+        return np.where(np.asarray(hashtype) != 0, np.asarray(flowid, dtype=np.int64) % nq,
+                        curcpu % nq)
+
+    def transmit(self, batch: PacketBatch, *, flowid: np.ndarray | None = None,
+                 hashtype: np.ndarray | None = None, csum_flags: np.ndarray | None = None,
+                 tso_segsz: np.ndarray | None = None, curcpu: int = 0) -> TransmitResult:
+        """``ena_mq_start`` for every packet of ``batch`` (:meth:`enqueue`), then one
+        ``ena_start_xmit`` pass on every queue (the deferred start task)."""
+        ids, queue, error = self.enqueue(batch, flowid=flowid, hashtype=hashtype,
+                                         csum_flags=csum_flags, tso_segsz=tso_segsz,
+                                         curcpu=curcpu)
+        return TransmitResult(ids, queue, error, self.start_xmit())
+
+    def enqueue(self, batch: PacketBatch, *, flowid: np.ndarray | None = None,
+                hashtype: np.ndarray | None = None, csum_flags: np.ndarray | None = None,
+                tso_segsz: np.ndarray | None = None,
+                curcpu: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``ena_mq_start``'s queue choice and ``drbr_enqueue`` for every packet (frames in
+        host memory): ``(ids, queue, error)``.
+
+        ValueError (nothing changed) if the frames are not in host memory, a frame is
+        empty or longer than 65535 bytes, or a per-packet array has the wrong size."""
+        n = len(batch)
+        if batch.arena is not self.bus.mem.data:
+            raise ValueError("TX frames must lie in the bus's host memory (DMA addresses)")
+        if n and (int(batch.lengths.min()) < 1 or int(batch.lengths.max()) > 0xFFFF):
+            raise ValueError("TX frame lengths must be in [1, 65535]")
+        extra = {"flowid": flowid, "hashtype": hashtype, "csum_flags": csum_flags,
+                 "tso_segsz": tso_segsz}
+        for name, a in extra.items():
+            if a is not None and np.asarray(a).shape != (n,):
+                raise ValueError(f"{name} needs one entry per packet")
+        queue = self.select_queue(n, flowid, hashtype, curcpu)
+        ids = np.full(n, -1, dtype=np.int64)
+        error = np.zeros(n, dtype=np.int64)
+        if not self.datapath_up:
+            error[:] = errno.ENODEV
+            return ids, queue, error
+        ids[:] = self.accounting.accepted + np.arange(n)
+        self.accounting.accepted += n
+        fields = self._drbr_fields(batch, ids, csum_flags, tso_segsz)
+        ok = self.tx.drbr.enqueue(queue, fields)
+        drops = np.bincount(queue[~ok], minlength=self.cfg.num_queues)
+        self.tx.stats.br_drops[:] += drops
+        self.accounting.dropped["br_drops"] += int(drops.sum())
+        error[~ok] = errno.ENOBUFS
+        return ids, queue, error
+
+    def _drbr_fields(self, batch: PacketBatch, ids: np.ndarray, csum_flags: np.ndarray | None,
+                     tso_segsz: np.ndarray | None) -> dict[str, np.ndarray]:
+        """What the drbr keeps of each mbuf; the segments after the collapse the driver
+        will do (a failed collapse keeps none)."""
+        cfg = self.tx.cfg
+        n = len(batch)
+        col = collapse_plan(batch.lengths, batch.seg_counts, cfg.max_tx_sgl_size,
+                            cfg.tx_max_header_size)
+        width = self.tx.drbr.max_segs
+        keep = ~col.needed
+        used = np.where(keep, batch.seg_counts, np.where(col.ok, col.segs, 0))
+        seg = np.zeros((n, width), dtype=np.int32)
+        pk = np.repeat(np.arange(n), batch.seg_counts)
+        k = np.arange(pk.size) - np.repeat(batch.seg_starts, batch.seg_counts)
+        sel = keep[pk]
+        seg[pk[sel], k[sel]] = batch.seg_lengths[sel]
+        coll = col.needed & col.ok
+        cl = collapsed_lengths(batch.lengths[coll], col.segs[coll])
+        cp = np.repeat(np.flatnonzero(coll), col.segs[coll])
+        ck = np.arange(cp.size) - np.repeat(np.cumsum(col.segs[coll]) - col.segs[coll],
+                                            col.segs[coll])
+        seg[cp, ck] = cl
+        zeros = np.zeros(n, dtype=np.int64)
+        return {"pkt_id": ids, "addr": batch.offsets, "length": batch.lengths,
+                "nsegs": batch.seg_counts, "seg_len": seg, "used_segs": used,
+                "csum_flags": zeros if csum_flags is None else np.asarray(csum_flags),
+                "tso_segsz": zeros if tso_segsz is None else np.asarray(tso_segsz)}
+
+    def start_xmit(self) -> XmitResult:
+        """``ena_start_xmit`` on every running queue with queued packets."""
+        if not self.datapath_up:
+            empty = np.zeros(0, dtype=np.int64)
+            return XmitResult(empty, empty)
+        res = self.tx.start_xmit(self.reset)
+        self.accounting.dropped["dma_mapping_err"] += int(res.dropped.size)
+        return res
+
+    # -- interrupts and cleanup
+    def handle_interrupts(self) -> CleanupResult:
+        """Run ``ena_cleanup`` for every IO vector that fired since the last call."""
+        vec = self.bus.msix.take()
+        qs = vec[(vec >= 1) & (vec <= self.cfg.num_queues)] - 1
+        return self.cleanup(qs)
+
+    def cleanup(self, queues: np.ndarray | None = None) -> CleanupResult:
+        """``ena_cleanup`` on ``queues`` (default all): rounds of RX then TX cleanup while
+        either has more work (at most 8), stopping everything once a reset is triggered;
+        queues that finish unmask their interrupt (RX delay 20, TX delay 50).
+
+        Reset reasons of one round are taken in queue order, RX before TX, so the first
+        reason is the lowest queue's in the earliest round."""
+        empty = np.zeros(0, dtype=np.int64)
+        qs = np.unique(np.arange(self.cfg.num_queues) if queues is None
+                       else np.asarray(queues, dtype=np.int64))
+        if not self.datapath_up or qs.size == 0:
+            return CleanupResult(empty, [], empty)
+        completed, rx_out = [], []
+        live = qs
+        for _ in range(CLEAN_BUDGET):
+            rx = self.rx.cleanup(live, self.cfg.cdesc_mbz)
+            tx = tx_cleanup(self.tx, live, self.cfg.cdesc_mbz, self.hardened)
+            rx_out.append(rx)
+            completed.append(tx.completed)
+            self.accounting.completed += int(tx.completed.size)
+            self.reset.trigger_first(np.stack([rx.reasons, tx.reasons], axis=1).ravel())
+            if self.reset.triggered:
+                return CleanupResult(np.concatenate(completed), rx_out, empty)
+            live = live[rx.again | tx.again]
+            if live.size == 0:
+                break
+        done = qs  # every queue unmasks after its rounds (still busy ones after 8)
+        val = (IntrReg.RX_INTR_DELAY.put(RX_IRQ_INTERVAL) | IntrReg.TX_INTR_DELAY.put(
+            TX_IRQ_INTERVAL) | IntrReg.INTR_UNMASK.put(1)).item()
+        self.tx.stats.unmask_interrupt_num[done] += 1
+        self.bus.regs.write32_batch(self.unmask_off[done], np.full(done.size, val))
+        return CleanupResult(np.concatenate(completed), rx_out, done)
+
+    # -- accounting
+    def in_flight(self) -> int:
+        return int(self.tx.inflight.sum())
+
+    def queued(self) -> int:
+        return int(self.tx.drbr.count.sum())
+
+    def unaccounted(self) -> int:
+        """Accepted packets neither queued, in flight, completed nor dropped (always 0)."""
+        a = self.accounting
+        return (a.accepted - self.queued() - self.in_flight() - a.completed
+                - sum(a.dropped.values()))

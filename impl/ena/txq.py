@@ -1,0 +1,392 @@
+"""TX queues: ena_com's io_sq / io_cq and the driver's ``ena_ring`` for every queue, as
+arrays indexed by queue, and ``ena_start_xmit`` over all queues at once.
+
+State per queue ``q`` (C name in parentheses):
+
+* SQ: ``tail``, ``phase``, ``next_to_comp`` (u16 counters; in LLQ mode ``tail`` counts LLQ
+  entries), ``burst_left`` (``entries_in_tx_burst_left``), ``cached_meta``
+  (``cached_tx_meta``), the four LLQ bounce buffers and their ``bounce_ntu``;
+* CQ: ``cq_head``, ``cq_phase``;
+* ring: ``next_to_use`` / ``next_to_clean`` (masked indices into ``free_ids``, the
+  ``free_tx_ids`` array), ``running``, ``acum_pkts``, and per req_id the ``tx_buffer_info``
+  fields the datapath uses: ``inflight`` (``mbuf != NULL``), ``pkt_id`` (which mbuf),
+  ``tx_descs``, ``pkt_len``.
+
+``ena_start_xmit`` and ``ena_xmit_mbuf``:
+https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena_datapath.c#L1109
+https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena_datapath.c#L975
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from impl.bus import Bus
+from impl.ena import ring, txdesc, txmap
+from impl.ena.bufring import BufRings
+from impl.ena.ragged import greedy_breaks
+from impl.ena.reset import ResetState
+from impl.ena.stats import tx_counters
+from impl.ena_defs.constants import BUS_DMA_SEGS, DB_THRESHOLD, TX_RESUME_THRESH
+from impl.ena_defs.constants import COM_BOUNCE_BUFFER_CNTRL_CNT as BOUNCE_BUFS
+from impl.ena_defs.layouts import DESC_SIZE, LLQ_DESC_CHUNK, TX_CDESC_DTYPE
+from impl.ena_defs.regs import ResetReason
+
+# Why a packet ended a queue's xmit loop (codes, in the order the C meets them).
+NONE, STOPPED, COLLAPSE_ENOMEM, MAP_EFBIG, RING_FULL, BURST_NO_SPACE = range(6)
+
+
+@dataclass(frozen=True)
+class TxConfig:
+    """What the TX path needs of the negotiated configuration."""
+
+    nqueues: int
+    depth: int
+    llq: bool
+    llq_entry_size: int
+    max_entries_in_tx_burst: int
+    disable_meta_caching: bool
+    max_tx_sgl_size: int
+    dma_addr_bits: int
+    buf_ring_size: int
+    device_max_header_size: int = 0
+    """Host mode: the device's ``max_tx_header_size`` (LLQ: entry size - 32 replaces it)."""
+    u8_header_size: bool = True
+    """As shipped, ``tx_ring->tx_max_header_size`` is a ``uint8_t``: a device value of 256
+    or more wraps. Hardened: kept whole."""
+
+    @property
+    def descs_per_entry(self) -> int:
+        return self.llq_entry_size // DESC_SIZE
+
+    @property
+    def tx_max_header_size(self) -> int:
+        """``tx_ring->tx_max_header_size``: the LLQ push header (entry size - 32), or in
+        host mode the device's value (as a ``uint8_t`` as shipped). Host mode pushes no
+        header; there it only feeds the collapse rule."""
+        size = self.llq_entry_size - LLQ_DESC_CHUNK if self.llq else self.device_max_header_size
+        return size & 0xFF if self.u8_header_size else size
+
+    @property
+    def push_skip(self) -> int:
+        """Bytes of each packet the LLQ header carries instead of a buffer (0 in host mode)."""
+        return self.tx_max_header_size if self.llq else 0
+
+    @property
+    def burst(self) -> int:
+        """The LLQ burst limit in entries; 0 = none (``is_llq_max_tx_burst_exists``)."""
+        return self.max_entries_in_tx_burst if self.llq else 0
+
+
+class XmitResult(NamedTuple):
+    sent: np.ndarray
+    """Ids of packets handed to the device."""
+    dropped: np.ndarray
+    """Ids of packets dropped by the xmit loop (``dma_mapping_err``)."""
+
+
+class TxQueues:
+    """All TX queues of one adapter."""
+
+    def __init__(self, cfg: TxConfig, bus: Bus) -> None:
+        ring.check_depth(cfg.depth)
+        if not 1 <= cfg.max_tx_sgl_size <= 19:
+            raise ValueError("max_tx_sgl_size must be in [1, ENA_PKT_MAX_BUFS = 19]")
+        n, d = cfg.nqueues, cfg.depth
+        self.cfg = cfg
+        self.bus = bus
+        z = np.zeros(n, dtype=np.int64)
+        self.tail, self.next_to_comp, self.cq_head = z.copy(), z.copy(), z.copy()
+        self.phase, self.cq_phase = np.ones(n, dtype=np.int64), np.ones(n, dtype=np.int64)
+        self.burst_left = np.full(n, cfg.burst, dtype=np.int64)
+        self.cached_meta = z.copy()
+        self.bounce = np.zeros((n, BOUNCE_BUFS, cfg.llq_entry_size), dtype=np.uint8)
+        self.bounce_ntu = np.ones(n, dtype=np.int64)
+        self.next_to_use, self.next_to_clean = z.copy(), z.copy()
+        self.free_ids = np.tile(np.arange(d, dtype=np.int64), (n, 1))
+        self.inflight = np.zeros((n, d), dtype=bool)
+        self.pkt_id = np.full((n, d), -1, dtype=np.int64)
+        self.tx_descs = np.zeros((n, d), dtype=np.int64)
+        self.pkt_len = np.zeros((n, d), dtype=np.int64)
+        self.running = np.ones(n, dtype=bool)
+        self.acum_pkts = z.copy()
+        self.drbr = BufRings(n, cfg.buf_ring_size, min(cfg.max_tx_sgl_size, BUS_DMA_SEGS))
+        self.stats = tx_counters(n)
+        # memory, set by attach()
+        self.sq_words: np.ndarray | None = None
+        self.cq: np.ndarray | None = None
+        self.db_off = z.copy()
+        self.llq_off = z.copy()
+
+    def attach(self, sq_base: int, cq_base: int, db_off: np.ndarray,
+               llq_off: np.ndarray) -> None:
+        """Point at the rings the queue-creation port accepted (one block per kind, queue
+        ``q``'s ring at ``base + q * depth * entry``)."""
+        n, d = self.cfg.nqueues, self.cfg.depth
+        if not self.cfg.llq:
+            self.sq_words = self.bus.mem.array(sq_base, np.dtype("<u4"), n * d * 4).reshape(
+                n, d, 4)
+        self.cq = self.bus.mem.array(cq_base, TX_CDESC_DTYPE, n * d).reshape(n, d)
+        self.db_off = np.asarray(db_off, dtype=np.int64)
+        self.llq_off = np.asarray(llq_off, dtype=np.int64)
+
+    # -- space
+    def free(self, queues: np.ndarray | slice = slice(None)) -> np.ndarray:
+        return ring.free_entries(self.tail[queues], self.next_to_comp[queues], self.cfg.depth)
+
+    def enough(self, free: np.ndarray, required: np.ndarray | int) -> np.ndarray:
+        return ring.have_enough_space(free, required, self.cfg.llq, self.cfg.descs_per_entry)
+
+    # -- ena_start_xmit on every queue
+    def start_xmit(self, reset: ResetState) -> XmitResult:
+        """One ``ena_start_xmit`` pass on every running queue with queued packets."""
+        cfg, st = self.cfg, self.stats
+        depth, mask = cfg.depth, cfg.depth - 1
+        empty = np.zeros(0, dtype=np.int64)
+        act = np.flatnonzero(self.running & (self.drbr.count > 0))
+        if act.size == 0:
+            return XmitResult(empty, empty)
+        free0 = self.free(act)
+        # at most free0 packets fit; one more shows why the loop stopped
+        q, rank, slot = self.drbr.window(act, free0 + 1)
+        nper = np.bincount(np.searchsorted(act, q), minlength=act.size).astype(np.int64)
+        start = np.cumsum(nper) - nper
+        qi = np.repeat(np.arange(act.size), nper)
+        br = self.drbr
+        length = br.length[q, slot]
+        addr = br.addr[q, slot]
+        used = br.used_segs[q, slot]
+        seg_len = br.seg_len[q, slot].astype(np.int64)
+
+        col = txmap.collapse_plan(length, br.nsegs[q, slot], cfg.max_tx_sgl_size,
+                                  cfg.tx_max_header_size)
+        collapse_fail = col.needed & ~col.ok
+        map_fail = used > cfg.max_tx_sgl_size - 1
+        kcol = np.arange(seg_len.shape[1])[None, :]
+        seg_end = np.cumsum(seg_len, axis=1)
+        skip = cfg.push_skip
+        kept = (seg_end > skip) & (kcol < used[:, None])
+        if cfg.llq:
+            header_len = np.minimum(length, skip)
+            push_copy = header_len > seg_len[:, 0]
+            num_bufs = kept.sum(axis=1)
+        else:
+            header_len = np.zeros_like(length)
+            push_copy = np.zeros(length.size, dtype=bool)
+            num_bufs = used
+        meta = txmap.tx_csum(self.bus.mem.data, addr, br.csum_flags[q, slot],
+                             br.tso_segsz[q, slot], cfg.disable_meta_caching)
+        has_meta, cached_after = self._meta_chain(meta, start, nper, qi, act)
+        n_data = np.where((num_bufs > 0) | (header_len > 0), np.maximum(num_bufs, 1), 0)
+        n_desc = has_meta + n_data
+        entries = txdesc.entries_for(n_desc, cfg.llq, cfg.descs_per_entry)
+
+        # sequential effects, assuming every earlier packet of the queue was sent
+        pre = np.cumsum(entries) - entries
+        pre -= np.repeat(pre[start] if pre.size else empty, nper)
+        free_before = free0[qi] - pre
+        free_after = free_before - entries
+        stop_after = ~self.enough(free_after, cfg.max_tx_sgl_size + 2)
+        wake_now = self.enough(free_after, TX_RESUME_THRESH)
+        stopped_prev = np.zeros(q.size, dtype=bool)
+        stopped_prev[1:] = (stop_after & ~wake_now)[:-1]
+        stopped_prev[start[nper > 0]] = False
+        ring_full = ~self.enough(free_before, num_bufs + 1)
+        burst = cfg.burst
+        burst_fail = (entries > burst) if burst else np.zeros(q.size, dtype=bool)
+        kind = np.select([stopped_prev, collapse_fail, map_fail, ring_full, burst_fail],
+                         [STOPPED, COLLAPSE_ENOMEM, MAP_EFBIG, RING_FULL, BURST_NO_SPACE],
+                         NONE)
+        term_rank = np.full(act.size, -1, dtype=np.int64)
+        hit = np.flatnonzero(kind != NONE)
+        if hit.size:
+            firsts = hit[np.unique(qi[hit], return_index=True)[1]]
+            term_rank[qi[firsts]] = rank[firsts]
+        sent_n = np.where(term_rank >= 0, term_rank, nper)
+        term_kind = np.full(act.size, NONE, dtype=np.int64)
+        has_term = term_rank >= 0
+        term_kind[has_term] = kind[start[has_term] + term_rank[has_term]]
+        ok = rank < sent_n[qi]
+        at_term = rank == term_rank[qi]
+        tk = term_kind[qi]
+        reached_doorbell = ok | (at_term & ((tk == RING_FULL) | (tk == BURST_NO_SPACE)))
+        reached_map = reached_doorbell
+        reached_collapse = ok | (at_term & (tk >= COLLAPSE_ENOMEM))
+        burst_term = at_term & (tk == BURST_NO_SPACE)
+
+        # doorbells: before a packet when acum_pkts == 64 or the burst would overflow
+        acum0 = self.acum_pkts[act]
+        left0 = self.burst_left[act]
+        first_db = np.minimum(DB_THRESHOLD - acum0, nper)
+        if burst:
+            over = np.where(pre + entries > left0[qi], rank, nper[qi])
+            first_db = np.minimum(first_db, _segment_min(over, start, nper))
+        db_mask = greedy_breaks(start, nper, np.minimum(entries, max(burst, 1)),
+                                start + first_db, DB_THRESHOLD, burst) & reached_doorbell
+        written = np.where(ok, entries, np.where(burst_term, burst, 0))
+        total_written = np.bincount(qi, weights=written, minlength=act.size).astype(np.int64)
+        # last doorbell position per queue (rank), -1 if none
+        last_db = np.full(act.size, -1, dtype=np.int64)
+        dbi = np.flatnonzero(db_mask)
+        if dbi.size:
+            uq, ufirst = np.unique(qi[dbi], return_index=True)
+            last_db[uq] = np.maximum.reduceat(rank[dbi], ufirst)
+        acum_end = np.where(last_db >= 0, sent_n - last_db, acum0 + sent_n)
+        ring_end = acum_end != 0
+        since_db = np.bincount(qi, weights=np.where(rank >= last_db[qi], written, 0),
+                               minlength=act.size).astype(np.int64)
+
+        # descriptors of the sent packets (and of the burst-failed one, as far as written)
+        gen = ok | burst_term
+        tail0, phase0 = self.tail[act], self.phase[act]
+        self._write_descs(act, qi[gen], q[gen], rank[gen], pre[gen], written[gen],
+                          has_meta[gen], n_data[gen], num_bufs[gen], header_len[gen],
+                          addr[gen], seg_len[gen], kept[gen], used[gen], meta, gen,
+                          tail0, phase0, total_written)
+
+        # doorbell register writes, in order: mid-loop ones, then the final one
+        db_q = np.concatenate([q[dbi], act[ring_end]])
+        db_val = np.concatenate([ring.u16(tail0[qi[dbi]] + pre[dbi]),
+                                 ring.u16(tail0[ring_end] + total_written[ring_end])])
+        order = np.argsort(np.concatenate([2 * (start[qi[dbi]] + rank[dbi]),
+                                           2 * (start[ring_end] + nper[ring_end]) - 1]),
+                           kind="stable")
+        if order.size:
+            self.bus.regs.write32_batch(self.db_off[db_q[order]], db_val[order])
+        np.add.at(st.doorbells, db_q, 1)
+
+        # counters and queue state
+        self.tail[act], self.phase[act] = ring.advance(tail0, phase0, total_written, depth)
+        self.acum_pkts[act] = np.where(ring_end, 0, acum_end)
+        if burst:
+            self.burst_left[act] = np.where(ring_end, burst,
+                                            np.where(last_db >= 0, burst, left0) - since_db)
+        sq = q[ok]
+        rid = self.free_ids[sq, (self.next_to_use[sq] + rank[ok]) & mask]
+        self.inflight[sq, rid] = True
+        self.pkt_id[sq, rid] = br.pkt_id[sq, slot[ok]]
+        self.tx_descs[sq, rid] = entries[ok]
+        self.pkt_len[sq, rid] = length[ok]
+        self.next_to_use[act] = (self.next_to_use[act] + sent_n) & mask
+        has_upd = np.flatnonzero(gen)
+        if has_upd.size and not cfg.disable_meta_caching:
+            lastk = has_upd[np.r_[np.flatnonzero(np.diff(qi[has_upd])), has_upd.size - 1]]
+            self.cached_meta[act[qi[lastk]]] = cached_after[lastk]
+        np.add.at(st.cnt, sq, 1)
+        np.add.at(st.bytes, sq, length[ok])
+        np.add.at(st.collapse, q[reached_collapse & col.needed], 1)
+        np.add.at(st.collapse_err, q[at_term & (tk == COLLAPSE_ENOMEM)], 1)
+        np.add.at(st.dma_mapping_err, q[at_term & (tk == MAP_EFBIG)], 1)
+        np.add.at(st.prepare_ctx_err, q[at_term & ((tk == RING_FULL) | (tk == BURST_NO_SPACE))],
+                  1)
+        np.add.at(st.llq_buffer_copy, q[reached_map & push_copy], 1)
+        # queue stop after the last sent packet (and the immediate re-check)
+        bounce_back = ok & stop_after & wake_now
+        np.add.at(st.queue_stop, q[ok & stop_after], 1)
+        np.add.at(st.queue_wakeup, q[bounce_back], 1)
+        stops = act[has_term & (term_kind == STOPPED)]
+        last_ok = ok & (rank == sent_n[qi] - 1) & stop_after & ~wake_now
+        self.running[q[last_ok]] = False
+        self.running[stops] = False
+        drop = at_term & (tk == MAP_EFBIG)
+        dropped = br.pkt_id[q[drop], slot[drop]]
+        br.advance(act, sent_n + np.bincount(qi[drop], minlength=act.size))
+        if burst_term.any():
+            reset.trigger(ResetReason.DRIVER_INVALID_STATE)
+        return XmitResult(self.pkt_id[sq, rid], dropped)
+
+    def _meta_chain(self, meta: txmap.TxMeta, start: np.ndarray, nper: np.ndarray,
+                    qi: np.ndarray, act: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``ena_com_create_and_store_tx_meta_desc`` along each queue: does packet ``j``
+        emit a meta descriptor, and what is the cache after it."""
+        n = qi.size
+        if self.cfg.disable_meta_caching:
+            return np.ones(n, dtype=np.int64), meta.meta_key
+        valid = meta.meta_valid == 1
+        idx = np.arange(n, dtype=np.int64)
+        last = np.maximum.accumulate(np.where(valid, idx, -1)) if n else idx
+        qstart = np.repeat(start, nper)
+        has_last = last >= qstart
+        cached_after = np.where(has_last, meta.meta_key[np.maximum(last, 0)],
+                                self.cached_meta[act][qi])
+        cached_before = np.empty(n, dtype=np.int64)
+        if n:
+            cached_before[1:] = cached_after[:-1]
+            cached_before[qstart == idx] = self.cached_meta[act][qi[qstart == idx]]
+        has_meta = (valid & (meta.meta_key != cached_before)).astype(np.int64)
+        return has_meta, cached_after
+
+    def _write_descs(self, act: np.ndarray, gqi: np.ndarray, gq: np.ndarray,
+                     grank: np.ndarray, gpre: np.ndarray, gwritten: np.ndarray,
+                     has_meta: np.ndarray, n_data: np.ndarray, num_bufs: np.ndarray,
+                     header_len: np.ndarray, addr: np.ndarray, seg_len: np.ndarray,
+                     kept: np.ndarray, used: np.ndarray, meta: txmap.TxMeta, gen: np.ndarray,
+                     tail0: np.ndarray, phase0: np.ndarray, total_written: np.ndarray) -> None:
+        cfg = self.cfg
+        depth, mask = cfg.depth, cfg.depth - 1
+        if gq.size == 0:
+            return
+        rid = self.free_ids[gq, (self.next_to_use[gq] + grank) & mask]
+        pk = txdesc.PacketFields(
+            has_meta=has_meta, n_data=n_data, req_id=rid, header_len=header_len,
+            meta_valid=meta.meta_valid[gen], meta_key=meta.meta_key[gen],
+            l3_proto=meta.l3_proto[gen], l4_proto=meta.l4_proto[gen],
+            l3_csum_enable=meta.l3_csum_enable[gen], l4_csum_enable=meta.l4_csum_enable[gen],
+            tso_enable=meta.tso_enable[gen], df=meta.df[gen])
+        lay = txdesc.layout(has_meta + n_data, cfg.llq, cfg.descs_per_entry)
+        keep = lay.entry < gwritten[lay.pkt]
+        lay = txdesc.DescBatch(*(a[keep] for a in lay))
+        p = lay.pkt
+        off = gpre[p] + lay.entry
+        qa = gqi[p]
+        phase = ring.phases_at(tail0[qa], phase0[qa], off, depth)
+        # buffer b of packet p: its (first kept + b)-th segment, trimmed past the header
+        b = lay.d - has_meta[p]
+        first_kept = np.argmax(kept, axis=1) if cfg.llq else np.zeros(gq.size, dtype=np.int64)
+        k = np.clip(first_kept[p] + b, 0, seg_len.shape[1] - 1)
+        seg_end = np.cumsum(seg_len, axis=1)
+        s_end = seg_end[p, k]
+        s_start = s_end - seg_len[p, k]
+        skip = cfg.push_skip
+        has_buf = (b >= 0) & (b < num_bufs[p])
+        b_start = np.maximum(s_start, skip)
+        buf_len = np.where(has_buf, s_end - b_start, 0)
+        buf_addr = np.where(has_buf, addr[p] + b_start, 0)
+        words = txdesc.encode(lay, phase, pk, buf_len, buf_addr, cfg.dma_addr_bits)
+        if not cfg.llq:
+            assert self.sq_words is not None
+            self.sq_words[gq[p], (tail0[qa] + off) & mask] = words
+            return
+        # LLQ: entries built in the bounce buffers, copied to the LLQ BAR
+        gstart = np.cumsum(total_written) - total_written
+        n_rows = int(total_written.sum())
+        row = gstart[qa] + off
+        hdr_row = gstart[gqi] + gpre
+        hdr_src = self.bus.mem.gather(addr, header_len)
+        rows = txdesc.llq_entries(lay, words, row, n_rows, cfg.llq_entry_size, hdr_row,
+                                  hdr_src, header_len)
+        rq = np.repeat(act, total_written)
+        re = np.arange(n_rows) - np.repeat(gstart, total_written)
+        dst = self.llq_off[rq] + ((tail0[np.repeat(np.arange(act.size), total_written)] + re)
+                                  & mask) * cfg.llq_entry_size
+        self.bus.llq.write_entries(dst, rows)
+        # bounce buffers: entry e of the queue's life was built in buffer e & 3; the next
+        # (current) one is zeroed
+        e_abs = self.bounce_ntu[rq] - 1 + re
+        recent = re >= np.repeat(total_written, total_written) - (self.bounce.shape[1] - 1)
+        self.bounce[rq[recent], e_abs[recent] & (self.bounce.shape[1] - 1)] = rows[recent]
+        self.bounce_ntu[act] += total_written
+        moved = act[total_written > 0]
+        self.bounce[moved, (self.bounce_ntu[moved] - 1) & (self.bounce.shape[1] - 1)] = 0
+
+
+def _segment_min(values: np.ndarray, start: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Minimum of each queue's slice of ``values``; ``count`` where the slice is empty."""
+    out = count.copy()
+    ne = count > 0
+    if values.size and ne.any():
+        out[ne] = np.minimum(out[ne], np.minimum.reduceat(values, start[ne]))
+    return out
