@@ -13,13 +13,13 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.ena_harness import Script, World, assert_same
 
 from impl.ena import reference_loops as ref
 from impl.ena.driver import DriverConfig, Policy
 from impl.ena.txmap import CSUM_IP, CSUM_IP_TCP, CSUM_IP_TSO, CSUM_IP_UDP
 from impl.ena_defs.layouts import IntrReg
 from impl.packets import PacketBatch
-from tests.support.ena_harness import Script, World, assert_same
 
 CONFIGS = st.fixed_dictionaries({
     "num_queues": st.integers(1, 3),

@@ -10,6 +10,7 @@ import errno
 
 import numpy as np
 import pytest
+from support.ena_harness import World, state_of
 
 from impl.ena.driver import DriverConfig, Policy
 from impl.ena.rxflags import (
@@ -27,7 +28,6 @@ from impl.ena_defs.constants import L3Proto, L4Proto
 from impl.ena_defs.layouts import RxCdesc
 from impl.ena_defs.regs import ResetReason
 from impl.packets import PacketBatch
-from tests.support.ena_harness import World, state_of
 
 
 def batch(w: World, lengths: list[int], segs: list[int] | None = None) -> PacketBatch:
