@@ -114,3 +114,26 @@ def test_a_loop_needs_an_allowed_name() -> None:
         registry.Loop("netmap", "x", LOOPS[0].make, (), ())
     with pytest.raises(ValueError, match="unknown loop"):
         registry.loops(["nope"])
+
+
+def test_the_docs_page_renders_a_results_file_deterministically(tmp_path) -> None:
+    from ringspec.docgen import benchmarks, pictures
+
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(GOOD))
+    with pictures.collecting() as first:
+        page = benchmarks.render(path)
+    with pictures.collecting() as second:
+        assert benchmarks.render(path) == page
+    assert first == second and list(first) == ["img/bench-mpps.svg"]
+    row = "| netmap_tx | 512 | 1024 | 1 | 1 / 2 / 3 | 0.1 | 8 | 20 | 0.25 | no | yes | no |"
+    assert row in page
+    assert "No results" in benchmarks.render(tmp_path / "missing.json")
+
+
+def test_the_committed_results_cover_every_registered_loop() -> None:
+    from ringspec.docgen import benchmarks
+
+    doc = benchmarks.load()
+    assert doc is not None, "commit a full run as bench/results.json"
+    assert {lp.name for lp in LOOPS} <= {row["loop"] for row in doc["loops"]}
