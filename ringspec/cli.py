@@ -1,4 +1,4 @@
-"""The ``ringspec`` console script: ``prove``, ``fuzz`` and ``docs``."""
+"""The ``ringspec`` console script: ``prove``, ``fuzz``, ``docs`` and ``bench``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ commands:
   prove   discharge every proof obligation of the model (python -m proofs)
   fuzz    run a stateful fuzz campaign of the model against the implementation
   docs    regenerate docs/ from the model and a proof run
+  bench   time the datapath loops against their slot-at-a-time port and the numpy floor
 
 Run `ringspec COMMAND --help` for a command's options."""
 
@@ -34,7 +35,15 @@ def _docs(argv: list[str]) -> int:
     return main(argv)
 
 
-COMMANDS: dict[str, Callable[[list[str]], int]] = {"prove": _prove, "fuzz": _fuzz, "docs": _docs}
+def _bench(argv: list[str]) -> int:
+    from ringspec.bench import main
+
+    return main(argv)
+
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "prove": _prove, "fuzz": _fuzz, "docs": _docs, "bench": _bench,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from impl.netmap.batch import Rings, any_, get, is_one, minimum, per_slot, pick, where
 from impl.netmap.kring import Krings
 from impl.netmap.layout import NS_BUF_CHANGED
-from impl.netmap.ranges import flat_ranges, good_prefix, ring_dist, ring_prev
+from impl.netmap.ranges import flat_ranges, good_prefix, ring_dist, ring_prev, span_prefix
 from impl.netmap.reinit import netmap_reset
 from impl.netmap.softdev import SoftRings
 
@@ -32,55 +33,71 @@ _KEEP_FLAGS = np.uint16(0xFFFF ^ NS_BUF_CHANGED)
 class Handover:
     """What the driver handed to the device, per ring of the batch."""
 
-    count: np.ndarray  # slots handed over
-    bad_slot: np.ndarray  # kring index of the first invalid slot that stopped it, or -1
+    count: np.ndarray | int  # slots handed over
+    bad_slot: np.ndarray | int  # kring index of the first invalid slot that stopped it, or -1
 
     @property
-    def stopped(self) -> np.ndarray:
+    def stopped(self) -> np.ndarray | bool:
         return self.bad_slot >= 0
 
 
-def _hand_over(kr: Krings, dev: SoftRings, rings: np.ndarray, want: np.ndarray,
+def _all_good(kr: Krings, buf: np.ndarray, length: np.ndarray, check_len: bool) -> bool:
+    """Whether every slot is fit to hand over (one reduction per bound, no masks): the
+    common case, in which no good prefix needs computing."""
+    return kr.mem.all_valid(buf) and (not check_len or length.max() <= kr.mem.buf_size)
+
+
+def _hand_over(kr: Krings, dev: SoftRings, rings: Rings, want: np.ndarray | int,
                check_len: bool) -> Handover:
     """Write descriptors for the good prefix of slots [hwcur, hwcur + want) of each ring,
     advance hwcur past them and ring the doorbell with ``tail = k2n(hwcur) - offset``."""
     n = kr.num_slots
-    hwcur = kr.hwcur[rings]
+    hwcur = get(kr.hwcur, rings)
+    if not any_(want):
+        return Handover(want, -1 if is_one(rings) else np.full(want.size, -1, dtype=np.int64))
     seg, off, idx = flat_ranges(hwcur, want, n)
-    ring_of = rings[seg]
-    buf = kr.slot_buf_idx[ring_of, idx].astype(np.int64)
-    length = kr.slot_len[ring_of, idx].astype(np.int64)
-    bad = ~kr.mem.valid_buf(buf)
-    if check_len:
-        bad |= length > kr.mem.buf_size
-    k = good_prefix(bad, seg, off, want)
-    bad_slot = np.where(k < want, (hwcur + k) % n, -1)
-    keep = off < k[seg]
-    ring_of, idx = ring_of[keep], idx[keep]
-    dev.write_descriptors(
-        ring_of, kr.k2n(ring_of, idx), buf[keep], length[keep] if check_len else 0
-    )
+    ring_of = per_slot(rings, seg)
+    buf = kr.slot_buf_idx[ring_of, idx]
+    length = kr.slot_len[ring_of, idx]
+    if _all_good(kr, buf, length, check_len):
+        k = want
+    else:
+        buf = buf.astype(np.int64)
+        bad = ~kr.mem.valid_buf(buf)
+        if check_len:
+            bad |= length > kr.mem.buf_size
+        k = good_prefix(bad, seg, off, want)
+    bad_slot = where(k < want, (hwcur + k) % n, -1)
+    if is_one(rings) and k < want:
+        idx, buf, length = span_prefix(idx, k), buf[:k], length[:k]
+    elif any_(k < want):
+        keep = off < per_slot(k, seg)
+        ring_of, idx = pick(ring_of, keep), idx[keep]
+        buf, length = buf[keep], length[keep]
+    dev.write_descriptors(ring_of, kr.k2n(ring_of, idx), buf, length if check_len else 0)
     kr.slot_flags[ring_of, idx] &= _KEEP_FLAGS
     new_hwcur = (hwcur + k) % n
     kr.hwcur[rings] = new_hwcur
     return Handover(k, bad_slot)
 
 
-def tx_driver_sync(kr: Krings, dev: SoftRings, rings: np.ndarray, sent: np.ndarray) -> Handover:
+def tx_driver_sync(kr: Krings, dev: SoftRings, rings: Rings,
+                   sent: np.ndarray | int) -> Handover:
     """Driver txsync with NAF_FORCE_RECLAIM.
 
     Send: hand up to ``sent`` of the published slots [hwcur, rhead) to the NIC (good
     prefix only), write TDT = k2n(hwcur).  Reclaim: hwtail = n2k(TDH) - 1."""
-    want = np.minimum(sent, ring_dist(kr.hwcur[rings], kr.rhead[rings], kr.num_slots))
+    n = kr.num_slots
+    want = minimum(sent, ring_dist(get(kr.hwcur, rings), get(kr.rhead, rings), n))
     ho = _hand_over(kr, dev, rings, want, check_len=True)
-    dev.doorbell(rings, kr.k2n(rings, kr.hwcur[rings]))
-    kr.hwtail[rings] = ring_prev(kr.n2k(rings, dev.head[rings]), kr.num_slots)
+    dev.doorbell(rings, kr.k2n(rings, get(kr.hwcur, rings)))
+    kr.hwtail[rings] = ring_prev(kr.n2k(rings, get(dev.head, rings)), n)
     return ho
 
 
 def rx_driver_sync(
-    kr: Krings, dev: SoftRings, rings: np.ndarray, refill: np.ndarray
-) -> tuple[np.ndarray, Handover]:
+    kr: Krings, dev: SoftRings, rings: Rings, refill: np.ndarray | int
+) -> tuple[np.ndarray | int, Handover]:
     """Driver rxsync with NAF_FORCE_READ.
 
     Report: hwtail = n2k(RDH); the newly reported slots [old hwtail, hwtail) get the
@@ -88,16 +105,18 @@ def rx_driver_sync(
     [hwcur, rhead) back as empty buffers (good prefix only), write RDT = k2n(hwcur) - 1.
     Returns (slots reported per ring, handover)."""
     n = kr.num_slots
-    nic = kr.n2k(rings, dev.head[rings])
-    reported = ring_dist(kr.hwtail[rings], nic, n)
-    seg, _, idx = flat_ranges(kr.hwtail[rings], reported, n)
-    ring_of = rings[seg]
-    kr.slot_len[ring_of, idx] = dev.desc_len[ring_of, kr.k2n(ring_of, idx)]
-    kr.slot_flags[ring_of, idx] = 0
+    nic = kr.n2k(rings, get(dev.head, rings))
+    hwtail = get(kr.hwtail, rings)
+    reported = ring_dist(hwtail, nic, n)
+    if any_(reported):
+        seg, _, idx = flat_ranges(hwtail, reported, n)
+        ring_of = per_slot(rings, seg)
+        kr.slot_len[ring_of, idx] = dev.desc_len[ring_of, kr.k2n(ring_of, idx)]
+        kr.slot_flags[ring_of, idx] = 0
     kr.hwtail[rings] = nic
-    want = np.minimum(refill, ring_dist(kr.hwcur[rings], kr.rhead[rings], n))
+    want = minimum(refill, ring_dist(get(kr.hwcur, rings), get(kr.rhead, rings), n))
     ho = _hand_over(kr, dev, rings, want, check_len=False)
-    dev.doorbell(rings, kr.k2n(rings, kr.hwcur[rings]) - 1)
+    dev.doorbell(rings, kr.k2n(rings, get(kr.hwcur, rings)) - 1)
     return reported, ho
 
 

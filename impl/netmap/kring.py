@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from impl.netmap.batch import Rings
 from impl.netmap.layout import NR_DIR_RX, NR_DIR_TX
 from impl.netmap.mem import NetmapMemory
-from impl.netmap.ranges import has_duplicates
+from impl.netmap.ranges import has_duplicates, span_shift
 
 KINDS = ("tx", "rx")
 KRING_FIELDS = ("hwcur", "hwtail", "rhead", "rcur", "rtail", "nkr_hwofs")
@@ -68,6 +69,8 @@ class Krings:
         self.ring_head[:] = self.rhead
         self.ring_cur[:] = self.rcur
         self.ring_tail[:] = self.rtail
+        self._ids = np.arange(self.count, dtype=np.int64)
+        self._ids.setflags(write=False)
 
     @property
     def is_tx(self) -> bool:
@@ -75,9 +78,11 @@ class Krings:
 
     def check_rings(self, rings: object) -> np.ndarray:
         """Normalise a batch of ring ids (int, sequence, array or None = all) to an int64
-        array; ValueError on an out-of-range or repeated id."""
+        array (read-only); ValueError on an out-of-range or repeated id."""
         if rings is None:
-            return np.arange(self.count, dtype=np.int64)
+            return self._ids
+        if type(rings) is int and 0 <= rings < self.count:
+            return self._ids[rings : rings + 1]
         arr = np.atleast_1d(np.asarray(rings))
         if arr.ndim != 1 or not (arr.size == 0 or np.issubdtype(arr.dtype, np.integer)):
             raise ValueError(f"ring ids must be a 1-D integer array, got {rings!r}")
@@ -88,12 +93,18 @@ class Krings:
             raise ValueError(f"ring ids repeated in one batch: {rings!r}")
         return arr
 
-    def k2n(self, rings: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    def k2n(self, rings: Rings, idx: np.ndarray) -> np.ndarray:
         """netmap_idx_k2n: kring slot index -> NIC descriptor index."""
+        if type(rings) is int:
+            if type(idx) is int:
+                return (idx - self.nkr_hwofs.item(rings)) % self.num_slots  # type: ignore
+            return span_shift(idx, -self.nkr_hwofs.item(rings), self.num_slots)  # type: ignore
         return (np.asarray(idx, dtype=np.int64) - self.nkr_hwofs[rings]) % self.num_slots
 
-    def n2k(self, rings: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    def n2k(self, rings: Rings, idx: np.ndarray) -> np.ndarray:
         """netmap_idx_n2k: NIC descriptor index -> kring slot index."""
+        if type(rings) is int and type(idx) is int:
+            return (idx + self.nkr_hwofs.item(rings)) % self.num_slots  # type: ignore[return-value]
         return (np.asarray(idx, dtype=np.int64) + self.nkr_hwofs[rings]) % self.num_slots
 
     def __repr__(self) -> str:

@@ -88,6 +88,11 @@ class NetmapMemory:
         idx = np.asarray(idx, dtype=np.int64)
         return (idx >= 2) & (idx < self.nbufs)
 
+    def all_valid(self, idx: np.ndarray) -> bool:
+        """Whether every index of a non-empty array passes :meth:`valid_buf` (two
+        reductions instead of a mask)."""
+        return bool(idx.min() >= 2 and idx.max() < self.nbufs)
+
     def alloc(self, k: int) -> np.ndarray:
         """Allocate ``k`` buffers (see :meth:`BufferPool.alloc`)."""
         return self.pool.alloc(k)

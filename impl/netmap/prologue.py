@@ -15,12 +15,17 @@ Policies (model/netmap_ring.py): ``as_shipped`` evaluates netmap.c's NM_FAIL_ON 
 literally on the raw u32 values, stores when it passes and returns head (else N), and the
 callers refuse ``ret >= n``; ``hardened`` checks the cyclic intervals and also requires
 head < N and cur < N, validating before it stores anything.
+
+Everything here takes a batch of rings (:mod:`impl.netmap.batch`): an int64 array of ring
+ids with per-ring arrays, or one ring as an ``int`` with Python ints; the verdict
+functions are the same expressions on both.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from impl.netmap.batch import Rings, get, logical_not, pick, select, where
 from impl.netmap.kring import Krings
 from impl.netmap.ranges import in_cyclic
 from model.netmap_ring import AS_SHIPPED, HARDENED
@@ -52,7 +57,7 @@ def head_cur_passes(
             | ((head <= hi) & ((cur < head) | (cur > hi)))
             | ((head > hi) & (cur > hi) & (cur < head))
         )
-        return ~np.where(hi >= lo, straight, wrapped)
+        return logical_not(where(hi >= lo, straight, wrapped))
     return (head < n) & (cur < n) & in_cyclic(lo, head, hi, n) & in_cyclic(head, cur, hi, n)
 
 
@@ -76,13 +81,13 @@ def rx_prologue_passes(
     return sane & head_cur_passes(policy, n, head, cur, hwcur, hwtail)
 
 
-def caller_accepts(kr: Krings, ret: np.ndarray) -> np.ndarray:
+def caller_accepts(kr: Krings, ret: np.ndarray | int) -> np.ndarray | bool:
     """The callers' test on a prologue's return values: go ahead iff ``ret < n``, else
     netmap_ring_reinit (netmap_ioctl, netmap_poll)."""
     return ret < kr.num_slots
 
 
-def nm_txsync_prologue(policy: str, kr: Krings, rings: np.ndarray) -> np.ndarray:
+def nm_txsync_prologue(policy: str, kr: Krings, rings: Rings) -> np.ndarray | int:
     """Run the TX prologue on ``rings``; returns what it returns per ring: head when no
     NM_FAIL_ON fires, else N (:func:`caller_accepts` is the callers' test).
 
@@ -91,20 +96,20 @@ def nm_txsync_prologue(policy: str, kr: Krings, rings: np.ndarray) -> np.ndarray
     head; rcur = cur``.  As shipped that includes a head >= N that passed the
     wrapped-interval test, which the caller then refuses; hardened, a refused ring is
     left untouched."""
-    head = kr.ring_head[rings].astype(np.int64)
-    cur = kr.ring_cur[rings].astype(np.int64)
+    head = get(kr.ring_head, rings)
+    cur = get(kr.ring_cur, rings)
     passes = tx_prologue_passes(
-        policy, kr.num_slots, head, cur, kr.hwcur[rings], kr.hwtail[rings],
-        kr.rhead[rings], kr.rtail[rings],
+        policy, kr.num_slots, head, cur, get(kr.hwcur, rings), get(kr.hwtail, rings),
+        get(kr.rhead, rings), get(kr.rtail, rings),
     )
-    ok = rings[passes]
+    ok = select(rings, passes)
     kr.ring_tail[ok] = kr.rtail[ok]
-    kr.rhead[ok] = head[passes]
-    kr.rcur[ok] = cur[passes]
-    return np.where(passes, head, kr.num_slots)
+    kr.rhead[ok] = pick(head, passes)
+    kr.rcur[ok] = pick(cur, passes)
+    return where(passes, head, kr.num_slots)
 
 
-def nm_rxsync_prologue(policy: str, kr: Krings, rings: np.ndarray) -> np.ndarray:
+def nm_rxsync_prologue(policy: str, kr: Krings, rings: Rings) -> np.ndarray | int:
     """Run the RX prologue on ``rings``; returns head per ring when no NM_FAIL_ON fires,
     else N.
 
@@ -112,23 +117,24 @@ def nm_rxsync_prologue(policy: str, kr: Krings, rings: np.ndarray) -> np.ndarray
     (finding: RX stores before validating); hardened stores only what passes.  Rings
     that pass get ``ring->tail = rtail`` (as shipped, also a head >= N the caller then
     refuses)."""
-    head = kr.ring_head[rings].astype(np.int64)
-    cur = kr.ring_cur[rings].astype(np.int64)
+    head = get(kr.ring_head, rings)
+    cur = get(kr.ring_cur, rings)
     if policy == AS_SHIPPED:
         kr.rcur[rings] = cur
         kr.rhead[rings] = head
     passes = rx_prologue_passes(
-        policy, kr.num_slots, head, cur, kr.hwcur[rings], kr.hwtail[rings]
+        policy, kr.num_slots, head, cur, get(kr.hwcur, rings), get(kr.hwtail, rings)
     )
-    ok = rings[passes]
+    ok = select(rings, passes)
     kr.ring_tail[ok] = kr.rtail[ok]
     if policy != AS_SHIPPED:
-        kr.rhead[ok] = head[passes]
-        kr.rcur[ok] = cur[passes]
-    return np.where(passes, head, kr.num_slots)
+        kr.rhead[ok] = pick(head, passes)
+        kr.rcur[ok] = pick(cur, passes)
+    return where(passes, head, kr.num_slots)
 
 
-def nm_sync_finalize(kr: Krings, rings: np.ndarray) -> None:
+def nm_sync_finalize(kr: Krings, rings: Rings) -> None:
     """``ring->tail = kring->rtail = kring->nr_hwtail`` (netmap.c L2715-2728)."""
-    kr.rtail[rings] = kr.hwtail[rings]
-    kr.ring_tail[rings] = kr.hwtail[rings]
+    hwtail = get(kr.hwtail, rings)
+    kr.rtail[rings] = hwtail
+    kr.ring_tail[rings] = hwtail

@@ -5,7 +5,10 @@ Upstream: nm_next / nm_prev
 and nm_ring_space
 (https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/net/netmap_user.h#L162).
 Here every helper takes numpy arrays of indices, one element per ring, and a scalar ring
-size ``n``; concrete ``%`` is fine in the implementation.
+size ``n``; concrete ``%`` is fine in the implementation.  For a single ring
+(:mod:`impl.netmap.batch`) the per-ring values are Python ints: the ring arithmetic then
+stays in Python ints (``%`` floors like numpy's), and :func:`flat_ranges` /
+:func:`good_prefix` take an ``int`` start and count.
 """
 
 from __future__ import annotations
@@ -17,16 +20,22 @@ IntArray = np.ndarray
 
 def ring_dist(a: IntArray, b: IntArray, n: int) -> IntArray:
     """Slots from ``a`` forward to ``b``, i.e. ``|[a, b)|`` in ``[0, n)``."""
+    if type(a) is int and type(b) is int:
+        return (b - a) % n
     return (np.asarray(b, dtype=np.int64) - np.asarray(a, dtype=np.int64)) % n
 
 
 def ring_add(i: IntArray, d: IntArray, n: int) -> IntArray:
     """Slot ``i`` advanced by ``d`` slots (mod ``n``)."""
+    if type(i) is int and type(d) is int:
+        return (i + d) % n
     return (np.asarray(i, dtype=np.int64) + np.asarray(d, dtype=np.int64)) % n
 
 
 def ring_prev(i: IntArray, n: int) -> IntArray:
     """nm_prev: the slot before ``i``."""
+    if type(i) is int:
+        return (i - 1) % n
     return (np.asarray(i, dtype=np.int64) - 1) % n
 
 
@@ -42,7 +51,18 @@ def flat_ranges(
 
     Returns ``(seg, off, idx)``: for every element, the segment ``j`` it came from, its
     offset inside the segment and its index (reduced mod ``n`` when ``n`` is given, which
-    is how a wrapped ring range is walked)."""
+    is how a wrapped ring range is walked).  With an ``int`` start and count (one ring),
+    ``seg`` is the int 0 and ``idx`` is a ``slice`` when the range does not wrap (numpy
+    then reads and writes views instead of gathering: :func:`span_shift`,
+    :func:`span_prefix` and :func:`span_size` handle both forms)."""
+    if type(start) is int and type(count) is int:
+        off = np.arange(count, dtype=np.int64)
+        if n is not None and 0 <= start <= n - count:
+            return 0, off, slice(start, start + count)  # type: ignore[return-value]
+        idx = off + start
+        if n is not None:
+            idx %= n
+        return 0, off, idx  # type: ignore[return-value]
     start = np.asarray(start, dtype=np.int64)
     count = np.asarray(count, dtype=np.int64)
     total = int(count.sum())
@@ -53,6 +73,30 @@ def flat_ranges(
     if n is not None:
         idx %= n
     return seg, off, idx
+
+
+def span_shift(idx: IntArray | slice, delta: int, n: int) -> IntArray | slice:
+    """The indices ``(idx + delta) mod n`` of one ring's range, a slice while it does not
+    wrap."""
+    if isinstance(idx, slice):
+        start = (idx.start + delta) % n
+        count = idx.stop - idx.start
+        if start <= n - count:
+            return slice(start, start + count)
+        return (np.arange(start, start + count, dtype=np.int64)) % n
+    return (np.asarray(idx, dtype=np.int64) + delta) % n
+
+
+def span_prefix(idx: IntArray | slice, k: int) -> IntArray | slice:
+    """The first ``k`` indices of one ring's range."""
+    if isinstance(idx, slice):
+        return slice(idx.start, idx.start + k)
+    return idx[:k]
+
+
+def span_size(idx: IntArray | slice) -> int:
+    """How many indices one ring's range has."""
+    return idx.stop - idx.start if isinstance(idx, slice) else int(idx.size)
 
 
 def flat_offsets(start: IntArray, count: IntArray) -> IntArray:
@@ -82,7 +126,12 @@ def good_prefix(bad: IntArray, seg: IntArray, off: IntArray, count: IntArray) ->
     """Length of the prefix of each segment before its first ``bad`` element.
 
     ``bad``, ``seg``, ``off`` are flat arrays as produced by :func:`flat_ranges`; a segment
-    with no bad element keeps its full ``count``."""
+    with no bad element keeps its full ``count`` (an ``int`` count: one segment)."""
+    if type(count) is int:
+        if count == 0:
+            return 0
+        first = int(bad.argmax())
+        return first if bad[first] else count
     count = np.asarray(count, dtype=np.int64)
     candidates = np.where(bad, off, count[seg])
     return segment_min(candidates, count, count)
@@ -91,6 +140,8 @@ def good_prefix(bad: IntArray, seg: IntArray, off: IntArray, count: IntArray) ->
 def as_counts(rings: np.ndarray, k: object, what: str) -> np.ndarray:
     """Broadcast a scalar or per-ring count to an int64 array (one element per ring of
     the batch); ValueError if not integral, mis-shaped or negative."""
+    if type(k) is int and k >= 0:
+        return np.full(rings.shape, k, dtype=np.int64)
     arr = np.asarray(k)
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
         raise ValueError(f"{what} must be integers, got {k!r}")

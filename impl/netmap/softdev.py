@@ -19,11 +19,13 @@ own descriptors (finding: a rejected sync adopts the user's in-range indices).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from impl.netmap import dma
-from impl.netmap.ranges import as_counts, flat_ranges, ring_dist
+from impl.netmap import batch, dma
+from impl.netmap.batch import Rings, get
+from impl.netmap.ranges import flat_ranges, ring_dist, span_size
 
 SOFTDEV_DESC_DTYPE = np.dtype(
     {"names": ["buf_idx", "len", "flags"], "formats": ["<u4", "<u2", "<u2"],
@@ -118,10 +120,12 @@ class SoftRings:
         self.desc_buf[rings, nic_idx] = buf_idx
         self.desc_len[rings, nic_idx] = length
 
-    def doorbell(self, rings: np.ndarray, tail: np.ndarray) -> None:
+    def doorbell(self, rings: Rings, tail: np.ndarray | int) -> None:
         """The driver writes the tail register: descriptors up to ``tail`` are handed over."""
-        tail = np.asarray(tail, dtype=np.int64) % self.num_slots
-        self.owned[rings] += ring_dist(self.tail[rings], tail, self.num_slots)
+        if type(tail) is not int:
+            tail = np.asarray(tail, dtype=np.int64)
+        tail = tail % self.num_slots
+        self.owned[rings] += ring_dist(get(self.tail, rings), tail, self.num_slots)
         self.tail[rings] = tail
 
     def restart(self, rings: np.ndarray, tail: np.ndarray) -> None:
@@ -131,9 +135,9 @@ class SoftRings:
         self.tail[rings] = tail
         self.owned[rings] = tail
 
-    def available(self, rings: np.ndarray) -> np.ndarray:
+    def available(self, rings: Rings) -> np.ndarray | int:
         """Descriptors the device may process now: ``dist(head, tail)``."""
-        return ring_dist(self.head[rings], self.tail[rings], self.num_slots)
+        return ring_dist(get(self.head, rings), get(self.tail, rings), self.num_slots)
 
     def owned_descriptors(self, ring: int) -> np.ndarray:
         """NIC indices of the descriptors in [head, tail) of one ring."""
@@ -143,23 +147,24 @@ class SoftRings:
 
     # ------------------------------------------------------------ device side
 
-    def _take(self, rings: np.ndarray, k: object, verb: str) -> tuple[np.ndarray, ...]:
-        """Validate ``k`` per ring; return (k, seg, ring per desc, NIC index per desc)."""
-        k = as_counts(rings, k, f"{verb} count")
-        avail = self.available(rings)
-        over = k > avail
-        if over.any():
-            j = int(np.argmax(over))
+    def _take(self, rings: np.ndarray, k: object, verb: str) -> tuple[Any, ...]:
+        """Validate ``k`` per ring; return (batch, k, ring per desc, NIC indices) in the
+        forms of :mod:`impl.netmap.batch` (one ring: ``int`` k, indices maybe a slice)."""
+        sel, k = batch.counts(rings, k, f"{verb} count")
+        avail = self.available(sel)
+        if batch.any_(k > avail):
+            counts = np.atleast_1d(k)
+            j = int(np.argmax(counts > avail))
             raise ValueError(
-                f"{self.kind} ring {int(rings[j])}: cannot {verb} {int(k[j])} descriptors, "
-                f"only {int(avail[j])} owned (head={int(self.head[rings[j]])}, "
-                f"tail={int(self.tail[rings[j]])})"
+                f"{self.kind} ring {int(rings[j])}: cannot {verb} {int(counts[j])} "
+                f"descriptors, only {int(np.atleast_1d(avail)[j])} owned "
+                f"(head={int(self.head[rings[j]])}, tail={int(self.tail[rings[j]])})"
             )
-        seg, _, idx = flat_ranges(self.head[rings], k, self.num_slots)
-        return k, seg, rings[seg], idx
+        seg, _, idx = flat_ranges(get(self.head, sel), k, self.num_slots)
+        return sel, k, batch.per_slot(sel, seg), idx
 
-    def _advance(self, rings: np.ndarray, k: np.ndarray) -> None:
-        self.head[rings] = (self.head[rings] + k) % self.num_slots
+    def _advance(self, rings: Rings, k: np.ndarray | int) -> None:
+        self.head[rings] = (get(self.head, rings) + k) % self.num_slots
         self.owned[rings] -= k
 
     def __repr__(self) -> str:
@@ -184,13 +189,14 @@ class SoftTxDevice(SoftRings):
 
         ValueError if ``k`` exceeds ``dist(TDH, TDT)`` for some ring (nothing changes).
         Returns the per-ring counts."""
-        k, _, ring_of, idx = self._take(rings, k, "complete")
+        sel, k, ring_of, idx = self._take(rings, k, "complete")
         buf = self.desc_buf[ring_of, idx].astype(np.int64)
         length = self.desc_len[ring_of, idx].astype(np.int64)
         data = dma.gather(self.bufs, buf, length)
-        self.wire.append(ring_of, buf, length, data)
-        self._advance(rings, k)
-        return k
+        frame_rings = np.full(length.size, sel, dtype=np.int64) if batch.is_one(sel) else ring_of
+        self.wire.append(frame_rings, buf, length, data)
+        self._advance(sel, k)
+        return batch.per_ring_array(sel, k, 0)
 
 
 class SoftRxDevice(SoftRings):
@@ -214,8 +220,8 @@ class SoftRxDevice(SoftRings):
         writes each frame into its descriptor's buffer and the length into the descriptor.
         ValueError if ``k`` exceeds ``dist(RDH, RDT)`` or a frame is longer than a buffer.
         Returns the per-ring counts."""
-        k, _, ring_of, idx = self._take(rings, k, "deliver")
-        total = idx.size
+        sel, k, ring_of, idx = self._take(rings, k, "deliver")
+        total = span_size(idx)
         if frames is None:
             if lengths is None:
                 lengths = self.rng.integers(1, self.gen_max_len + 1, size=total)
@@ -232,13 +238,15 @@ class SoftRxDevice(SoftRings):
             self._check_lengths(lengths, total)
             if total and lengths.max() > frames.shape[1]:
                 raise ValueError("a frame length exceeds the width of its row")
-            mask = np.arange(frames.shape[1])[None, :] < lengths[:, None]
-            payload = frames[mask]
+            if total and lengths.min() == frames.shape[1]:
+                payload = frames.reshape(-1)
+            else:
+                payload = frames[np.arange(frames.shape[1])[None, :] < lengths[:, None]]
         buf = self.desc_buf[ring_of, idx].astype(np.int64)
         dma.scatter(self.bufs, buf, lengths, payload)
         self.desc_len[ring_of, idx] = lengths
-        self._advance(rings, k)
-        return k
+        self._advance(sel, k)
+        return batch.per_ring_array(sel, k, 0)
 
     def _check_lengths(self, lengths: np.ndarray, total: int) -> None:
         if lengths.shape != (total,):

@@ -6,7 +6,8 @@ TX: prologue fails -> netmap_ring_reinit only; else the driver's txsync and
 nm_sync_finalize. RX
 (https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L3226):
 prologue fails -> netmap_ring_reinit, and the driver's rxsync is still called, then
-finalize. Everything is vectorized over the batch; rings are independent.
+finalize. Everything is vectorized over the batch; rings are independent.  A batch of one ring runs
+the same code with Python ints for the per-ring values (:mod:`impl.netmap.batch`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from impl.netmap import batch
 from impl.netmap.driver import rx_driver_sync, tx_driver_sync
 from impl.netmap.kring import Krings
 from impl.netmap.prologue import (
@@ -24,7 +26,6 @@ from impl.netmap.prologue import (
     nm_sync_finalize,
     nm_txsync_prologue,
 )
-from impl.netmap.ranges import as_counts
 from impl.netmap.reinit import netmap_ring_reinit
 from impl.netmap.softdev import SoftRings
 
@@ -78,17 +79,16 @@ def txsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
     """NIOCTXSYNC on ``rings``; ``sent`` (scalar or per ring) bounds what the driver
     hands to the NIC (a driver whose link is down sends 0, as ena_netmap_txsync does)."""
     check_policy(policy)
-    sent = as_counts(rings, sent, "sent")
-    acc = caller_accepts(kr, nm_txsync_prologue(policy, kr, rings))
-    netmap_ring_reinit(policy, kr, rings[~acc])
-    ok = rings[acc]
-    ho = tx_driver_sync(kr, dev, ok, sent[acc])
+    sel, sent = batch.counts(rings, sent, "sent")
+    acc = caller_accepts(kr, nm_txsync_prologue(policy, kr, sel))
+    if not batch.all_(acc):
+        netmap_ring_reinit(policy, kr, rings[~np.atleast_1d(acc)])
+    ok = batch.select(sel, acc)
+    ho = tx_driver_sync(kr, dev, ok, batch.pick(sent, acc))
     nm_sync_finalize(kr, ok)
-    out_sent = np.zeros(rings.size, dtype=np.int64)
-    out_bad = np.full(rings.size, -1, dtype=np.int64)
-    out_sent[acc] = ho.count
-    out_bad[acc] = ho.bad_slot
-    return TxsyncResult(rings.copy(), acc, out_sent, out_bad)
+    return TxsyncResult(rings.copy(), batch.per_ring_array(sel, acc, False, dtype=bool),
+                        batch.per_ring_array(sel, ho.count, 0, acc),
+                        batch.per_ring_array(sel, ho.bad_slot, -1, acc))
 
 
 def rxsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
@@ -96,9 +96,13 @@ def rxsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
     """NIOCRXSYNC on ``rings``; ``refill`` (scalar or per ring) bounds how many released
     slots the driver gives back to the NIC."""
     check_policy(policy)
-    refill = as_counts(rings, refill, "refill")
-    acc = caller_accepts(kr, nm_rxsync_prologue(policy, kr, rings))
-    netmap_ring_reinit(policy, kr, rings[~acc])
-    reported, ho = rx_driver_sync(kr, dev, rings, refill)
-    nm_sync_finalize(kr, rings)
-    return RxsyncResult(rings.copy(), acc, reported, ho.count, ho.bad_slot)
+    sel, refill = batch.counts(rings, refill, "refill")
+    acc = caller_accepts(kr, nm_rxsync_prologue(policy, kr, sel))
+    if not batch.all_(acc):
+        netmap_ring_reinit(policy, kr, rings[~np.atleast_1d(acc)])
+    reported, ho = rx_driver_sync(kr, dev, sel, refill)
+    nm_sync_finalize(kr, sel)
+    return RxsyncResult(rings.copy(), batch.per_ring_array(sel, acc, False, dtype=bool),
+                        batch.per_ring_array(sel, reported, 0),
+                        batch.per_ring_array(sel, ho.count, 0),
+                        batch.per_ring_array(sel, ho.bad_slot, -1))

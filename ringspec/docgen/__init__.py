@@ -17,6 +17,7 @@ from pathlib import Path
 import model
 import ringspec
 from ringspec.docgen import (
+    benchmarks,
     common,
     driver,
     errors,
@@ -51,6 +52,7 @@ def pages(ev: Evidence) -> dict[str, str]:
         out["rules.md"] = rules.render()
         out["errors.md"] = errors.render()
         out["driver.md"] = driver.render()
+        out["benchmarks.md"] = benchmarks.render()
     out["glossary.md"] = glossary.render(out, common.nav("glossary.md"))
     return out | dict(sorted(images.items()))
 

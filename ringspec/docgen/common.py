@@ -18,6 +18,7 @@ PAGES = (
     ("rules.md", "Rules, with C"),
     ("errors.md", "Error reporting"),
     ("driver.md", "For driver authors"),
+    ("benchmarks.md", "Benchmarks"),
     ("glossary.md", "Glossary"),
 )
 

@@ -153,10 +153,15 @@ def figure(
     text = alt if alt is not None else (
         f"{direction.upper()} ring: " + "; ".join(c for c, _ in rows))
     fig = Figure(name, text.replace("[", "(").replace("]", ")"), _svg(rows, direction, marks))
+    return record(fig)
+
+
+def record(fig: Figure) -> Figure:
+    """Record a picture made elsewhere (e.g. the benchmark plot) like :func:`figure` does."""
     images = _collector.get()
     if images is not None:
         if images.get(fig.path, fig.svg) != fig.svg:
-            raise ValueError(f"two different pictures named {name!r}")
+            raise ValueError(f"two different pictures named {fig.name!r}")
         images[fig.path] = fig.svg
     return fig
 

@@ -28,11 +28,11 @@ PLANTS = (
         "RX reporting masks the slot indices of [hwtail, nic) to < N instead of reducing "
         "them mod N, so the wrapped part keeps stale lengths",
         "impl/netmap/driver.py",
-        "    seg, _, idx = flat_ranges(kr.hwtail[rings], reported, n)\n"
-        "    ring_of = rings[seg]\n",
-        "    seg, _, idx = flat_ranges(kr.hwtail[rings], reported)\n"
-        "    keep = idx < n\n"
-        "    ring_of, idx = rings[seg][keep], idx[keep]\n",
+        "        seg, _, idx = flat_ranges(hwtail, reported, n)\n"
+        "        ring_of = per_slot(rings, seg)\n",
+        "        seg, _, idx = flat_ranges(hwtail, reported)\n"
+        "        keep = idx < n\n"
+        "        ring_of, idx = pick(per_slot(rings, seg), keep), idx[keep]\n",
         (
             "tests/unit/test_impl_sync.py::test_rx_round_trip",
             "tests/stateful/test_netmap_rings.py::TestWellBehavedRings",
@@ -43,18 +43,13 @@ PLANTS = (
         "the RX refill writes the slot's buffer into the descriptor only when the slot has "
         "NS_BUF_CHANGED, otherwise the descriptor keeps the device's old buffer",
         "impl/netmap/driver.py",
-        "    ring_of, idx = ring_of[keep], idx[keep]\n"
-        "    dev.write_descriptors(\n"
-        "        ring_of, kr.k2n(ring_of, idx), buf[keep], length[keep] if check_len else 0\n"
-        "    )\n",
-        "    ring_of, idx = ring_of[keep], idx[keep]\n"
-        "    buf = buf[keep]\n"
+        "    dev.write_descriptors(ring_of, kr.k2n(ring_of, idx), buf, length if check_len else 0)"
+        "\n",
         "    if not check_len:\n"
         "        changed = (kr.slot_flags[ring_of, idx] & NS_BUF_CHANGED) != 0\n"
         "        buf = np.where(changed, buf, dev.desc_buf[ring_of, kr.k2n(ring_of, idx)])\n"
-        "    dev.write_descriptors(\n"
-        "        ring_of, kr.k2n(ring_of, idx), buf, length[keep] if check_len else 0\n"
-        "    )\n",
+        "    dev.write_descriptors(ring_of, kr.k2n(ring_of, idx), buf, length if check_len else 0)"
+        "\n",
         (
             "tests/unit/test_impl_sync.py::test_rx_netmap_reset",
             "tests/stateful/test_netmap_rings.py::TestWellBehavedRings",
