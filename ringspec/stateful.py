@@ -324,6 +324,12 @@ class NetmapRings(RuleBasedStateMachine):
         ri, ti = ring_slots(rx_s.head, k, n), ring_slots(tx_s.head, k, n)
         rs, ts = self.adapter.slots("rx", qr), self.adapter.slots("tx", qt)
         rbuf, tbuf = rs["buf_idx"][ri].copy(), ts["buf_idx"][ti].copy()
+        # What goes on the wire is what the NIC delivered, not what memory holds now; a slot
+        # a reinit showed again after an earlier forward holds that forward's TX buffer,
+        # and the user forwards whatever that buffer holds.
+        frames = [self.rx_bytes[qr, s, : self.rx_len[qr, s]].tobytes() if self.rx_known[qr, s]
+                  else self.adapter.buffer(int(b))[: int(rs["len"][s])].tobytes()
+                  for s, b in zip(ri, rbuf, strict=True)]
         rs["buf_idx"][ri], ts["buf_idx"][ti] = tbuf, rbuf
         ts["len"][ti] = rs["len"][ri]
         rs["flags"][ri] |= NS_BUF_CHANGED
@@ -334,8 +340,7 @@ class NetmapRings(RuleBasedStateMachine):
         ex_t["len"][qt, ti] = ex_r["len"][qr, ri]
         ex_r["flags"][qr, ri] |= NS_BUF_CHANGED
         ex_t["flags"][qt, ti] |= NS_BUF_CHANGED
-        # What goes on the wire is what the NIC delivered, not what memory holds now.
-        self.queued[qt] += [self.rx_bytes[qr, s, : self.rx_len[qr, s]].tobytes() for s in ri]
+        self.queued[qt] += frames
         self.rx_known[qr, ri] = False  # the slot now holds the TX buffer, until refilled
         self.adapter.user_advance("rx", qr, k, 0)
         self.adapter.user_advance("tx", qt, k, 0)
