@@ -11,4 +11,13 @@ from model.netmap_ring import RX, TX
 
 MACHINES = (TX, RX, LEGACY_TX, LEGACY_RX)
 
-__all__ = ["LEGACY_RX", "LEGACY_TX", "MACHINES", "RX", "TX"]
+from model import ena_llq, ena_queue, ena_reqid, ena_txq  # noqa: E402
+
+#: The ENA datapath machines (u16 bit-vector models, :mod:`model.ena_machine`), proved by
+#: proofs/ena_obligations.py.
+ENA_MACHINES = (
+    ena_queue.SQ, ena_queue.CQ, ena_reqid.TX, ena_reqid.RX, ena_txq.TXQ, ena_llq.LLQ,
+    ena_llq.HDR,
+)
+
+__all__ = ["ENA_MACHINES", "LEGACY_RX", "LEGACY_TX", "MACHINES", "RX", "TX"]
