@@ -6,10 +6,13 @@ them in the order the proofs and the docs present them.
 """
 
 from model import netmap_ring_mutants as _mutants  # noqa: F401  (registers the mutants)
+from model import netmap_switch_mutants as _switch_mutants  # noqa: F401
 from model.netmap_legacy import LEGACY_RX, LEGACY_TX
 from model.netmap_ring import RX, TX
+from model.netmap_switch import CLASSIC_RX as SWITCH_RX_CLASSIC
+from model.netmap_switch import RFC_RX as SWITCH_RX_RFC
 
-MACHINES = (TX, RX, LEGACY_TX, LEGACY_RX)
+MACHINES = (TX, RX, LEGACY_TX, LEGACY_RX, SWITCH_RX_CLASSIC, SWITCH_RX_RFC)
 
 from model import ena_llq, ena_queue, ena_reqid, ena_txq  # noqa: E402
 
@@ -20,4 +23,7 @@ ENA_MACHINES = (
     ena_llq.HDR,
 )
 
-__all__ = ["ENA_MACHINES", "LEGACY_RX", "LEGACY_TX", "MACHINES", "RX", "TX"]
+__all__ = [
+    "ENA_MACHINES", "LEGACY_RX", "LEGACY_TX", "MACHINES", "RX", "SWITCH_RX_CLASSIC",
+    "SWITCH_RX_RFC", "TX",
+]

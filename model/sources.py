@@ -160,6 +160,10 @@ SYMBOLS: dict[str, Symbol] = {
     "netmap(4) SELECT, POLL": Symbol(_MAN, 707),
     "netmap(4) ACCESSING THE HOST STACK": Symbol(_MAN, 1088),
     "struct netmap_kring (2013)": Symbol(_KERN, 203, NETMAP_2013_COMMIT),
+    # -- entering and leaving netmap mode (model/netmap_switch.py)
+    "netmap_do_unregif": Symbol(_C, 1042),
+    "netmap_do_regif": Symbol(_C, 2570),
+    "nm_set_native_flags": Symbol(_C, 4541),
 }
 
 #: The ENA driver and ena-com (FreeBSD flavour).  Each area keeps its own block, so work on
@@ -232,6 +236,8 @@ ENA_SYMBOLS: dict[str, Symbol] = {
 
     # -- benchmarks and docs
 
+    # -- netmap enter/exit on ENA (model/netmap_switch.py)
+    "ena_netmap_reg": ena("ena_netmap.c", 274),
 }
 SYMBOLS.update(ENA_SYMBOLS)
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from model import LEGACY_RX, LEGACY_TX, RX, TX
+from model import LEGACY_RX, LEGACY_TX, RX, SWITCH_RX_CLASSIC, SWITCH_RX_RFC, TX
 from model.netmap_ring import (
     AS_SHIPPED,
     POLICIES,
@@ -20,6 +20,8 @@ from model.netmap_ring import (
     netmap_ring_reinit,
 )
 from model.netmap_state import rx_regions, tx_regions
+from model.netmap_switch import init as switch_init
+from ringspec.docgen import switch_pictures
 from ringspec.docgen.scenario import Action, Scenario
 
 #: A named subterm: (name, function of a state giving the term), see :class:`Area`.
@@ -32,13 +34,15 @@ class Area:
     and the region table use it), or None; ``example``: a legal history, or None;
     ``named``: subterms the formulas and pseudocode print by name, each computed by the
     model's own function (a name may stand for several terms, e.g. the verdict of either
-    policy's prologue), and ``named_doc`` what they are."""
+    policy's prologue), and ``named_doc`` what they are; ``picture``: how to draw the
+    example's states (``picture(name, rows, machine)``) when they are not ring states."""
 
     regions: Callable[[Any], dict[str, Any]] | None = None
     example: Scenario | None = None
     example_title: str = ""
     named: tuple[Named, ...] = ()
     named_doc: str = ""
+    picture: Callable[[str, Any, Any], Any] | None = None
 
 
 def _if_condition(term: Any) -> Any:
@@ -122,5 +126,39 @@ AREAS: dict[str, Area] = {
             Action("rxsync gives the 2 released slots back", "rxsync", short="rxsync"),
         )),
         "Example: an 8-slot legacy RX ring",
+    ),
+    SWITCH_RX_CLASSIC.name: Area(
+        None,
+        Scenario("area-switch-classic", SWITCH_RX_CLASSIC, switch_init(8), (
+            Action("normal mode: 3 frames arrive and sit in mbufs", "wire", {"k": 3, "j": 0}),
+            Action("NIOCREGIF: down, flush, swap in netmap buffers, restart", "regif_classic"),
+            Action("2 frames arrive while autonegotiation runs", "wire", {"k": 2, "j": 0}),
+            Action("the link comes back", "link_up"),
+            Action("4 frames arrive in netmap buffers", "wire", {"k": 4, "j": 0}),
+            Action("rxsync reports them", "harvest", {"k": 8, "j": 0}),
+            Action("close: down, flush, swap the mbufs back, restart", "unregif_classic"),
+            Action("the link comes back", "link_up"),
+        )),
+        "Example: an 8-slot RX ring through a classic enter and exit",
+        picture=switch_pictures.figure,
+    ),
+    SWITCH_RX_RFC.name: Area(
+        None,
+        Scenario("area-switch-rfc", SWITCH_RX_RFC, switch_init(8), (
+            Action("normal mode: 3 frames arrive and sit in mbufs", "wire", {"k": 3, "j": 0}),
+            Action("NIOCREGIF: the mode changes, nothing else", "regif_rfc"),
+            Action("rxsync reports the 3 (each copied out of its mbuf)", "harvest",
+                   {"k": 8, "j": 0}),
+            Action("the user releases them: netmap buffers are posted", "release", {"k": 3}),
+            Action("6 more frames: 4 in the last mbufs, 2 in netmap buffers", "wire",
+                   {"k": 6, "j": 0}),
+            Action("rxsync reports the 6: 4 copies, and the round is done", "harvest",
+                   {"k": 8, "j": 0}),
+            Action("close: the kernel's buffers go back, the NIC keeps its 1 posted",
+                   "unregif_rfc"),
+            Action("the ring is reset instead of waiting for traffic", "ring_reset_exit"),
+        )),
+        "Example: an 8-slot RX ring through an RFC enter and exit",
+        picture=switch_pictures.figure,
     ),
 }

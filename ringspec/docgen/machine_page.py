@@ -22,7 +22,8 @@ from ringspec.docgen.evidence import Evidence
 #: Formulas longer than this many lines go into a collapsed block.
 LONG = 14
 
-_PERMALINK = re.compile(r"\(?(https://github\.com/luigirizzo/netmap/blob/[0-9a-f]+/[\w./-]+"
+_PERMALINK = re.compile(r"\(?(https://github\.com/(?:luigirizzo/netmap|amzn/amzn-drivers)/blob/"
+                        r"[0-9a-f]+/[\w./-]+"
                         r"#L\d+)\)?")
 _BY_URL = {sym.url: name for name, sym in sources.SYMBOLS.items()}
 
@@ -100,7 +101,10 @@ def _example(machine: Machine) -> list[str]:
         " ".join(x for x in (
             f"{area.example_title}, run on the model when this page was generated; every "
             "invariant holds after every step.", scenario.picture_note(sc)) if x),
-        scenario.figure(sc, rows),
+        (area.picture(sc.name, [("before", sc.start)] + [
+            (f"{i}. {r.action.short or r.action.what}", r.after)
+            for i, r in enumerate(rows, 1)], sc.machine).markdown
+         if area.picture else scenario.figure(sc, rows)),
         scenario.table(sc, rows),
         scenario.replay(sc),
     ]

@@ -14,8 +14,10 @@ import itertools
 from collections.abc import Iterator
 
 from model import netmap_legacy
+from model import netmap_switch as switch
 from model.core import Machine
 from model.netmap_ring import RX, TX, NetmapRing
+from model.netmap_switch import LEAVING, NETMAP, STACK, SwitchRx
 
 
 def compositions(total: int, parts: int) -> Iterator[tuple[int, ...]]:
@@ -56,7 +58,31 @@ def _rx_states(n: int) -> Iterator[NetmapRing]:
                                      (rhead + rc) % n, rtail, nic, free)
 
 
+#: Ghost delivery counters (to_user, to_stack, flushed, nobuf, linkdown) tried for the
+#: switch machines: none, one of each kind, some of all.
+_SWITCH_GHOSTS = ((0, 0, 0, 0, 0), (1, 0, 1, 0, 0), (0, 2, 0, 1, 1))
+
+
+def _switch_states(machine: Machine, n: int) -> Iterator[SwitchRx]:
+    """Every mode, link state and split of the N-1 descriptors, a few ghost histories; the
+    pool and the offered count follow from the buffer and packet invariants, and whatever
+    still breaks an invariant is dropped."""
+    for mode, link in itertools.product((STACK, NETMAP, LEAVING), (0, 1)):
+        for pm, pn, rm, rn, user in compositions(n - 1, 5):
+            for since, copies in itertools.product((0, n - 1), (0, 1)):
+                for to_user, to_stack, flushed, nobuf, linkdown in _SWITCH_GHOSTS:
+                    s = SwitchRx(n, mode, link, 0, pm, pn, rm, rn, user, 0, since, copies, 0,
+                                 to_user, to_stack, flushed, nobuf, linkdown)
+                    s = s.replace(pool=n - switch.netmap_held(s),
+                                  offered=switch.ready(s) + switch.delivered(s)
+                                  + switch.dropped(s))
+                    if machine.holds(s):
+                        yield s
+
+
 def consistent_states(machine: Machine, n: int) -> list:
+    if machine.state_type is SwitchRx:
+        return list(_switch_states(machine, n))
     if machine is TX:
         return list(_tx_states(n))
     if machine is RX:

@@ -39,7 +39,9 @@ def symbolic_state(machine: Machine):
 
 def adversarial(machine: Machine, states: list, n: int) -> list:
     values = (0, n - 1, n, U32_MAX)
-    fields = USER_FIELDS[machine.name]
+    fields = USER_FIELDS.get(machine.name)
+    if fields is None:  # no shared ring fields a user could scribble (the switch machines)
+        return []
     out = []
     for i, s in enumerate(states[:: max(1, len(states) // 500)]):
         combo = list(itertools.product(values, repeat=3))[i % 64]

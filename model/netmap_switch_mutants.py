@@ -1,0 +1,141 @@
+"""Deliberately broken enter/exit steps, each refuted against the invariant it names.
+
+Every invariant of the two switch machines has a mutant here, written as the bug a driver
+porting the protocol could plausibly ship: rxsync handing the user a slot still backed by
+an mbuf, the normal refill path left active in netmap mode, leaving before the NIC has
+given its netmap buffers back, a flush that forgets to count, the link bounced anyway.
+``ringspec prove`` fails if any survives.
+"""
+
+from __future__ import annotations
+
+from model.core import And, Eq, Step, Term
+from model.netmap_switch import (
+    CLASSIC_RX,
+    LEAVING,
+    NETMAP,
+    RFC_RX,
+    STACK,
+    Min,
+    SwitchRx,
+    harvest,
+    ready,
+    regif_classic,
+    regif_rfc,
+    release,
+    ring_reset_exit,
+    select,
+    unregif_rfc,
+    wire,
+)
+
+
+@RFC_RX.mutant("harvest-unclamped", "SW-RX-SHAPE", replaces="harvest")
+def harvest_unclamped(s: SwitchRx, k: Term, j: Term) -> Step:
+    """rxsync trusts the count it was asked for instead of the filled descriptors: it
+    takes k even when fewer packets arrived."""
+    step = harvest(s, k, j)
+    nm_m = Min(k, s.ready_m)
+    grabbed = s.replace(ready_m=s.ready_m - nm_m, ready_n=s.ready_n - (k - nm_m),
+                        user=s.user + k, to_user=s.to_user + k, since=s.since + k,
+                        copies=s.copies + nm_m)
+    return Step(step.guard, select(Eq(s.mode, NETMAP), grabbed, step.post))
+
+
+@RFC_RX.mutant("close-forgets-user-slots", "SW-RX-SLOTS", replaces="unregif_rfc")
+def close_forgets_user_slots(s: SwitchRx) -> Step:
+    """Closing frees the user's netmap buffers but never reposts those descriptors."""
+    step = unregif_rfc(s)
+    return Step(step.guard, step.post.replace(posted_m=s.posted_m))
+
+
+@RFC_RX.mutant("close-frees-nic-buffers", "SW-RX-BUFFERS", replaces="unregif_rfc")
+def close_frees_nic_buffers(s: SwitchRx) -> Step:
+    """Closing returns every netmap buffer to the allocator at once, including the ones
+    still posted in NIC descriptors: the NIC may DMA into a buffer that is reused."""
+    step = unregif_rfc(s)
+    return Step(step.guard, step.post.replace(pool=step.post.pool + s.posted_n))
+
+
+@RFC_RX.mutant("ring-reset-forgets-posted", "SW-RX-BUFFERS", replaces="ring_reset_exit")
+def ring_reset_forgets_posted(s: SwitchRx) -> Step:
+    """The ring reset reclaims the filled descriptors' buffers but not the posted ones:
+    they leak."""
+    step = ring_reset_exit(s)
+    return Step(step.guard, step.post.replace(pool=s.pool + s.ready_n))
+
+
+@CLASSIC_RX.mutant("classic-enter-takes-one-less", "SW-RX-BUFFERS", replaces="regif_classic")
+def classic_enter_takes_one_less(s: SwitchRx) -> Step:
+    """The classic switch takes N-1 buffers for the N-1 posted descriptors and forgets
+    the empty slot's own buffer."""
+    step = regif_classic(s)
+    return Step(step.guard, step.post.replace(pool=s.pool - (s.n - 1)))
+
+
+@RFC_RX.mutant("rxsync-hands-over-mbuf", "SW-RX-NO-MBUF-TO-USER", replaces="harvest")
+def rxsync_hands_over_mbuf(s: SwitchRx, k: Term, j: Term) -> Step:
+    """rxsync reports a packet that arrived in an mbuf without copying it: the user's
+    slot is backed by a stack buffer it cannot map."""
+    step = harvest(s, k, j)
+    h = Min(k, ready(s))
+    nm_m = Min(h, s.ready_m)
+    leaked = step.post.replace(user=step.post.user - nm_m, user_m=s.user_m + nm_m,
+                               copies=s.copies)
+    return Step(step.guard, select(Eq(s.mode, NETMAP), leaked, step.post))
+
+
+@CLASSIC_RX.mutant("classic-flush-uncounted", "SW-RX-CONSERVE", replaces="regif_classic")
+def classic_flush_uncounted(s: SwitchRx) -> Step:
+    """The flush discards the received packets without counting them as dropped."""
+    step = regif_classic(s)
+    return Step(step.guard, step.post.replace(flushed=s.flushed))
+
+
+@RFC_RX.mutant("leave-before-nic-returns", "SW-RX-NORMAL-CLEAN", replaces="leave_done")
+def leave_before_nic_returns(s: SwitchRx) -> Step:
+    """Leaving is declared done as soon as it starts, with netmap buffers still in NIC
+    descriptors."""
+    return Step(True, select(Eq(s.mode, LEAVING), s.replace(mode=STACK), s))
+
+
+@RFC_RX.mutant("nic-fills-netmap-first", "SW-RX-FIFO", replaces="wire")
+def nic_fills_netmap_first(s: SwitchRx, k: Term, j: Term) -> Step:
+    """The model of the NIC fills the newest descriptors (the netmap ones) before the
+    mbufs posted ahead of them."""
+    step = wire(s, k, j)
+    f = Min(k, s.posted_m + s.posted_n)
+    in_n = Min(f, s.posted_n)
+    swapped = step.post.replace(
+        posted_m=s.posted_m - (f - in_n), posted_n=s.posted_n - in_n,
+        ready_m=s.ready_m + (f - in_n), ready_n=s.ready_n + in_n)
+    return Step(step.guard, select(And(Eq(s.mode, NETMAP), Eq(s.link, 1)), swapped, step.post))
+
+
+@RFC_RX.mutant("refill-posts-mbuf", "SW-RX-COPIES", replaces="release")
+def refill_posts_mbuf(s: SwitchRx, k: Term) -> Step:
+    """The normal refill path stays active in netmap mode and posts fresh mbufs where the
+    user released slots: the ring never stops copying."""
+    step = release(s, k)
+    r = Min(k, s.user)
+    bad = step.post.replace(posted_n=s.posted_n, posted_m=s.posted_m + r)
+    return Step(step.guard, select(Eq(s.mode, NETMAP), bad, step.post)
+                if not isinstance(s.mode, int) else (bad if s.mode == NETMAP else step.post))
+
+
+@RFC_RX.mutant("rxsync-netmap-first", "SW-RX-ONE-ROUND", replaces="harvest")
+def rxsync_netmap_first(s: SwitchRx, k: Term, j: Term) -> Step:
+    """rxsync harvests the netmap-buffer packets before the older mbuf ones."""
+    step = harvest(s, k, j)
+    h = Min(k, ready(s))
+    nm_n = Min(h, s.ready_n)
+    bad = step.post.replace(ready_n=s.ready_n - nm_n, ready_m=s.ready_m - (h - nm_n),
+                            copies=s.copies + (h - nm_n))
+    return Step(step.guard, select(Eq(s.mode, NETMAP), bad, step.post))
+
+
+@RFC_RX.mutant("rfc-bounces-link", "SW-RX-LINK-UP", replaces="regif_rfc")
+def rfc_bounces_link(s: SwitchRx) -> Step:
+    """The RFC driver still calls its down/up routine around the switch."""
+    step = regif_rfc(s)
+    return Step(step.guard, step.post.replace(link=0))
