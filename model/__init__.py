@@ -11,8 +11,13 @@ from model.netmap_legacy import LEGACY_RX, LEGACY_TX
 from model.netmap_ring import RX, TX
 from model.netmap_switch import CLASSIC_RX as SWITCH_RX_CLASSIC
 from model.netmap_switch import RFC_RX as SWITCH_RX_RFC
+from model.netmap_switch_tx import CLASSIC_TX as SWITCH_TX_CLASSIC
+from model.netmap_switch_tx import RFC_TX as SWITCH_TX_RFC
 
-MACHINES = (TX, RX, LEGACY_TX, LEGACY_RX, SWITCH_RX_CLASSIC, SWITCH_RX_RFC)
+MACHINES = (
+    TX, RX, LEGACY_TX, LEGACY_RX, SWITCH_TX_CLASSIC, SWITCH_TX_RFC, SWITCH_RX_CLASSIC,
+    SWITCH_RX_RFC,
+)
 
 from model import ena_llq, ena_queue, ena_reqid, ena_txq  # noqa: E402
 
@@ -25,5 +30,5 @@ ENA_MACHINES = (
 
 __all__ = [
     "ENA_MACHINES", "LEGACY_RX", "LEGACY_TX", "MACHINES", "RX", "SWITCH_RX_CLASSIC",
-    "SWITCH_RX_RFC", "TX",
+    "SWITCH_RX_RFC", "SWITCH_TX_CLASSIC", "SWITCH_TX_RFC", "TX",
 ]

@@ -1,6 +1,6 @@
 """Deliberately broken enter/exit steps, each refuted against the invariant it names.
 
-Every invariant of the two switch machines has a mutant here, written as the bug a driver
+Every invariant of the switch machines (RX and TX) has a mutant here, written as the bug a driver
 porting the protocol could plausibly ship: rxsync handing the user a slot still backed by
 an mbuf, the normal refill path left active in netmap mode, leaving before the NIC has
 given its netmap buffers back, a flush that forgets to count, the link bounced anyway.
@@ -9,6 +9,7 @@ given its netmap buffers back, a flush that forgets to count, the link bounced a
 
 from __future__ import annotations
 
+from model import netmap_switch_tx as tx
 from model.core import And, Eq, Step, Term
 from model.netmap_switch import (
     CLASSIC_RX,
@@ -138,4 +139,80 @@ def rxsync_netmap_first(s: SwitchRx, k: Term, j: Term) -> Step:
 def rfc_bounces_link(s: SwitchRx) -> Step:
     """The RFC driver still calls its down/up routine around the switch."""
     step = regif_rfc(s)
+    return Step(step.guard, step.post.replace(link=0))
+
+
+# ---------------------------------------------------------------------------- TX
+
+
+@tx.RFC_TX.mutant("user-send-unclamped", "SW-TX-SHAPE", replaces="user_send")
+def user_send_unclamped(s: tx.SwitchTx, k: Term) -> Step:
+    """txsync hands the NIC as many slots as asked, not as many as the user owns."""
+    sent = s.replace(user=s.user - k, flight_n=s.flight_n + k, from_user=s.from_user + k,
+                     since=s.since + k)
+    return Step(True, tx.select(Eq(s.mode, NETMAP), sent, s))
+
+
+@tx.RFC_TX.mutant("enter-gives-mbuf-slots", "SW-TX-SLOTS", replaces="regif_rfc")
+def enter_gives_mbuf_slots(s: tx.SwitchTx) -> Step:
+    """The switch gives the user every slot the netmap buffers do not occupy, including
+    the ones whose descriptors still carry stack packets."""
+    step = tx.regif_rfc(s)
+    return Step(step.guard, step.post.replace(user=s.n - 1 - s.flight_n - s.done_n))
+
+
+@tx.RFC_TX.mutant("close-frees-in-flight", "SW-TX-BUFFERS", replaces="unregif_rfc")
+def close_frees_in_flight(s: tx.SwitchTx) -> Step:
+    """Closing frees the netmap buffers the NIC is still sending from."""
+    step = tx.unregif_rfc(s)
+    return Step(step.guard, step.post.replace(pool=step.post.pool + s.flight_n + s.done_n))
+
+
+@tx.CLASSIC_TX.mutant("tx-flush-uncounted", "SW-TX-CONSERVE", replaces="regif_classic")
+def tx_flush_uncounted(s: tx.SwitchTx) -> Step:
+    """The flush frees the packets in flight without counting them as dropped."""
+    step = tx.regif_classic(s)
+    return Step(step.guard, step.post.replace(flushed=s.flushed))
+
+
+@tx.CLASSIC_TX.mutant("flush-skips-completed-mbufs", "SW-TX-MBUFS-ONCE",
+                      replaces="regif_classic")
+def flush_skips_completed_mbufs(s: tx.SwitchTx) -> Step:
+    """The flush frees the mbufs in flight and forgets the completed, not yet cleaned
+    ones: they leak."""
+    step = tx.regif_classic(s)
+    return Step(step.guard, step.post.replace(mbufs_freed=s.mbufs_freed + s.flight_m))
+
+
+@tx.RFC_TX.mutant("tx-leave-before-drained", "SW-TX-NORMAL-CLEAN", replaces="leave_done")
+def tx_leave_before_drained(s: tx.SwitchTx) -> Step:
+    """Leaving is declared done without waiting for the NIC to drain."""
+    return Step(True, tx.select(Eq(s.mode, LEAVING), s.replace(mode=STACK), s))
+
+
+@tx.RFC_TX.mutant("nic-completes-netmap-first", "SW-TX-FIFO", replaces="complete")
+def nic_completes_netmap_first(s: tx.SwitchTx, k: Term, j: Term) -> Step:
+    """The model of the NIC completes the user's packets before the older stack ones."""
+    step = tx.complete(s, k, j)
+    c = Min(k, s.flight_m + s.flight_n)
+    c_n = Min(c, s.flight_n)
+    bad = step.post.replace(flight_m=s.flight_m - (c - c_n), flight_n=s.flight_n - c_n,
+                            done_m=s.done_m + (c - c_n), done_n=s.done_n + c_n)
+    return Step(step.guard, tx.select(And(Eq(s.mode, NETMAP), Eq(s.link, 1)), bad,
+                                      step.post))
+
+
+@tx.RFC_TX.mutant("lazy-mbuf-cleanup", "SW-TX-ONE-ROUND", replaces="cleanup")
+def lazy_mbuf_cleanup(s: tx.SwitchTx) -> Step:
+    """txsync reclaims the user's completed slots but leaves completed stack mbufs for a
+    later pass: the user's slots cycle while mbufs linger past one round."""
+    step = tx.cleanup(s)
+    lazy = s.replace(done_n=0, user=s.user + s.done_n)
+    return Step(step.guard, tx.select(Eq(s.mode, NETMAP), lazy, step.post))
+
+
+@tx.RFC_TX.mutant("tx-rfc-bounces-link", "SW-TX-LINK-UP", replaces="regif_rfc")
+def tx_rfc_bounces_link(s: tx.SwitchTx) -> Step:
+    """The RFC driver still calls its down/up routine around the switch."""
+    step = tx.regif_rfc(s)
     return Step(step.guard, step.post.replace(link=0))

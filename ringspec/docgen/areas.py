@@ -11,7 +11,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from model import LEGACY_RX, LEGACY_TX, RX, SWITCH_RX_CLASSIC, SWITCH_RX_RFC, TX
+from model import (
+    LEGACY_RX,
+    LEGACY_TX,
+    RX,
+    SWITCH_RX_CLASSIC,
+    SWITCH_RX_RFC,
+    SWITCH_TX_CLASSIC,
+    SWITCH_TX_RFC,
+    TX,
+)
 from model.netmap_ring import (
     AS_SHIPPED,
     POLICIES,
@@ -21,6 +30,7 @@ from model.netmap_ring import (
 )
 from model.netmap_state import rx_regions, tx_regions
 from model.netmap_switch import init as switch_init
+from model.netmap_switch_tx import init as switch_tx_init
 from ringspec.docgen import switch_pictures
 from ringspec.docgen.scenario import Action, Scenario
 
@@ -159,6 +169,41 @@ AREAS: dict[str, Area] = {
             Action("the ring is reset instead of waiting for traffic", "ring_reset_exit"),
         )),
         "Example: an 8-slot RX ring through an RFC enter and exit",
+        picture=switch_pictures.figure,
+    ),
+    SWITCH_TX_CLASSIC.name: Area(
+        None,
+        Scenario("area-switch-tx-classic", SWITCH_TX_CLASSIC, switch_tx_init(8), (
+            Action("normal mode: the stack transmits 4 packets", "stack_xmit", {"k": 4}),
+            Action("the NIC sends 2 of them", "complete", {"k": 2, "j": 0}),
+            Action("NIOCREGIF: down, every TX buffer freed (2 packets dropped), restart",
+                   "regif_classic"),
+            Action("the link comes back", "link_up"),
+            Action("the user sends 3 packets", "user_send", {"k": 3}),
+            Action("the NIC sends them", "complete", {"k": 3, "j": 0}),
+            Action("txsync reclaims the slots", "cleanup"),
+            Action("close: down, swap back, restart", "unregif_classic"),
+            Action("the link comes back", "link_up"),
+        )),
+        "Example: an 8-slot TX ring through a classic enter and exit",
+        picture=switch_pictures.figure,
+    ),
+    SWITCH_TX_RFC.name: Area(
+        None,
+        Scenario("area-switch-tx-rfc", SWITCH_TX_RFC, switch_tx_init(8), (
+            Action("normal mode: the stack transmits 4 packets", "stack_xmit", {"k": 4}),
+            Action("NIOCREGIF: the 3 free slots become the user's; 4 are withheld",
+                   "regif_rfc"),
+            Action("the user sends 3 packets behind the stack's", "user_send", {"k": 3}),
+            Action("the NIC sends 5: the stack's 4 first", "complete", {"k": 5, "j": 0}),
+            Action("txsync: the 4 mbufs are freed, 5 slots return to the user", "cleanup"),
+            Action("close: the link stays up; 2 netmap packets still in flight",
+                   "unregif_rfc"),
+            Action("the NIC sends them", "complete", {"k": 2, "j": 2}),
+            Action("the stack driver's cleanup returns their buffers", "cleanup"),
+            Action("the queue has drained: normal mode", "leave_done"),
+        )),
+        "Example: an 8-slot TX ring through an RFC enter and exit",
         picture=switch_pictures.figure,
     ),
 }

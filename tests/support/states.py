@@ -15,9 +15,11 @@ from collections.abc import Iterator
 
 from model import netmap_legacy
 from model import netmap_switch as switch
+from model import netmap_switch_tx as switch_tx
 from model.core import Machine
 from model.netmap_ring import RX, TX, NetmapRing
 from model.netmap_switch import LEAVING, NETMAP, STACK, SwitchRx
+from model.netmap_switch_tx import SwitchTx
 
 
 def compositions(total: int, parts: int) -> Iterator[tuple[int, ...]]:
@@ -80,7 +82,26 @@ def _switch_states(machine: Machine, n: int) -> Iterator[SwitchRx]:
                         yield s
 
 
+def _switch_tx_states(machine: Machine, n: int) -> Iterator[SwitchTx]:
+    """As for RX: every mode, link and split of the descriptors (free ones included), a
+    few ghost histories; derived ghosts follow from the invariants."""
+    for mode, link in itertools.product((STACK, NETMAP, LEAVING), (0, 1)):
+        for fm, fn, dm, dn, user, _free in compositions(n - 1, 6):
+            for since, flushed, stack_done in itertools.product((0, 1), (0, 1), (0, 2)):
+                s = SwitchTx(n, mode, link, 0, fm, fn, dm, dn, user, since, 0, 0, 0,
+                             flushed, stack_done)
+                from_stack = stack_done + fm + dm
+                from_user = fn + dn + flushed + since
+                s = s.replace(pool=n - switch_tx.netmap_held(s), from_stack=from_stack,
+                              from_user=from_user,
+                              on_wire=from_stack + from_user - fm - fn - flushed)
+                if machine.holds(s):
+                    yield s
+
+
 def consistent_states(machine: Machine, n: int) -> list:
+    if machine.state_type is SwitchTx:
+        return list(_switch_tx_states(machine, n))
     if machine.state_type is SwitchRx:
         return list(_switch_states(machine, n))
     if machine is TX:
