@@ -69,6 +69,7 @@ class SwitchRx:
     ready_n: Term
     user: Term
     user_m: Term
+    gap_m: Term
     since: Term
     copies: Term
     offered: Term
@@ -84,7 +85,8 @@ class SwitchRx:
             f"SwitchRx(n={self.n}, mode={mode}, link={self.link}, "
             f"pool={self.pool}, posted=(mbuf={self.posted_m}, netmap={self.posted_n}), "
             f"ready=(mbuf={self.ready_m}, netmap={self.ready_n}), user={self.user}, "
-            f"user_mbuf={self.user_m}, since={self.since}, copies={self.copies}, "
+            f"user_mbuf={self.user_m}, empty_slot_mbuf={self.gap_m}, since={self.since}, "
+            f"copies={self.copies}, "
             f"offered={self.offered}, to_user={self.to_user}, to_stack={self.to_stack}, "
             f"dropped=(flushed={self.flushed}, nobuf={self.nobuf}, linkdown={self.linkdown}))"
         )
@@ -110,6 +112,9 @@ SWITCH_RX_VARS = (
         "the user has not released (each holds a netmap buffer)."),
     Var("user_m", "user", "count", "netmap mode: user slots whose buffer is a stack mbuf "
         "(must stay 0: the user maps netmap buffers only)."),
+    Var("gap_m", "device", "count", "1 while the empty slot's descriptor holds a stack mbuf "
+        "(drivers keep a buffer on every descriptor, the empty one included); 0 when it "
+        "holds a netmap buffer."),
     Var("since", "ghost", "count", "Packets harvested since the ring entered netmap mode."),
     Var("copies", "ghost", "count", "Packets copied from an mbuf into a netmap buffer since "
         "the ring entered netmap mode."),
@@ -127,7 +132,7 @@ def init(n: Term) -> SwitchRx:
     in the allocator, the link up, nothing counted yet."""
     return SwitchRx(
         n=n, mode=STACK, link=1, pool=n, posted_m=n - 1, posted_n=0,
-        ready_m=0, ready_n=0, user=0, user_m=0, since=0, copies=0, offered=0, to_user=0,
+        ready_m=0, ready_n=0, user=0, user_m=0, gap_m=1, since=0, copies=0, offered=0, to_user=0,
         to_stack=0, flushed=0, nobuf=0, linkdown=0,
     )
 
@@ -146,6 +151,11 @@ def ready(s: SwitchRx) -> Term:
 def stack_bufs(s: SwitchRx) -> Term:
     """Descriptors still holding a stack mbuf (posted or filled)."""
     return s.posted_m + s.ready_m
+
+
+def mbufs(s: SwitchRx) -> Term:
+    """Descriptors holding a stack mbuf, the empty slot's included."""
+    return stack_bufs(s) + s.gap_m
 
 
 def netmap_held(s: SwitchRx) -> Term:
@@ -231,11 +241,15 @@ def harvest(s: SwitchRx, k: Term, j: Term) -> Step:
 
 def release(s: SwitchRx, k: Term) -> Step:
     """rxsync's refill: up to k slots the user released go back to the NIC with their
-    netmap buffers (the RFC never posts a stack mbuf once in netmap mode).  A no-op
-    outside netmap mode."""
+    netmap buffers (the RFC never posts a stack mbuf once in netmap mode).  Moving the
+    tail register hands the NIC the old empty slot with whatever its descriptor holds
+    (right after the switch: a stack mbuf), and the last released slot becomes the empty
+    one.  A no-op outside netmap mode."""
     r = Min(k, s.user)
-    return Step(True, select(
-        Eq(s.mode, NETMAP), s.replace(user=s.user - r, posted_n=s.posted_n + r), s))
+    old_gap_m = If(r > 0, s.gap_m, 0)  # the old empty slot joins the NIC's, as it is
+    refill = s.replace(user=s.user - r, posted_m=s.posted_m + old_gap_m,
+                       posted_n=s.posted_n + r - old_gap_m, gap_m=s.gap_m - old_gap_m)
+    return Step(True, select(Eq(s.mode, NETMAP), refill, s))
 
 
 def regif_classic(s: SwitchRx) -> Step:
@@ -245,7 +259,7 @@ def regif_classic(s: SwitchRx) -> Step:
     guard = Eq(s.mode, STACK)
     return Step(guard, s.replace(
         mode=NETMAP, link=0, flushed=s.flushed + ready(s), ready_m=0, ready_n=0,
-        posted_m=0, posted_n=s.n - 1, pool=s.pool - s.n, since=0, copies=0,
+        posted_m=0, posted_n=s.n - 1, gap_m=0, pool=s.pool - s.n, since=0, copies=0,
     ))
 
 
@@ -269,21 +283,22 @@ def unregif_classic(s: SwitchRx) -> Step:
     guard = Eq(s.mode, NETMAP)
     return Step(guard, s.replace(
         mode=STACK, link=0, flushed=s.flushed + ready(s), ready_m=0, ready_n=0,
-        posted_m=s.n - 1, posted_n=0, user=0, user_m=0, pool=s.n,
+        posted_m=s.n - 1, posted_n=0, user=0, user_m=0, gap_m=1, pool=s.n,
     ))
 
 
 def unregif_rfc(s: SwitchRx) -> Step:
-    """Close, the RFC: the link stays up and the stack driver takes over.  The buffers
-    the kernel holds go back to the allocator now (the user's slots, the empty slot and
-    the parked buffers behind mbuf descriptors), and the user's slots are refilled with
-    fresh mbufs.  The netmap buffers inside NIC descriptors stay there until the device
-    gives them back (``harvest`` while leaving, or ``ring_reset_exit``)."""
+    """Close, the RFC: the link stays up and the stack driver takes over. The buffers the
+    kernel holds go back to the allocator now (the user's slots, the empty slot and the
+    parked buffers behind mbuf descriptors), and the user's slots and the empty one are
+    refilled with fresh mbufs (the NIC does not own the empty slot). The netmap buffers
+    inside NIC descriptors stay there until the device gives them back (``harvest``
+    while leaving, or ``ring_reset_exit``)."""
     guard = Eq(s.mode, NETMAP)
     back = s.user + s.user_m + 1 + stack_bufs(s)
     return Step(guard, s.replace(
         mode=LEAVING, pool=s.pool + back, posted_m=s.posted_m + s.user + s.user_m,
-        user=0, user_m=0,
+        user=0, user_m=0, gap_m=1,
     ))
 
 
@@ -319,12 +334,12 @@ def select(cond: Term, a: SwitchRx, b: SwitchRx) -> SwitchRx:
 
 # ---------------------------------------------------------------------------- invariants
 
-COUNTS = ("pool", "posted_m", "posted_n", "ready_m", "ready_n", "user", "user_m", "since",
+COUNTS = ("pool", "posted_m", "posted_n", "ready_m", "ready_n", "user", "user_m", "gap_m", "since",
           "copies", "offered", "to_user", "to_stack", "flushed", "nobuf", "linkdown")
 
 
 def shape(s: SwitchRx) -> Term:
-    return And(s.mode >= STACK, s.mode <= LEAVING, In01(s.link),
+    return And(s.mode >= STACK, s.mode <= LEAVING, In01(s.link), In01(s.gap_m),
                *[getattr(s, c) >= 0 for c in COUNTS])
 
 
@@ -347,7 +362,7 @@ def conserve(s: SwitchRx) -> Term:
 def normal_clean(s: SwitchRx) -> Term:
     return And(
         Implies(Eq(s.mode, STACK), And(Eq(s.posted_n + s.ready_n, 0), Eq(s.pool, s.n))),
-        Implies(s.mode != NETMAP, Eq(s.user + s.user_m, 0)),
+        Implies(s.mode != NETMAP, And(Eq(s.user + s.user_m, 0), Eq(s.gap_m, 1))),
     )
 
 
@@ -356,15 +371,17 @@ def rfc_link_up(s: SwitchRx) -> Term:
 
 
 def fifo(s: SwitchRx) -> Term:
-    return Implies(And(Eq(s.mode, NETMAP), s.ready_n > 0), Eq(s.posted_m, 0))
+    netmap = Eq(s.mode, NETMAP)
+    return And(Implies(And(netmap, s.ready_n > 0), And(Eq(s.posted_m, 0), Eq(s.gap_m, 0))),
+               Implies(And(netmap, s.posted_n > 0), Eq(s.gap_m, 0)))
 
 
 def copies_bounded(s: SwitchRx) -> Term:
-    return Implies(Eq(s.mode, NETMAP), stack_bufs(s) + s.copies <= s.n - 1)
+    return Implies(Eq(s.mode, NETMAP), mbufs(s) + s.copies <= s.n)
 
 
 def one_round(s: SwitchRx) -> Term:
-    return Implies(Eq(s.mode, NETMAP), stack_bufs(s) + Min(s.since, s.n - 1) <= s.n - 1)
+    return Implies(Eq(s.mode, NETMAP), mbufs(s) + Min(s.since, s.n) <= s.n)
 
 
 
@@ -415,13 +432,16 @@ _INVARIANTS = (
      "the user or the stack), or dropped for a counted reason: nothing lost, nothing "
      "duplicated.", conserve),
     ("SW-RX-NORMAL-CLEAN", "In normal mode the NIC holds no netmap buffer and all N are "
-     "back in the allocator; outside netmap mode the user holds nothing.", normal_clean),
-    ("SW-RX-FIFO", "In netmap mode the stack mbufs are the oldest descriptors: once the NIC "
-     "has filled a netmap buffer, no mbuf is still posted.", fifo),
-    ("SW-RX-COPIES", "In netmap mode no stack mbuf is ever posted: the mbufs left plus the "
-     "copies made since entering are at most N - 1.", copies_bounded),
-    ("SW-RX-ONE-ROUND", "After N - 1 packets harvested in netmap mode no stack mbuf is left "
-     "in the ring, so no copy is ever needed again.", one_round),
+     "back in the allocator; outside netmap mode the user holds nothing and the empty slot "
+     "holds an mbuf.", normal_clean),
+    ("SW-RX-FIFO", "In netmap mode the stack mbufs are the oldest descriptors: once a "
+     "netmap buffer is posted the empty slot's mbuf has gone to the NIC, and once the NIC "
+     "has filled a netmap buffer no mbuf is still posted.", fifo),
+    ("SW-RX-COPIES", "In netmap mode no stack mbuf is ever posted: the mbufs left (the "
+     "empty slot's included) plus the copies made since entering are at most N.",
+     copies_bounded),
+    ("SW-RX-ONE-ROUND", "After N packets harvested in netmap mode no stack mbuf is left in "
+     "the ring, so no copy is ever needed again.", one_round),
 )
 _RFC_INVARIANTS = (
     ("SW-RX-LINK-UP", "The RFC never takes the link down.", rfc_link_up),

@@ -160,9 +160,9 @@ AREAS: dict[str, Area] = {
             Action("rxsync reports the 3 (each copied out of its mbuf)", "harvest",
                    {"k": 8, "j": 0}),
             Action("the user releases them: netmap buffers are posted", "release", {"k": 3}),
-            Action("6 more frames: 4 in the last mbufs, 2 in netmap buffers", "wire",
-                   {"k": 6, "j": 0}),
-            Action("rxsync reports the 6: 4 copies, and the round is done", "harvest",
+            Action("6 more frames: 5 in mbufs (the old empty slot's too), 1 in a netmap "
+                   "buffer", "wire", {"k": 6, "j": 0}),
+            Action("rxsync reports the 6: 5 copies, and the round is done", "harvest",
                    {"k": 8, "j": 0}),
             Action("close: the kernel's buffers go back, the NIC keeps its 1 posted",
                    "unregif_rfc"),

@@ -71,10 +71,10 @@ def _switch_states(machine: Machine, n: int) -> Iterator[SwitchRx]:
     still breaks an invariant is dropped."""
     for mode, link in itertools.product((STACK, NETMAP, LEAVING), (0, 1)):
         for pm, pn, rm, rn, user in compositions(n - 1, 5):
-            for since, copies in itertools.product((0, n - 1), (0, 1)):
+            for gap_m, since, copies in itertools.product((0, 1), (0, n - 1, n), (0, 1)):
                 for to_user, to_stack, flushed, nobuf, linkdown in _SWITCH_GHOSTS:
-                    s = SwitchRx(n, mode, link, 0, pm, pn, rm, rn, user, 0, since, copies, 0,
-                                 to_user, to_stack, flushed, nobuf, linkdown)
+                    s = SwitchRx(n, mode, link, 0, pm, pn, rm, rn, user, 0, gap_m, since,
+                                 copies, 0, to_user, to_stack, flushed, nobuf, linkdown)
                     s = s.replace(pool=n - switch.netmap_held(s),
                                   offered=switch.ready(s) + switch.delivered(s)
                                   + switch.dropped(s))
