@@ -1,4 +1,4 @@
-"""The ``ringspec`` console script: ``prove``, ``fuzz``, ``docs`` and ``bench``."""
+"""The ``ringspec`` console script: ``prove``, ``fuzz``, ``docs``, ``bench`` and ``modes``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ commands:
   fuzz    run a stateful fuzz campaign of the model against the implementation
   docs    regenerate docs/ from the model and a proof run
   bench   time the datapath loops against their slot-at-a-time port and the numpy floor
+  modes   compare the classic and the RFC way of entering and leaving netmap mode
 
 Run `ringspec COMMAND --help` for a command's options."""
 
@@ -41,8 +42,14 @@ def _bench(argv: list[str]) -> int:
     return main(argv)
 
 
+def _modes(argv: list[str]) -> int:
+    from ringspec.modes import main
+
+    return main(argv)
+
+
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
-    "prove": _prove, "fuzz": _fuzz, "docs": _docs, "bench": _bench,
+    "prove": _prove, "fuzz": _fuzz, "docs": _docs, "bench": _bench, "modes": _modes,
 }
 
 

@@ -25,6 +25,7 @@ from ringspec.docgen import (
     glossary,
     machine_page,
     md,
+    modes_page,
     overview,
     ownership,
     pictures,
@@ -45,6 +46,7 @@ def pages(ev: Evidence) -> dict[str, str]:
         out = {"index.md": overview.index(ev)}
         for machine in model.MACHINES:
             out[f"{machine.name}.md"] = machine_page.render(machine, ev)
+        out["modes.md"] = modes_page.render()
         out["proofs.md"] = overview.proofs(ev)
         out["findings.md"] = findings.render(ev)
         out["ownership.md"] = ownership.render()

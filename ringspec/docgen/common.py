@@ -11,6 +11,7 @@ from ringspec.docgen.evidence import Row
 PAGES = (
     ("index.md", "Overview"),
     *[(f"{m.name}.md", m.title) for m in model.MACHINES],
+    ("modes.md", "netmap enter/exit: classic vs RFC"),
     ("proofs.md", "Proofs"),
     ("findings.md", "Findings"),
     ("ownership.md", "Slot ownership"),

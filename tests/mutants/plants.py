@@ -77,4 +77,45 @@ PLANTS = (
         "        self.tail = np.zeros(self.count, dtype=np.uint16)  # TDT / RDT (driver)\n",
         ("tests/unit/test_large_rings.py",),
     ),
+    Plant(
+        "switch-rxsync-skips-conversion",
+        "RFC rxsync reports a packet that arrived in an mbuf without copying it into the "
+        "slot's netmap buffer: the user's slot is still backed by the stack's mbuf",
+        "impl/switch/rx.py",
+        "        self.mbufs.free(self.desc_buf[r, i])\n"
+        "        self.desc_buf[r, i] = self.slot_nbuf[r, i]\n"
+        "        self.kind[r, i] = NETMAP_BUF\n",
+        "",
+        ("tests/stateful/test_switch_rx.py::TestSwitchRx",),
+    ),
+    Plant(
+        "switch-rfc-exit-frees-nic-buffers",
+        "leaving the RFC way returns every netmap buffer to the allocator at once, the ones "
+        "the NIC still holds included",
+        "impl/switch/rx.py",
+        "        keep = in_nic & (self.kind[every] == NETMAP_BUF)\n",
+        "        keep = np.zeros_like(in_nic)\n",
+        ("tests/stateful/test_switch_rx.py::TestSwitchRx",),
+    ),
+    Plant(
+        "switch-refill-posts-mbuf",
+        "rxsync's refill in netmap mode puts a fresh mbuf where the user released a slot",
+        "impl/switch/rx.py",
+        "        self.desc_buf[rows, idx] = self.slot_nbuf[rows, idx]\n"
+        "        self.kind[rows, idx] = NETMAP_BUF\n"
+        "        self.frame[rows, idx] = -1\n"
+        "        self.hwcur = (self.hwcur + r) % self.n\n",
+        "        self._refill_mbufs(rows, idx)\n"
+        "        self.hwcur = (self.hwcur + r) % self.n\n",
+        ("tests/stateful/test_switch_rx.py::TestSwitchRx",),
+    ),
+    Plant(
+        "switch-classic-flush-uncounted",
+        "the classic switch throws away the packets the NIC had filled without counting "
+        "them as dropped",
+        "impl/switch/rx.py",
+        "        self._drop(\"flushed\", rows, self.frame[rows, idx])\n",
+        "",
+        ("tests/stateful/test_switch_rx.py::TestSwitchRx",),
+    ),
 )
