@@ -78,7 +78,8 @@ def test_every_page_is_marked_and_has_no_machine_specific_text(
 def test_every_machine_has_a_page(generated: tuple[Path, Path]) -> None:
     _, pages = generated
     expected = {"index.md", "proofs.md", "findings.md", "ownership.md", "user-questions.md",
-                "rules.md", "errors.md", "driver.md", "benchmarks.md", "glossary.md"}
+                "rules.md", "errors.md", "driver.md", "benchmarks.md", "glossary.md",
+                "modes.md"}
     expected |= {f"{m.name}.md" for m in model.MACHINES}
     assert set(_pages(pages)) == expected
 
