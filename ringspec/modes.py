@@ -1,21 +1,26 @@
 """``ringspec modes``: one traffic scenario through both ways of entering and leaving netmap.
 
-The scenario (:class:`Scenario`): ``queues`` RX rings of ``ring_size`` slots receive
-``rate`` frames per ring every tick.  Each tick the driver harvests everything filled (rxsync
-in netmap mode, rxeof otherwise) and, in netmap mode, the user releases every slot it was
-given.  netmap mode is entered at tick ``enter_at`` and left at ``exit_at``; a link taken
-down by a classic switch comes back ``autoneg_ticks`` later; the run continues until
-``ticks`` and then until every ring is back in normal mode.  The same scenario runs through
-:class:`impl.switch.SwitchRxRings` with the classic strategy and with the RFC (leaving by
-waiting for traffic, and by resetting the ring).
+The scenario (:class:`Scenario`): an interface with ``queues`` RX and ``queues`` TX rings
+of ``ring_size`` slots. Every tick ``rate`` frames arrive on each RX ring and ``rate``
+packets are sent on each TX ring (by the stack in normal mode -- what does not fit is
+refused, ENOBUFS, and counted as dropped -- and by the netmap user in netmap mode, as much
+as its free slots allow). Each tick the driver harvests everything filled (rxsync in
+netmap mode, rxeof otherwise), the user releases every RX slot it was given, the NIC sends
+everything queued and the TX ring is cleaned. netmap mode is entered at tick ``enter_at``
+and left at ``exit_at``; a link taken down by a classic switch comes back
+``autoneg_ticks`` later; the run continues until ``ticks`` and then until every ring is
+back in normal mode. The same scenario runs through :class:`impl.switch.SwitchRxRings`
+with the classic strategy and with the RFC (leaving by waiting for traffic, and by
+resetting the ring).
 
-For each it reports ``frames`` offered, ``link_down_ticks`` (ticks with the link down),
-``dropped`` (discarded for a documented reason: flushed by a switch, no posted buffer, link
-down), ``lost`` (frames not accounted for anywhere: must be 0), ``duplicated`` (frames
-accounted for twice: must be 0), ``copies`` (packets copied between an mbuf and a netmap
-buffer, entering and leaving), ``leaked_buffers`` (netmap buffers not back in the allocator
-at the end: must be 0) and ``leave_ticks`` (ticks of traffic, from the close on, until every
-ring is back in normal mode: 0 when the close itself finishes the job).
+For each it reports ``frames`` (received and sent), ``link_down_ticks`` (ticks with the
+link down), ``dropped`` (discarded for a documented reason: flushed by a switch, no posted
+buffer, link down, refused by a full TX queue), ``lost`` (frames not accounted for
+anywhere: must be 0), ``duplicated`` (frames accounted for twice: must be 0), ``copies``
+(packets copied between an mbuf and a netmap buffer, entering and leaving),
+``leaked_buffers`` (netmap buffers not back in the allocator at the end: must be 0) and
+``leave_ticks`` (ticks of traffic, from the close on, until every ring is back in normal
+mode: 0 when the close itself finishes the job).
 """
 
 from __future__ import annotations
@@ -27,9 +32,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from impl.switch import SwitchRxRings
+from impl.switch import SwitchRxRings, SwitchTxRings
 from impl.switch.rx import DROP_REASONS, FrameLog
-from model.netmap_switch import STACK
+from model.netmap_switch import NETMAP, STACK
 
 #: (strategy, how an RFC ring leaves) of each row.
 RUNS = (("classic", ""), ("rfc", "wait"), ("rfc", "reset"))
@@ -49,30 +54,47 @@ class Scenario:
 def run(strategy: str, leave: str, sc: Scenario) -> dict[str, int | str]:
     """The scenario through one strategy; the figures of the module docstring."""
     rings = SwitchRxRings(sc.queues, sc.ring_size, strategy)
+    txr = SwitchTxRings(sc.queues, sc.ring_size, strategy)
     everything = np.full(sc.queues, 2 * sc.ring_size)
+    refused = 0
     link_down = leave_ticks = 0
     down_since: int | None = None
     leaving_since: int | None = None
     tick = 0
-    while tick < sc.ticks or (rings.mode != STACK).any():
+    def normal() -> bool:
+        return bool((rings.mode == STACK).all() and (txr.mode == STACK).all())
+
+    while tick < sc.ticks or not normal():
         if tick == sc.enter_at:
             rings.regif()
+            txr.regif()
         if tick == sc.exit_at:
             rings.unregif()
+            txr.unregif()
             if leave == "reset":
                 rings.ring_reset_exit()
-            leaving_since = tick if (rings.mode != STACK).any() else None
-        if down_since is None and (rings.link == 0).any():
+            leaving_since = None if normal() else tick
+        down = bool((rings.link == 0).any() or (txr.link == 0).any())
+        if down and down_since is None:
             down_since = tick
         if down_since is not None and tick - down_since >= sc.autoneg_ticks:
             rings.link_up()
-            down_since = None
-        link_down += int((rings.link == 0).any())
+            txr.link_up()
+            down_since, down = None, False
+        link_down += int(down)
         rings.wire(sc.rate)
         rings.harvest(everything)
         rings.release(everything)
         rings.leave_done()
-        if leaving_since is not None and (rings.mode == STACK).all():
+        before = int(txr.counters["from_stack"].sum())
+        txr.stack_xmit(sc.rate)
+        offered = int((txr.mode != NETMAP).sum()) * sc.rate
+        refused += offered - (int(txr.counters["from_stack"].sum()) - before)
+        txr.user_send(sc.rate)
+        txr.complete(everything)
+        txr.cleanup()
+        txr.leave_done()
+        if leaving_since is not None and normal():
             leave_ticks, leaving_since = tick - leaving_since + 1, None
         tick += 1
         if tick > sc.ticks + 100 * sc.ring_size:
@@ -82,17 +104,22 @@ def run(strategy: str, leave: str, sc: Scenario) -> dict[str, int | str]:
                            FrameLog.cat(log.to_stack),
                            *[FrameLog.cat(log.dropped[r]) for r in DROP_REASONS]])
     counts = np.bincount(seen, minlength=rings.next_frame)
+    sent = np.concatenate([txr.in_flight_frames(), FrameLog.cat(txr.log.on_wire),
+                           FrameLog.cat(txr.log.flushed)])
+    tx_counts = np.bincount(sent, minlength=txr.next_frame)
     c = rings.counters
     return {
         "strategy": strategy,
         "exit": leave or "down-swap-up",
-        "frames": rings.next_frame,
+        "frames": rings.next_frame + txr.next_frame + refused,
         "link_down_ticks": link_down,
-        "dropped": int(sum(c[r].sum() for r in DROP_REASONS)),
-        "lost": int((counts == 0).sum()),
-        "duplicated": int((counts > 1).sum()),
+        "dropped": int(sum(c[r].sum() for r in DROP_REASONS)
+                       + txr.counters["flushed"].sum()) + refused,
+        "lost": int((counts == 0).sum() + (tx_counts == 0).sum()),
+        "duplicated": int((counts > 1).sum() + (tx_counts > 1).sum()),
         "copies": int(c["copies"].sum() + c["exit_copies"].sum()),
-        "leaked_buffers": rings.pool.capacity - rings.pool.free_count,
+        "leaked_buffers": (rings.pool.capacity - rings.pool.free_count
+                           + txr.pool.capacity - txr.pool.free_count),
         "leave_ticks": leave_ticks,
     }
 
@@ -106,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="ringspec modes",
         description="Run one traffic scenario through the classic and the RFC way of "
-        "entering and leaving netmap mode (RX rings) and compare them.")
+        "entering and leaving netmap mode (RX and TX rings) and compare them.")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     defaults = Scenario()
     for name, value in asdict(defaults).items():

