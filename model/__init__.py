@@ -5,9 +5,11 @@ Importing this package registers every machine and its mutants; :data:`MACHINES`
 them in the order the proofs and the docs present them.
 """
 
+from model import netmap_regif_mutants as _regif_mutants  # noqa: F401
 from model import netmap_ring_mutants as _mutants  # noqa: F401  (registers the mutants)
 from model import netmap_switch_mutants as _switch_mutants  # noqa: F401
 from model.netmap_legacy import LEGACY_RX, LEGACY_TX
+from model.netmap_regif import REGIF
 from model.netmap_ring import RX, TX
 from model.netmap_switch import CLASSIC_RX as SWITCH_RX_CLASSIC
 from model.netmap_switch import RFC_RX as SWITCH_RX_RFC
@@ -15,8 +17,8 @@ from model.netmap_switch_tx import CLASSIC_TX as SWITCH_TX_CLASSIC
 from model.netmap_switch_tx import RFC_TX as SWITCH_TX_RFC
 
 MACHINES = (
-    TX, RX, LEGACY_TX, LEGACY_RX, SWITCH_TX_CLASSIC, SWITCH_TX_RFC, SWITCH_RX_CLASSIC,
-    SWITCH_RX_RFC,
+    TX, RX, LEGACY_TX, LEGACY_RX, REGIF, SWITCH_TX_CLASSIC, SWITCH_TX_RFC,
+    SWITCH_RX_CLASSIC, SWITCH_RX_RFC,
 )
 
 from model import ena_llq, ena_queue, ena_reqid, ena_txq  # noqa: E402
@@ -29,6 +31,6 @@ ENA_MACHINES = (
 )
 
 __all__ = [
-    "ENA_MACHINES", "LEGACY_RX", "LEGACY_TX", "MACHINES", "RX", "SWITCH_RX_CLASSIC",
+    "ENA_MACHINES", "LEGACY_RX", "LEGACY_TX", "MACHINES", "REGIF", "RX", "SWITCH_RX_CLASSIC",
     "SWITCH_RX_RFC", "SWITCH_TX_CLASSIC", "SWITCH_TX_RFC", "TX",
 ]

@@ -14,6 +14,7 @@ from typing import Any
 from model import (
     LEGACY_RX,
     LEGACY_TX,
+    REGIF,
     RX,
     SWITCH_RX_CLASSIC,
     SWITCH_RX_RFC,
@@ -21,6 +22,7 @@ from model import (
     SWITCH_TX_RFC,
     TX,
 )
+from model.netmap_regif import init as regif_init
 from model.netmap_ring import (
     AS_SHIPPED,
     POLICIES,
@@ -136,6 +138,21 @@ AREAS: dict[str, Area] = {
             Action("rxsync gives the 2 released slots back", "rxsync", short="rxsync"),
         )),
         "Example: an 8-slot legacy RX ring",
+    ),
+    REGIF.name: Area(
+        None,
+        Scenario("area-regif", REGIF, regif_init(8), (
+            Action("process A opens the port bound to this ring: krings created, the "
+                   "interface intercepted, the ring switched", "regif_this"),
+            Action("process B binds another ring of the same port", "regif_other"),
+            Action("process C asks for this ring with NR_EXCLUSIVE: EBUSY",
+                   "regif_this_exclusive"),
+            Action("A closes: the ring's last user is gone, so nm_register(na, 0) switches "
+                   "it back while B keeps the interface in netmap", "unregif_this"),
+            Action("B closes: the last handle; native flags cleared, krings deleted",
+                   "unregif_other"),
+        )),
+        "Example: three processes on one port",
     ),
     SWITCH_RX_CLASSIC.name: Area(
         None,

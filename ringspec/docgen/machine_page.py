@@ -96,18 +96,23 @@ def _example(machine: Machine) -> list[str]:
     broken = [r for r in rows if r.violated]
     if broken:
         raise ValueError(f"{sc.name}: the worked example breaks {broken[0].violated}")
-    return [
+    if area.picture:
+        figure = area.picture(sc.name, [("before", sc.start)] + [
+            (f"{i}. {r.action.short or r.action.what}", r.after)
+            for i, r in enumerate(rows, 1)], sc.machine).markdown
+    elif scenario.drawable(sc):
+        figure = scenario.figure(sc, rows)
+    else:  # no slots to draw: the table says it all
+        figure = ""
+    return [x for x in (
         "## Worked example",
         " ".join(x for x in (
             f"{area.example_title}, run on the model when this page was generated; every "
             "invariant holds after every step.", scenario.picture_note(sc)) if x),
-        (area.picture(sc.name, [("before", sc.start)] + [
-            (f"{i}. {r.action.short or r.action.what}", r.after)
-            for i, r in enumerate(rows, 1)], sc.machine).markdown
-         if area.picture else scenario.figure(sc, rows)),
+        figure,
         scenario.table(sc, rows),
         scenario.replay(sc),
-    ]
+    ) if x]
 
 
 def _formula_block(text: str, summary: str) -> str:

@@ -161,8 +161,17 @@ def table(sc: Scenario, rows: list[Row]) -> str:
             ", ".join(map(str, r.moved)) or "none",
             ", ".join(md.tick(v) for v in r.violated) or "none",
         ])
-    return md.table(["#", "what happens", "model step", "prologue", "ring after",
-                     "kernel and NIC after", f"slots {handed}", "invariants broken"], body)
+    header = ["#", "what happens", "model step", "prologue", "ring after",
+              "kernel and NIC after", f"slots {handed}", "invariants broken"]
+    if not drawable(sc):  # not a ring: no prologue, no slots handed over
+        header[4:6] = ["user's part after", "the rest after"]
+        keep = [i for i in range(len(header)) if i not in (3, 6)
+                and (i != 4 or any(row[4] for row in body))]
+        if 4 not in keep:
+            header[5] = "state after"
+        header = [header[i] for i in keep]
+        body = [[row[i] for i in keep] for row in body]
+    return md.table(header, body)
 
 
 def figure(sc: Scenario, rows: list[Row], policy: str = "") -> str:
@@ -176,9 +185,14 @@ def figure(sc: Scenario, rows: list[Row], policy: str = "") -> str:
     return pictures.figure(name, pics, direction(sc.machine), marks=marks).markdown
 
 
+def drawable(sc: Scenario) -> bool:
+    """The scenario's states are rings (modern, or legacy through the mapping)."""
+    return isinstance(sc.start, (NetmapRing, netmap_legacy.LegacyRing))
+
+
 def picture_note(sc: Scenario) -> str:
     """What a reader needs to know about the pictures of a non-modern ring, or ''."""
-    if isinstance(sc.start, NetmapRing):
+    if isinstance(sc.start, NetmapRing) or not drawable(sc):
         return ""
     return ("The pictures draw the legacy ring through the refinement mapping to "
             "head/cur/tail (`model.netmap_legacy.to_modern`), so the invariants they name "

@@ -17,6 +17,7 @@ from model import netmap_legacy
 from model import netmap_switch as switch
 from model import netmap_switch_tx as switch_tx
 from model.core import Machine
+from model.netmap_regif import KringUse
 from model.netmap_ring import RX, TX, NetmapRing
 from model.netmap_switch import LEAVING, NETMAP, STACK, SwitchRx
 from model.netmap_switch_tx import SwitchTx
@@ -99,7 +100,22 @@ def _switch_tx_states(machine: Machine, n: int) -> Iterator[SwitchTx]:
                     yield s
 
 
+def _regif_states(machine: Machine, n: int) -> Iterator[KringUse]:
+    """Up to three handles of each kind and each exclusivity; the adapter's flags follow
+    from the invariants (every field but the handle counts is determined by them)."""
+    for users, others, exclusive, ebusy in itertools.product(range(4), range(4), (0, 1),
+                                                               (0, 2)):
+        active = users + others
+        on = int(users > 0)
+        s = KringUse(n, users, others, active, on, on, exclusive, int(active > 0),
+                     int(active > 0), ebusy)
+        if machine.holds(s):
+            yield s
+
+
 def consistent_states(machine: Machine, n: int) -> list:
+    if machine.state_type is KringUse:
+        return list(_regif_states(machine, n))
     if machine.state_type is SwitchTx:
         return list(_switch_tx_states(machine, n))
     if machine.state_type is SwitchRx:
