@@ -135,4 +135,25 @@ PLANTS = (
         "",
         ("tests/stateful/test_switch_tx.py::TestSwitchTx",),
     ),
+    Plant(
+        "control-unregister-last-only",
+        "close calls the driver's nm_register(na, 0) only for the last handle (netmap "
+        "before per-ring modes): a ring whose last user closes stays in netmap mode while "
+        "other handles are open",
+        "impl/netmap/control.py",
+        "        if self.active_fds == 0 or self._switching(sel):\n"
+        "            self._register(on=False)\n",
+        "        if self.active_fds == 0:\n"
+        "            self._register(on=False)\n",
+        ("tests/stateful/test_port_control.py::TestPortControl",),
+    ),
+    Plant(
+        "control-exclusive-ignores-users",
+        "NR_EXCLUSIVE is granted on rings other handles already use",
+        "impl/netmap/control.py",
+        "        busy = any((self.exclusive[t][s].any() or (b.exclusive and "
+        "self.users[t][s].any()))\n",
+        "        busy = any((self.exclusive[t][s].any() or (b.exclusive and False))\n",
+        ("tests/stateful/test_port_control.py::TestPortControl",),
+    ),
 )
