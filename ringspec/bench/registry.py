@@ -41,6 +41,8 @@ LOOP_NAMES = ("tx", "rx", "netmap_tx", "netmap_rx")
 VARIANTS = ("vectorized", "baseline", "floor")
 
 MODULES = (
+    "ringspec.bench.ena_tx",
+    "ringspec.bench.ena_rx",
     "ringspec.bench.netmap_tx",
     "ringspec.bench.netmap_rx",
 )

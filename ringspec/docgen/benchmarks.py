@@ -125,6 +125,11 @@ def render(path: Path | None = None) -> str:
         "",
         md.table(["loop", "one step"], [[md.tick(lp.name), lp.title] for lp in loops], "ll"),
         "",
+        "In the ENA loops (`tx`, `rx`) what is ported slot at a time is the driver "
+        "(`impl/ena/reference_loops.py`, the C's loops one packet, descriptor and completion "
+        "at a time); both variants drive the same simulated device, whose own cost (parsing, "
+        "RSS, DMA, completions) is in both figures and bounds them.",
+        "",
         f"Targets (issue 6): at least {report.LINE_RATE_MPPS} Mpps (10 GbE line rate at "
         f"64 B) at batch ≥ {report.TARGET_BATCH} on one core, at least "
         f"{report.TARGET_VS_BASELINE:g}× the baseline and {report.TARGET_VS_FLOOR:g}× the "

@@ -14,8 +14,14 @@ from ringspec.bench.registry import Config
 
 LOOPS = registry.loops()
 
-# Besides each loop's quick configurations: wrapping rings, several queues, batch 1.
-EXTRA = (Config(3, 16, 5), Config(2, 8, 1), Config(1, 64, 31))
+# Besides each loop's quick configurations: wrapping rings, several queues, batch 1 (ENA
+# rings have at least ENA_MIN_RING_SIZE = 256 entries).
+EXTRA = {"netmap": (Config(3, 16, 5), Config(2, 8, 1), Config(1, 64, 31)),
+         "ena": (Config(3, 256, 40), Config(2, 256, 1))}
+
+
+def extra(loop: registry.Loop) -> tuple[Config, ...]:
+    return EXTRA["netmap" if loop.name.startswith("netmap") else "ena"]
 
 
 def run_steps(loop: registry.Loop, config: Config, variant: str, steps: int) -> registry.Moved:
@@ -27,7 +33,7 @@ def run_steps(loop: registry.Loop, config: Config, variant: str, steps: int) -> 
 
 @pytest.mark.parametrize("loop", LOOPS, ids=lambda lp: lp.name)
 def test_baseline_and_floor_move_what_the_vectorized_loop_moves(loop: registry.Loop) -> None:
-    for config in (*loop.quick, *EXTRA):
+    for config in (*loop.quick, *extra(loop)):
         steps = 7  # past a wrap of the small rings
         vec = run_steps(loop, config, "vectorized", steps)
         assert vec.packets == steps * config.packets, config
@@ -39,13 +45,13 @@ def test_baseline_and_floor_move_what_the_vectorized_loop_moves(loop: registry.L
 
 def test_the_tx_floor_gathers_the_bytes_the_wire_carries() -> None:
     loop = registry.loops(["netmap_tx"])[0]
-    for config in EXTRA:
+    for config in EXTRA["netmap"]:
         assert run_steps(loop, config, "floor", 5) == run_steps(loop, config, "vectorized", 5)
 
 
 def test_a_drain_forgets_what_it_reported() -> None:
     for loop in LOOPS:
-        v = loop.make(Config(1, 16, 4), "vectorized")
+        v = loop.make(Config(1, 16 if loop.name.startswith("netmap") else 256, 4), "vectorized")
         v.step()
         assert v.drain().packets == 4
         assert v.drain() == registry.Payload().drain()
