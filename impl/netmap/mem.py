@@ -66,7 +66,7 @@ class NetmapMemory:
             shape=(self.num_rings, self.num_slots),
             dtype=NETMAP_SLOT_DTYPE,
             buffer=self.arena,
-            offset=NETMAP_RING_HEADER_SIZE,
+            offset=NETMAP_RING_HEADER_SIZE if self.num_rings else 0,  # no rings: empty view
             strides=(self.stride, NETMAP_SLOT_SIZE),
         )
         self.bufs = self.arena[self.pool_offset :].reshape(self.nbufs, self.buf_size)

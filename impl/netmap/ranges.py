@@ -25,13 +25,6 @@ def ring_dist(a: IntArray, b: IntArray, n: int) -> IntArray:
     return (np.asarray(b, dtype=np.int64) - np.asarray(a, dtype=np.int64)) % n
 
 
-def ring_add(i: IntArray, d: IntArray, n: int) -> IntArray:
-    """Slot ``i`` advanced by ``d`` slots (mod ``n``)."""
-    if type(i) is int and type(d) is int:
-        return (i + d) % n
-    return (np.asarray(i, dtype=np.int64) + np.asarray(d, dtype=np.int64)) % n
-
-
 def ring_prev(i: IntArray, n: int) -> IntArray:
     """nm_prev: the slot before ``i``."""
     if type(i) is int:
