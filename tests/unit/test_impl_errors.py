@@ -171,3 +171,18 @@ def test_generated_frames_span_the_lengths_and_bytes_allowed() -> None:
     assert lengths.min() == 1 and lengths.max() == 8
     written = dev.bufs[dev.desc_buf[0, :1000]][np.arange(8) < dev.desc_len[0, :1000, None]]
     assert set(np.unique(written).tolist()) == set(range(256))
+
+
+def test_freeing_buffers_twice_or_out_of_range_is_refused() -> None:
+    pool = BufferPool(8)
+    got = pool.alloc(3)
+    with raises("cannot free buffer 1: valid indices are 2..7"):
+        pool.free(np.array([got[0], 1]))
+    with raises("double free: a buffer index appears twice in one free() call"):
+        pool.free(np.array([got[0], got[0]]))
+    pool.free(got[:1])
+    with raises(f"double free: buffer {got[0]} is already free"):
+        pool.free(got[:2])
+    with raises("cannot allocate a negative number of buffers (-1)"):
+        pool.alloc(-1)
+    assert pool.nfree == 4 and not pool.is_free[got[1:]].any()  # nothing changed
