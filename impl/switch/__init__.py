@@ -6,7 +6,8 @@
 """
 
 from impl.switch.pools import BufferLeakError, MbufPool, NetmapPool
-from impl.switch.rx import STRATEGIES, SwitchRxRings
+from impl.switch.rings import STRATEGIES
+from impl.switch.rx import SwitchRxRings
 from impl.switch.tx import SwitchTxRings
 
 __all__ = [

@@ -28,12 +28,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from impl.netmap.ranges import flat_ranges, ring_dist
-from impl.switch.pools import MbufPool, NetmapPool
+from impl.netmap.ranges import ring_dist
+from impl.switch.rings import MBUF, NETMAP_BUF, SwitchRings
 from model.netmap_switch import LEAVING, NETMAP, STACK, SwitchRx
 
-MBUF, NETMAP_BUF = 1, 2
-STRATEGIES = ("classic", "rfc")
 DROP_REASONS = ("flushed", "nobuf", "linkdown")
 
 
@@ -51,31 +49,18 @@ class FrameLog:
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
-class SwitchRxRings:
+class SwitchRxRings(SwitchRings):
     """``queues`` NIC RX rings of ``n`` descriptors and their switch ``strategy``."""
 
     def __init__(self, queues: int, n: int, strategy: str) -> None:
-        if strategy not in STRATEGIES:
-            raise ValueError(f"strategy {strategy!r}: choose one of {STRATEGIES}")
-        if queues < 1 or n < 2:
-            raise ValueError(f"need queues >= 1 and n >= 2, got queues={queues}, n={n}")
-        self.q, self.n, self.strategy = queues, n, strategy
-        self.rows = np.arange(queues)
-        self.mode = np.full(queues, STACK, dtype=np.int64)
-        self.link = np.ones(queues, dtype=np.int64)
+        super().__init__(queues, n, strategy, (
+            "since", "copies", "exit_copies", "offered", "to_user", "to_stack",
+            *DROP_REASONS))
         self.hwcur = np.zeros(queues, dtype=np.int64)
         self.hwtail = np.zeros(queues, dtype=np.int64)
         self.nic = np.zeros(queues, dtype=np.int64)
-        self.mbufs = MbufPool()
-        self.pool = NetmapPool(queues * n)
-        self.kind = np.full((queues, n), MBUF, dtype=np.int8)
-        self.desc_buf = self.mbufs.alloc(queues * n).reshape(queues, n)
-        self.slot_nbuf = np.full((queues, n), -1, dtype=np.int64)
-        self.frame = np.full((queues, n), -1, dtype=np.int64)
-        self.next_frame = 0
-        self.counters = {name: np.zeros(queues, dtype=np.int64) for name in (
-            "since", "copies", "exit_copies", "offered", "to_user", "to_stack",
-            *DROP_REASONS)}
+        self.kind[:] = MBUF
+        self.desc_buf[:] = self.mbufs.alloc(queues * n).reshape(queues, n)
         self.log = FrameLog()
 
     def __repr__(self) -> str:
@@ -86,36 +71,9 @@ class SwitchRxRings:
 
     # ------------------------------------------------------------------ helpers
 
-    def _counts(self, k: np.ndarray | int) -> np.ndarray:
-        k = np.broadcast_to(np.asarray(k, dtype=np.int64), (self.q,))
-        if (k < 0).any():
-            raise ValueError(f"counts must be >= 0, got {k.tolist()}")
-        return k
-
-    def _mask(self, mask: np.ndarray | bool | None) -> np.ndarray:
-        if mask is None:
-            return np.ones(self.q, dtype=bool)
-        return np.broadcast_to(np.asarray(mask, dtype=bool), (self.q,))
-
-    def _range(self, start: np.ndarray, count: np.ndarray,
-               rings: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(ring, slot) of every slot in ``[start, start + count)`` of each ring (of
-        ``rings``, when given: start and count are then per selected ring)."""
-        seg, _, idx = flat_ranges(start, count, self.n)
-        rows = self.rows[seg] if rings is None else rings[seg]
-        return rows, idx
-
-    def _add(self, name: str, rows: np.ndarray, weights: np.ndarray | None = None) -> None:
-        self.counters[name] += np.bincount(rows, weights, minlength=self.q).astype(np.int64)
-
     def _drop(self, reason: str, rows: np.ndarray, frames: np.ndarray) -> None:
         self.log.dropped[reason].append(frames)
         self._add(reason, rows)
-
-    def _new_frames(self, count: int) -> np.ndarray:
-        ids = np.arange(self.next_frame, self.next_frame + count, dtype=np.int64)
-        self.next_frame += count
-        return ids
 
     def _refill_mbufs(self, rows: np.ndarray, idx: np.ndarray) -> None:
         """Put fresh mbufs into these descriptors (their old buffers already handled)."""
@@ -305,12 +263,6 @@ class SwitchRxRings:
         )
 
     # ------------------------------------------------------------------ accounting
-
-    def held_netmap_buffers(self) -> np.ndarray:
-        """Every netmap buffer the rings hold (parked, in a descriptor or a user slot)."""
-        parked = self.slot_nbuf[self.slot_nbuf >= 0]
-        extra = (self.kind == NETMAP_BUF) & (self.desc_buf != self.slot_nbuf)
-        return np.concatenate([parked, self.desc_buf[extra]])
 
     def filled_frames(self) -> np.ndarray:
         """The frames in filled, unharvested descriptors."""

@@ -20,13 +20,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from impl.netmap.ranges import flat_ranges, ring_dist
-from impl.switch.pools import MbufPool, NetmapPool
-from impl.switch.rx import MBUF, NETMAP_BUF, STRATEGIES
+from impl.netmap.ranges import ring_dist
+from impl.switch.rings import MBUF, NETMAP_BUF, SwitchRings
 from model.netmap_switch import LEAVING, NETMAP, STACK
 from model.netmap_switch_tx import SwitchTx
 
-NONE = 0
+NONE = 0  # a free descriptor in normal mode holds no buffer
 
 
 @dataclass
@@ -37,30 +36,15 @@ class TxLog:
     flushed: list[np.ndarray] = field(default_factory=list)
 
 
-class SwitchTxRings:
+class SwitchTxRings(SwitchRings):
     """``queues`` NIC TX rings of ``n`` descriptors and their switch ``strategy``."""
 
     def __init__(self, queues: int, n: int, strategy: str) -> None:
-        if strategy not in STRATEGIES:
-            raise ValueError(f"strategy {strategy!r}: choose one of {STRATEGIES}")
-        if queues < 1 or n < 2:
-            raise ValueError(f"need queues >= 1 and n >= 2, got queues={queues}, n={n}")
-        self.q, self.n, self.strategy = queues, n, strategy
-        self.rows = np.arange(queues)
-        self.mode = np.full(queues, STACK, dtype=np.int64)
-        self.link = np.ones(queues, dtype=np.int64)
+        super().__init__(queues, n, strategy, (
+            "since", "from_stack", "from_user", "on_wire", "flushed", "mbufs_freed"))
         self.clean = np.zeros(queues, dtype=np.int64)
         self.nic = np.zeros(queues, dtype=np.int64)
         self.hwcur = np.zeros(queues, dtype=np.int64)
-        self.mbufs = MbufPool()
-        self.pool = NetmapPool(queues * n)
-        self.kind = np.full((queues, n), NONE, dtype=np.int8)
-        self.desc_buf = np.full((queues, n), -1, dtype=np.int64)
-        self.slot_nbuf = np.full((queues, n), -1, dtype=np.int64)
-        self.frame = np.full((queues, n), -1, dtype=np.int64)
-        self.next_frame = 0
-        self.counters = {name: np.zeros(queues, dtype=np.int64) for name in (
-            "since", "from_stack", "from_user", "on_wire", "flushed", "mbufs_freed")}
         self.log = TxLog()
 
     def __repr__(self) -> str:
@@ -71,24 +55,8 @@ class SwitchTxRings:
 
     # ------------------------------------------------------------------ helpers
 
-    def _counts(self, k: np.ndarray | int) -> np.ndarray:
-        k = np.broadcast_to(np.asarray(k, dtype=np.int64), (self.q,))
-        if (k < 0).any():
-            raise ValueError(f"counts must be >= 0, got {k.tolist()}")
-        return k
-
     def _rings(self, mask: np.ndarray | bool | None, mode: int) -> np.ndarray:
-        m = np.ones(self.q, dtype=bool) if mask is None else np.broadcast_to(
-            np.asarray(mask, dtype=bool), (self.q,))
-        return np.flatnonzero(m & (self.mode == mode))
-
-    def _range(self, start: np.ndarray, count: np.ndarray,
-               rings: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        seg, _, idx = flat_ranges(start, count, self.n)
-        return (self.rows[seg] if rings is None else rings[seg]), idx
-
-    def _add(self, name: str, rows: np.ndarray) -> None:
-        self.counters[name] += np.bincount(rows, minlength=self.q)
+        return np.flatnonzero(self._mask(mask) & (self.mode == mode))
 
     def _free_space(self) -> np.ndarray:
         """Slots in [hwcur, clean - 1): free descriptors or, in netmap mode, the user's."""
@@ -102,8 +70,7 @@ class SwitchTxRings:
     def _put(self, rows: np.ndarray, idx: np.ndarray, kind: int, bufs: np.ndarray) -> None:
         self.kind[rows, idx] = kind
         self.desc_buf[rows, idx] = bufs
-        self.frame[rows, idx] = np.arange(self.next_frame, self.next_frame + rows.size)
-        self.next_frame += rows.size
+        self.frame[rows, idx] = self._new_frames(rows.size)
 
     # ------------------------------------------------------------------ datapath
 
@@ -154,8 +121,8 @@ class SwitchTxRings:
         self.clean = self.nic.copy()
 
     def link_up(self, mask: np.ndarray | bool | None = None) -> None:
-        m = np.ones(self.q, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
-        self.link[m] = 1
+        """Autonegotiation completes on the masked rings."""
+        self.link[self._mask(mask)] = 1
 
     # ------------------------------------------------------------------ switching
 
@@ -235,11 +202,6 @@ class SwitchTxRings:
         )
 
     # ------------------------------------------------------------------ accounting
-
-    def held_netmap_buffers(self) -> np.ndarray:
-        parked = self.slot_nbuf[self.slot_nbuf >= 0]
-        extra = (self.kind == NETMAP_BUF) & (self.desc_buf != self.slot_nbuf)
-        return np.concatenate([parked, self.desc_buf[extra]])
 
     def in_flight_frames(self) -> np.ndarray:
         rows, idx = self._range(self.nic, ring_dist(self.nic, self.hwcur, self.n))

@@ -22,16 +22,17 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
+from support.switch_harness import SwitchHarness
 
 from impl.switch import SwitchRxRings
-from impl.switch.rx import MBUF, FrameLog
+from impl.switch.rx import FrameLog
 from model import SWITCH_RX_CLASSIC, SWITCH_RX_RFC
 from model import netmap_switch as sw
 
 MACHINES = {"classic": SWITCH_RX_CLASSIC, "rfc": SWITCH_RX_RFC}
 
 
-class SwitchRx(RuleBasedStateMachine):
+class SwitchRx(SwitchHarness, RuleBasedStateMachine):
     """Model-checked RX rings across netmap enter/exit."""
 
     @initialize(strategy=st.sampled_from(sorted(MACHINES)), queues=st.integers(1, 3),
@@ -41,21 +42,6 @@ class SwitchRx(RuleBasedStateMachine):
         self.machine = MACHINES[strategy]
         self.models = [sw.init(n) for _ in range(queues)]
         assert [self.rings.abstract(q) for q in range(queues)] == self.models
-
-    def _counts(self, data: st.DataObject) -> np.ndarray:
-        return np.array(data.draw(st.lists(st.integers(0, self.rings.n + 1),
-                                           min_size=self.rings.q, max_size=self.rings.q)))
-
-    def _mask(self, data: st.DataObject) -> np.ndarray:
-        return np.array(data.draw(st.lists(st.booleans(), min_size=self.rings.q,
-                                           max_size=self.rings.q)))
-
-    def _expect(self, step_of) -> None:
-        """Step each ring's model (``step_of`` gives None for a ring the call did not
-        address); a ring whose guard fails must not have moved."""
-        for q, pre in enumerate(self.models):
-            step = step_of(q, pre)
-            self.models[q] = step.post if step is not None and step.guard else pre
 
     @rule(data=st.data())
     def wire(self, data: st.DataObject) -> None:
@@ -141,17 +127,6 @@ class SwitchRx(RuleBasedStateMachine):
             got = self.rings.abstract(q)
             assert got == expected, f"ring {q}:\n  impl  {got!r}\n  model {expected!r}"
             assert self.machine.violated(got) == [], (q, self.machine.violated(got))
-
-    @invariant()
-    def every_netmap_buffer_in_one_place(self) -> None:
-        ids = np.concatenate([self.rings.held_netmap_buffers(), self.rings.pool.free_ids()])
-        assert np.array_equal(np.sort(ids), np.arange(self.rings.q * self.rings.n))
-
-    @invariant()
-    def every_live_mbuf_in_a_descriptor(self) -> None:
-        in_desc = np.sort(self.rings.desc_buf[self.rings.kind == MBUF])
-        live = np.flatnonzero(self.rings.mbufs.live)
-        assert np.array_equal(in_desc, live)
 
     @invariant()
     def every_frame_once(self) -> None:

@@ -20,9 +20,10 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
+from support.switch_harness import SwitchHarness
 
 from impl.switch import SwitchTxRings
-from impl.switch.rx import MBUF, FrameLog
+from impl.switch.rx import FrameLog
 from model import SWITCH_TX_CLASSIC, SWITCH_TX_RFC
 from model import netmap_switch_tx as tx
 from model.netmap_switch import LEAVING, NETMAP
@@ -30,7 +31,7 @@ from model.netmap_switch import LEAVING, NETMAP
 MACHINES = {"classic": SWITCH_TX_CLASSIC, "rfc": SWITCH_TX_RFC}
 
 
-class SwitchTx(RuleBasedStateMachine):
+class SwitchTx(SwitchHarness, RuleBasedStateMachine):
     """Model-checked TX rings across netmap enter/exit."""
 
     @initialize(strategy=st.sampled_from(sorted(MACHINES)), queues=st.integers(1, 3),
@@ -39,20 +40,6 @@ class SwitchTx(RuleBasedStateMachine):
         self.rings = SwitchTxRings(queues, n, strategy)
         self.machine = MACHINES[strategy]
         self.models = [tx.init(n) for _ in range(queues)]
-
-    def _counts(self, data: st.DataObject) -> np.ndarray:
-        return np.array(data.draw(st.lists(st.integers(0, self.rings.n + 1),
-                                           min_size=self.rings.q, max_size=self.rings.q)))
-
-    def _mask(self, data: st.DataObject) -> np.ndarray:
-        return np.array(data.draw(st.lists(st.booleans(), min_size=self.rings.q,
-                                           max_size=self.rings.q)))
-
-    def _expect(self, step_of) -> None:
-        """Step each ring's model (None: the call did not address that ring)."""
-        for q, pre in enumerate(self.models):
-            step = step_of(q, pre)
-            self.models[q] = step.post if step is not None and step.guard else pre
 
     @rule(data=st.data())
     def stack_xmit(self, data: st.DataObject) -> None:
@@ -138,16 +125,6 @@ class SwitchTx(RuleBasedStateMachine):
             got = self.rings.abstract(q)
             assert got == expected, f"ring {q}:\n  impl  {got!r}\n  model {expected!r}"
             assert self.machine.violated(got) == [], (q, self.machine.violated(got))
-
-    @invariant()
-    def every_netmap_buffer_in_one_place(self) -> None:
-        ids = np.concatenate([self.rings.held_netmap_buffers(), self.rings.pool.free_ids()])
-        assert np.array_equal(np.sort(ids), np.arange(self.rings.q * self.rings.n))
-
-    @invariant()
-    def every_live_mbuf_in_a_descriptor(self) -> None:
-        in_desc = np.sort(self.rings.desc_buf[self.rings.kind == MBUF])
-        assert np.array_equal(in_desc, np.flatnonzero(self.rings.mbufs.live))
 
     @invariant()
     def every_frame_once(self) -> None:
