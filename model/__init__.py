@@ -22,6 +22,7 @@ MACHINES = (
 )
 
 from model import ena_llq, ena_queue, ena_reqid, ena_txq  # noqa: E402
+from model import ena_mutants as _ena_mutants  # noqa: E402,F401  (registers the mutants)
 
 #: The ENA datapath machines (u16 bit-vector models, :mod:`model.ena_machine`), proved by
 #: proofs/ena_obligations.py.
@@ -30,7 +31,10 @@ ENA_MACHINES = (
     ena_llq.HDR,
 )
 
+#: Every machine ``ringspec prove`` checks: netmap's, then ENA's.
+ALL_MACHINES = MACHINES + ENA_MACHINES
+
 __all__ = [
-    "ENA_MACHINES", "LEGACY_RX", "LEGACY_TX", "MACHINES", "REGIF", "RX", "SWITCH_RX_CLASSIC",
-    "SWITCH_RX_RFC", "SWITCH_TX_CLASSIC", "SWITCH_TX_RFC", "TX",
+    "ALL_MACHINES", "ENA_MACHINES", "LEGACY_RX", "LEGACY_TX", "MACHINES", "REGIF", "RX",
+    "SWITCH_RX_CLASSIC", "SWITCH_RX_RFC", "SWITCH_TX_CLASSIC", "SWITCH_TX_RFC", "TX",
 ]

@@ -277,6 +277,10 @@ class Machine:
         upper = f" <= N <= {self.max_n}" if self.max_n is not None else ""
         return f"{self.min_n}{upper}" if upper else f"any N >= {self.min_n}"
 
+    def checked_ids(self) -> list[str]:
+        """Every invariant ID: each needs a killed mutant."""
+        return list(self.invariants)
+
     def transition(
         self,
         *,

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from typing import Any
 
-from model.core import And, Implies, Term, solver_module
+from model.core import And, Eq, Implies, Term, solver_module
 
 U16 = 0xFFFF
 MIN_LOG2 = 1
@@ -40,6 +40,16 @@ def concrete(*xs: Term) -> bool:
 
 def _mod(*xs: Term) -> Any:
     return solver_module(*[x for x in xs if not isinstance(x, tuple)])
+
+
+def const16(like: Term, value: int) -> Term:
+    """The u16 constant ``value`` in the solver context of the term ``like`` (z3 keeps one
+    context per obligation; a constant made in the default one would not mix)."""
+    return _mod(like).BitVecVal(value, 16, like.ctx)
+
+
+def sort16(like: Term) -> Any:
+    return _mod(like).BitVecSort(16, like.ctx)
 
 
 def u16(x: Term) -> Term:
@@ -71,7 +81,7 @@ def ule(a: Term, b: Term) -> Term:
 
 def depth(k: Term) -> Term:
     """q_depth = 2^k."""
-    return 1 << k if isinstance(k, int) else _mod(k).BitVecVal(1, 16) << k
+    return 1 << k if isinstance(k, int) else const16(k, 1) << k
 
 
 def mask(k: Term) -> Term:
@@ -88,7 +98,9 @@ def bit(x: Term, k: Term) -> Term:
     """Bit k of x (0 or 1)."""
     if concrete(x, k):
         return (x >> k) & 1
-    return _mod(x, k).LShR(x, k) & 1
+    # x & 2^k shares the one shifter of depth(k); LShR(x, k) would build one per x
+    like = k if isinstance(x, int) else x
+    return ite(Eq(x & depth(k), 0), const16(like, 0), const16(like, 1))
 
 
 def pass_phase(counter: Term, k: Term) -> Term:
@@ -106,23 +118,36 @@ def flag(cond: Term) -> Term:
     """A condition as the 0/1 value C keeps in a flag."""
     if isinstance(cond, bool):
         return int(cond)
-    m = solver_module(cond)
-    return m.If(cond, m.BitVecVal(1, 16), m.BitVecVal(0, 16))
+    return solver_module(cond).If(cond, const16(cond, 1), const16(cond, 0))
 
 
 def ite(cond: Term, a: Term, b: Term) -> Term:
     """If over u16 values and arrays (tuples concretely)."""
     if isinstance(cond, bool):
         return a if cond else b
+    if isinstance(a, int) and isinstance(b, int):  # two literals would make an Int term
+        a, b = const16(cond, a), const16(cond, b)
     return solver_module(cond).If(cond, a, b)
 
 
 # ---------------------------------------------------------------------------- arrays
 
 
+class Identity:
+    """The array ``x -> x`` over u16 for a symbolic depth (free id lists start as the
+    identity).  Read-only: :func:`select` returns the index itself, which both solvers
+    understand (cvc5's Python API has no lambda arrays); nothing stores into an initial
+    state."""
+
+    def __repr__(self) -> str:
+        return "Identity()"
+
+
 def select(arr: Term, i: Term) -> Term:
     """arr[i]: a tuple index concretely, ``Select`` symbolically (an index past a tuple
     reads 0, as uninitialised memory is modelled)."""
+    if isinstance(arr, Identity):
+        return i
     if isinstance(arr, tuple) and isinstance(i, int):
         return arr[i] if 0 <= i < len(arr) else 0
     if isinstance(arr, tuple):
@@ -132,6 +157,8 @@ def select(arr: Term, i: Term) -> Term:
 
 def store(arr: Term, i: Term, v: Term) -> Term:
     """arr with arr[i] = v (``Store`` symbolically)."""
+    if isinstance(arr, Identity):
+        raise TypeError("the identity array of an initial state is read-only")
     if isinstance(arr, tuple) and isinstance(i, int):
         if not 0 <= i < len(arr):
             return arr
@@ -151,8 +178,7 @@ def filled(k: Term, value: int) -> Term:
     """An array of depth 2^k entries, all ``value``: a tuple, or a constant array."""
     if isinstance(k, int):
         return (value,) * (1 << k)
-    m = _mod(k)
-    return m.K(m.BitVecSort(16), m.BitVecVal(value, 16))
+    return _mod(k).K(sort16(k), const16(k, value))
 
 
 # ---------------------------------------------------------------------------- quantifiers

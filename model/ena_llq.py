@@ -228,7 +228,7 @@ def llq_no_overrun(s: EnaLlq) -> Term:
 )
 def llq_entries(s: EnaLlq, args: dict[str, Term], step: Step) -> Term:
     written = add16(s.flushed, ite(Eq(s.idx, 0), 0, 1))
-    return Implies(step.guard, Eq(written, entries_needed(s.pkt_descs, s.dpe)))
+    return Implies(step.guard, Eq(written, entries_needed(s.planned, s.dpe)))
 
 
 # ============================================================================ header size

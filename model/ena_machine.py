@@ -12,7 +12,8 @@ It adds:
   and a mutant must break it.
 * ``instances``: the terms at which the quantified invariants of the state before a step
   are instantiated (:func:`model.ena_bits.forall_below`); the default is every u16 field
-  of the state masked to a slot, every argument, and the goal's fresh index.
+  of the state masked to a slot, every argument, and the goal's fresh index
+  (``extra_instances`` adds terms, ``own_instances`` replaces the list).
 * ``driver_fields``: the fields the driver's ``abstract()`` can report (the rest are
   device registers, device-written memory or ghosts).
 """
@@ -57,6 +58,9 @@ class EnaMachine(Machine):
     min_log2: int = MIN_LOG2
     max_log2: int = MAX_LOG2
     extra_instances: Callable[[Any, dict[str, Term]], list[Term]] | None = None
+    #: replaces the default instances when the quantified invariants are stated over
+    #: something other than slots (e.g. offsets from a counter)
+    own_instances: Callable[[Any, dict[str, Term], list[Term]], list[Term]] | None = None
 
     def log2_ok(self, k: Term) -> Term:
         """The depths the machine is stated for: min_log2 <= depth_log2 <= max_log2."""
@@ -85,6 +89,8 @@ class EnaMachine(Machine):
 
     def instances(self, state: Any, args: dict[str, Term], fresh: list[Term]) -> list[Term]:
         """Terms at which the quantified invariants of ``state`` are instantiated."""
+        if self.own_instances is not None:
+            return self.own_instances(state, args, fresh)
         k = state.depth_log2
         terms: list[Term] = list(fresh)
         domains = {v.name: v.domain for v in self.vars}

@@ -55,9 +55,24 @@ from model.ena_bits import (
 from model.ena_machine import EnaMachine, replace
 
 __all__ = [
-    "CQ", "SQ", "EnaCq", "EnaSq", "cq_consume", "cq_entry_ready", "cq_init", "cq_produce",
-    "device_consume", "free_q_entries", "have_enough_space", "sq_comp_ack", "sq_doorbell",
-    "sq_init", "sq_produce", "sq_used",
+    "CQ",
+    "SQ",
+    "EnaCq",
+    "EnaSq",
+    "advance_tail",
+    "cq_consume",
+    "cq_entry_ready",
+    "cq_init",
+    "cq_outstanding",
+    "cq_produce",
+    "device_consume",
+    "free_q_entries",
+    "have_enough_space",
+    "sq_comp_ack",
+    "sq_doorbell",
+    "sq_init",
+    "sq_produce",
+    "sq_used",
 ]
 
 # ============================================================================ SQ
@@ -134,7 +149,7 @@ def _udiv(x: Term, d: int) -> Term:
     return solver_module(x).UDiv(x, d)
 
 
-def _advance_tail(s: EnaSq) -> EnaSq:
+def advance_tail(s: EnaSq) -> EnaSq:
     """tail++, flipping the phase when the new tail's slot is 0 (a wrap)."""
     tail = add16(s.tail, 1)
     return s.replace(tail=tail, phase=ite(Eq(slot(tail, s.depth_log2), 0), 1 ^ s.phase,
@@ -145,7 +160,7 @@ def _advance_tail(s: EnaSq) -> EnaSq:
 def sq_produce(s: EnaSq) -> Step:
     """The driver writes one entry at ``tail & mask`` with the current phase and advances
     tail (ena_com_sq_update_tail).  Allowed while ena_com_sq_have_enough_space(1)."""
-    return Step(have_enough_space(s, 1), _advance_tail(s))
+    return Step(have_enough_space(s, 1), advance_tail(s))
 
 
 @SQ.transition(actor="driver")
@@ -345,17 +360,17 @@ def cq_bound(s: EnaCq) -> Term:
     return ule(cq_outstanding(s), depth(s.depth_log2))
 
 
-def cq_slot_ok(s: EnaCq, i: Term) -> Term:
-    """Slot i holds completion c = the counter in [head, head + depth) that maps to i: if c
-    was written (c - head < outstanding) the slot carries c and c's phase; otherwise it
-    carries the other phase (a stale entry of the previous pass, or zeroed memory)."""
+def cq_offset_ok(s: EnaCq, d: Term) -> Term:
+    """The slot of completion c = head + d (d < depth): if c was written (d < outstanding)
+    the slot carries c and c's phase; otherwise it carries the other phase (a stale entry
+    of the previous pass, or zeroed memory).  As d runs over 0..depth-1 the slot
+    ``(head + d) & mask`` runs over every slot once."""
     k = s.depth_log2
-    d = slot(sub16(i, s.head), k)
     c = add16(s.head, d)
-    written = ult(d, cq_outstanding(s))
+    i = slot(c, k)
     ph = select(s.mem_phase, i)
     return ite(
-        written,
+        ult(d, cq_outstanding(s)),
         And(Eq(select(s.mem_seq, i), c), Eq(ph, pass_phase(c, k))),
         Eq(ph, 1 ^ pass_phase(c, k)),
     )
@@ -367,7 +382,16 @@ def cq_slot_ok(s: EnaCq, i: Term) -> Term:
     "or an entry whose phase is the other one: a stale entry never looks fresh.",
 )
 def cq_slots(s: EnaCq) -> Term:
-    return forall_below(depth(s.depth_log2), lambda i: cq_slot_ok(s, i))
+    return forall_below(depth(s.depth_log2), lambda d: cq_offset_ok(s, d))
+
+
+def _cq_instances(s: EnaCq, args: dict[str, Term], fresh: list[Term]) -> list[Term]:
+    """ENA-CQ-SLOTS speaks about offsets from head: a step that moves head by one needs
+    the offset after the goal's, and the entries at head (offset 0) and after it (1)."""
+    return [*fresh, *(add16(d, 1) for d in fresh), 0, 1]
+
+
+CQ.own_instances = _cq_instances
 
 
 @CQ.invariant(

@@ -45,8 +45,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from model.core import And, Eq, Implies, Not, Or, Param, Step, Term, Var, solver_module
+from model.core import And, Eq, Implies, Not, Or, Param, Step, Term, Var
 from model.ena_bits import (
+    Identity,
     add16,
     depth,
     filled,
@@ -123,16 +124,10 @@ REQID_VARS = (
 def reqid_init(k: Term) -> ReqIds:
     """ena_setup_tx_resources / ena_setup_rx_resources: ``free_*_ids[i] = i``, both
     indices 0, nothing in flight, no reset."""
-    ident = tuple(range(1 << k)) if isinstance(k, int) else _symbolic_identity(k)
+    ident = tuple(range(1 << k)) if isinstance(k, int) else Identity()
     return ReqIds(depth_log2=k, ids=ident, next_to_use=0, next_to_clean=0,
                   in_flight=filled(k, 0), used=0, who=ident, pos=ident, reason=NORMAL, oob=0)
 
-
-def _symbolic_identity(k: Term) -> Term:
-    """The identity array, as a lambda term."""
-    m = solver_module(k)
-    x = m.BitVec("reqid_init.i", 16)
-    return m.Lambda([x], x)
 
 
 TX = EnaMachine(
@@ -153,6 +148,21 @@ RX = EnaMachine(
     doc=reqid_init.__doc__ or "",
     driver_fields=("depth_log2", "ids", "next_to_use", "next_to_clean", "in_flight", "reason"),
 )
+
+def _reqid_instances(s: ReqIds, args: dict[str, Term], fresh: list[Term]) -> list[Term]:
+    """The ids and positions a step touches: the goal's fresh index, both indices, the id
+    allocation hands out, the in-flight id whose position a release takes, and the
+    completed req_id with its position."""
+    terms = [*fresh, s.next_to_use, s.next_to_clean, select(s.ids, s.next_to_use),
+             select(s.who, s.next_to_clean)]
+    if "req_id" in args:
+        terms += [args["req_id"], select(s.pos, args["req_id"])]
+    return terms
+
+
+TX.own_instances = _reqid_instances
+RX.own_instances = _reqid_instances
+
 
 # ---------------------------------------------------------------------------- helpers
 

@@ -48,6 +48,17 @@ class Query:
     mode: str  # "valid" or "sat"
     watch: dict[str, dict[str, Term]] = field(default_factory=dict)
     named: dict[str, Term] = field(default_factory=dict)
+    #: integer terms a counterexample minimises, in order (default: the ring size ``n``,
+    #: then the sum of the magnitudes of the other unknowns; see proofs.solve.objectives)
+    minimize: list[Term] | None = None
+    #: z3 tracks each named premise behind an assumption literal (its unsat core is then
+    #: free).  False: plain premises, and the core is found by deletion afterwards
+    #: (proofs.solve.core_by_deletion): assumptions put z3 in its incremental core, which
+    #: gives up on the ENA bit-vector queries that it proves in milliseconds without them.
+    track_named: bool = True
+    #: rewrites a counterexample before it is reported (the ENA queries drop the array
+    #: entries past the depth the solver chose)
+    present: Callable[[dict[str, dict[str, int]]], dict[str, dict[str, int]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -349,7 +360,8 @@ def refinement_obligations() -> Iterator[Obligation]:
             )
 
 
-def all_obligations() -> list[Obligation]:
+def netmap_obligations() -> list[Obligation]:
+    """Every obligation of the netmap machines (:data:`model.MACHINES`)."""
     obligations: list[Obligation] = []
     for machine in model.MACHINES:
         obligations.extend(machine_obligations(machine))

@@ -12,9 +12,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-import model
-from proofs.obligations import Obligation, all_obligations
-from proofs.solve import DEFAULT_RLIMIT, SOLVERS, Result, discharge
+from proofs.obligations import Obligation
+from proofs.parallel import default_jobs, discharge_all
+from proofs.solve import DEFAULT_RLIMIT, SOLVERS, Result
+from proofs.suite import all_obligations, checked_ids
 
 
 @dataclass
@@ -72,7 +73,7 @@ class Report:
         if not self.complete:
             return []
         killed = {r.obligation.invariant for r in self.mutants if r.result == "refuted"}
-        return [i for m in model.MACHINES for i in m.invariants if i not in killed]
+        return [i for i in checked_ids() if i not in killed]
 
     def as_json(self) -> dict[str, Any]:
         obligations = []
@@ -112,17 +113,19 @@ def run(
     only: str = "",
     obligations: list[Obligation] | None = None,
     seeds: int = 1,
+    jobs: int = 1,
 ) -> Report:
     """Discharge the obligations on ``solvers[0]`` (and re-check on ``solvers[1]``); with
-    ``seeds > 1`` also re-run them on z3 with random seeds 1..seeds-1."""
+    ``seeds > 1`` also re-run them on z3 with random seeds 1..seeds-1; on ``jobs``
+    processes."""
     start = time.perf_counter()
     obs = obligations if obligations is not None else all_obligations()
     obs = [o for o in obs if only in o.id]
-    first = [discharge(o, solvers[0], rlimit) for o in obs]
+    first = discharge_all(obs, solvers[0], rlimit, jobs=jobs)
     # the re-checks are compared by result only: their models are not minimized
-    second = ([discharge(o, solvers[1], rlimit, minimize=False) for o in obs]
+    second = (discharge_all(obs, solvers[1], rlimit, minimize=False, jobs=jobs)
               if len(solvers) > 1 else [])
-    reseeded = [[discharge(o, "z3", rlimit, seed, minimize=False) for o in obs]
+    reseeded = [discharge_all(obs, "z3", rlimit, seed, minimize=False, jobs=jobs)
                 for seed in range(1, seeds)]
     return Report(first, second, time.perf_counter() - start, complete=not only,
                   reseeded=reseeded)
@@ -162,10 +165,9 @@ def print_table(report: Report, out: Any = None) -> None:
         name = r.obligation.id.rsplit("/", 1)[-1]
         killed = r.result == "refuted"
         by_inv[r.obligation.invariant].append(name if killed else f"{name} (SURVIVED)")
-    for machine in model.MACHINES:
-        for inv in machine.invariants:
-            if report.complete or inv in by_inv:
-                print(f"  {inv:<26} {', '.join(by_inv.get(inv, [])) or 'NONE'}", file=out)
+    for inv in checked_ids():
+        if report.complete or inv in by_inv:
+            print(f"  {inv:<26} {', '.join(by_inv.get(inv, [])) or 'NONE'}", file=out)
 
     print("\nMutant counterexamples:", file=out)
     for r in report.mutants:
@@ -226,11 +228,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=1,
                         help="also re-run on z3 with random seeds 1..SEEDS-1 and report the "
                         "spread of effort and time (results must not change)")
+    parser.add_argument("--jobs", type=int, default=default_jobs(),
+                        help="solver processes (default: the cores this process may use)")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
     solvers = ("z3", "cvc5") if args.solver == "cvc5" else ("z3",)
-    report = run(solvers, args.rlimit, args.only, seeds=args.seeds)
+    report = run(solvers, args.rlimit, args.only, seeds=args.seeds, jobs=args.jobs)
     if args.json:
         json.dump(report.as_json(), sys.stdout, indent=1)
         print()

@@ -193,11 +193,12 @@ def open_session(
             solver.set("random_seed", seed)
     else:
         solver.set("rlimit-per", rlimit)
+        solver.set("arrays-exp", True)  # constant arrays and lambdas (the ENA init states)
     solver.add(*[api.lift(p) for p in query.premises])
     goal = api.lift(query.goal)
     solver.add(api.Not(goal) if query.mode == "valid" else goal)
     tracked: dict[str, str] = {}
-    if solver_name == "z3":  # name each invariant premise so the unsat core can cite it
+    if solver_name == "z3" and query.track_named:  # each premise named, for the unsat core
         solver.set("core.minimize", True)
         for name, term in query.named.items():
             literal = api.Bool(f"assume:{name}", api.ctx)
@@ -230,7 +231,10 @@ def _least(session: Session, term: Any, hi: int) -> int:
 
 def objectives(session: Session) -> list[Any]:
     """What a reported model minimises, in order: the ring size N (if the query names
-    one), then the sum of the magnitudes of the other unknowns."""
+    one), then the sum of the magnitudes of the other unknowns; or the query's own
+    ``minimize`` list (the ENA bit-vector queries: depth, then the unsigned values)."""
+    if session.query.minimize is not None:
+        return session.query.minimize
     size, rest = unknowns(session.api, session.query)
     return [t for t in (size, magnitude(session.api, rest)) if t is not None]
 
@@ -261,6 +265,30 @@ def minimal_counterexample(session: Session) -> dict:
     return values
 
 
+#: Extra rlimit a deletion check gets beyond twice the proof's own effort.
+CORE_RLIMIT_SLACK = 1_000_000
+
+
+def core_by_deletion(session: Session, rlimit: int) -> list[str]:
+    """The named premises a proved query needs, without assumption literals (they keep
+    z3's bit-vector preprocessing from working on the ENA queries): drop each in turn and
+    keep it dropped if the query stays unsat within ``rlimit``.  Minimal: none of the
+    names it returns can go on its own.  Each check is a new solver over the terms the
+    session already built."""
+    api, query = session.api, session.query
+    goal = api.lift(query.goal)
+    base = [*[api.lift(p) for p in query.premises],
+            api.Not(goal) if query.mode == "valid" else goal]
+    kept = list(query.named)
+    for name in list(kept):
+        solver = api.Solver()
+        solver.set("rlimit", rlimit)
+        solver.add(*base, *[api.lift(query.named[n]) for n in kept if n != name])
+        if str(solver.check()) == "unsat":
+            kept.remove(name)
+    return sorted(kept)
+
+
 def discharge(
     ob: Obligation, solver_name: str = "z3", rlimit: int = DEFAULT_RLIMIT, seed: int = 0,
     minimize: bool = True,
@@ -286,10 +314,16 @@ def discharge(
     if model_found:
         counterexample = (minimal_counterexample(session) if minimize
                           else _values(solver, query))
+        if query.present is not None:
+            counterexample = query.present(counterexample)
     reason = solver.reason_unknown() if answer == "unknown" else ""
     core = []
     if answer == "unsat" and session.tracked:
         core = sorted(session.tracked[str(c)] for c in solver.unsat_core())
+    elif answer == "unsat" and solver_name == "z3" and query.named:
+        # a premise the proof needs makes its query sat, usually fast; the bound keeps a
+        # hard one from costing more than the proof itself did several times over
+        core = core_by_deletion(session, min(rlimit, 2 * effort + CORE_RLIMIT_SLACK))
     return Result(
         ob, solver_name, result, seconds, effort, counterexample, str(reason), core,
     )

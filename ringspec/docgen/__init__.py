@@ -20,6 +20,7 @@ from ringspec.docgen import (
     benchmarks,
     common,
     driver,
+    ena_findings,
     errors,
     findings,
     glossary,
@@ -49,6 +50,7 @@ def pages(ev: Evidence) -> dict[str, str]:
         out["modes.md"] = modes_page.render()
         out["proofs.md"] = overview.proofs(ev)
         out["findings.md"] = findings.render(ev)
+        out[ena_findings.PAGE] = ena_findings.render(ev)
         out["ownership.md"] = ownership.render()
         out["user-questions.md"] = questions.render()
         out["rules.md"] = rules.render()

@@ -14,6 +14,7 @@ PAGES = (
     ("modes.md", "netmap enter/exit: classic vs RFC"),
     ("proofs.md", "Proofs"),
     ("findings.md", "Findings"),
+    ("ena-findings.md", "ENA findings"),
     ("ownership.md", "Slot ownership"),
     ("user-questions.md", "User questions"),
     ("rules.md", "Rules, with C"),

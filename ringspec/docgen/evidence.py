@@ -20,7 +20,8 @@ from typing import Any
 
 import model
 from model.core import Machine
-from proofs.obligations import Obligation, all_obligations
+from proofs.obligations import Obligation
+from proofs.suite import all_obligations
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import model
 from model import LEGACY_TX, RX, TX, sources
 from model.netmap_legacy import LegacyRing
 from model.netmap_ring import (
@@ -619,7 +620,8 @@ def render(ev: Evidence) -> str:
         rows = [r for r in ev.findings if f.match(r.obligation)]
         covered.update(r.id for r in rows)
         body += _section(f, rows, ev)
-    rest = [r for r in ev.findings if r.id not in covered]
+    netmap = {m.name for m in model.MACHINES}  # the ENA ones have their own page
+    rest = [r for r in ev.findings if r.id not in covered and r.obligation.machine in netmap]
     if rest:
         body += ["## Other refuted obligations", common.obligation_table(rest)]
         body += [f"`{r.id}`\n\n{common.counterexample(r.counterexample)}" for r in rest]

@@ -27,8 +27,8 @@ import model
 from impl.netmap import NetmapAdapter
 from impl.netmap.prologue import nm_rxsync_prologue, nm_txsync_prologue
 from model.netmap_ring import AS_SHIPPED, HARDENED, PROLOGUES, NetmapRing
-from proofs.obligations import all_obligations
 from proofs.solve import discharge
+from proofs.suite import all_obligations
 
 MACHINES = {m.name: m for m in model.MACHINES}
 KIND = {"netmap_tx": "tx", "netmap_rx": "rx"}

@@ -15,7 +15,7 @@ import z3
 
 import model
 from model.core import ring_add, ring_dist, ring_next
-from proofs.obligations import all_obligations
+from proofs.suite import all_obligations
 from ringspec import docgen
 from ringspec.docgen import formulas, md, printer, terms
 from ringspec.docgen.areas import AREAS
@@ -79,7 +79,7 @@ def test_every_machine_has_a_page(generated: tuple[Path, Path]) -> None:
     _, pages = generated
     expected = {"index.md", "proofs.md", "findings.md", "ownership.md", "user-questions.md",
                 "rules.md", "errors.md", "driver.md", "benchmarks.md", "glossary.md",
-                "modes.md"}
+                "modes.md", "ena-findings.md"}
     expected |= {f"{m.name}.md" for m in model.MACHINES}
     assert set(_pages(pages)) == expected
 
@@ -160,14 +160,42 @@ def test_findings_open_with_the_story_and_fold_the_evidence(
         assert (pages / body[body.index("](img/") + 2:].split(")")[0]).exists(), f.title
 
 
-def test_findings_page_names_every_finding(generated: tuple[Path, Path]) -> None:
+def test_findings_pages_name_every_finding(generated: tuple[Path, Path]) -> None:
+    """netmap's findings on findings.md, ENA's on ena-findings.md; none left unexplained."""
     _, pages = generated
-    findings = (pages / "findings.md").read_text(encoding="utf-8")
-    expected = [o.id for o in all_obligations() if o.expect == "refuted" and o.kind != "mutant"]
-    assert expected
-    for oid in expected:
-        assert f"`{oid}`" in findings, oid
-    assert "## Other refuted obligations" not in findings  # every one is explained
+    ena = {m.name for m in model.ENA_MACHINES}
+    for page, wanted in (("findings.md", lambda o: o.machine not in ena),
+                         ("ena-findings.md", lambda o: o.machine in ena)):
+        text = (pages / page).read_text(encoding="utf-8")
+        expected = [o.id for o in all_obligations()
+                    if o.expect == "refuted" and o.kind != "mutant" and wanted(o)]
+        assert expected, page
+        for oid in expected:
+            assert f"`{oid}`" in text, (page, oid)
+        assert "## Other refuted obligations" not in text, page
+
+
+def test_ena_findings_replay_the_counterexample_and_show_the_break(
+    generated: tuple[Path, Path],
+) -> None:
+    """Each ENA finding's snippet ran at generation time: the state before breaks nothing,
+    the state after breaks the invariant of the example obligation."""
+    from ringspec.docgen import ena_findings
+
+    _, pages = generated
+    sections = _sections((pages / "ena-findings.md").read_text(encoding="utf-8"))
+    assert [f.title for f in ena_findings.FINDINGS] == list(sections)
+    for f in ena_findings.FINDINGS:
+        body = sections[f.title]
+        invariant = f.example.rsplit("/", 1)[1]
+        assert "broken before: none" in body, f.title
+        after = next(line for line in body.splitlines() if line.startswith("broken after:"))
+        assert invariant in after or invariant in _contract_ids(), (f.title, after)
+        assert "https://github.com/amzn/amzn-drivers/blob/" in body, f.title
+
+
+def _contract_ids() -> set[str]:
+    return {c for m in model.ENA_MACHINES for c in m.contracts}
 
 
 def test_repository_docs_are_current(generated: tuple[Path, Path]) -> None:

@@ -13,8 +13,8 @@ import pytest
 from model import LEGACY_RX, LEGACY_TX
 from model.core import U32_MAX
 from model.netmap_legacy import LegacyRing, rx_release_loop_ends, rx_release_point
-from proofs.obligations import all_obligations
 from proofs.solve import discharge
+from proofs.suite import all_obligations
 
 TWO32 = U32_MAX + 1
 C_FIELDS = ("cur", "avail", "reserved", "hwavail")  # the uint32_t fields of ring and kring

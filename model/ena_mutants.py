@@ -1,0 +1,273 @@
+"""Deliberately broken ENA steps: each must be refuted against the invariant or contract it
+names, at a depth of at most 8 with every quantifier expanded (so the kill is a real
+state, not an artefact of instantiation).
+
+Every invariant and contract of the ENA machines has one here: the phase not flipped on
+wrap, the empty slot given away, a read past the doorbell, a stale CQ entry taken, a
+missing range check, a free id pushed twice, off-by-one stop thresholds, a burst check
+skipped.  ``ringspec prove`` fails if any survives.
+"""
+
+from __future__ import annotations
+
+from model.core import And, Eq, Not, Step, Term
+from model.ena_bits import add16, depth, ite, select, slot, store, sub16, ule, ult
+from model.ena_llq import BEFORE_HEADER, HDR, LLQ, EnaLlq, EnaTxHeader
+from model.ena_machine import EnaMachine
+from model.ena_queue import (
+    CQ,
+    SQ,
+    EnaCq,
+    EnaSq,
+    advance_tail,
+    cq_outstanding,
+    free_q_entries,
+    sq_used,
+)
+from model.ena_reqid import (
+    RX,
+    TX,
+    ReqIds,
+    record_reason,
+    reqid_alloc,
+    reqid_release,
+    rx_completion,
+    tx_completion,
+)
+from model.ena_txq import TX_RESUME_THRESH, TXQ, EnaTxQueue, resume_check, xmit
+
+# ---------------------------------------------------------------------------- SQ
+
+
+@SQ.mutant("sq-space-counts-the-empty-slot", "ENA-SQ-SPACE", replaces="sq_produce")
+def sq_space_counts_the_empty_slot(s: EnaSq) -> Step:
+    """free = depth - used (no "- 1"): the driver fills the slot that must stay empty."""
+    return Step(ult(sq_used(s), depth(s.depth_log2)), advance_tail(s))
+
+
+@SQ.mutant("sq-no-phase-flip-on-wrap", "ENA-SQ-PHASE", replaces="sq_produce")
+def sq_no_phase_flip_on_wrap(s: EnaSq) -> Step:
+    """tail advances but the phase never flips when it wraps to slot 0."""
+    return Step(ule(1, free_q_entries(s)), s.replace(tail=add16(s.tail, 1)))
+
+
+@SQ.mutant("sq-device-reads-past-doorbell", "ENA-SQ-ORDER", replaces="device_consume")
+def sq_device_reads_past_doorbell(s: EnaSq) -> Step:
+    """The device fetches up to tail instead of the doorbell value."""
+    return Step(Not(Eq(s.dev_head, s.tail)), s.replace(dev_head=add16(s.dev_head, 1)))
+
+
+# ---------------------------------------------------------------------------- CQ
+
+
+def _cq_take(s: EnaCq, flip: bool = True) -> EnaCq:
+    head = add16(s.head, 1)
+    phase = ite(Eq(slot(head, s.depth_log2), 0), 1 ^ s.phase, s.phase) if flip else s.phase
+    return s.replace(head=head, phase=phase,
+                     last_seq=select(s.mem_seq, slot(s.head, s.depth_log2)))
+
+
+def _cq_ready(s: EnaCq) -> Term:
+    return Eq(select(s.mem_phase, slot(s.head, s.depth_log2)), s.phase)
+
+
+@CQ.mutant("cq-no-phase-flip-on-wrap", "ENA-CQ-PHASE", replaces="cq_consume")
+def cq_no_phase_flip_on_wrap(s: EnaCq) -> Step:
+    """The driver keeps its expected phase when head wraps."""
+    return Step(_cq_ready(s), _cq_take(s, flip=False))
+
+
+@CQ.mutant("cq-device-one-too-many", "ENA-CQ-BOUND", replaces="cq_produce")
+def cq_device_one_too_many(s: EnaCq) -> Step:
+    """The device writes while depth completions are already outstanding (<= for <)."""
+    k = s.depth_log2
+    i = slot(s.dev_tail, k)
+    tail = add16(s.dev_tail, 1)
+    return Step(ule(cq_outstanding(s), depth(k)), s.replace(
+        mem_phase=store(s.mem_phase, i, s.dev_phase), mem_seq=store(s.mem_seq, i, s.dev_tail),
+        dev_tail=tail, dev_phase=ite(Eq(slot(tail, k), 0), 1 ^ s.dev_phase, s.dev_phase)))
+
+
+@CQ.mutant("cq-device-writes-old-phase", "ENA-CQ-SLOTS", replaces="cq_produce")
+def cq_device_writes_old_phase(s: EnaCq) -> Step:
+    """The device writes its completions with the previous pass's phase."""
+    k = s.depth_log2
+    i = slot(s.dev_tail, k)
+    tail = add16(s.dev_tail, 1)
+    return Step(ult(cq_outstanding(s), depth(k)), s.replace(
+        mem_phase=store(s.mem_phase, i, 1 ^ s.dev_phase),
+        mem_seq=store(s.mem_seq, i, s.dev_tail), dev_tail=tail,
+        dev_phase=ite(Eq(slot(tail, k), 0), 1 ^ s.dev_phase, s.dev_phase)))
+
+
+@CQ.mutant("cq-stale-entry-read", "ENA-CQ-ONCE", replaces="cq_consume")
+def cq_stale_entry_read(s: EnaCq) -> Step:
+    """The driver takes the entry at head without testing its phase: a stale one too."""
+    return Step(True, _cq_take(s))
+
+
+@CQ.mutant("cq-device-skips-the-write", "ENA-CQ-VISIBLE", replaces="cq_produce")
+def cq_device_skips_the_write(s: EnaCq) -> Step:
+    """The device advances its tail without writing the entry (posted write lost)."""
+    k = s.depth_log2
+    tail = add16(s.dev_tail, 1)
+    return Step(ult(cq_outstanding(s), depth(k)), s.replace(
+        dev_tail=tail, dev_phase=ite(Eq(slot(tail, k), 0), 1 ^ s.dev_phase, s.dev_phase)))
+
+
+@CQ.mutant("cq-diagnostic-takes-the-entry", "ENA-CQ-HANDED",
+           replaces="missing_tx_diagnostic_hardened")
+def cq_diagnostic_takes_the_entry(s: EnaCq) -> Step:
+    """The hardened diagnostic goes back to reading the completion (and so consuming it)."""
+    taken = _cq_take(s).replace(dropped=add16(s.dropped, 1))
+    ready = _cq_ready(s)
+    return Step(True, EnaCq(**{f: ite(ready, getattr(taken, f), getattr(s, f))
+                               for f in EnaCq.__dataclass_fields__}))
+
+
+# ---------------------------------------------------------------------------- req_id
+
+
+def _register_reqid_mutants(machine: EnaMachine, side: str) -> None:
+    @machine.mutant(f"{side}-alloc-without-room", "ENA-REQID-COUNT", replaces="reqid_alloc")
+    def alloc_without_room(s: ReqIds) -> Step:
+        """An id is allocated with every id already in flight (no room check)."""
+        return Step(True, reqid_alloc(s).post)
+
+    @machine.mutant(f"{side}-alloc-forgets-in-flight", "ENA-REQID-IDS",
+                    replaces="reqid_alloc")
+    def alloc_forgets_in_flight(s: ReqIds) -> Step:
+        """The id leaves the free list but its buffer is not marked in flight."""
+        step = reqid_alloc(s)
+        return Step(step.guard, step.post.replace(in_flight=s.in_flight))
+
+    @machine.mutant(f"{side}-free-id-pushed-twice", "ENA-REQID-POSITIONS",
+                    replaces="reqid_release")
+    def free_id_pushed_twice(s: ReqIds, req_id: Term) -> Step:
+        """A completion for an id already free is released again (no in-flight test)."""
+        return Step(ult(req_id, depth(s.depth_log2)),
+                    reqid_release(s.replace(in_flight=store(s.in_flight, req_id, 1)),
+                                  req_id).post)
+
+
+_register_reqid_mutants(TX, "tx")
+_register_reqid_mutants(RX, "rx")
+
+
+@TX.mutant("tx-missing-range-check", "ENA-TX-NO-OOB-READ", replaces="tx_completion_hardened")
+def tx_missing_range_check(s: ReqIds, ready: Term, mbz: Term, req_id: Term,
+                           stale: Term) -> Step:
+    """The hardened path loses its ``req_id >= q_depth`` check before the mbuf test, so
+    ``tx_buffer_info[req_id]`` is read past the array."""
+    step = tx_completion(s, ready, mbz, req_id, stale, hardened=True)
+    oob = ite(And(Eq(ready, 1), Eq(mbz, 0), Not(ult(req_id, depth(s.depth_log2)))), 1, s.oob)
+    return Step(step.guard, step.post.replace(oob=oob))
+
+
+@TX.mutant("tx-reasons-out-of-order", "ENA-TX-VERDICT", replaces="tx_completion_hardened")
+def tx_reasons_out_of_order(s: ReqIds, ready: Term, mbz: Term, req_id: Term,
+                            stale: Term) -> Step:
+    """The range check runs before the MBZ test: an entry with MBZ bits set and an
+    out-of-range req_id resets with INV_TX_REQ_ID (5) instead of TX_DESCRIPTOR_MALFORMED
+    (17)."""
+    step = tx_completion(s, ready, mbz, req_id, stale, hardened=True)
+    both = And(Eq(ready, 1), Eq(mbz, 1), Not(ult(req_id, depth(s.depth_log2))))
+    swapped = step.post.replace(reason=record_reason(s.reason, 5))
+    return Step(step.guard, ReqIds(**{f: ite(both, getattr(swapped, f), getattr(step.post, f))
+                                      for f in ReqIds.__dataclass_fields__}))
+
+
+@RX.mutant("rx-reasons-out-of-order", "ENA-RX-VERDICT", replaces="rx_completion_hardened")
+def rx_reasons_out_of_order(s: ReqIds, ready: Term, malformed: Term, too_many: Term,
+                            req_id: Term) -> Step:
+    """The descriptor count is checked before the FIRST/MBZ test: a malformed packet that
+    is also too long resets with TOO_MANY_RX_DESCS (6) instead of 16."""
+    step = rx_completion(s, ready, malformed, too_many, req_id, hardened=True)
+    both = And(Eq(ready, 1), Eq(malformed, 1), Eq(too_many, 1))
+    swapped = s.replace(reason=record_reason(s.reason, 6))
+    return Step(step.guard, ReqIds(**{f: ite(both, getattr(swapped, f), getattr(step.post, f))
+                                      for f in ReqIds.__dataclass_fields__}))
+
+
+# ---------------------------------------------------------------------------- TX queue
+
+
+@TXQ.mutant("txq-cleanup-frees-too-much", "ENA-TXQ-CONFIG", replaces="tx_cleanup")
+def txq_cleanup_frees_too_much(s: EnaTxQueue, n: Term) -> Step:
+    """comp_ack of one entry more than is in use (the u16 count wraps)."""
+    return Step(ule(n, add16(s.used, 1)),
+                resume_check(s.replace(used=sub16(s.used, n)), TX_RESUME_THRESH))
+
+
+@TXQ.mutant("txq-stop-threshold-off-by-two", "ENA-TXQ-ROOM", replaces="tx_xmit")
+def txq_stop_threshold_off_by_two(s: EnaTxQueue, descs: Term) -> Step:
+    """The stop test forgets the meta descriptor and the header (max_tx_sgl_size, not + 2)."""
+    return xmit(s, descs, stop_at=s.max_sgl)
+
+
+@TXQ.mutant("txq-cleanup-never-resumes", "ENA-TXQ-WAKE", replaces="tx_cleanup")
+def txq_cleanup_never_resumes(s: EnaTxQueue, n: Term) -> Step:
+    """ena_tx_cleanup without the resume test."""
+    return Step(ule(n, s.used), s.replace(used=sub16(s.used, n)))
+
+
+@TXQ.mutant("txq-resume-needs-the-whole-ring", "ENA-TXQ-NO-DEADLOCK", replaces="tx_cleanup")
+def txq_resume_needs_the_whole_ring(s: EnaTxQueue, n: Term) -> Step:
+    """The resume threshold is the ring size, which free entries never reach."""
+    return Step(ule(n, s.used),
+                resume_check(s.replace(used=sub16(s.used, n)), depth(s.depth_log2)))
+
+
+# ---------------------------------------------------------------------------- LLQ
+
+
+@LLQ.mutant("llq-doorbell-overfills-burst", "ENA-LLQ-CONFIG", replaces="llq_doorbell")
+def llq_doorbell_overfills_burst(s: EnaLlq) -> Step:
+    """The doorbell grants one burst entry more than the device allows."""
+    return Step(Eq(s.planned, 0), s.replace(burst_left=add16(s.max_burst, 1)))
+
+
+@LLQ.mutant("llq-next-line-waits-for-two", "ENA-LLQ-LINE", replaces="llq_put_desc")
+def llq_next_line_waits_for_two(s: EnaLlq) -> Step:
+    """After a full line the next one is sized like a first line (2 descriptors)."""
+    written = s.replace(pkt_descs=add16(s.pkt_descs, 1), idx=add16(s.idx, 1),
+                        line_left=sub16(s.line_left, 1))
+    full = Eq(written.line_left, 0)
+    flushed = written.replace(burst_left=sub16(s.burst_left, 1), flushed=add16(s.flushed, 1),
+                              idx=0, line_left=BEFORE_HEADER)
+    return Step(ult(s.pkt_descs, s.planned),
+                EnaLlq(**{f: ite(full, getattr(flushed, f), getattr(written, f))
+                          for f in EnaLlq.__dataclass_fields__}))
+
+
+@LLQ.mutant("llq-no-doorbell-check", "ENA-LLQ-BURST", replaces="llq_begin_packet")
+def llq_no_doorbell_check(s: EnaLlq, descs: Term) -> Step:
+    """ena_com_is_doorbell_needed is never asked: the packet starts on what is left."""
+    return Step(And(Eq(s.planned, 0), ule(1, descs), ule(descs, 32)), s.replace(planned=descs))
+
+
+@LLQ.mutant("llq-close-flushes-empty-line", "ENA-LLQ-NO-OVERRUN", replaces="llq_close")
+def llq_close_flushes_empty_line(s: EnaLlq) -> Step:
+    """The bounce buffer is written at close even when it holds nothing."""
+    empty = Eq(s.burst_left, 0)
+    done = s.replace(burst_left=ite(empty, s.burst_left, sub16(s.burst_left, 1)),
+                     overrun=ite(empty, 1, s.overrun), planned=0, pkt_descs=0, flushed=0,
+                     idx=0, line_left=BEFORE_HEADER)
+    return Step(And(Not(Eq(s.planned, 0)), Eq(s.pkt_descs, s.planned)), done)
+
+
+@LLQ.mutant("llq-close-unfinished-packet", "ENA-LLQ-ENTRIES", replaces="llq_close")
+def llq_close_unfinished_packet(s: EnaLlq) -> Step:
+    """The packet is closed before all its descriptors are written."""
+    step = LLQ.transitions["llq_close"].fn(s.replace(pkt_descs=s.planned))
+    return Step(Not(Eq(s.planned, 0)), step.post)
+
+
+# ---------------------------------------------------------------------------- header limit
+
+
+@HDR.mutant("hdr-limit-not-clamped", "ENA-TX-HDR-LIMIT", replaces="header_setup_hardened")
+def hdr_limit_not_clamped(s: EnaTxHeader, dev_max: Term) -> Step:
+    """The driver keeps the device's value unclamped while ena_com uses min(dev, 256)."""
+    step = HDR.transitions["header_setup_hardened"].fn(s, dev_max)
+    return Step(step.guard, step.post.replace(ring_max=dev_max))

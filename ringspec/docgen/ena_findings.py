@@ -1,0 +1,241 @@
+"""The ENA findings page: where the shipped FreeBSD ENA driver admits a state that breaks
+an invariant of the ENA model (model/ena_*.py).
+
+Each finding opens with the story a driver engineer needs (who can trigger it, what goes
+wrong, how bad it is, the C, pinned), then the solver's smallest counterexample replayed on
+the concrete model when the page is generated (a snippet and its output), the hardened
+fix, and the evidence, folded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import model
+from model import sources
+from model.ena_machine import EnaMachine
+from ringspec.docgen import common, glossary, md
+from ringspec.docgen.evidence import Evidence, Row, run_snippet
+
+PAGE = "ena-findings.md"
+
+
+@dataclass(frozen=True)
+class EnaFinding:
+    title: str
+    summary: str
+    who: str
+    what: str
+    how_bad: str
+    code: tuple[str, ...]  # model.sources names the story cites
+    hardened: str
+    machine: str
+    transition: str  # the as-shipped transition whose refutations are the finding
+    counterpart: str  # the hardened transition proved in its place
+    example: str  # the obligation id whose counterexample is replayed
+
+
+FINDINGS = (
+    EnaFinding(
+        "The already-completed test reads past tx_buffer_info",
+        "after a TX completion fails validation, ena_get_tx_req_id still tests "
+        "`tx_buffer_info[req_id].mbuf`, with an out-of-range or stale req_id.",
+        who="the device: a TX completion whose req_id is >= the ring size, or whose MBZ "
+        "bits are set (then req_id is not written and the caller's variable holds a stale "
+        "value). A faulty device or a buggy hypervisor backend is enough; no user process "
+        "can write TX completions.",
+        what="ena_com_tx_comp_req_id_get returns ENA_COM_INVAL (req_id >= q_depth) or "
+        "ENA_COM_FAULT (MBZ); validate_tx_req_id requests the reset (INV_TX_REQ_ID 5 or "
+        "TX_DESCRIPTOR_MALFORMED 17) and returns an error, but ena_get_tx_req_id tests "
+        "`tx_buffer_info[req_id].mbuf == NULL` whatever it returned. With req_id up to "
+        "65535 that load lands up to 65535 entries past the array.",
+        how_bad="low to medium. The reset is already requested and the first reason "
+        "wins, so the verdict does not change; the harm is one wild pointer-sized load "
+        "of kernel memory, which can fault if it crosses into an unmapped page.",
+        code=("ena_get_tx_req_id", "validate_tx_req_id", "ena_com_tx_comp_req_id_get"),
+        hardened="test the mbuf only when ena_com returned 0 (the ghost `oob` never "
+        "moves; ENA-TX-NO-OOB-READ and ENA-TX-VERDICT are proved for every depth).",
+        machine="ena_tx_reqid",
+        transition="tx_completion_as_shipped",
+        counterpart="tx_completion_hardened",
+        example="ena_tx_reqid/step/tx_completion_as_shipped/ENA-TX-NO-OOB-READ",
+    ),
+    EnaFinding(
+        "A duplicate RX req_id goes back on the free list",
+        "when ena_rx_mbuf finds no mbuf for a completed req_id, ena_rx_cleanup still "
+        "writes that id into free_rx_ids and advances next_to_clean.",
+        who="the device: an RX completion naming a req_id that is not posted (a duplicate "
+        "or stale completion). The range check in ena_com_rx_pkt does not catch it: the "
+        "id is < ring size.",
+        what="ena_rx_mbuf sees `rx_info->mbuf == NULL`, requests the INV_RX_REQ_ID (4) "
+        "reset and returns NULL; the caller then re-queues the packet's req_ids into "
+        "`free_rx_ids` from its next_to_clean and writes next_to_clean back, though none "
+        "of them was in flight. The free list now holds that id twice and has lost the "
+        "id it overwrote, and next_to_clean runs ahead of the ids really released.",
+        how_bad="medium until the reset runs. The refill check right after the loop can "
+        "hand the duplicated id to the device a second time while its buffer may still "
+        "be posted; the reset requested by the same packet tears the rings down on the "
+        "next timer tick.",
+        code=("ena_rx_cleanup", "ena_rx_mbuf", "ena_refill_rx_bufs"),
+        hardened="re-queue only ids that were taken (an id whose mbuf was NULL was never "
+        "in flight): ENA-REQID-COUNT, ENA-REQID-POSITIONS and ENA-RX-VERDICT are proved.",
+        machine="ena_rx_reqid",
+        transition="rx_completion_as_shipped",
+        counterpart="rx_completion_hardened",
+        example="ena_rx_reqid/step/rx_completion_as_shipped/ENA-REQID-POSITIONS",
+    ),
+    EnaFinding(
+        "The missing-completion check consumes a TX completion",
+        "check_cdesc_in_tx_cq reads the CQ with ena_com_tx_comp_req_id_get, which "
+        "advances the head past a valid entry.",
+        who="nobody in particular: the timer service, when more than "
+        "missing_tx_threshold (128) packets of a queue are overdue and the cleanup task is "
+        "neither pending nor running, while a completion sits in the CQ.",
+        what="to tell a lost interrupt (MISS_INTERRUPT 14) from a lost completion "
+        "(MISS_TX_CMPL 3), check_cdesc_in_tx_cq calls ena_com_tx_comp_req_id_get. When it "
+        "finds a valid entry that call also advances the CQ head: the completion is taken "
+        "and never handed to ena_tx_cleanup, so its req_id stays in flight and its SQ "
+        "entries are never acknowledged.",
+        how_bad="low: the same check assigns the reset reason, and the reset that follows "
+        "rebuilds the rings.",
+        code=("check_cdesc_in_tx_cq", "check_missing_comp_in_tx_queue",
+              "ena_com_tx_comp_req_id_get"),
+        hardened="peek at the phase of the entry at head without advancing it.",
+        machine="ena_cq",
+        transition="missing_tx_diagnostic_as_shipped",
+        counterpart="missing_tx_diagnostic_hardened",
+        example="ena_cq/step/missing_tx_diagnostic_as_shipped/ENA-CQ-HANDED",
+    ),
+    EnaFinding(
+        "The driver's header limit is a uint8_t",
+        "tx_ring->tx_max_header_size is a uint8_t copied from a u16 device value that "
+        "ena_com clamps to 256.",
+        who="the device, in host placement: it reports its max header size in the "
+        "device attributes. In LLQ placement the value is 96 or 224 and fits.",
+        what="ena_init_io_rings_basic stores ena_dev->tx_max_header_size into the uint8_t "
+        "field of struct ena_ring, so 256 becomes 0 and 300 becomes 44, while "
+        "ena_com_create_io_queue gives ena_com the limit min(value, 256). The collapse "
+        "rule and the LLQ push then work with a different limit from the one "
+        "ena_com_prepare_tx enforces.",
+        how_bad="low: a header limit of 0 or a few bytes makes the driver push less "
+        "header than it could, or collapse mbuf chains it need not; no memory is "
+        "overrun.",
+        code=("ena_init_io_rings_basic", "struct ena_ring (tx_max_header_size)",
+              "ena_com_create_io_queue"),
+        hardened="keep the driver's copy in a u16 with ena_com's clamp.",
+        machine="ena_tx_header",
+        transition="header_setup_as_shipped",
+        counterpart="header_setup_hardened",
+        example="ena_tx_header/step/header_setup_as_shipped/ENA-TX-HDR-LIMIT",
+    ),
+)
+
+
+def _machine(name: str) -> EnaMachine:
+    return next(m for m in model.ENA_MACHINES if m.name == name)
+
+
+def _state_literal(machine: EnaMachine, shown: dict[str, int]) -> str:
+    """The counterexample's state as Python: arrays as tuples of their depth's entries."""
+    n = 1 << shown["depth_log2"]
+    domains = {v.name: v.domain for v in machine.vars}
+    parts = []
+    for f in dataclasses.fields(machine.state_type):
+        if domains[f.name] == "array":
+            parts.append(f"{f.name}={tuple(shown[f'{f.name}[{j}]'] for j in range(n))}")
+        else:
+            parts.append(f"{f.name}={shown[f.name]}")
+    return f"{machine.state_type.__name__}({', '.join(parts)})"
+
+
+def replay_snippet(machine: EnaMachine, row: Row) -> str:
+    """Python that rebuilds the counterexample's state, runs the as-shipped step on it and
+    prints which invariants hold before and after."""
+    cex = row.counterexample
+    module = machine.state_type.__module__
+    args = ", ".join(f"{k}={v}" for k, v in cex["args"].items())
+    lines = [
+        "import model",
+        f"from {module} import {machine.state_type.__name__}",
+        f"machine = next(m for m in model.ENA_MACHINES if m.name == {machine.name!r})",
+        f"pre = {_state_literal(machine, cex['pre'])}",
+        f"step = machine.transitions[{row.obligation.transition!r}]"
+        f"(pre{', ' + args if args else ''})",
+        'print("enabled:", step.guard)',
+        'print("broken before:", machine.violated(pre) or "none")',
+        'print("broken after: ", machine.violated(step.post) or "none")',
+    ]
+    return "\n".join(lines)
+
+
+def _evidence(f: EnaFinding, rows: list[Row], counterparts: list[Row]) -> str:
+    parts = [
+        f"**Refuted as expected** ({glossary.ref('refuted as expected', 'what that means')}): "
+        "these obligations are the finding. Each counterexample is the smallest the solver "
+        "found (depth first), at a depth where every quantifier was expanded, so it is a "
+        "real state.",
+        common.obligation_table(rows),
+    ]
+    if counterparts:
+        parts += ["**The hardened counterparts**, proved for every depth:",
+                  common.obligation_table(counterparts)]
+    others = [r for r in rows if r.id != f.example]
+    if others:
+        parts.append("**The other counterexamples:**")
+        parts += [f"`{r.id}`\n\n{common.counterexample(r.counterexample)}" for r in others]
+    return md.details(
+        f"Evidence: {_count(len(rows), 'obligation')} refuted as expected, "
+        f"{_count(len(counterparts), 'hardened counterpart')} proved", "\n\n".join(parts))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _section(f: EnaFinding, ev: Evidence) -> list[str]:
+    machine = _machine(f.machine)
+    rows = [r for r in ev.findings if r.obligation.machine == f.machine
+            and r.obligation.transition == f.transition]
+    refuted = {(r.obligation.kind, r.obligation.invariant) for r in rows}
+    counterparts = [r for r in ev.rows if r.obligation.machine == f.machine
+                    and r.obligation.transition == f.counterpart
+                    and (r.obligation.kind, r.obligation.invariant) in refuted]
+    example = ev.by_id[f.example]
+    snippet = replay_snippet(machine, example)
+    code = "\n".join(f"- {sources.link(name)}" for name in f.code)
+    return [
+        f"## {f.title}",
+        f"**Who can trigger it:** {f.who}",
+        f"**What goes wrong:** {f.what}",
+        f"**How bad:** {f.how_bad}",
+        f"**The C:**\n\n{code}",
+        f"**Smallest example** (`{f.example}`), found by the solver and replayed on the "
+        "model when this page was generated:",
+        common.counterexample(example.counterexample),
+        md.code(snippet, "python"),
+        md.code(run_snippet(snippet).rstrip("\n")),
+        f"**The fix** ({glossary.ref('policy', 'hardened policy')}): {f.hardened}",
+        _evidence(f, rows, counterparts),
+    ]
+
+
+def covered(ev: Evidence) -> set[str]:
+    """The ids of the refuted ENA obligations this page explains."""
+    return {r.id for f in FINDINGS for r in ev.findings
+            if r.obligation.machine == f.machine and r.obligation.transition == f.transition}
+
+
+def render(ev: Evidence) -> str:
+    body = [
+        "Where the shipped FreeBSD ENA driver admits a state that breaks an "
+        f"{glossary.ref('invariant')} of the ENA model. The model follows the C where it "
+        "is looser than its intent; each section says who can trigger the behaviour, what "
+        "goes wrong and how bad it is, then replays the solver's smallest counterexample on "
+        "the model. Every obligation is over exact u16 counters with the ring size left "
+        "symbolic. Paste any snippet into `python` at the repository root to run it again.",
+        "\n".join(f"- {md.link(f.title, '', f.title)}: {f.summary}" for f in FINDINGS),
+    ]
+    for f in FINDINGS:
+        body += _section(f, ev)
+    return md.page("ENA findings", common.nav(PAGE), body)
