@@ -21,6 +21,7 @@ from ringspec.docgen import (
     common,
     driver,
     ena_findings,
+    ena_pages,
     errors,
     findings,
     glossary,
@@ -48,6 +49,7 @@ def pages(ev: Evidence) -> dict[str, str]:
         for machine in model.MACHINES:
             out[f"{machine.name}.md"] = machine_page.render(machine, ev)
         out["modes.md"] = modes_page.render()
+        out |= ena_pages.pages(ev)
         out["proofs.md"] = overview.proofs(ev)
         out["findings.md"] = findings.render(ev)
         out[ena_findings.PAGE] = ena_findings.render(ev)

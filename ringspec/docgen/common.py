@@ -12,6 +12,7 @@ PAGES = (
     ("index.md", "Overview"),
     *[(f"{m.name}.md", m.title) for m in model.MACHINES],
     ("modes.md", "netmap enter/exit: classic vs RFC"),
+    *[(f"{m.name}.md", m.title) for m in model.ENA_MACHINES],
     ("proofs.md", "Proofs"),
     ("findings.md", "Findings"),
     ("ena-findings.md", "ENA findings"),

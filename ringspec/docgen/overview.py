@@ -11,7 +11,7 @@ import model
 from proofs import obligations as obligations_module
 from proofs import suite
 from proofs.solve import DEFAULT_RLIMIT
-from ringspec.docgen import common, findings, glossary, md, pseudocode, terms
+from ringspec.docgen import common, ena_findings, findings, glossary, md, pseudocode, terms
 from ringspec.docgen.areas import AREAS
 from ringspec.docgen.evidence import Evidence, Row
 
@@ -110,8 +110,18 @@ def index(ev: Evidence) -> str:
         f"[glossary](glossary.md) defines the words (an {glossary.ref('obligation')}, a "
         f"{glossary.ref('mutant')}, {glossary.ref('rlimit')}, the "
         f"{glossary.ref('kring')} fields); [proofs](proofs.md) lists every obligation.",
+        "The Amazon ENA half, over exact u16 counters with the ring size symbolic (each "
+        "page: a worked example run on the model, the state, transitions, invariants and "
+        "contracts):",
+        "\n".join(f"- [{m.title}]({m.name}.md): {len(m.transitions)} transitions, "
+                  f"{len(m.invariants)} invariants"
+                  + (f", {len(m.contracts)} contracts" if m.contracts else "") + "."
+                  for m in model.ENA_MACHINES),
         "## The findings",
         "\n".join(finding_lines),
+        "The ENA driver's findings are on [their own page](ena-findings.md): "
+        + "; ".join(md.link(f.title, "ena-findings.md", f.title)
+                    for f in ena_findings.FINDINGS) + ".",
         "## Headline results",
         headline(ev),
         _kind_table(ev),

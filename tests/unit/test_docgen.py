@@ -80,8 +80,35 @@ def test_every_machine_has_a_page(generated: tuple[Path, Path]) -> None:
     expected = {"index.md", "proofs.md", "findings.md", "ownership.md", "user-questions.md",
                 "rules.md", "errors.md", "driver.md", "benchmarks.md", "glossary.md",
                 "modes.md", "ena-findings.md"}
-    expected |= {f"{m.name}.md" for m in model.MACHINES}
+    expected |= {f"{m.name}.md" for m in model.ALL_MACHINES}
     assert set(_pages(pages)) == expected
+
+
+def test_ena_pages_name_every_transition_invariant_and_contract(
+    generated: tuple[Path, Path],
+) -> None:
+    """Each ENA page: the worked example first, then state, transitions, invariants
+    (contracts), evidence; every ID under its own heading."""
+    _, pages = generated
+    for m in model.ENA_MACHINES:
+        text = (pages / f"{m.name}.md").read_text(encoding="utf-8")
+        order = [h for h in _sections(text)]
+        expected = ["Worked example", "State", "Transitions", "Invariants",
+                    *(["Contracts"] if m.contracts else []), "Evidence"]
+        assert order == expected, (m.name, order)
+        for name in [*m.transitions, *m.invariants, *m.contracts]:
+            assert f"### {name}\n" in text, (m.name, name)
+
+
+def test_ena_worked_examples_break_nothing_but_the_as_shipped_finding() -> None:
+    from ringspec.docgen import ena_pages
+
+    for m in model.ENA_MACHINES:
+        rows = ena_pages.run_example(m, ena_pages.EXAMPLES[m.name])
+        assert len(rows) >= 3, m.name
+        for label, _, _, broken in rows:
+            shipped = "as_shipped" in label
+            assert bool(broken) == shipped, (m.name, label, broken)
 
 
 def test_every_invariant_transition_and_mutant_id_appears(generated: tuple[Path, Path]) -> None:

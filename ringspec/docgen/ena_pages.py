@@ -1,0 +1,203 @@
+"""One page per ENA machine: what it models, a worked example run on the model when the page
+is generated, its state, transitions, invariants and contracts, then a pointer to the
+evidence in proofs.md.
+
+The worked examples are hand-picked sequences of steps (:data:`EXAMPLES`) on a small ring;
+every value in their tables comes from running the model's own transitions, and the last
+column lists the invariants the state breaks (empty except after an as-shipped step that is
+a finding).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import model
+from model.ena_machine import EnaMachine
+from ringspec.docgen import common, glossary, md
+from ringspec.docgen.evidence import Evidence
+
+OWNER_MEANING = {
+    "constant": "fixed when the queue is created",
+    "driver": "written by the driver (ena_com / the FreeBSD driver)",
+    "device": "written by the device",
+    "memory": "host memory the device writes by DMA",
+    "ghost": "ghost: not in the C, kept by the model to state a property",
+}
+
+
+@dataclass(frozen=True)
+class Move:
+    transition: str
+    args: dict[str, int] = dataclasses.field(default_factory=dict)
+    times: int = 1
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Example:
+    depth_log2: int
+    text: str  # what the example shows, in one paragraph
+    moves: tuple[Move, ...]
+
+
+def _completion(req_id: int, **faults: int) -> dict[str, int]:
+    return {"ready": 1, "mbz": 0, "req_id": req_id, "stale": 0, **faults}
+
+
+def _rx_packet(req_id: int, **faults: int) -> dict[str, int]:
+    return {"ready": 1, "malformed": 0, "too_many": 0, "req_id": req_id, **faults}
+
+
+EXAMPLES: dict[str, Example] = {
+    "ena_sq": Example(2, "A 4-entry SQ: the driver writes three entries and rings the "
+                      "doorbell, the device reads two, their completions free them, and "
+                      "the next writes wrap past slot 3, flipping the phase.", (
+        Move("sq_produce", times=3), Move("sq_doorbell"), Move("device_consume", times=2),
+        Move("sq_comp_ack", {"n": 2}, note="two entries acknowledged"),
+        Move("sq_produce", times=2, note="the tail wraps: phase 1 -> 0"),
+    )),
+    "ena_cq": Example(2, "A 4-entry CQ: the device writes two completions, the driver takes "
+                      "them, the device writes three more (wrapping: its phase flips), "
+                      "and the driver takes the first one of the new pass.", (
+        Move("cq_produce", times=2), Move("cq_consume", times=2),
+        Move("cq_produce", times=3, note="the device wraps: its phase 1 -> 0"),
+        Move("cq_consume", note="the entry at slot 2 has the expected phase"),
+    )),
+    "ena_tx_reqid": Example(2, "Four TX request ids: three are allocated, a completion "
+                            "returns id 1, and a second completion naming id 1 (now free) "
+                            "is refused with INV_TX_REQ_ID (5).", (
+        Move("reqid_alloc", times=3),
+        Move("tx_completion_hardened", _completion(1), note="valid: id 1 is released"),
+        Move("tx_completion_hardened", _completion(1), note="duplicate: reset reason 5"),
+    )),
+    "ena_rx_reqid": Example(2, "Four RX request ids: two buffers are posted, a packet on "
+                            "id 0 is received, and a malformed completion triggers "
+                            "RX_DESCRIPTOR_MALFORMED (16).", (
+        Move("reqid_alloc", times=2),
+        Move("rx_completion_hardened", _rx_packet(0), note="valid: id 0 is released"),
+        Move("rx_completion_hardened", _rx_packet(1, malformed=1),
+             note="malformed: reset reason 16, nothing moves"),
+    )),
+    "ena_txq": Example(8, "A 256-entry TX ring with max_tx_sgl_size 19: twelve 19-entry "
+                       "packets leave 27 entries free; the thirteenth leaves 8 < 21, so the "
+                       "queue stops; one completed packet frees 19 and it resumes.", (
+        Move("tx_xmit", {"descs": 19}, times=12), Move("tx_xmit", {"descs": 19},
+                                                       note="free 8 < 21: stopped"),
+        Move("tx_cleanup", {"n": 19}, note="free 27 >= 21: running again"),
+    )),
+    "ena_llq": Example(2, "An LLQ packet of 10 descriptors with 128-byte entries (8 "
+                       "descriptors each): the first entry takes 2 descriptors and the "
+                       "header, the second 8; close writes nothing more; the doorbell "
+                       "refills the burst.", (
+        Move("llq_begin_packet", {"descs": 10}), Move("llq_put_desc", times=10),
+        Move("llq_close"), Move("llq_doorbell"),
+    )),
+    "ena_tx_header": Example(1, "A device reporting a 300-byte header limit: hardened, the "
+                             "driver keeps ena_com's 256; as shipped, its uint8_t keeps "
+                             "44.", (
+        Move("header_setup_hardened", {"dev_max": 300}),
+        Move("header_setup_as_shipped", {"dev_max": 300}, note="300 & 0xff = 44: finding"),
+    )),
+}
+
+
+def page_name(machine: EnaMachine) -> str:
+    return f"{machine.name}.md"
+
+
+def _value(v: Any) -> str:
+    return "[" + ", ".join(str(x) for x in v) + "]" if isinstance(v, tuple) else str(v)
+
+
+def run_example(machine: EnaMachine, example: Example) -> list[tuple[str, str, Any, list[str]]]:
+    """(step, note, state after, invariants broken) per row, starting with init."""
+    state = machine.init(example.depth_log2)
+    rows = [("init", "", state, machine.violated(state))]
+    for move in example.moves:
+        for _ in range(move.times):
+            step = machine.transitions[move.transition](state, **move.args)
+            if step.guard is not True:
+                raise ValueError(f"{machine.name}: {move.transition} is not enabled in "
+                                 f"{state}: fix the example")
+            state = step.post
+        args = ", ".join(f"{k}={v}" for k, v in move.args.items())
+        label = f"{move.transition}({args})" + (f" ×{move.times}" if move.times > 1 else "")
+        rows.append((label, move.note, state, machine.violated(state)))
+    return rows
+
+
+def example_table(machine: EnaMachine, example: Example) -> str:
+    rows = run_example(machine, example)
+    fields = [f.name for f in dataclasses.fields(machine.state_type)]
+    body = []
+    previous = None
+    for label, note, state, broken in rows:
+        cells = []
+        for name in fields:
+            text = _value(getattr(state, name))
+            changed = previous is not None and getattr(previous, name) != getattr(state, name)
+            cells.append(f"**{text}**" if changed else text)
+        body.append([md.tick(label), *cells, ", ".join(md.tick(b) for b in broken),
+                     md.prose(note)])
+        previous = state
+    return md.table(["step", *fields, "broken", "note"], body,
+                    "l" + "r" * len(fields) + "ll")
+
+
+def _module_doc(machine: EnaMachine) -> str:
+    doc = sys.modules[machine.state_type.__module__].__doc__ or ""
+    return md.prose(doc.split("\n\n")[0])
+
+
+def render(machine: EnaMachine, ev: Evidence) -> str:
+    example = EXAMPLES[machine.name]
+    rows = ev.for_machine(machine)
+    proved = sum(r.result == "proved" for r in rows)
+    findings = sum(r.is_finding for r in rows)
+    mutants = sum(r.obligation.kind == "mutant" and r.result == "refuted" for r in rows)
+    body = [
+        _module_doc(machine),
+        f"Ring size 2^k for {machine.min_log2} <= k <= {machine.max_log2}; counters are "
+        "u16 and wrap at 65536 as in C. Source: "
+        f"`{machine.state_type.__module__.replace('.', '/')}.py`.",
+        "## Worked example",
+        f"{example.text} Run on the model when this page was generated (changed values "
+        "bold; `broken` lists the invariants the state violates).",
+        example_table(machine, example),
+        "## State",
+        md.table(["field", "written by", "domain", "meaning"],
+                 [[md.tick(v.name), OWNER_MEANING.get(v.owner, v.owner), v.domain,
+                   md.prose(v.doc)] for v in machine.vars]),
+        "## Transitions",
+    ]
+    for t in machine.transitions.values():
+        params = ", ".join(f"`{p.name}` ({p.domain}): {md.prose(p.doc)}" for p in t.params)
+        body += [f"### {t.name}",
+                 f"{md.prose(t.doc)}\n\nActor: {t.actor}."
+                 + (f" Arguments: {params}." if params else "")
+                 + (f" As shipped it breaks {', '.join(md.tick(b) for b in t.breaks)} "
+                    f"(see [ENA findings](ena-findings.md))." if t.breaks else "")]
+    body.append("## Invariants")
+    for inv in machine.invariants.values():
+        body += [f"### {inv.id}", md.prose(inv.sentence)]
+    if machine.contracts:
+        body.append("## Contracts")
+        for c in machine.contracts.values():
+            body += [f"### {c.id}",
+                     f"{md.prose(c.sentence)}\n\nChecked on "
+                     f"{', '.join(md.tick(t) for t in c.transitions)}."]
+    body += [
+        "## Evidence",
+        f"{len(rows)} {glossary.ref('obligation', 'obligations')}: {proved} proved, "
+        f"{findings} findings refuted as expected, {mutants} mutants killed. The tables "
+        f"and counterexamples are in {md.link('proofs', 'proofs.md', machine.name)}.",
+    ]
+    return md.page(f"{machine.title} (`{machine.name}`)", common.nav(page_name(machine)), body)
+
+
+def pages(ev: Evidence) -> dict[str, str]:
+    return {page_name(m): render(m, ev) for m in model.ENA_MACHINES}
