@@ -11,37 +11,10 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from support.ena_rig import frames, rig
 
-from impl.bus import Bus
-from impl.device import DeviceConfig, EnaDevice, Faults, SimClock, Wire
-from impl.ena.driver import DriverConfig, EnaDriver
+from impl.device import Faults
 from impl.ena_defs.regs import ResetReason
-from impl.packets import PacketBatch
-
-
-def rig(llq: bool, nq: int = 2, faults: Faults | None = None, window: int = 8,
-        ring: int = 256, seed: int = 0, loop: bool = True) -> tuple[Bus, EnaDevice, EnaDriver]:
-    burst = 2048 if llq else 0
-    bus = Bus(mem_size=1 << 24)
-    dev = EnaDevice(bus, DeviceConfig(llq_entry_size=128, max_tx_burst_bytes=burst, seed=seed),
-                    faults=faults, tx_window=window)
-    bus.regs.attach(dev)
-    bus.llq.attach(dev)
-    if loop:
-        Wire(SimClock()).loopback(dev)
-    drv = EnaDriver(bus, dev, DriverConfig(num_queues=nq, tx_ring_size=ring, rx_ring_size=ring,
-                                           llq=llq, max_tx_burst_bytes=burst))
-    drv.up()
-    return bus, dev, drv
-
-
-def frames(bus: Bus, rng: np.random.Generator, n: int) -> PacketBatch:
-    lengths = rng.integers(60, 4000, n)
-    base = bus.mem.alloc(int(lengths.sum()), 64)
-    bus.mem.data[base:base + int(lengths.sum())] = rng.integers(0, 256, int(lengths.sum()),
-                                                                dtype=np.uint8)
-    return PacketBatch.from_arrays(bus.mem.data, base + np.cumsum(lengths) - lengths, lengths,
-                                   rng.integers(1, 5, n))
 
 
 @pytest.mark.parametrize("llq", [False, True])
