@@ -393,6 +393,34 @@ def rx_completion_hardened(s: ReqIds, ready: Term, malformed: Term, too_many: Te
     return rx_completion(s, ready, malformed, too_many, req_id, hardened=True)
 
 
+RX_STOP_PARAMS = (Param("req_id", "u16", "the req_id of the packet delivered first"),)
+
+
+def rx_cleanup_stops(s: ReqIds, req_id: Term, hardened: bool) -> Step:
+    """ena_rx_cleanup delivers a packet (its id written to ``free_rx_ids[next_to_clean]``
+    and the local next_to_clean advanced by ena_rx_mbuf), then ena_com_rx_pkt fails on the
+    next one (here: malformed, RX_DESCRIPTOR_MALFORMED 16; too many descriptors and a
+    req_id >= depth take the same exit).  As shipped the function returns at once and
+    ``rx_ring->next_to_clean`` keeps its old value; hardened, it is stored first."""
+    delivered = _release(s, req_id)
+    stored = delivered.next_to_clean if hardened else s.next_to_clean
+    return Step(And(ult(req_id, depth(s.depth_log2)), is_in_flight(s, req_id)),
+                delivered.replace(next_to_clean=stored,
+                                  reason=record_reason(s.reason, RX_DESCRIPTOR_MALFORMED)))
+
+
+@RX.transition(actor="driver", params=RX_STOP_PARAMS, breaks=("ENA-REQID-COUNT",))
+def rx_cleanup_error_after_packet_as_shipped(s: ReqIds, req_id: Term) -> Step:
+    """A packet delivered, then a fatal error: next_to_clean not stored."""
+    return rx_cleanup_stops(s, req_id, hardened=False)
+
+
+@RX.transition(actor="driver", params=RX_STOP_PARAMS)
+def rx_cleanup_error_after_packet_hardened(s: ReqIds, req_id: Term) -> Step:
+    """The same, storing next_to_clean before returning."""
+    return rx_cleanup_stops(s, req_id, hardened=True)
+
+
 def rx_expected_reason(s: ReqIds, ready: Term, malformed: Term, too_many: Term,
                        req_id: Term) -> Term:
     """The documented rule, first match wins: no packet -> none; malformed -> 16; too many

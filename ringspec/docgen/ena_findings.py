@@ -86,6 +86,28 @@ FINDINGS = (
         example="ena_rx_reqid/step/rx_completion_as_shipped/ENA-REQID-POSITIONS",
     ),
     EnaFinding(
+        "An RX cleanup error leaves next_to_clean behind",
+        "when ena_rx_cleanup stops on a bad packet it returns without storing "
+        "next_to_clean, though it already released the ids of the packets it delivered.",
+        who="the device: a malformed RX completion (FIRST bit or MBZ bits), too many "
+        "descriptors for one packet, or a req_id >= ring size, after at least one good "
+        "packet in the same cleanup call. Found by the driver + device stateful test "
+        "(tests/stateful/test_ena_datapath.py), not by reading the C.",
+        what="ena_rx_mbuf writes each delivered packet's req_id into `free_rx_ids` at the "
+        "function's local next_to_clean and advances it; when ena_com_rx_pkt then fails, "
+        "ena_rx_cleanup requests the reset and returns 0 without writing the local value "
+        "back to `rx_ring->next_to_clean`. The ring now has one id more free than "
+        "next_to_use and next_to_clean account for, and the next release overwrites it.",
+        how_bad="low: the reset requested on the same path rebuilds the ring before the "
+        "driver refills it; the refill is skipped on this exit.",
+        code=("ena_rx_cleanup", "ena_rx_mbuf", "ena_com_rx_pkt"),
+        hardened="store next_to_clean before the early return: ENA-REQID-COUNT is proved.",
+        machine="ena_rx_reqid",
+        transition="rx_cleanup_error_after_packet_as_shipped",
+        counterpart="rx_cleanup_error_after_packet_hardened",
+        example="ena_rx_reqid/step/rx_cleanup_error_after_packet_as_shipped/ENA-REQID-COUNT",
+    ),
+    EnaFinding(
         "The missing-completion check consumes a TX completion",
         "check_cdesc_in_tx_cq reads the CQ with ena_com_tx_comp_req_id_get, which "
         "advances the head past a valid entry.",

@@ -179,7 +179,7 @@ def render(machine: EnaMachine, ev: Evidence) -> str:
         body += [f"### {t.name}",
                  f"{md.prose(t.doc)}\n\nActor: {t.actor}."
                  + (f" Arguments: {params}." if params else "")
-                 + (f" As shipped it breaks {', '.join(md.tick(b) for b in t.breaks)} "
+                 + (f" As shipped it breaks {', '.join(md.tick(b) for b in sorted(t.breaks))} "
                     f"(see [ENA findings](ena-findings.md))." if t.breaks else "")]
     body.append("## Invariants")
     for inv in machine.invariants.values():

@@ -13,7 +13,8 @@ many descriptors or an out-of-range req_id, it returns without storing next_to_c
 the ids of the packets it delivered earlier in the same call are back in free_rx_ids but
 next_to_clean has not moved past them (ENA-REQID-COUNT breaks on that RX ring).  The C
 does this; the reset it has just requested rebuilds the ring, so after a reset the RX
-request ids are not judged (test_rx_cleanup_error_leaves_next_to_clean_behind shows it).
+request ids are not judged (test_rx_cleanup_error_leaves_next_to_clean_behind shows it;
+the model has it as the finding rx_cleanup_error_after_packet_as_shipped).
 """
 
 from __future__ import annotations
