@@ -11,7 +11,7 @@ skipped.  ``ringspec prove`` fails if any survives.
 from __future__ import annotations
 
 from model.core import And, Eq, Not, Step, Term
-from model.ena_bits import add16, depth, ite, select, slot, store, sub16, ule, ult
+from model.ena_bits import add16, depth, ite, slot, store, sub16, ule, ult
 from model.ena_llq import BEFORE_HEADER, HDR, LLQ, EnaLlq, EnaTxHeader
 from model.ena_machine import EnaMachine
 from model.ena_queue import (
@@ -20,8 +20,11 @@ from model.ena_queue import (
     EnaCq,
     EnaSq,
     advance_tail,
+    cq_consume,
+    cq_entry_ready,
     cq_outstanding,
-    free_q_entries,
+    cq_produce,
+    sq_produce,
     sq_used,
 )
 from model.ena_reqid import (
@@ -48,7 +51,8 @@ def sq_space_counts_the_empty_slot(s: EnaSq) -> Step:
 @SQ.mutant("sq-no-phase-flip-on-wrap", "ENA-SQ-PHASE", replaces="sq_produce")
 def sq_no_phase_flip_on_wrap(s: EnaSq) -> Step:
     """tail advances but the phase never flips when it wraps to slot 0."""
-    return Step(ule(1, free_q_entries(s)), s.replace(tail=add16(s.tail, 1)))
+    step = sq_produce(s)
+    return Step(step.guard, step.post.replace(phase=s.phase))
 
 
 @SQ.mutant("sq-device-reads-past-doorbell", "ENA-SQ-ORDER", replaces="device_consume")
@@ -60,67 +64,46 @@ def sq_device_reads_past_doorbell(s: EnaSq) -> Step:
 # ---------------------------------------------------------------------------- CQ
 
 
-def _cq_take(s: EnaCq, flip: bool = True) -> EnaCq:
-    head = add16(s.head, 1)
-    phase = ite(Eq(slot(head, s.depth_log2), 0), 1 ^ s.phase, s.phase) if flip else s.phase
-    return s.replace(head=head, phase=phase,
-                     last_seq=select(s.mem_seq, slot(s.head, s.depth_log2)))
-
-
-def _cq_ready(s: EnaCq) -> Term:
-    return Eq(select(s.mem_phase, slot(s.head, s.depth_log2)), s.phase)
-
-
 @CQ.mutant("cq-no-phase-flip-on-wrap", "ENA-CQ-PHASE", replaces="cq_consume")
 def cq_no_phase_flip_on_wrap(s: EnaCq) -> Step:
     """The driver keeps its expected phase when head wraps."""
-    return Step(_cq_ready(s), _cq_take(s, flip=False))
+    step = cq_consume(s)
+    return Step(step.guard, step.post.replace(phase=s.phase))
 
 
 @CQ.mutant("cq-device-one-too-many", "ENA-CQ-BOUND", replaces="cq_produce")
 def cq_device_one_too_many(s: EnaCq) -> Step:
     """The device writes while depth completions are already outstanding (<= for <)."""
-    k = s.depth_log2
-    i = slot(s.dev_tail, k)
-    tail = add16(s.dev_tail, 1)
-    return Step(ule(cq_outstanding(s), depth(k)), s.replace(
-        mem_phase=store(s.mem_phase, i, s.dev_phase), mem_seq=store(s.mem_seq, i, s.dev_tail),
-        dev_tail=tail, dev_phase=ite(Eq(slot(tail, k), 0), 1 ^ s.dev_phase, s.dev_phase)))
+    return Step(ule(cq_outstanding(s), depth(s.depth_log2)), cq_produce(s).post)
 
 
 @CQ.mutant("cq-device-writes-old-phase", "ENA-CQ-SLOTS", replaces="cq_produce")
 def cq_device_writes_old_phase(s: EnaCq) -> Step:
     """The device writes its completions with the previous pass's phase."""
-    k = s.depth_log2
-    i = slot(s.dev_tail, k)
-    tail = add16(s.dev_tail, 1)
-    return Step(ult(cq_outstanding(s), depth(k)), s.replace(
-        mem_phase=store(s.mem_phase, i, 1 ^ s.dev_phase),
-        mem_seq=store(s.mem_seq, i, s.dev_tail), dev_tail=tail,
-        dev_phase=ite(Eq(slot(tail, k), 0), 1 ^ s.dev_phase, s.dev_phase)))
+    step = cq_produce(s)
+    i = slot(s.dev_tail, s.depth_log2)
+    return Step(step.guard, step.post.replace(mem_phase=store(s.mem_phase, i, 1 ^ s.dev_phase)))
 
 
 @CQ.mutant("cq-stale-entry-read", "ENA-CQ-ONCE", replaces="cq_consume")
 def cq_stale_entry_read(s: EnaCq) -> Step:
     """The driver takes the entry at head without testing its phase: a stale one too."""
-    return Step(True, _cq_take(s))
+    return Step(True, cq_consume(s).post)
 
 
 @CQ.mutant("cq-device-skips-the-write", "ENA-CQ-VISIBLE", replaces="cq_produce")
 def cq_device_skips_the_write(s: EnaCq) -> Step:
     """The device advances its tail without writing the entry (posted write lost)."""
-    k = s.depth_log2
-    tail = add16(s.dev_tail, 1)
-    return Step(ult(cq_outstanding(s), depth(k)), s.replace(
-        dev_tail=tail, dev_phase=ite(Eq(slot(tail, k), 0), 1 ^ s.dev_phase, s.dev_phase)))
+    step = cq_produce(s)
+    return Step(step.guard, step.post.replace(mem_phase=s.mem_phase, mem_seq=s.mem_seq))
 
 
 @CQ.mutant("cq-diagnostic-takes-the-entry", "ENA-CQ-HANDED",
            replaces="missing_tx_diagnostic_hardened")
 def cq_diagnostic_takes_the_entry(s: EnaCq) -> Step:
     """The hardened diagnostic goes back to reading the completion (and so consuming it)."""
-    taken = _cq_take(s).replace(dropped=add16(s.dropped, 1))
-    ready = _cq_ready(s)
+    taken = cq_consume(s).post.replace(dropped=add16(s.dropped, 1))
+    ready = cq_entry_ready(s)
     return Step(True, EnaCq(**{f: ite(ready, getattr(taken, f), getattr(s, f))
                                for f in EnaCq.__dataclass_fields__}))
 
