@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from model.core import And, Eq, Implies, Not, Or, Param, Step, Term, Var, solver_module
 from model.ena_bits import add16, ite, sub16, ule, ult
-from model.ena_machine import EnaMachine, replace
+from model.ena_machine import EnaMachine, choose, replace
 
 __all__ = [
     "BEFORE_HEADER", "HDR", "LLQ", "MAX_PKT_DESCS", "EnaLlq", "EnaTxHeader", "entries_needed",
@@ -146,7 +146,7 @@ def llq_put_desc(s: EnaLlq) -> Step:
                         line_left=sub16(s.line_left, 1))
     full = Eq(written.line_left, 0)
     flushed = _flush(written).replace(idx=0, line_left=s.dpe)
-    return Step(ult(s.pkt_descs, s.planned), _select(full, flushed, written))
+    return Step(ult(s.pkt_descs, s.planned), choose(full, flushed, written))
 
 
 @LLQ.transition(actor="driver")
@@ -154,7 +154,7 @@ def llq_close(s: EnaLlq) -> Step:
     """ena_com_close_bounce_buffer at the end of the packet: a partial line is written;
     the next packet's first line again waits for 2 descriptors."""
     partial = Not(Eq(s.idx, 0))
-    closed = _select(partial, _flush(s), s)
+    closed = choose(partial, _flush(s), s)
     done = closed.replace(planned=0, pkt_descs=0, flushed=0, idx=0, line_left=BEFORE_HEADER)
     return Step(And(Not(Eq(s.planned, 0)), Eq(s.pkt_descs, s.planned)), done)
 
@@ -163,13 +163,6 @@ def llq_close(s: EnaLlq) -> Step:
 def llq_doorbell(s: EnaLlq) -> Step:
     """ena_com_write_sq_doorbell between packets: the burst is full again."""
     return Step(Eq(s.planned, 0), s.replace(burst_left=s.max_burst))
-
-
-def _select(cond: Term, a: EnaLlq, b: EnaLlq) -> EnaLlq:
-    import dataclasses
-
-    return EnaLlq(**{f.name: ite(cond, getattr(a, f.name), getattr(b, f.name))
-                     for f in dataclasses.fields(EnaLlq)})
 
 
 @LLQ.invariant(

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from model.core import And, Machine, Step, Term
-from model.ena_bits import MAX_LOG2, MIN_LOG2, select, slot, ule
+from model.ena_bits import MAX_LOG2, MIN_LOG2, ite, select, slot, ule
 
 #: Var domains of ENA state fields.
 SCALAR_DOMAINS = ("log2", "u16", "bit")
@@ -110,6 +110,13 @@ class EnaMachine(Machine):
 
 def replace(state: Any, **changes: Term) -> Any:
     return dataclasses.replace(state, **changes)
+
+
+def choose(cond: Term, a: Any, b: Any) -> Any:
+    """The state ``a`` where ``cond`` holds and ``b`` where it does not, field by field
+    (two states of one type; C's ``if`` around a whole update)."""
+    return type(a)(**{f.name: ite(cond, getattr(a, f.name), getattr(b, f.name))
+                      for f in dataclasses.fields(a)})
 
 
 def at(arr: Term, i: Term) -> Term:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from model.core import And, Eq, Not, Step, Term
 from model.ena_bits import add16, depth, ite, slot, store, sub16, ule, ult
 from model.ena_llq import BEFORE_HEADER, HDR, LLQ, EnaLlq, EnaTxHeader
-from model.ena_machine import EnaMachine
+from model.ena_machine import EnaMachine, choose
 from model.ena_queue import (
     CQ,
     SQ,
@@ -28,7 +28,9 @@ from model.ena_queue import (
     sq_used,
 )
 from model.ena_reqid import (
+    INV_TX_REQ_ID,
     RX,
+    TOO_MANY_RX_DESCS,
     TX,
     ReqIds,
     record_reason,
@@ -104,8 +106,7 @@ def cq_diagnostic_takes_the_entry(s: EnaCq) -> Step:
     """The hardened diagnostic goes back to reading the completion (and so consuming it)."""
     taken = cq_consume(s).post.replace(dropped=add16(s.dropped, 1))
     ready = cq_entry_ready(s)
-    return Step(True, EnaCq(**{f: ite(ready, getattr(taken, f), getattr(s, f))
-                               for f in EnaCq.__dataclass_fields__}))
+    return Step(True, choose(ready, taken, s))
 
 
 # ---------------------------------------------------------------------------- req_id
@@ -155,9 +156,8 @@ def tx_reasons_out_of_order(s: ReqIds, ready: Term, mbz: Term, req_id: Term,
     (17)."""
     step = tx_completion(s, ready, mbz, req_id, stale, hardened=True)
     both = And(Eq(ready, 1), Eq(mbz, 1), Not(ult(req_id, depth(s.depth_log2))))
-    swapped = step.post.replace(reason=record_reason(s.reason, 5))
-    return Step(step.guard, ReqIds(**{f: ite(both, getattr(swapped, f), getattr(step.post, f))
-                                      for f in ReqIds.__dataclass_fields__}))
+    swapped = step.post.replace(reason=record_reason(s.reason, INV_TX_REQ_ID))
+    return Step(step.guard, choose(both, swapped, step.post))
 
 
 @RX.mutant("rx-reasons-out-of-order", "ENA-RX-VERDICT", replaces="rx_completion_hardened")
@@ -167,9 +167,8 @@ def rx_reasons_out_of_order(s: ReqIds, ready: Term, malformed: Term, too_many: T
     is also too long resets with TOO_MANY_RX_DESCS (6) instead of 16."""
     step = rx_completion(s, ready, malformed, too_many, req_id, hardened=True)
     both = And(Eq(ready, 1), Eq(malformed, 1), Eq(too_many, 1))
-    swapped = s.replace(reason=record_reason(s.reason, 6))
-    return Step(step.guard, ReqIds(**{f: ite(both, getattr(swapped, f), getattr(step.post, f))
-                                      for f in ReqIds.__dataclass_fields__}))
+    swapped = s.replace(reason=record_reason(s.reason, TOO_MANY_RX_DESCS))
+    return Step(step.guard, choose(both, swapped, step.post))
 
 
 # ---------------------------------------------------------------------------- TX queue
@@ -219,8 +218,7 @@ def llq_next_line_waits_for_two(s: EnaLlq) -> Step:
     flushed = written.replace(burst_left=sub16(s.burst_left, 1), flushed=add16(s.flushed, 1),
                               idx=0, line_left=BEFORE_HEADER)
     return Step(ult(s.pkt_descs, s.planned),
-                EnaLlq(**{f: ite(full, getattr(flushed, f), getattr(written, f))
-                          for f in EnaLlq.__dataclass_fields__}))
+                choose(full, flushed, written))
 
 
 @LLQ.mutant("llq-no-doorbell-check", "ENA-LLQ-BURST", replaces="llq_begin_packet")

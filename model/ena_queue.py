@@ -34,7 +34,6 @@ takes every entry exactly once and never a stale one" is a state invariant
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 from model.core import And, Eq, Implies, Not, Param, Step, Term, Var, solver_module
@@ -52,7 +51,7 @@ from model.ena_bits import (
     ule,
     ult,
 )
-from model.ena_machine import EnaMachine, replace
+from model.ena_machine import EnaMachine, choose, replace
 
 __all__ = [
     "CQ",
@@ -322,18 +321,13 @@ def missing_tx_diagnostic_as_shipped(s: EnaCq) -> Step:
     consumed and never handed to ena_tx_cleanup (its req_id stays in flight)."""
     ready = cq_entry_ready(s)
     taken = _take(s).replace(dropped=add16(s.dropped, 1))
-    return Step(True, _select_cq(ready, taken, s))
+    return Step(True, choose(ready, taken, s))
 
 
 @CQ.transition(actor="driver")
 def missing_tx_diagnostic_hardened(s: EnaCq) -> Step:
     """check_cdesc_in_tx_cq hardened: it only peeks at the phase of the entry at head."""
     return Step(True, s)
-
-
-def _select_cq(cond: Term, a: EnaCq, b: EnaCq) -> EnaCq:
-    return EnaCq(**{f.name: ite(cond, getattr(a, f.name), getattr(b, f.name))
-                    for f in dataclasses.fields(EnaCq)})
 
 
 def cq_outstanding(s: EnaCq) -> Term:

@@ -42,7 +42,6 @@ symbolic depth.  RX packets are modelled one descriptor per completion.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 from model.core import And, Eq, Implies, Not, Or, Param, Step, Term, Var
@@ -61,7 +60,7 @@ from model.ena_bits import (
     ule,
     ult,
 )
-from model.ena_machine import EnaMachine, replace
+from model.ena_machine import EnaMachine, choose, replace
 
 __all__ = [
     "INV_RX_REQ_ID", "INV_TX_REQ_ID", "NORMAL", "RX", "RX_DESCRIPTOR_MALFORMED",
@@ -185,11 +184,6 @@ def record_reason(reason: Term, new: Term) -> Term:
     return ite(Eq(reason, NORMAL), new, reason)
 
 
-def _select(cond: Term, a: ReqIds, b: ReqIds) -> ReqIds:
-    return ReqIds(**{f.name: ite(cond, getattr(a, f.name), getattr(b, f.name))
-                     for f in dataclasses.fields(ReqIds)})
-
-
 # ---------------------------------------------------------------------------- the two moves
 
 
@@ -278,8 +272,8 @@ def tx_completion(s: ReqIds, ready: Term, mbz: Term, req_id: Term, stale: Term,
     reason = ite(completed_already, record_reason(reason, INV_TX_REQ_ID), reason)
     rejected = s.replace(reason=reason, oob=oob)
     accepted = _release(s, req_id)
-    done = _select(And(ok, Not(completed_already)), accepted, rejected)
-    return Step(True, _select(Eq(ready, 1), done, s))
+    done = choose(And(ok, Not(completed_already)), accepted, rejected)
+    return Step(True, choose(Eq(ready, 1), done, s))
 
 
 @TX.transition(actor="driver", params=TX_COMPLETION_PARAMS, breaks=("ENA-TX-NO-OOB-READ",))
@@ -373,9 +367,9 @@ def rx_completion(s: ReqIds, ready: Term, malformed: Term, too_many: Term, req_i
         q = s.next_to_clean
         requeued = rejected.replace(ids=store(s.ids, q, req_id),
                                     next_to_clean=next_masked(q, s.depth_log2))
-        rejected = _select(null_mbuf, requeued, rejected)
-    done = _select(And(rc_ok, Not(null_mbuf)), _release(s, req_id), rejected)
-    return Step(True, _select(Eq(ready, 1), done, s))
+        rejected = choose(null_mbuf, requeued, rejected)
+    done = choose(And(rc_ok, Not(null_mbuf)), _release(s, req_id), rejected)
+    return Step(True, choose(Eq(ready, 1), done, s))
 
 
 @RX.transition(actor="driver", params=RX_COMPLETION_PARAMS,

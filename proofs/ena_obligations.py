@@ -125,6 +125,17 @@ def _trim_to_depth(cex: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
     return {group: {k: v for k, v in values.items() if keep(k)} for group, values in cex.items()}
 
 
+def concrete_state(machine: EnaMachine, shown: dict[str, int]) -> Any:
+    """The state a counterexample shows (one group: ``pre`` or ``post``), on the concrete
+    model: scalars as they are, each array the tuple of its entries ``name[0..depth-1]``."""
+    n = 1 << shown["depth_log2"]
+    domains = {v.name: v.domain for v in machine.vars}
+    return machine.state_type(**{
+        f.name: (tuple(shown[f"{f.name}[{j}]"] for j in range(n))
+                 if domains[f.name] == "array" else shown[f.name])
+        for f in dataclasses.fields(machine.state_type)})
+
+
 def _minimize(api: SolverAPI, pre: SymbolicState, args: dict[str, Term]) -> list[Term]:
     """What a counterexample minimises: the depth first, then the sum of the unknowns it
     shows (scalars and the first array entries), read as unsigned integers."""
@@ -399,6 +410,6 @@ def ena_obligations() -> list[Obligation]:
     return obligations
 
 
-__all__ = ["ena_obligations", "fresh_ena_args", "fresh_ena_state", "machine_obligations",
-           "mutant_obligations"]
+__all__ = ["abstraction_obligations", "concrete_state", "ena_obligations", "fresh_ena_args",
+           "fresh_ena_state", "machine_obligations", "mutant_obligations"]
 

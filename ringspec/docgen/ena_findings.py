@@ -9,12 +9,12 @@ fix, and the evidence, folded.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import model
 from model import sources
 from model.ena_machine import EnaMachine
+from proofs.ena_obligations import concrete_state
 from ringspec.docgen import common, glossary, md
 from ringspec.docgen.evidence import Evidence, Row, run_snippet
 
@@ -158,19 +158,6 @@ def _machine(name: str) -> EnaMachine:
     return next(m for m in model.ENA_MACHINES if m.name == name)
 
 
-def _state_literal(machine: EnaMachine, shown: dict[str, int]) -> str:
-    """The counterexample's state as Python: arrays as tuples of their depth's entries."""
-    n = 1 << shown["depth_log2"]
-    domains = {v.name: v.domain for v in machine.vars}
-    parts = []
-    for f in dataclasses.fields(machine.state_type):
-        if domains[f.name] == "array":
-            parts.append(f"{f.name}={tuple(shown[f'{f.name}[{j}]'] for j in range(n))}")
-        else:
-            parts.append(f"{f.name}={shown[f.name]}")
-    return f"{machine.state_type.__name__}({', '.join(parts)})"
-
-
 def replay_snippet(machine: EnaMachine, row: Row) -> str:
     """Python that rebuilds the counterexample's state, runs the as-shipped step on it and
     prints which invariants hold before and after."""
@@ -181,7 +168,7 @@ def replay_snippet(machine: EnaMachine, row: Row) -> str:
         "import model",
         f"from {module} import {machine.state_type.__name__}",
         f"machine = next(m for m in model.ENA_MACHINES if m.name == {machine.name!r})",
-        f"pre = {_state_literal(machine, cex['pre'])}",
+        f"pre = {concrete_state(machine, cex['pre'])!r}",
         f"step = machine.transitions[{row.obligation.transition!r}]"
         f"(pre{', ' + args if args else ''})",
         'print("enabled:", step.guard)',

@@ -12,9 +12,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,27 +21,18 @@ from model.core import ring_dist, ring_next
 from model.ena_abstraction import netmap_view
 from model.ena_machine import EnaMachine
 from model.ena_queue import SQ, free_q_entries
-from proofs.ena_obligations import ABSTRACTION_CLAIMS, abstraction_obligations, ena_obligations
+from proofs.ena_obligations import (
+    ABSTRACTION_CLAIMS,
+    abstraction_obligations,
+    concrete_state,
+    ena_obligations,
+)
 from proofs.solve import discharge
 
 MACHINES: dict[str, EnaMachine] = {m.name: m for m in model.ENA_MACHINES}
 REFUTED = [o for o in ena_obligations() if o.expect == "refuted"
            and o.invariant in MACHINES[o.machine].checked_ids()]  # not the abstraction's
 RESULTS = {o.id: discharge(o) for o in REFUTED}
-
-
-def concrete_state(machine: EnaMachine, shown: dict[str, int]) -> Any:
-    """The state a counterexample shows: scalars as they are, each array as the tuple of
-    its entries ``name[0..depth-1]``."""
-    n = 1 << shown["depth_log2"]
-    domains = {v.name: v.domain for v in machine.vars}
-    values = {}
-    for f in dataclasses.fields(machine.state_type):
-        if domains[f.name] == "array":
-            values[f.name] = tuple(shown[f"{f.name}[{j}]"] for j in range(n))
-        else:
-            values[f.name] = shown[f.name]
-    return machine.state_type(**values)
 
 
 def test_every_ena_refutation_is_replayed() -> None:
