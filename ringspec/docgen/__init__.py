@@ -31,6 +31,7 @@ from ringspec.docgen import (
     overview,
     ownership,
     pictures,
+    poll_page,
     questions,
     rules,
 )
@@ -57,6 +58,7 @@ def pages(ev: Evidence) -> dict[str, str]:
         out["user-questions.md"] = questions.render()
         out["rules.md"] = rules.render()
         out["errors.md"] = errors.render()
+        out[poll_page.PAGE] = poll_page.render(ev)
         out["driver.md"] = driver.render()
         out["benchmarks.md"] = benchmarks.render()
     out["glossary.md"] = glossary.render(out, common.nav("glossary.md"))

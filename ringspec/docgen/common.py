@@ -20,6 +20,7 @@ PAGES = (
     ("user-questions.md", "User questions"),
     ("rules.md", "Rules, with C"),
     ("errors.md", "Error reporting"),
+    ("poll.md", "poll() on a ring"),
     ("driver.md", "For driver authors"),
     ("benchmarks.md", "Benchmarks"),
     ("glossary.md", "Glossary"),

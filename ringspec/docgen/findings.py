@@ -27,6 +27,7 @@ from model.netmap_ring import (
     netmap_ring_reinit,
     nm_txsync_prologue,
 )
+from proofs import poll_obligations
 from proofs.obligations import Obligation
 from ringspec.docgen import common, glossary, md, pictures
 from ringspec.docgen.evidence import (
@@ -595,6 +596,31 @@ def _section(f: Finding, rows: list[Row], ev: Evidence) -> list[str]:
     ]
 
 
+def _poll_findings(rows: list[Row]) -> list[str]:
+    """poll's findings: the story and worked example live on the poll page."""
+    return [
+        f"## {POLL_TITLE}",
+        "**Who**: an application that keeps free TX slots and sets `cur = tail` to ask "
+        "for more room, then polls for POLLOUT. **What goes wrong**: poll's txsync runs "
+        "without NAF_FORCE_RECLAIM, and a driver that reclaims only when the user has no "
+        f"free slot ({sources.link('ixgbe_netmap_txsync (reclaim)', 'ixgbe_netmap_txsync')}"
+        ") leaves completed slots unreclaimed: tail never moves past cur and the caller "
+        "sleeps until it fills the ring or calls NIOCTXSYNC. **How bad**: a blocked "
+        "sender on an idle NIC. Poll also runs the same prologues and reinit as the "
+        "ioctls, so an adversarial ring breaks the kernel invariants through poll as it "
+        "does through NIOCTXSYNC / NIOCRXSYNC. The worked example and every claim about "
+        "poll are on [poll() on a ring](poll.md#cur-at-tail-with-free-slots-a-sleep-"
+        "nothing-ends).",
+        md.details("Evidence: the poll obligations refuted as expected",
+                   common.obligation_table(rows) + "\n\n" + "\n\n".join(
+                       f"`{r.id}`\n\n{common.counterexample(r.counterexample)}"
+                       for r in rows)),
+    ]
+
+
+POLL_TITLE = "poll() sleeps while completed TX slots wait"
+
+
 def render(ev: Evidence) -> str:
     body = [
         f"Where the shipped netmap code, and the legacy drivers before it, admit a ring "
@@ -613,13 +639,19 @@ def render(ev: Evidence) -> str:
         f"({sources.link('netmap_init (/dev/netmap mode 0600)', 'netmap_init')}): the "
         "question is what a buggy or hostile application can do to the kernel's and the "
         "NIC's view of the ring, not who can open it.",
-        "\n".join(f"- {md.link(f.title, '', f.title)}: {f.summary}" for f in FINDINGS),
+        "\n".join([*(f"- {md.link(f.title, '', f.title)}: {f.summary}" for f in FINDINGS),
+                   f"- {md.link(POLL_TITLE, '', POLL_TITLE)}: a poll for POLLOUT with cur = "
+                   "tail and free slots left can sleep while the NIC has completed "
+                   "slots the driver does not reclaim."]),
     ]
     covered: set[str] = set()
     for f in FINDINGS:
         rows = [r for r in ev.findings if f.match(r.obligation)]
         covered.update(r.id for r in rows)
         body += _section(f, rows, ev)
+    poll_rows = [r for r in ev.findings if r.obligation.machine == poll_obligations.NAME]
+    covered.update(r.id for r in poll_rows)
+    body += _poll_findings(poll_rows)
     netmap = {m.name for m in model.MACHINES}  # the ENA ones have their own page
     rest = [r for r in ev.findings if r.id not in covered and r.obligation.machine in netmap]
     if rest:

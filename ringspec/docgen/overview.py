@@ -9,7 +9,7 @@ import z3
 
 import model
 from proofs import obligations as obligations_module
-from proofs import suite
+from proofs import poll_obligations, suite
 from proofs.solve import DEFAULT_RLIMIT
 from ringspec.docgen import common, ena_findings, findings, glossary, md, pseudocode, terms
 from ringspec.docgen.areas import AREAS
@@ -187,6 +187,27 @@ def _machine_section(machine: model.core.Machine, ev: Evidence) -> list[str]:
     return out
 
 
+def _poll_section(ev: Evidence) -> list[str]:
+    """The poll claims (model/netmap_poll.py): not a machine of their own, so their
+    obligations and mutants get this section (the page is [poll](poll.md))."""
+    rows = [r for r in ev.rows if r.obligation.machine == poll_obligations.NAME]
+    out = [f"## {poll_obligations.NAME}",
+           "The claims about one poll call on a netmap TX or RX ring "
+           "([poll() on a ring](poll.md)), in the order the run checks them.",
+           common.obligation_table(rows, with_note=True),
+           f"### Mutants of {poll_obligations.NAME}"]
+    for r in rows:
+        if r.obligation.kind == "mutant":
+            name = r.id.rsplit("/", 1)[-1]
+            verdict = "killed" if r.result == "refuted" else "**SURVIVED**"
+            out += [f"#### {name}",
+                    f"{md.prose(r.obligation.note)} Must break "
+                    f"{md.tick(r.obligation.invariant)}: {verdict} (`{r.id}`, rlimit "
+                    f"{r.rlimit}).",
+                    common.counterexample(r.counterexample)]
+    return out
+
+
 def _ena_section(machine: model.core.Machine, ev: Evidence) -> list[str]:
     """An ENA machine's obligations and mutants (no area page yet: each mutant shows its
     docstring and the solver's counterexample, no pseudocode)."""
@@ -260,6 +281,7 @@ def proofs(ev: Evidence) -> str:
     ]
     for m in model.MACHINES:
         body += _machine_section(m, ev)
+    body += _poll_section(ev)
     for m in model.ENA_MACHINES:
         body += _ena_section(m, ev)
     return md.page("Proofs", common.nav("proofs.md"), body)

@@ -303,8 +303,8 @@ def tx_tail_moves() -> Question:
         f"then skip the reclaim while it still has free slots (ixgbe reclaims only when "
         f"{sources.link('nm_kr_txempty')} holds, "
         f"{sources.link('ixgbe_netmap_txsync (reclaim)', 'ixgbe_netmap_txsync')}): after a "
-        "poll, tail may lag completions that already happened. **Not yet modelled**: the "
-        "model's driver reclaims on every sync.",
+        "poll, tail may lag completions that already happened. The model of poll shows "
+        "when that puts a caller to sleep for good: [poll() on a ring](poll.md).",
         "Completion is asynchronous for a NIC (`device_complete` is a separate step of "
         "another actor); for VALE ports, pipes and host rings it happens inside the sync, "
         "which the model does not cover yet.",
@@ -327,7 +327,9 @@ def poll_readiness() -> Question:
     cols = ["head", "cur", "tail", "rcur", "rtail"]
     extra = [("poll (rcur != rtail)", _found)]
     return "poll readiness and POLLOUT busy-looping", [
-        NOT_MODELLED.format(what="poll transition"),
+        "Modelled and proved: [poll() on a ring](poll.md) has what netmap_poll does, "
+        "the claims about one call and a case where shipped poll sleeps with completed "
+        "slots it does not reclaim.",
         f"The rule ({sources.link('netmap(4) SELECT, POLL', 'netmap(4)')}): poll and select "
         "block while `ring->cur == ring->tail` and return when tail moves past cur. In "
         f"the code, {sources.link('netmap_poll')} runs a sync on every bound ring and "

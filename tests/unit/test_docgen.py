@@ -79,7 +79,7 @@ def test_every_machine_has_a_page(generated: tuple[Path, Path]) -> None:
     _, pages = generated
     expected = {"index.md", "proofs.md", "findings.md", "ownership.md", "user-questions.md",
                 "rules.md", "errors.md", "driver.md", "benchmarks.md", "glossary.md",
-                "modes.md", "ena-findings.md"}
+                "modes.md", "ena-findings.md", "poll.md"}
     expected |= {f"{m.name}.md" for m in model.ALL_MACHINES}
     assert set(_pages(pages)) == expected
 
