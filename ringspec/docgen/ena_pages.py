@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import model
-from model import ena_reqid
+from model import ena_reqid, sources
 from model.ena_machine import EnaMachine
 from ringspec.docgen import common, ena_pictures, glossary, llq_pictures, md, pictures
 from ringspec.docgen.evidence import Evidence
@@ -123,33 +123,41 @@ PICTURES: dict[str, tuple[Callable[[], pictures.Figure], str]] = {
                "`counter & (depth - 1)`; each written entry shows its counter and the phase "
                "bit written with it, which flips every time the slot wraps to 0 (65536 is a "
                "multiple of the depth, so the u16 wrap is a slot wrap too). One slot, the one "
-               "before `next_to_comp`, always stays empty: `ena_com_free_q_entries` is "
-               "`depth - 1 - (u16)(tail - next_to_comp)`."),
+               "before `next_to_comp`, always stays empty: "
+               f"{sources.link('ena_com_free_q_entries')} is "
+               "`depth - 1 - (u16)(tail - next_to_comp)`; "
+               f"{sources.link('ena_com_sq_update_tail')} flips the phase."),
     "ena_cq": (ena_pictures.cq_figure,
                "The CQ of the same size, across the same wrap: the device writes completion "
                "`c` into slot `c & 7` with the phase of its pass; each slot shows the number "
                "of the completion that last wrote it (the model's ghost `mem_seq`) and its "
                "phase bit (`mem_phase`). The driver takes the entry at `head` only when its "
-               "phase equals `io_cq->phase`; an entry of the previous pass carries the other "
-               "phase, so it never looks new."),
+               "phase equals `io_cq->phase` "
+               f"({sources.link('ena_com_tx_comp_req_id_get')}, "
+               f"{sources.link('ena_com_cq_inc_head')}); an entry of the previous pass "
+               "carries the other phase, so it never looks new."),
     "ena_tx_reqid": (lambda: ena_pictures.reqid_figure(ena_reqid.TX, "ena-tx-reqid-life"),
                      "The life of a request id on a 4-entry ring: left, the free list by "
                      "position (`free_tx_ids`; the free window starts at `next_to_use`); "
                      "right, whether each id is in flight (`tx_buffer_info[id].mbuf`). A "
-                     "valid completion writes its id back at `next_to_clean`. Each refusal "
-                     "is run from the same state: the model records the reset reason named "
-                     "(the first reason wins) and no id moves."),
+                     "valid completion writes its id back at `next_to_clean` "
+                     f"({sources.link('ena_tx_cleanup')}). Each refusal is run from the same "
+                     "state: the model records the reset reason named "
+                     f"({sources.link('validate_tx_req_id')}; the first reason wins, "
+                     f"{sources.link('ena_trigger_reset')}) and no id moves."),
     "ena_rx_reqid": (lambda: ena_pictures.reqid_figure(ena_reqid.RX, "ena-rx-reqid-life"),
                      "The same for RX ids (`free_rx_ids`, `rx_buffer_info[id].mbuf`): a "
-                     "valid completion returns its id to the free list; each refusal is run "
-                     "from the same state and records the reset reason named, and no id "
-                     "moves."),
+                     f"valid completion returns its id to the free list "
+                     f"({sources.link('ena_rx_mbuf')}); each refusal is run from the same "
+                     "state and records the reset reason named "
+                     f"({sources.link('ena_rx_cleanup')}), and no id moves."),
     "ena_llq": (_llq_figure,
                 "Where each descriptor of a packet lands, to scale, run on the model: the "
                 "first entry holds 2 descriptors then the pushed header (up to 96 B in a "
                 "128 B entry, 224 B in a 256 B one); the other descriptors fill following "
-                "entries of 8 or 16, and `ena_com_close_bounce_buffer` writes the last one "
-                "partial. The first row is the worked example below."),
+                f"entries of 8 or 16 ({sources.link('get_sq_desc_llq')}), and "
+                f"{sources.link('ena_com_close_bounce_buffer')} writes the last one partial. "
+                "The first row is the worked example below."),
 }
 
 
