@@ -235,6 +235,25 @@ ENA_SYMBOLS: dict[str, Symbol] = {
     "struct ena_stats_tx": ena("ena.h", 320),
 
     # -- benchmarks and docs
+    # the RSS page (ringspec/docgen/rss_page.py)
+    "ENA_RX_RSS_TABLE_LOG_SIZE": ena("ena.h", 119),
+    "ENA_HASH_KEY_SIZE": ena("ena.h", 122),
+    "ENA_IO_RXQ_IDX": ena("ena.h", 159),
+    "ena_rss_key_fill": ena("ena_rss.c", 80),
+    "ena_rss_set_hash": ena("ena_rss.c", 115),
+    "ena_rss_init_default": ena("ena_rss.c", 142),
+    "ena_rss_init_default (i % num_io_queues)": ena("ena_rss.c", 158),
+    "ena_rss_configure": ena("ena_rss.c", 202),
+    "ena_com_hash_key_fill_default_key": ena("ena-com/ena_com.c", 1149),
+    "ena_com_ind_tbl_convert_to_device": ena("ena-com/ena_com.c", 1372),
+    "ena_com_fill_hash_function": ena("ena-com/ena_com.c", 2902),
+    "ena_com_set_default_hash_ctrl": ena("ena-com/ena_com.c", 3058),
+    "ena_com_indirect_table_fill_entry": ena("ena-com/ena_com.c", 3156),
+    "ena_com_indirect_table_set": ena("ena-com/ena_com.c", 3172),
+    "ena_com_rss_init": ena("ena-com/ena_com.c", 3251),
+    "enum ena_admin_hash_functions": ena("ena-com/ena_defs/ena_admin_defs.h", 871),
+    "enum ena_admin_flow_hash_proto": ena("ena-com/ena_defs/ena_admin_defs.h", 898),
+    "enum ena_admin_flow_hash_fields": ena("ena-com/ena_defs/ena_admin_defs.h", 915),
 
     # -- netmap enter/exit on ENA (model/netmap_switch.py)
     "ena_netmap_reg": ena("ena_netmap.c", 274),

@@ -33,6 +33,7 @@ from ringspec.docgen import (
     pictures,
     poll_page,
     questions,
+    rss_page,
     rules,
 )
 from ringspec.docgen.evidence import Evidence, run_proofs
@@ -51,6 +52,7 @@ def pages(ev: Evidence) -> dict[str, str]:
             out[f"{machine.name}.md"] = machine_page.render(machine, ev)
         out["modes.md"] = modes_page.render()
         out |= ena_pages.pages(ev)
+        out[rss_page.PAGE] = rss_page.render()
         out["proofs.md"] = overview.proofs(ev)
         out["findings.md"] = findings.render(ev)
         out[ena_findings.PAGE] = ena_findings.render(ev)

@@ -13,6 +13,7 @@ PAGES = (
     *[(f"{m.name}.md", m.title) for m in model.MACHINES],
     ("modes.md", "netmap enter/exit: classic vs RFC"),
     *[(f"{m.name}.md", m.title) for m in model.ENA_MACHINES],
+    ("ena_rss.md", "ENA receive-side scaling (RSS)"),
     ("proofs.md", "Proofs"),
     ("findings.md", "Findings"),
     ("ena-findings.md", "ENA findings"),

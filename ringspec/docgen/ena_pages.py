@@ -1,6 +1,6 @@
-"""One page per ENA machine: what it models, a worked example run on the model when the page
-is generated, its state, transitions, invariants and contracts, then a pointer to the
-evidence in proofs.md.
+"""One page per ENA machine: what it models, a picture and a worked example run on the model
+when the page is generated, its state, transitions, invariants and contracts, then a
+pointer to the evidence in proofs.md.
 
 The worked examples are hand-picked sequences of steps (:data:`EXAMPLES`) on a small ring;
 every value in their tables comes from running the model's own transitions, and the last
@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import model
+from model import ena_reqid, sources
 from model.ena_machine import EnaMachine
-from ringspec.docgen import common, glossary, md
+from ringspec.docgen import common, ena_pictures, glossary, llq_pictures, md, pictures
 from ringspec.docgen.evidence import Evidence
 
 OWNER_MEANING = {
@@ -105,6 +107,68 @@ EXAMPLES: dict[str, Example] = {
 }
 
 
+def _llq_figure() -> pictures.Figure:
+    """The worked example's packet, then the same packet in 256 B entries and a longer one
+    that spills into a partial fourth entry."""
+    descs = EXAMPLES["ena_llq"].moves[0].args["descs"]
+    return llq_pictures.figure([(128, descs), (256, descs), (128, 19)])
+
+
+#: Machine -> (its picture, made when the page is generated; what the picture shows).
+PICTURES: dict[str, tuple[Callable[[], pictures.Figure], str]] = {
+    "ena_sq": (ena_pictures.sq_figure,
+               "An 8-entry SQ, drawn from states the model's transitions reach: the picture "
+               "starts after 65533 entries have gone round, so the next writes carry `tail` "
+               "across 65535 -> 0. Counters are free-running u16 values and the slot is "
+               "`counter & (depth - 1)`; each written entry shows its counter and the phase "
+               "bit written with it, which flips every time the slot wraps to 0 (65536 is a "
+               "multiple of the depth, so the u16 wrap is a slot wrap too). One slot, the one "
+               "before `next_to_comp`, always stays empty: "
+               f"{sources.link('ena_com_free_q_entries')} is "
+               "`depth - 1 - (u16)(tail - next_to_comp)`; "
+               f"{sources.link('ena_com_sq_update_tail')} flips the phase."),
+    "ena_cq": (ena_pictures.cq_figure,
+               "The CQ of the same size, across the same wrap: the device writes completion "
+               "`c` into slot `c & 7` with the phase of its pass; each slot shows the number "
+               "of the completion that last wrote it (the model's ghost `mem_seq`) and its "
+               "phase bit (`mem_phase`). The driver takes the entry at `head` only when its "
+               "phase equals `io_cq->phase` "
+               f"({sources.link('ena_com_tx_comp_req_id_get')}, "
+               f"{sources.link('ena_com_cq_inc_head')}); an entry of the previous pass "
+               "carries the other phase, so it never looks new."),
+    "ena_tx_reqid": (lambda: ena_pictures.reqid_figure(ena_reqid.TX, "ena-tx-reqid-life"),
+                     "The life of a request id on a 4-entry ring: left, the free list by "
+                     "position (`free_tx_ids`; the free window starts at `next_to_use`); "
+                     "right, whether each id is in flight (`tx_buffer_info[id].mbuf`). A "
+                     "valid completion writes its id back at `next_to_clean` "
+                     f"({sources.link('ena_tx_cleanup')}). Each refusal is run from the same "
+                     "state: the model records the reset reason named "
+                     f"({sources.link('validate_tx_req_id')}; the first reason wins, "
+                     f"{sources.link('ena_trigger_reset')}) and no id moves."),
+    "ena_rx_reqid": (lambda: ena_pictures.reqid_figure(ena_reqid.RX, "ena-rx-reqid-life"),
+                     "The same for RX ids (`free_rx_ids`, `rx_buffer_info[id].mbuf`): a "
+                     f"valid completion returns its id to the free list "
+                     f"({sources.link('ena_rx_mbuf')}); each refusal is run from the same "
+                     "state and records the reset reason named "
+                     f"({sources.link('ena_rx_cleanup')}), and no id moves."),
+    "ena_llq": (_llq_figure,
+                "Where each descriptor of a packet lands, to scale, run on the model: the "
+                "first entry holds 2 descriptors then the pushed header (up to 96 B in a "
+                "128 B entry, 224 B in a 256 B one); the other descriptors fill following "
+                f"entries of 8 or 16 ({sources.link('get_sq_desc_llq')}), and "
+                f"{sources.link('ena_com_close_bounce_buffer')} writes the last one partial. "
+                "The first row is the worked example below."),
+}
+
+
+def picture_section(machine: EnaMachine) -> list[str]:
+    """``## Picture``, its explanation and the image, for machines that have one."""
+    if machine.name not in PICTURES:
+        return []
+    make, text = PICTURES[machine.name]
+    return ["## Picture", text, make().markdown]
+
+
 def page_name(machine: EnaMachine) -> str:
     return f"{machine.name}.md"
 
@@ -164,6 +228,7 @@ def render(machine: EnaMachine, ev: Evidence) -> str:
         f"Ring size 2^k for {machine.min_log2} <= k <= {machine.max_log2}; counters are "
         "u16 and wrap at 65536 as in C. Source: "
         f"`{machine.state_type.__module__.replace('.', '/')}.py`.",
+        *picture_section(machine),
         "## Worked example",
         f"{example.text} Run on the model when this page was generated (changed values "
         "bold; `broken` lists the invariants the state violates).",

@@ -111,12 +111,15 @@ def index(ev: Evidence) -> str:
         f"{glossary.ref('mutant')}, {glossary.ref('rlimit')}, the "
         f"{glossary.ref('kring')} fields); [proofs](proofs.md) lists every obligation.",
         "The Amazon ENA half, over exact u16 counters with the ring size symbolic (each "
-        "page: a worked example run on the model, the state, transitions, invariants and "
-        "contracts):",
-        "\n".join(f"- [{m.title}]({m.name}.md): {len(m.transitions)} transitions, "
-                  f"{len(m.invariants)} invariants"
-                  + (f", {len(m.contracts)} contracts" if m.contracts else "") + "."
-                  for m in model.ENA_MACHINES),
+        "page: a picture where one helps and a worked example, both run on the model, the "
+        "state, transitions, invariants and contracts):",
+        "\n".join([*(f"- [{m.title}]({m.name}.md): {len(m.transitions)} transitions, "
+                      f"{len(m.invariants)} invariants"
+                      + (f", {len(m.contracts)} contracts" if m.contracts else "") + "."
+                      for m in model.ENA_MACHINES),
+                    f"- [{_TITLES['ena_rss.md']}](ena_rss.md): what the driver programs and "
+                    "what the device computes, a frame followed to its RX queue (computed "
+                    "by the simulated device, not modelled)."]),
         "## The findings",
         "\n".join(finding_lines),
         "The ENA driver's findings are on [their own page](ena-findings.md): "

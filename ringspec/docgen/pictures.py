@@ -166,6 +166,45 @@ def record(fig: Figure) -> Figure:
     return fig
 
 
+class Canvas:
+    """A blank drawing area in slot units (x right, y up from ``-height`` to 0), for
+    pictures that are not a netmap ring; :func:`canvas` fills :attr:`svg` on exit."""
+
+    def __init__(self, ax: Any) -> None:
+        self.ax = ax
+        self.svg = ""
+
+
+@contextmanager
+def canvas(width: float, height: float) -> Iterator[Canvas]:
+    """Draw on ``canvas.ax`` inside the block; on exit ``canvas.svg`` holds the picture,
+    deterministic and marked like :func:`figure`'s (same settings, :data:`md.MARKER` on the
+    second line)."""
+    import matplotlib
+    from matplotlib.figure import Figure as MplFigure
+
+    with matplotlib.rc_context(_RC):
+        fig = MplFigure(figsize=(width * UNIT, height * UNIT))
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set_xlim(0, width)
+        ax.set_ylim(-height, 0)
+        ax.set_axis_off()
+        c = Canvas(ax)
+        yield c
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", metadata=_METADATA)
+    head, _, rest = buf.getvalue().partition("\n")
+    c.svg = f"{head}\n{md.MARKER}\n{rest}"
+
+
+def named(name: str, alt: str, svg: str) -> Figure:
+    """A :class:`Figure` made on a :func:`canvas`, checked and recorded like
+    :func:`figure`'s."""
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"picture name {name!r}: use lower-case letters, digits and -")
+    return record(Figure(name, alt.replace("[", "(").replace("]", ")"), svg))
+
+
 # ---------------------------------------------------------------------------- drawing
 
 

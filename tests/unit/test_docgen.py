@@ -79,7 +79,7 @@ def test_every_machine_has_a_page(generated: tuple[Path, Path]) -> None:
     _, pages = generated
     expected = {"index.md", "proofs.md", "findings.md", "ownership.md", "user-questions.md",
                 "rules.md", "errors.md", "driver.md", "benchmarks.md", "glossary.md",
-                "modes.md", "ena-findings.md", "poll.md"}
+                "modes.md", "ena-findings.md", "poll.md", "ena_rss.md"}
     expected |= {f"{m.name}.md" for m in model.ALL_MACHINES}
     assert set(_pages(pages)) == expected
 
@@ -87,13 +87,16 @@ def test_every_machine_has_a_page(generated: tuple[Path, Path]) -> None:
 def test_ena_pages_name_every_transition_invariant_and_contract(
     generated: tuple[Path, Path],
 ) -> None:
-    """Each ENA page: the worked example first, then state, transitions, invariants
-    (contracts), evidence; every ID under its own heading."""
+    """Each ENA page: its picture (where it has one) and the worked example first, then
+    state, transitions, invariants (contracts), evidence; every ID under its own heading."""
+    from ringspec.docgen import ena_pages
+
     _, pages = generated
     for m in model.ENA_MACHINES:
         text = (pages / f"{m.name}.md").read_text(encoding="utf-8")
         order = [h for h in _sections(text)]
-        expected = ["Worked example", "State", "Transitions", "Invariants",
+        expected = [*(["Picture"] if m.name in ena_pages.PICTURES else []),
+                    "Worked example", "State", "Transitions", "Invariants",
                     *(["Contracts"] if m.contracts else []), "Evidence"]
         assert order == expected, (m.name, order)
         for name in [*m.transitions, *m.invariants, *m.contracts]:
