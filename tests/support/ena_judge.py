@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
+import numpy as np
+
 from impl.ena import abstract
+from impl.ena_defs.layouts import RxCdesc
+from impl.packets import PacketBatch
 from model import ena_queue, ena_reqid, ena_txq
 
 
@@ -64,3 +69,67 @@ class Crossings:
         self.flipped |= flipped
         self._last = now
         return wrapped, flipped
+
+
+class WireLog:
+    """A link that records every frame it carries toward a device, then hands it on."""
+
+    def __init__(self, link: Any) -> None:
+        self.link = link
+        self.frames: Counter[bytes] = Counter()
+        self.count = 0
+
+    def transmit(self, src: Any, frames: PacketBatch) -> None:
+        self.frames.update(frames.frames())
+        self.count += len(frames)
+        self.link.transmit(src, frames)
+
+
+def rx_frames_in_ring(drv: Any, dev: Any) -> int:
+    """Frames the device wrote into an RX ring that the driver has not taken: completions
+    with LAST between each RX CQ's head and the device's completion counter."""
+    total = 0
+    for q in range(drv.cfg.num_queues):
+        cq = abstract.rx_cq_state(drv, dev, q)
+        n = (cq.dev_tail - cq.head) & 0xFFFF
+        slots = (cq.head + np.arange(n)) & (drv.rx.cfg.depth - 1)
+        total += int(RxCdesc.LAST.is_set(drv.rx.cq[q]["status"][slots]).sum())
+    return total
+
+
+class RxLedger:
+    """Where every frame the wire brought to the device is: waiting in the device's inbox,
+    dropped by the device with a counted reason (``rx_no_queue``, ``rx_no_buffer``),
+    written into an RX ring and not taken yet, delivered by the driver (exactly once, the
+    bytes that were on the wire), or discarded by an ena_rx_cleanup call that stopped
+    with a reset reason (at most one packet per such call: the one it failed on)."""
+
+    def __init__(self, dev: Any) -> None:
+        self.wire = WireLog(dev.link)
+        dev.link = self.wire
+        self.delivered: Counter[bytes] = Counter()
+        self.failed_calls = 0
+
+    def record(self, result: Any) -> None:
+        """Note what one ``handle_interrupts`` / ``cleanup`` returned."""
+        for r in result.rx:
+            self.delivered.update(r.payload[o:o + n].tobytes() for o, n in
+                                  zip(r.offsets.tolist(), r.lengths.tolist(), strict=True))
+            self.failed_calls += int((r.reasons != 0).sum())
+
+    def problems(self, drv: Any, dev: Any) -> list[str]:
+        """Every way the ledger does not add up (empty: it does)."""
+        st = dev.stats
+        out = []
+        if not self.delivered <= self.wire.frames:
+            out.append("a frame delivered that was not on the wire, or delivered twice")
+        inbox = sum(len(b) for b in dev.inbox)
+        if self.wire.count != inbox + st.rx_no_queue + st.rx_no_buffer + st.rx_pkts:
+            out.append(f"device: wire {self.wire.count} != inbox {inbox} + no_queue "
+                       f"{st.rx_no_queue} + no_buffer {st.rx_no_buffer} + rx_pkts "
+                       f"{st.rx_pkts}")
+        discarded = (st.rx_pkts - self.delivered.total() - rx_frames_in_ring(drv, dev))
+        if not 0 <= discarded <= self.failed_calls:
+            out.append(f"driver: {discarded} frames neither delivered nor in the ring, "
+                       f"{self.failed_calls} cleanup calls stopped with a reset reason")
+        return out
