@@ -117,6 +117,10 @@ class RxLedger:
                                   zip(r.offsets.tolist(), r.lengths.tolist(), strict=True))
             self.failed_calls += int((r.reasons != 0).sum())
 
+    def discarded(self, drv: Any, dev: Any) -> int:
+        """Frames written into an RX ring that are neither delivered nor still there."""
+        return (dev.stats.rx_pkts - self.delivered.total() - rx_frames_in_ring(drv, dev))
+
     def problems(self, drv: Any, dev: Any) -> list[str]:
         """Every way the ledger does not add up (empty: it does)."""
         st = dev.stats
@@ -128,7 +132,7 @@ class RxLedger:
             out.append(f"device: wire {self.wire.count} != inbox {inbox} + no_queue "
                        f"{st.rx_no_queue} + no_buffer {st.rx_no_buffer} + rx_pkts "
                        f"{st.rx_pkts}")
-        discarded = (st.rx_pkts - self.delivered.total() - rx_frames_in_ring(drv, dev))
+        discarded = self.discarded(drv, dev)
         if not 0 <= discarded <= self.failed_calls:
             out.append(f"driver: {discarded} frames neither delivered nor in the ring, "
                        f"{self.failed_calls} cleanup calls stopped with a reset reason")
