@@ -13,7 +13,10 @@ device is waiting, dropped by the device with a counted reason, in an RX ring, d
 by the driver exactly once (the same bytes), or lost to an ena_rx_cleanup call that
 stopped with a reset reason (tests/support/ena_judge.py: RxLedger).  A fault ends in the
 reset reason the C gives, recorded first-wins, and a stopped datapath.  Which counters
-crossed 65535 -> 0 and which phases flipped is reported as Hypothesis events.
+crossed 65535 -> 0 and which phases flipped is reported as Hypothesis events.  Each step
+is also checked in lockstep with the model (tests/support/ena_lockstep.py): every TX and
+RX SQ and CQ after the step is the state before it stepped by the model's own
+transitions (produce, doorbell, device read, completion ack; completion write and take).
 
 One exception, found by this test: when ena_rx_cleanup stops on a malformed packet, too
 many descriptors or an out-of-range req_id, it returns without storing next_to_clean, so
@@ -26,10 +29,13 @@ the model has it as the finding rx_cleanup_error_after_packet_as_shipped).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from support import ena_lockstep as lockstep
 from support.ena_boundary import BOUNDARIES, seed
 from support.ena_judge import Crossings, RxLedger, violations
 from support.ena_rig import frames, rig
@@ -64,6 +70,15 @@ class EnaDatapath(RuleBasedStateMachine):
         event(f"fault {knob or 'none'}")
         event(f"start {boundary or 'at zero'}")
 
+    def _step(self, action: Callable[[], object]) -> object:
+        """Run one action of the implementation; the model, stepped alongside, must reach
+        the state the implementation reached."""
+        before = lockstep.read(self.drv, self.dev)
+        out = action()
+        assert lockstep.mismatches(before, lockstep.read(self.drv, self.dev)) == []
+        self._crossed()
+        return out
+
     def _crossed(self) -> None:
         wrapped, flipped = self.crossings.update(self.drv)
         for name in sorted(wrapped):
@@ -76,22 +91,21 @@ class EnaDatapath(RuleBasedStateMachine):
         batch = frames(self.bus, self.rng, n)
         stopped = not self.drv.datapath_up
         tail = self.drv.tx.tail.copy()
-        self.drv.transmit(batch, flowid=self.rng.integers(0, 1000, n), hashtype=np.ones(n))
+        self._step(lambda: self.drv.transmit(batch, flowid=self.rng.integers(0, 1000, n),
+                                             hashtype=np.ones(n)))
         if stopped:  # after a reset nothing new reaches the rings
             assert np.array_equal(tail, self.drv.tx.tail)
-        self._crossed()
 
     @rule(steps=st.integers(1, 3))
     def device_runs(self, steps: int) -> None:
         for _ in range(steps):
-            self.dev.step()
+            self._step(self.dev.step)
 
     @rule()
     def interrupts(self) -> None:
-        self.ledger.record(self.drv.handle_interrupts())
+        self.ledger.record(self._step(self.drv.handle_interrupts))
         if self.drv.reset.triggered:
             event(f"reset {self.drv.reset.reason.name}")
-        self._crossed()
 
     @invariant()
     def every_queue_satisfies_the_model(self) -> None:

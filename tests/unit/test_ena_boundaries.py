@@ -15,9 +15,11 @@ reaches these states in the C.)
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 
 import numpy as np
 import pytest
+from support import ena_lockstep as lockstep
 from support.ena_boundary import BOUNDARIES, seed
 from support.ena_judge import Crossings, violations
 from support.ena_rig import frames, rig
@@ -70,8 +72,9 @@ def test_queue_start_reads_back_as_the_z3_states(name: str, llq: bool) -> None:
 @pytest.mark.parametrize("llq", [False, True])
 @pytest.mark.parametrize("name", list(BOUNDARIES))
 def test_traffic_crosses_the_boundary_judged_by_the_model(name: str, llq: bool) -> None:
-    """Traffic in both directions from the boundary start, every invariant of every queue
-    and packet accounting after every step: the TX and RX SQ tails and CQ heads all
+    """Traffic in both directions from the boundary start, every invariant of every queue,
+    lockstep with the model's SQ and CQ transitions (tests/support/ena_lockstep.py) and
+    packet accounting after every step: the TX and RX SQ tails and CQ heads all
     cross 65535 -> 0 (boundaries at the wrap; the RX SQ tail already in ena_up, which
     posts ring_size - 1 buffers) and flip their phase (every boundary)."""
     s = seed(name)
@@ -80,14 +83,14 @@ def test_traffic_crosses_the_boundary_judged_by_the_model(name: str, llq: bool) 
     seen = Crossings(drv)
     for _ in range(12):
         b = frames(bus, rng, int(rng.integers(100, 300)))
-        drv.transmit(b, flowid=rng.integers(0, 1000, len(b)), hashtype=np.ones(len(b)))
-        seen.update(drv)
-        assert violations(drv, dev) == [] and drv.unaccounted() == 0
-        dev.step()
-        drv.handle_interrupts()
-        drv.start_xmit()
-        seen.update(drv)
-        assert violations(drv, dev) == [] and drv.unaccounted() == 0
+        flowid, hashtype = rng.integers(0, 1000, len(b)), np.ones(len(b))
+        for action in (partial(drv.transmit, b, flowid=flowid, hashtype=hashtype),
+                       dev.step, drv.handle_interrupts, drv.start_xmit):
+            before = lockstep.read(drv, dev)
+            action()
+            assert lockstep.mismatches(before, lockstep.read(drv, dev)) == []
+            seen.update(drv)
+            assert violations(drv, dev) == [] and drv.unaccounted() == 0
     assert not drv.reset.triggered
     everything = {"tx.tail", "tx.cq_head", "rx.tail", "rx.cq_head"}
     assert seen.flipped == everything
