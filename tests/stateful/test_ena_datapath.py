@@ -35,8 +35,8 @@ import numpy as np
 from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from support import ena_boundary
 from support import ena_lockstep as lockstep
-from support.ena_boundary import BOUNDARIES, seed
 from support.ena_judge import Crossings, RxLedger, violations
 from support.ena_rig import frames, rig
 
@@ -56,7 +56,7 @@ class EnaDatapath(RuleBasedStateMachine):
     @initialize(llq=st.booleans(), nq=st.integers(1, 3), knob=st.sampled_from(KNOBS),
                 rate=st.sampled_from([0.05, 0.3]), window=st.sampled_from([1, 8, 64]),
                 policy=st.sampled_from(list(Policy)), seed=st.integers(0, 2**16),
-                boundary=st.sampled_from(["", *BOUNDARIES]))
+                boundary=st.sampled_from(["", *ena_boundary.BOUNDARIES]))
     def start(self, llq: bool, nq: int, knob: str, rate: float, window: int,
               policy: Policy, seed: int, boundary: str) -> None:
         faults = Faults(**{knob: rate}) if knob else None
@@ -124,7 +124,7 @@ class EnaDatapath(RuleBasedStateMachine):
 
 def seed_of(boundary: str) -> QueueStart | None:
     """The queue start for a named boundary (None: the C's start at zero)."""
-    return seed(boundary).start if boundary else None
+    return ena_boundary.seed(boundary).start if boundary else None
 
 
 TestEnaDatapath = EnaDatapath.TestCase
