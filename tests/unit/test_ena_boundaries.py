@@ -25,6 +25,7 @@ from support.ena_judge import Crossings, violations
 from support.ena_rig import frames, rig
 
 from impl.ena import abstract
+from impl.ena.start import QueueStart
 from model import ena_queue, ena_reqid
 
 #: fields of a CQ state that are not ghosts (the ghosts of abstract's states are witnesses)
@@ -120,3 +121,13 @@ def test_tx_queue_stops_across_the_wrap() -> None:
     dev.step()
     drv.handle_interrupts()
     assert drv.tx.running[0] and violations(drv, dev) == [] and drv.unaccounted() == 0
+
+
+def test_queue_start_refuses_what_no_run_reaches() -> None:
+    """A free-id list that is not a permutation of the ids, or a next_to_use outside the
+    ring, is no state the C reaches (ENA-REQID-IDS / the masked index): refused."""
+    depth = 256
+    with pytest.raises(ValueError, match="permutation"):
+        rig(False, nq=1, start=QueueStart(tx_free_ids=(0,) * depth))
+    with pytest.raises(ValueError, match="slot"):
+        rig(False, nq=1, start=QueueStart(rx_next=depth))
