@@ -29,6 +29,13 @@ class DeviceConfig:
     dma_addr_width: int = 48
     seed: int = 0
     """The one seed every random choice of the device derives from."""
+    counter_base: int = 0
+    """Test-only (a real device starts every queue at 0): each IO queue created starts as
+    if ``counter_base`` entries had already passed through it -- SQ head and tail and CQ
+    tail at ``counter_base`` (u16), and the CQ ring holding the phase bits of the
+    completions that pass wrote (:meth:`impl.device.queues.QueueTable.create_cq`).  The
+    driver takes the same base (:class:`impl.ena.start.QueueStart`); tests use it to start
+    runs at a counter wrap or a phase flip."""
 
     @property
     def max_entries_in_tx_burst(self) -> int:

@@ -23,6 +23,7 @@ import numpy as np
 
 from impl.bus import Bus
 from impl.device.config import DeviceConfig
+from impl.device.tx import expected_phase
 from impl.ena_defs import regs
 from impl.ena_defs.admin import (
     CreateCqCmd,
@@ -34,7 +35,7 @@ from impl.ena_defs.admin import (
     DestroySqCmd,
 )
 from impl.ena_defs.constants import AdminStatus, PlacementPolicy, SqDirection
-from impl.ena_defs.layouts import DESC_SIZE
+from impl.ena_defs.layouts import DESC_SIZE, RX_CDESC_DTYPE, TX_CDESC_DTYPE, RxCdesc, TxCdesc
 
 MAX_DEPTH = 1 << 15
 """Largest power of two in the u16 depth fields."""
@@ -95,6 +96,24 @@ class QueueTable:
     def _ring_ok(self, addr: int, nbytes: int) -> bool:
         return bool(self.bus.mem.in_range(np.array([addr]), np.array([nbytes]))[0]) and addr > 0
 
+    def _write_past_phases(self, i: int) -> None:
+        """``DeviceConfig.counter_base`` (test-only): CQ ``i`` starts at completion
+        ``base``, so each slot holds what the completions before it wrote: the phase of
+        the last completion ``c < base`` that falls into the slot (slots no completion
+        reached stay zeroed, as at allocation).  Only the phase bit is written."""
+        base = self.config.counter_base & 0xFFFF
+        d = int(self.cq_depth[i])
+        ctr = base - d + np.arange(d, dtype=np.int64)  # one completion per slot
+        ctr = ctr[ctr >= 0]
+        if ctr.size == 0:
+            return
+        if self.cq_words[i] == TX_CQ_WORDS:
+            ring = self.bus.mem.array(int(self.cq_ba[i]), TX_CDESC_DTYPE, d)
+            ring["flags"][ctr & (d - 1)] = TxCdesc.PHASE.put(expected_phase(ctr, d))
+        else:
+            ring = self.bus.mem.array(int(self.cq_ba[i]), RX_CDESC_DTYPE, d)
+            ring["status"][ctr & (d - 1)] = RxCdesc.PHASE.put(expected_phase(ctr, d))
+
     # -- the port
     def create_cq(self, cmd: CreateCqCmd) -> CreateCqResp:
         """ENA_ADMIN_CREATE_CQ: the lowest free CQ index, its unmask register offset."""
@@ -112,8 +131,9 @@ class QueueTable:
         self.cq_words[i] = cmd.cq_entry_size_words
         self.cq_vector[i] = cmd.msix_vector
         self.cq_intr[i] = cmd.interrupt_mode_enabled
-        self.cq_tail[i] = 0
+        self.cq_tail[i] = self.config.counter_base & 0xFFFF
         self.cq_sq[i] = -1
+        self._write_past_phases(i)
         return CreateCqResp(AdminStatus.SUCCESS, cq_idx=i, cq_actual_depth=cmd.cq_depth,
                             numa_node_register_offset=self.numa_offset(i),
                             cq_head_db_register_offset=0,
@@ -152,8 +172,7 @@ class QueueTable:
         self.sq_ba[i] = 0 if llq else cmd.sq_ba
         self.sq_cq[i] = cq
         self.sq_llq_off[i] = i * self.llq_window if llq else 0
-        self.sq_tail[i] = 0
-        self.sq_head[i] = 0
+        self.sq_tail[i] = self.sq_head[i] = self.config.counter_base & 0xFFFF
         self.cq_sq[cq] = i
         return CreateSqResp(AdminStatus.SUCCESS, sq_idx=i,
                             sq_doorbell_offset=self.doorbell_offset(i),

@@ -18,11 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from model.ena_queue import EnaSq
+from impl.device.tx import expected_phase
+from impl.ena_defs.layouts import RxCdesc, TxCdesc
+from model.ena_queue import EnaCq, EnaSq
 from model.ena_reqid import ReqIds
 from model.ena_txq import EnaTxQueue
 
-__all__ = ["rx_reqid_state", "tx_queue_state", "tx_reqid_state", "tx_sq_state"]
+__all__ = ["rx_cq_state", "rx_reqid_state", "rx_sq_state", "tx_cq_state", "tx_queue_state",
+           "tx_reqid_state", "tx_sq_state"]
 
 U16 = 0xFFFF
 
@@ -40,6 +43,57 @@ def tx_sq_state(driver: Any, device: Any, q: int) -> EnaSq:
     return EnaSq(depth_log2=_log2(driver.tx.cfg.depth), tail=int(driver.tx.tail[q]),
                  next_to_comp=int(driver.tx.next_to_comp[q]), phase=int(driver.tx.phase[q]),
                  db_tail=int(qt.sq_tail[sq]) & U16, dev_head=int(qt.sq_head[sq]) & U16)
+
+
+def _sq_index(device: Any, db_off: int) -> int:
+    """The device's SQ index behind the doorbell offset the queue was created with."""
+    return int((db_off - device.queues.doorbell_offset(0)) // 4)
+
+
+def rx_sq_state(driver: Any, device: Any, q: int) -> EnaSq:
+    """RX queue ``q``'s SQ: the driver posts buffers (tail, phase), ena_rx_cleanup returns
+    their entries (next_to_comp); the device's doorbell value and read pointer."""
+    qt, rx = device.queues, driver.rx
+    sq = _sq_index(device, int(rx.db_off[q]))
+    return EnaSq(depth_log2=_log2(rx.cfg.depth), tail=int(rx.tail[q]),
+                 next_to_comp=int(rx.next_to_comp[q]), phase=int(rx.phase[q]),
+                 db_tail=int(qt.sq_tail[sq]) & U16, dev_head=int(qt.sq_head[sq]) & U16)
+
+
+def _cq(depth: int, head: int, phase: int, mem_phase: np.ndarray, dev_tail: int) -> EnaCq:
+    """A CQ state from the driver's head and phase, the phase bits in CQ memory and the
+    device's completion counter (its phase is the one it writes on that pass).
+
+    Ghosts, as witnesses: each slot's ``mem_seq`` is the completion of the current pass
+    that wrote it if the device has written one there, else the one of the pass before;
+    ``last_seq`` = head - 1 and ``dropped`` = 0 (nothing in the driver takes a completion
+    without handing it on).  ENA-CQ-SLOTS then judges the phase bits in memory."""
+    head, dev_tail = head & U16, dev_tail & U16
+    out = (dev_tail - head) & U16
+    off = (np.arange(depth) - head) & (depth - 1)  # slot i is head + off[i]
+    c = (head + off) & U16
+    seq = np.where(off < out, c, (c - depth) & U16)
+    return EnaCq(depth_log2=_log2(depth), head=head, phase=int(phase), dev_tail=dev_tail,
+                 dev_phase=int(expected_phase(dev_tail, depth)),
+                 mem_phase=tuple(int(x) for x in mem_phase), mem_seq=tuple(int(x) for x in seq),
+                 last_seq=(head - 1) & U16, dropped=0)
+
+
+def tx_cq_state(driver: Any, device: Any, q: int) -> EnaCq:
+    """TX queue ``q``'s CQ: the driver's cq head / phase, the phase bit of every cdesc in
+    CQ memory, and the device's completion counter for the CQ bound to the queue's SQ."""
+    qt, tx = device.queues, driver.tx
+    cq = int(qt.sq_cq[_sq_index(device, int(tx.db_off[q]))])
+    return _cq(tx.cfg.depth, int(tx.cq_head[q]), int(tx.cq_phase[q]),
+               TxCdesc.PHASE.get(tx.cq[q]["flags"]), int(qt.cq_tail[cq]))
+
+
+def rx_cq_state(driver: Any, device: Any, q: int) -> EnaCq:
+    """RX queue ``q``'s CQ (one completion per buffer), as :func:`tx_cq_state`."""
+    qt, rx = device.queues, driver.rx
+    cq = int(qt.sq_cq[_sq_index(device, int(rx.db_off[q]))])
+    return _cq(rx.cfg.depth, int(rx.cq_head[q]), int(rx.cq_phase[q]),
+               RxCdesc.PHASE.get(rx.cq[q]["status"]), int(qt.cq_tail[cq]))
 
 
 def _reqids(depth: int, ids: np.ndarray, ntu: int, ntc: int, in_flight: np.ndarray,

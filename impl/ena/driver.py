@@ -23,6 +23,7 @@ import numpy as np
 from impl.bus import Bus
 from impl.ena.reset import ResetState
 from impl.ena.rxq import RxConfig, RxQueues, RxResult
+from impl.ena.start import QueueStart
 from impl.ena.txclean import tx_cleanup
 from impl.ena.txmap import collapse_plan, collapsed_lengths
 from impl.ena.txq import TxConfig, TxQueues, XmitResult
@@ -70,6 +71,9 @@ class DriverConfig:
     rss_active: bool = True
     rxcsum: bool = True
     policy: Policy = Policy.SHIPPED
+    start: QueueStart = field(default_factory=QueueStart)
+    """Test-only: where the IO queues' counters and free-id lists start (default: where
+    the C starts them); the device must be created with the same ``counter_base``."""
 
     @property
     def max_entries_in_tx_burst(self) -> int:
@@ -134,6 +138,7 @@ class EnaDriver:
             nqueues=n, depth=cfg.rx_ring_size, max_rx_sgl_size=cfg.max_rx_sgl_size,
             buf_size=cfg.rx_buf_size, dma_addr_bits=cfg.dma_addr_bits,
             rss_active=cfg.rss_active, rxcsum=cfg.rxcsum), bus)
+        cfg.start.apply(self.tx, self.rx)
         self.accounting = Accounting()
         self.running = False
         self._create_queues()
