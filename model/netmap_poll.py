@@ -90,6 +90,12 @@ class PollResult:
     """POLLERR: a prologue refused the ring."""
     sleeps: Term
     """The caller wanted the event and did not get it: it is recorded as a waiter."""
+    synced: Term
+    """A sync ran on the ring (so the user's view was re-established)."""
+    first_refused: Term
+    """The first pass ran and its prologue was refused: reinit ran before anything the
+    retry pass hands to the NIC (reinit also sanitises slots, which the model does not
+    track)."""
     post: NetmapRing
 
 
@@ -151,7 +157,7 @@ def poll_tx(policy: str, s: NetmapRing, call: PollCall,
     ready = Or(early, And(runs, want, Or(found1, And(retry, found2))))
     err = Or(And(runs, Not(ok1)), And(retry, Not(ok2)))
     post = select(runs, select(retry, s2, s1), s)
-    return PollResult(ready, err, And(call.want, Not(ready)), post)
+    return PollResult(ready, err, And(call.want, Not(ready)), runs, And(runs, Not(ok1)), post)
 
 
 # ---------------------------------------------------------------------------- RX
@@ -192,7 +198,8 @@ def poll_rx(policy: str, s: NetmapRing, call: PollCall,
     ready = Or(early, And(want, Or(found1, And(retry, found2))))
     err = Or(And(want, Not(ok1)), And(retry, Not(ok2)))
     post = select(want, select(retry, s2, s1), s)
-    return PollResult(ready, err, And(call.want, Not(ready)), post)
+    return PollResult(ready, err, And(call.want, Not(ready)), want, And(want, Not(ok1)),
+                      post)
 
 
 # ---------------------------------------------------------------------------- claims

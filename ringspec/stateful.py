@@ -66,7 +66,9 @@ from impl.netmap import (
     RESERVED_BUFS,
     NetmapAdapter,
 )
+from impl.netmap.poll import POLLERR, POLLIN, POLLOUT
 from model.core import Machine, ring_dist
+from model.netmap_poll import POLLS, PollCall
 from model.netmap_ring import (
     AS_SHIPPED,
     HARDENED,
@@ -255,16 +257,18 @@ class NetmapRings(RuleBasedStateMachine):
         after = KINDS[kind].transitions[transition](before, **args).post
         return (after.hwcur - before.hwcur) % before.n
 
-    def good_prefix(self, kind: str, q: int, want: int) -> int:
+    def good_prefix(self, kind: str, q: int, want: int, reinit: bool = False) -> int:
         """How many of the ``want`` slots from hwcur the driver can hand over: it stops
         at the first slot without a real buffer (RESERVED_BUFS <= buf_idx < nbufs) or,
-        on TX, with a length past the buffer, reading the slots as they are now."""
+        on TX, with a length past the buffer, reading the slots as they are now -- or,
+        with ``reinit``, as netmap_ring_reinit leaves them (it zeroes a length past the
+        buffer and the index of a slot without a real buffer)."""
         mem = self.adapter.mem
         idx = ring_slots(self.models[kind][q].hwcur, want, self.adapter.num_slots)
         slots = self.adapter.slots(kind, q)
         buf = slots["buf_idx"][idx].astype(np.int64)
         bad = (buf < RESERVED_BUFS) | (buf >= mem.nbufs)
-        if kind == "tx":
+        if kind == "tx" and not reinit:
             bad |= slots["len"][idx].astype(np.int64) > mem.buf_size
         return int(np.argmax(bad)) if bad.any() else want
 
@@ -448,6 +452,53 @@ class NetmapRings(RuleBasedStateMachine):
             ex["flags"][q, shown] = 0
             ex["flags"][q, ring_slots(s.hwcur, k, s.n)] &= ~NS_BUF_CHANGED
             self.after_sync("rx", q)
+
+    @rule(ring=RING, events=st.sampled_from((POLLIN, POLLOUT, POLLIN | POLLOUT)),
+          txpoll=st.booleans(), lock_free=st.booleans())
+    def poll(self, ring: int, events: int, txpoll: bool, lock_free: bool) -> None:
+        """poll(2) on a handle bound to TX ring q and RX ring q, against
+        model/netmap_poll.py: the revents, the waits and both rings afterwards.  In each
+        pass the driver hands over the good prefix of what the model asks for (a retry
+        pass asks for more only when the first pass was refused and reinit adopted a new
+        head)."""
+        q = ring % self.rings
+        n = self.adapter.num_slots
+        results, done, pre = {}, {}, {}
+        for kind, bit in (("tx", POLLOUT), ("rx", POLLIN)):
+            s = pre[kind] = self.models[kind][q]
+            poll = POLLS[kind.upper()]
+
+            def run(first: int, second: int, s: NetmapRing = s, poll: Any = poll,
+                    bit: int = bit) -> tuple[int, bool]:
+                call = PollCall(bool(events & bit), txpoll, lock_free, first, second)
+                r = poll(self.policy, s, call)
+                return int((r.post.hwcur - s.hwcur) % n), bool(r.first_refused)
+
+            k1 = self.good_prefix(kind, q, run(n, 0)[0])
+            both, refused = run(k1, n)
+            k2 = self.good_prefix(kind, q, both, reinit=refused) - k1 if both > k1 else 0
+            done[kind] = k1 + k2
+            call = PollCall(bool(events & bit), txpoll, lock_free, k1, k2)
+            results[kind] = poll(self.policy, s, call)
+        got = self.adapter.poll(events, q, q, txpoll=txpoll, lock_free=lock_free)
+        ready = ((POLLOUT if results["tx"].ready else 0)
+                 | (POLLIN if results["rx"].ready else 0))
+        err = POLLERR if results["tx"].err or results["rx"].err else 0
+        assert got.revents == ready | err, f"{got!r}, model: ready {ready:#x} err {err:#x}"
+        assert got.sleeps == events & ~ready
+        record(f"poll: revents {got.revents:#x}, sleeps {got.sleeps:#x}")
+        for kind, result in results.items():
+            s, post = pre[kind], result.post
+            self.models[kind][q] = post
+            STATS["rules"][f"{kind}.poll_{self.policy}"] += 1
+            ex = self.expect[kind]
+            ex["flags"][q, ring_slots(s.hwcur, done[kind], n)] &= ~NS_BUF_CHANGED
+            if kind == "rx":
+                shown = ring_slots(s.hwtail, int(ring_dist(s.hwtail, post.hwtail, n)), n)
+                ex["len"][q, shown] = self.rx_len[q, shown]
+                ex["flags"][q, shown] = 0
+            if result.synced:
+                self.after_sync(kind, q)
 
     @rule(kind=KIND, ring=RING)
     def ring_reinit(self, kind: str, ring: int) -> None:

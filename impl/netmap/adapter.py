@@ -16,6 +16,7 @@ from impl.netmap.driver import driver_ring_init
 from impl.netmap.kring import KINDS, Krings
 from impl.netmap.layout import U32_MAX
 from impl.netmap.mem import NetmapMemory
+from impl.netmap.poll import PollOutcome, netmap_poll
 from impl.netmap.prologue import check_policy
 from impl.netmap.ranges import ring_dist
 from impl.netmap.reinit import netmap_ring_reinit
@@ -99,6 +100,17 @@ class NetmapAdapter:
         r = self.rx.check_rings(rings)
         return rxsync(self._policy(policy), self.rx, self.rxdev, r,
                       self.num_slots if refill is None else refill)
+
+    def poll(self, events: int, tx_ring: int = 0, rx_ring: int = 0, *, txpoll: bool = True,
+             lock_free: bool = True, sent: tuple[int, int] | None = None,
+             refill: tuple[int, int] | None = None, policy: str | None = None) -> PollOutcome:
+        """poll(2) on a handle bound to TX ring ``tx_ring`` and RX ring ``rx_ring``
+        (:func:`impl.netmap.poll.netmap_poll`)."""
+        _, tq = self._ring("tx", tx_ring)
+        _, rq = self._ring("rx", rx_ring)
+        return netmap_poll(self._policy(policy), (self.tx, self.txdev, tq),
+                           (self.rx, self.rxdev, rq), events, txpoll=txpoll,
+                           lock_free=lock_free, sent=sent, refill=refill)
 
     def ring_reinit(self, kind: str, rings: object = None,
                     policy: str | None = None) -> np.ndarray:

@@ -16,6 +16,7 @@ slot of each ring, so it hands over only the good prefix and reports where it st
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from impl.netmap.reinit import netmap_reset
 from impl.netmap.softdev import SoftRings
 
 _KEEP_FLAGS = np.uint16(0xFFFF ^ NS_BUF_CHANGED)
+
+#: When the TX driver reclaims completions (:func:`tx_driver_sync`).
+FORCE, TXEMPTY, WOULDBLOCK = "force", "txempty", "wouldblock"
 
 
 @dataclass(frozen=True)
@@ -82,16 +86,27 @@ def _hand_over(kr: Krings, dev: SoftRings, rings: Rings, want: np.ndarray | int,
 
 
 def tx_driver_sync(kr: Krings, dev: SoftRings, rings: Rings,
-                   sent: np.ndarray | int) -> Handover:
-    """Driver txsync with NAF_FORCE_RECLAIM.
+                   sent: np.ndarray | int, reclaim: str = FORCE) -> Handover:
+    """Driver txsync.
 
     Send: hand up to ``sent`` of the published slots [hwcur, rhead) to the NIC (good
-    prefix only), write TDT = k2n(hwcur).  Reclaim: hwtail = n2k(TDH) - 1."""
+    prefix only), write TDT = k2n(hwcur).  Reclaim: hwtail = n2k(TDH) - 1, always under
+    NAF_FORCE_RECLAIM (``reclaim = FORCE``, the ioctl); without it (poll) only when
+    ``nm_kr_txempty`` (``TXEMPTY``: rhead == hwtail, ixgbe_netmap_txsync's test) or, the
+    hardened test of model/netmap_poll.py, ``nm_kr_wouldblock`` (``WOULDBLOCK``: rcur ==
+    hwtail)."""
     n = kr.num_slots
+    hwtail = get(kr.hwtail, rings)
+    if reclaim == FORCE:
+        due: Any = True
+    elif reclaim in (TXEMPTY, WOULDBLOCK):
+        due = get(kr.rhead if reclaim == TXEMPTY else kr.rcur, rings) == hwtail
+    else:
+        raise ValueError(f"reclaim must be one of {FORCE!r}, {TXEMPTY!r}, {WOULDBLOCK!r}")
     want = minimum(sent, ring_dist(get(kr.hwcur, rings), get(kr.rhead, rings), n))
     ho = _hand_over(kr, dev, rings, want, check_len=True)
     dev.doorbell(rings, kr.k2n(rings, get(kr.hwcur, rings)))
-    kr.hwtail[rings] = ring_prev(kr.n2k(rings, get(dev.head, rings)), n)
+    kr.hwtail[rings] = where(due, ring_prev(kr.n2k(rings, get(dev.head, rings)), n), hwtail)
     return ho
 
 

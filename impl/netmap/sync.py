@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from impl.netmap import batch
-from impl.netmap.driver import rx_driver_sync, tx_driver_sync
+from impl.netmap.driver import FORCE, rx_driver_sync, tx_driver_sync
 from impl.netmap.kring import Krings
 from impl.netmap.prologue import (
     caller_accepts,
@@ -75,16 +75,18 @@ class RxsyncResult:
 
 
 def txsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
-           sent: object) -> TxsyncResult:
+           sent: object, reclaim: str = FORCE) -> TxsyncResult:
     """NIOCTXSYNC on ``rings``; ``sent`` (scalar or per ring) bounds what the driver
-    hands to the NIC (a driver whose link is down sends 0, as ena_netmap_txsync does)."""
+    hands to the NIC (a driver whose link is down sends 0, as ena_netmap_txsync does).
+    ``reclaim`` is the driver's reclaim test (:func:`impl.netmap.driver.tx_driver_sync`):
+    NIOCTXSYNC forces it; poll's sync passes the policy's lazy test."""
     check_policy(policy)
     sel, sent = batch.counts(rings, sent, "sent")
     acc = caller_accepts(kr, nm_txsync_prologue(policy, kr, sel))
     if not batch.all_(acc):
         netmap_ring_reinit(policy, kr, rings[~np.atleast_1d(acc)])
     ok = batch.select(sel, acc)
-    ho = tx_driver_sync(kr, dev, ok, batch.pick(sent, acc))
+    ho = tx_driver_sync(kr, dev, ok, batch.pick(sent, acc), reclaim)
     nm_sync_finalize(kr, ok)
     return TxsyncResult(rings.copy(), batch.per_ring_array(sel, acc, False, dtype=bool),
                         batch.per_ring_array(sel, ho.count, 0, acc),

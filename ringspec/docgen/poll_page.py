@@ -143,6 +143,13 @@ def claims(ev: Evidence) -> list[str]:
         "any number of slots the driver manages in each pass. "
         "Source: `model/netmap_poll.py`.",
         md.table(["claim", "statement", "premise", "as-shipped", "hardened"], body),
+        "The implementation, `impl/netmap/poll.py` (`NetmapAdapter.poll`, a handle bound "
+        "to one TX and one RX ring), runs the same steps on real rings: "
+        "`tests/unit/test_poll_model.py` compares its revents, waits and rings with the "
+        "model's on every consistent ring of 2 and 3 slots and every call, and the "
+        "stateful machines of `ringspec.stateful` interleave poll with traffic, syncs, "
+        "resets and adversarial writes, checking it against the model after every step. "
+        "A handle bound to several rings of a direction is not implemented yet.",
         "A mutant of the hardened poll for every claim (each must be refuted):",
         md.table(["mutant", "claim", "the change", "result"],
                  [[md.tick(m.id), md.tick(m.claim), m.doc,

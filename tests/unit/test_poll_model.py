@@ -15,6 +15,8 @@ import itertools
 import pytest
 from support.states import consistent_states
 
+from impl.netmap import NetmapAdapter
+from impl.netmap.poll import POLLERR, POLLIN, POLLOUT
 from model.core import U32_MAX
 from model.netmap_poll import CLAIMS, POLLS, PollCall, poll_tx
 from model.netmap_poll_mutants import MUTANTS
@@ -128,3 +130,59 @@ def test_the_solver_counterexample_replays_concretely() -> None:
     assert result.sleeps
     assert result.post.nic != (result.post.hwtail + 1) % s.n
     assert poll_tx(HARDENED, s, call).ready
+
+
+# ---------------------------------------------------------------------------- implementation
+
+
+def _impl_agrees(policy: str, tx: NetmapRing, rx: NetmapRing, events: int, txpoll: bool,
+                 lock_free: bool, passes: tuple[int, int]) -> None:
+    ad = NetmapAdapter(1, 1, tx.n, policy=policy, extra_bufs=0)
+    ad.load("tx", 0, tx)
+    ad.load("rx", 0, rx)
+    got = ad.poll(events, txpoll=txpoll, lock_free=lock_free, sent=passes, refill=passes)
+    results = {}
+    for direction, start, bit in (("TX", tx, POLLOUT), ("RX", rx, POLLIN)):
+        call = PollCall(bool(events & bit), txpoll, lock_free, *passes)
+        results[direction] = POLLS[direction](policy, start, call)
+    assert ad.abstract("tx", 0) == results["TX"].post
+    assert ad.abstract("rx", 0) == results["RX"].post
+    want = (POLLOUT if results["TX"].ready else 0) | (POLLIN if results["RX"].ready else 0)
+    err = results["TX"].err or results["RX"].err
+    assert got.revents == want | (POLLERR if err else 0)
+    assert got.sleeps == events & ~want & (POLLIN | POLLOUT)
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+@pytest.mark.parametrize("n", [2, 3])
+def test_implementation_polls_as_the_model_on_every_small_ring(policy: str, n: int) -> None:
+    """impl.netmap.poll on every consistent TX ring (paired with RX rings in turn) and every
+    call: the same revents, the same waits and the same ring afterwards as the model."""
+    rx_states = consistent_states(RX, n)
+    for i, tx in enumerate(consistent_states(TX, n)):
+        rx = rx_states[i % len(rx_states)]
+        for events in (POLLIN, POLLOUT, POLLIN | POLLOUT):
+            for txpoll, lock_free in itertools.product((False, True), repeat=2):
+                for passes in ((n, n), (0, 1)):
+                    _impl_agrees(policy, tx, rx, events, txpoll, lock_free, passes)
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_implementation_polls_as_the_model_after_scribbles(policy: str) -> None:
+    """The same after the user wrote out-of-range head/cur/tail: the prologues refuse,
+    reinit runs and POLLERR is reported exactly where the model says."""
+    tx, rx = consistent_states(TX, 3)[17], consistent_states(RX, 3)[11]
+    for bad_tx, bad_rx in zip(_scribbled(tx)[::7], _scribbled(rx)[::5], strict=False):
+        for events in (POLLIN | POLLOUT, POLLOUT):
+            _impl_agrees(policy, bad_tx, bad_rx, events, True, False, (3, 3))
+
+
+def test_poll_example_on_the_implementation() -> None:
+    """The page's worked example on real rings: shipped, POLLOUT sleeps with 5 completed
+    slots left on the NIC side; hardened, tail moves past cur."""
+    for policy, expect in ((AS_SHIPPED, 0), (HARDENED, POLLOUT)):
+        ad = NetmapAdapter(1, 1, 8, policy=policy, extra_bufs=0)
+        ad.load("tx", 0, _cur_at_tail_after_completions())
+        got = ad.poll(POLLOUT)
+        assert got.revents == expect
+        assert ad.user_indices("tx", 0)[2] == (7 if policy == AS_SHIPPED else 4)

@@ -1,0 +1,112 @@
+"""poll(2) on a netmap file descriptor bound to one TX ring and one RX ring
+(``NR_REG_ONE_NIC``): netmap_poll as model/netmap_poll.py states it.
+
+Upstream: netmap_poll
+(https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L3672).
+FreeBSD's lock-free first pass (POLLOUT if ``ring->cur != ring->tail``; POLLIN if that and
+nothing released), then on TX a txsync without NAF_FORCE_RECLAIM unless there is nothing to
+push and POLLOUT is no longer wanted (or the handle was bound with NETMAP_NO_TX_POLL), on
+RX an rxsync while POLLIN is wanted; each ring reports its event when ``rcur != rtail``
+afterwards, and a ring that reports nothing gets one more pass.  A refused prologue is
+reinit and POLLERR.  Without NAF_FORCE_RECLAIM the driver reclaims TX completions as the
+policy says (:func:`impl.netmap.driver.tx_driver_sync`): as shipped only when the user
+has no free slot (``nm_kr_txempty``), hardened when the caller would block
+(``nm_kr_wouldblock``).
+
+A handle bound to several rings of a direction is not supported yet: the C's TX loop
+stops asking for POLLOUT after the first ring that finds room, which makes which rings are
+synced depend on the rings before them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from impl.netmap.driver import TXEMPTY, WOULDBLOCK
+from impl.netmap.kring import Krings
+from impl.netmap.prologue import check_policy
+from impl.netmap.softdev import SoftRings
+from impl.netmap.sync import rxsync, txsync
+
+POLLIN, POLLOUT, POLLERR = 0x001, 0x004, 0x008
+
+#: The driver's reclaim test when poll calls txsync, per policy.
+POLL_RECLAIM = {"as_shipped": TXEMPTY, "hardened": WOULDBLOCK}
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """What one poll call returns: the revents bits, and which events the caller now
+    sleeps on (wanted, not reported: a recorded wait the interrupt side wakes)."""
+
+    revents: int
+    sleeps: int
+
+    def __repr__(self) -> str:
+        return f"PollOutcome(revents={self.revents:#x}, sleeps={self.sleeps:#x})"
+
+
+def _found(kr: Krings, q: int) -> bool:
+    """netmap_poll's test after a sync: ``kring->rcur != kring->rtail``."""
+    return int(kr.rcur[q]) != int(kr.rtail[q])
+
+
+def _poll_tx(policy: str, kr: Krings, dev: SoftRings, q: int, want: bool, txpoll: bool,
+             lock_free: bool, sent: tuple[int, int]) -> tuple[bool, bool]:
+    """The TX half on ring ``q``: (POLLOUT reported, POLLERR)."""
+    if lock_free and want and int(kr.ring_cur[q]) != int(kr.ring_tail[q]):
+        if not txpoll or int(kr.ring_head[q]) == int(kr.hwcur[q]):
+            return True, False
+        r = txsync(policy, kr, dev, np.array([q]), sent[0], POLL_RECLAIM[policy])
+        return True, not bool(r.accepted[0])
+    if not (txpoll or want) or (not want and int(kr.ring_head[q]) == int(kr.hwcur[q])):
+        return False, False
+    err = False
+    for budget in sent if want else sent[:1]:
+        r = txsync(policy, kr, dev, np.array([q]), budget, POLL_RECLAIM[policy])
+        err |= not bool(r.accepted[0])
+        if _found(kr, q):
+            return want, err
+    return False, err
+
+
+def _poll_rx(policy: str, kr: Krings, dev: SoftRings, q: int, want: bool, lock_free: bool,
+             refill: tuple[int, int]) -> tuple[bool, bool]:
+    """The RX half on ring ``q``: (POLLIN reported, POLLERR)."""
+    if not want:
+        return False, False
+    if (lock_free and int(kr.ring_cur[q]) != int(kr.ring_tail[q])
+            and int(kr.rhead[q]) == int(kr.ring_head[q])):
+        return True, False
+    err = False
+    for budget in refill:
+        r = rxsync(policy, kr, dev, np.array([q]), budget)
+        err |= not bool(r.accepted[0])
+        if _found(kr, q):
+            return True, err
+    return False, err
+
+
+def netmap_poll(policy: str, tx: tuple[Krings, SoftRings, int], rx: tuple[Krings, SoftRings, int],
+                events: int, *, txpoll: bool = True, lock_free: bool = True,
+                sent: tuple[int, int] | None = None,
+                refill: tuple[int, int] | None = None) -> PollOutcome:
+    """poll(2) with ``events`` on a handle bound to TX ring ``tx`` and RX ring ``rx``
+    (krings, soft NIC rings, ring index).  ``txpoll`` is False for NETMAP_NO_TX_POLL;
+    ``lock_free`` selects FreeBSD's first pass (False: Linux).  ``sent`` / ``refill``
+    cap what the driver manages in the first and the retry pass (default: everything)."""
+    check_policy(policy)
+    if events & ~(POLLIN | POLLOUT):
+        raise ValueError(f"events {events:#x}: netmap_poll looks at POLLIN and POLLOUT only")
+    tkr, tdev, tq = tx
+    rkr, rdev, rq = rx
+    full = (tkr.num_slots, tkr.num_slots)
+    out, terr = _poll_tx(policy, tkr, tdev, tq, bool(events & POLLOUT), txpoll, lock_free,
+                         sent or full)
+    inn, rerr = _poll_rx(policy, rkr, rdev, rq, bool(events & POLLIN), lock_free,
+                         refill or (rkr.num_slots, rkr.num_slots))
+    revents = (POLLOUT if out else 0) | (POLLIN if inn else 0) | (
+        POLLERR if terr or rerr else 0)
+    return PollOutcome(revents, events & ~revents & (POLLIN | POLLOUT))
