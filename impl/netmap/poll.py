@@ -38,14 +38,18 @@ POLL_RECLAIM = {"as_shipped": TXEMPTY, "hardened": WOULDBLOCK}
 
 @dataclass(frozen=True)
 class PollOutcome:
-    """What one poll call returns: the revents bits, and which events the caller now
-    sleeps on (wanted, not reported: a recorded wait the interrupt side wakes)."""
+    """What one poll call returns: the revents bits, and whether poll(2) blocks (nothing
+    to report, POLLERR included: the caller is recorded as a waiter on the rings'
+    selinfo, and the interrupt side wakes it)."""
 
     revents: int
-    sleeps: int
+
+    @property
+    def blocks(self) -> bool:
+        return self.revents == 0
 
     def __repr__(self) -> str:
-        return f"PollOutcome(revents={self.revents:#x}, sleeps={self.sleeps:#x})"
+        return f"PollOutcome(revents={self.revents:#x}, blocks={self.blocks})"
 
 
 def _found(kr: Krings, q: int) -> bool:
@@ -109,4 +113,4 @@ def netmap_poll(policy: str, tx: tuple[Krings, SoftRings, int], rx: tuple[Krings
                          refill or (rkr.num_slots, rkr.num_slots))
     revents = (POLLOUT if out else 0) | (POLLIN if inn else 0) | (
         POLLERR if terr or rerr else 0)
-    return PollOutcome(revents, events & ~revents & (POLLIN | POLLOUT))
+    return PollOutcome(revents)
