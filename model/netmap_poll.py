@@ -20,7 +20,10 @@ netmap_poll, for a handle bound to one ring of each kind, as the C does it:
 * **RX**: if POLLIN is still wanted: the rxsync prologue (reinit and POLLERR if refused),
   the driver's rxsync in either case, finalize; POLLIN if ``rcur != rtail``; if not, one
   more pass.
-* The caller sleeps (a recorded wait) when what it wanted was not reported.
+* A stopped ring (``nkr_stopped``) is skipped by ``nm_kr_tryget`` with POLLERR; the
+  lock-free pass does not look at ``nkr_stopped`` (as shipped), so it can report the
+  event on a stopped ring; the hardened pass reads it.
+* The caller sleeps (a recorded wait) when it got neither what it wanted nor POLLERR.
 
 The wake-up point is ``cur``: netmap.h says poll "will unblock when 'tail' moves past
 'cur'".  On TX, tail moves only when the driver reclaims completed slots, and a native
@@ -78,6 +81,10 @@ class PollCall:
     """Slots the driver manages in the first pass (sent on TX, refilled on RX)."""
     second: Term
     """Slots the driver manages in the retry pass."""
+    stopped: Term = False
+    """The ring is stopped (``nkr_stopped == NM_KR_STOPPED``: the interface is going
+    down, the driver is resetting or unloading): ``nm_kr_tryget`` refuses it and sets
+    POLLERR."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +96,8 @@ class PollResult:
     err: Term
     """POLLERR: a prologue refused the ring."""
     sleeps: Term
-    """The caller wanted the event and did not get it: it is recorded as a waiter."""
+    """The caller wanted the event and got neither it nor POLLERR from this ring: it is
+    recorded as a waiter (poll(2) blocks unless another ring reports something)."""
     synced: Term
     """A sync ran on the ring (so the user's view was re-established)."""
     first_refused: Term
@@ -97,6 +105,13 @@ class PollResult:
     retry pass hands to the NIC (reinit also sanitises slots, which the model does not
     track)."""
     post: NetmapRing
+
+
+def _first_pass_sees_stop(policy: str, call: PollCall) -> Term:
+    """FreeBSD's lock-free pass reads only ring->cur and ring->tail: as shipped it reports
+    the event on a stopped ring (and POLLERR only if a later sync on the ring is
+    attempted); hardened it also reads ``nkr_stopped``."""
+    return True if policy == AS_SHIPPED else Not(call.stopped)
 
 
 # ---------------------------------------------------------------------------- TX
@@ -131,6 +146,8 @@ class TxPollParts:
         lambda policy, s, sent: tx_driver_sync_flags(policy, s, sent, False))
     finalize: Callable[[NetmapRing], NetmapRing] = nm_sync_finalize
     found: Callable[[NetmapRing], Term] = lambda s: Not(Eq(s.rcur, s.rtail))
+    honours_stop: bool = True
+    """``nm_kr_tryget`` refuses a stopped ring (a mutant syncs it anyway)."""
 
 
 def _tx_pass(policy: str, s: NetmapRing, sent: Term, parts: TxPollParts
@@ -148,16 +165,20 @@ def poll_tx(policy: str, s: NetmapRing, call: PollCall,
             parts: TxPollParts | None = None) -> PollResult:
     """netmap_poll's TX half on one ring (module docstring)."""
     parts = parts or TxPollParts()
-    early = And(call.lock_free, call.want, parts.first_pass_ready(s))
+    early = And(call.lock_free, call.want, parts.first_pass_ready(s),
+                _first_pass_sees_stop(policy, call))
     want = And(call.want, Not(early))
     runs = And(Or(call.txpoll, want), Or(want, Not(Eq(s.head, s.hwcur))))
+    refused = And(runs, call.stopped, parts.honours_stop)
+    syncs = And(runs, Not(refused))
     ok1, found1, s1 = _tx_pass(policy, s, call.first, parts)
-    retry = And(runs, want, Not(found1))
+    retry = And(syncs, want, Not(found1))
     ok2, found2, s2 = _tx_pass(policy, s1, call.second, parts)
-    ready = Or(early, And(runs, want, Or(found1, And(retry, found2))))
-    err = Or(And(runs, Not(ok1)), And(retry, Not(ok2)))
-    post = select(runs, select(retry, s2, s1), s)
-    return PollResult(ready, err, And(call.want, Not(ready)), runs, And(runs, Not(ok1)), post)
+    ready = Or(early, And(syncs, want, Or(found1, And(retry, found2))))
+    err = Or(refused, And(syncs, Not(ok1)), And(retry, Not(ok2)))
+    post = select(syncs, select(retry, s2, s1), s)
+    return PollResult(ready, err, And(call.want, Not(ready), Not(err)), syncs,
+                      And(syncs, Not(ok1)), post)
 
 
 # ---------------------------------------------------------------------------- RX
@@ -173,6 +194,8 @@ class RxPollParts:
     driver: Callable[[NetmapRing, Term], NetmapRing] = rx_driver_sync
     finalize: Callable[[NetmapRing], NetmapRing] = nm_sync_finalize
     found: Callable[[NetmapRing], Term] = lambda s: Not(Eq(s.rcur, s.rtail))
+    honours_stop: bool = True
+    """``nm_kr_tryget`` refuses a stopped ring (a mutant syncs it anyway)."""
 
 
 def _rx_pass(policy: str, s: NetmapRing, refill: Term, parts: RxPollParts
@@ -190,16 +213,19 @@ def poll_rx(policy: str, s: NetmapRing, call: PollCall,
             parts: RxPollParts | None = None) -> PollResult:
     """netmap_poll's RX half on one ring (module docstring).  ``txpoll`` is not read."""
     parts = parts or RxPollParts()
-    early = And(call.lock_free, call.want, parts.first_pass_ready(s))
+    early = And(call.lock_free, call.want, parts.first_pass_ready(s),
+                _first_pass_sees_stop(policy, call))
     want = And(call.want, Not(early))
+    refused = And(want, call.stopped, parts.honours_stop)
+    syncs = And(want, Not(refused))
     ok1, found1, s1 = _rx_pass(policy, s, call.first, parts)
-    retry = And(want, Not(found1))
+    retry = And(syncs, Not(found1))
     ok2, found2, s2 = _rx_pass(policy, s1, call.second, parts)
-    ready = Or(early, And(want, Or(found1, And(retry, found2))))
-    err = Or(And(want, Not(ok1)), And(retry, Not(ok2)))
-    post = select(want, select(retry, s2, s1), s)
-    return PollResult(ready, err, And(call.want, Not(ready)), want, And(want, Not(ok1)),
-                      post)
+    ready = Or(early, And(syncs, Or(found1, And(retry, found2))))
+    err = Or(refused, And(syncs, Not(ok1)), And(retry, Not(ok2)))
+    post = select(syncs, select(retry, s2, s1), s)
+    return PollResult(ready, err, And(call.want, Not(ready), Not(err)), syncs,
+                      And(syncs, Not(ok1)), post)
 
 
 # ---------------------------------------------------------------------------- claims
@@ -235,6 +261,15 @@ def _rx_nothing_left(s: NetmapRing, call: PollCall, r: PollResult) -> Term:
     return Or(Not(r.sleeps), Eq(r.post.nic, r.post.hwtail))
 
 
+def _stopped_untouched(s: NetmapRing, call: PollCall, r: PollResult) -> Term:
+    return Or(Not(call.stopped), And(Not(r.ready), Or(Not(call.want), r.err),
+                                     *[Eq(getattr(r.post, f), getattr(s, f))
+                                       for f in _FIELDS]))
+
+
+_FIELDS = ("head", "cur", "tail", "hwcur", "hwtail", "rhead", "rcur", "rtail", "nic", "busy")
+
+
 def _keeps(user_view: bool, direction: str) -> Callable[[NetmapRing, PollCall, PollResult],
                                                           Term]:
     machine = netmap_ring.TX if direction == "TX" else netmap_ring.RX
@@ -266,6 +301,11 @@ def _claims(direction: str) -> tuple[Claim, ...]:
         Claim(f"NM-POLL-{d}-LIVE",
               f"When poll puts a {event} caller to sleep, {left[1]}.", "user", left[0],
               left[2]),
+        Claim(f"NM-POLL-{d}-STOPPED",
+              f"On a stopped ring poll never reports {event}, reports POLLERR when the "
+              "caller asked for the event, and leaves the ring as it was (as shipped, "
+              "FreeBSD's lock-free pass reports the event on a stopped ring).", "user",
+              _stopped_untouched, frozenset({AS_SHIPPED})),
         Claim(f"NM-POLL-{d}-KEEPS",
               "A poll by a well-behaved user leaves every ring invariant holding, the "
               "user's view included.", "user", _keeps(True, d)),

@@ -33,7 +33,8 @@ def _claim_query(api: SolverAPI, direction: str, claim: Claim, policy: str,
     machine = MACHINES[direction]
     pre = fresh_state(api, machine, "pre")
     n = pre.state.n
-    flags = {name: api.Int(f"call.{name}") for name in ("want", "txpoll", "lock_free")}
+    flags = {name: api.Int(f"call.{name}")
+             for name in ("want", "txpoll", "lock_free", "stopped")}
     counts = {name: api.Int(f"call.{name}") for name in ("first", "second")}
     constraints = [c for x in flags.values() for c in (x >= 0, x <= 1)]
     constraints += [c for x in counts.values() for c in (x >= 0, x <= n)]

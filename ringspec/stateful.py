@@ -48,6 +48,7 @@ in :data:`STATS`) every invariant the as-shipped code lets the user break.
 
 from __future__ import annotations
 
+import errno
 import itertools
 from collections import Counter
 from typing import Any
@@ -202,6 +203,7 @@ class NetmapRings(RuleBasedStateMachine):
                     self.adapter.load(kind, q, state)
                     self.models[kind][q] = state
         self.view_scribbled = {kind: [False] * rings for kind in KINDS}
+        self.stopped = {kind: [False] * rings for kind in KINDS}
         self.wire_trusted = True
         # A loaded TX ring has frames in flight and pending already: empty ones (every
         # slot starts with len 0), which the NIC must send before anything published next.
@@ -393,14 +395,19 @@ class NetmapRings(RuleBasedStateMachine):
 
     def check_result(self, kind: str, result: Any, qs: list[int], accepted: list[bool],
                      counts: dict[str, list[int]], bad: list[int]) -> None:
-        """Every field of a sync result, against the model-derived expectations."""
-        fields = {"rings": qs, "accepted": accepted, "bad_slot": bad, **counts}
+        """Every field of a sync result, against the model-derived expectations (a
+        stopped ring is skipped: nothing ran on it, and the ioctl returns EIO)."""
+        skipped = [self.stopped[kind][q] for q in qs]
+        fields = {"rings": qs, "accepted": accepted, "bad_slot": bad, "skipped": skipped,
+                  **counts}
         for name, want in fields.items():
             got = getattr(result, name)
             assert isinstance(got, np.ndarray) and got.shape == (len(qs),), (name, got)
-            assert got.dtype == (np.bool_ if name == "accepted" else np.int64), (name, got)
+            boolean = name in ("accepted", "skipped")
+            assert got.dtype == (np.bool_ if boolean else np.int64), (name, got)
             assert got.tolist() == want, f"{kind}sync {name}: got {got.tolist()}, want {want}"
         assert result.stopped.tolist() == [b >= 0 for b in bad]
+        assert result.errno == (errno.EIO if any(skipped) else 0)
 
     @rule(rings=st.lists(RING, min_size=1, max_size=MAX_RINGS, unique=True), sent=COUNTS)
     def txsync(self, rings: list[int], sent: list[int]) -> None:
@@ -411,6 +418,12 @@ class NetmapRings(RuleBasedStateMachine):
         accepted, done, bad, pre = [], [], [], []
         for q, cap in zip(qs, sent, strict=True):
             s = self.models["tx"][q]
+            if self.stopped["tx"][q]:
+                accepted.append(False)
+                done.append(0)
+                bad.append(-1)
+                pre.append(None)
+                continue
             want = self.handed_over("tx", q, name, sent=cap)
             k = self.good_prefix("tx", q, want)
             accepted.append(bool(caller_accepts(PROLOGUES["tx"](self.policy, s))))
@@ -420,6 +433,8 @@ class NetmapRings(RuleBasedStateMachine):
         result = self.adapter.txsync(qs, sent=sent)
         self.check_result("tx", result, qs, accepted, {"sent": done}, bad)
         for q, k, s in zip(qs, done, pre, strict=True):
+            if s is None:
+                continue
             self.step("tx", q, name, sent=k)
             self.expect["tx"]["flags"][q, ring_slots(s.hwcur, k, s.n)] &= ~NS_BUF_CHANGED
             self.after_sync("tx", q)
@@ -433,6 +448,13 @@ class NetmapRings(RuleBasedStateMachine):
         accepted, done, bad, reported, pre = [], [], [], [], []
         for q, cap in zip(qs, refill, strict=True):
             s = self.models["rx"][q]
+            if self.stopped["rx"][q]:
+                accepted.append(False)
+                done.append(0)
+                bad.append(-1)
+                reported.append(0)
+                pre.append(None)
+                continue
             want = self.handed_over("rx", q, name, refill=cap)
             k = self.good_prefix("rx", q, want)
             post = RX.transitions[name](s, refill=k).post
@@ -446,6 +468,8 @@ class NetmapRings(RuleBasedStateMachine):
                           {"reported": reported, "refilled": done}, bad)
         ex = self.expect["rx"]
         for q, k, r, s in zip(qs, done, reported, pre, strict=True):
+            if s is None:
+                continue
             self.step("rx", q, name, refill=k)
             shown = ring_slots(s.hwtail, r, s.n)
             ex["len"][q, shown] = self.rx_len[q, shown]
@@ -468,9 +492,11 @@ class NetmapRings(RuleBasedStateMachine):
             s = pre[kind] = self.models[kind][q]
             poll = POLLS[kind.upper()]
 
+            stop = self.stopped[kind][q]
+
             def run(first: int, second: int, s: NetmapRing = s, poll: Any = poll,
-                    bit: int = bit) -> tuple[int, bool]:
-                call = PollCall(bool(events & bit), txpoll, lock_free, first, second)
+                    bit: int = bit, stop: bool = stop) -> tuple[int, bool]:
+                call = PollCall(bool(events & bit), txpoll, lock_free, first, second, stop)
                 r = poll(self.policy, s, call)
                 return int((r.post.hwcur - s.hwcur) % n), bool(r.first_refused)
 
@@ -478,7 +504,7 @@ class NetmapRings(RuleBasedStateMachine):
             both, refused = run(k1, n)
             k2 = self.good_prefix(kind, q, both, reinit=refused) - k1 if both > k1 else 0
             done[kind] = k1 + k2
-            call = PollCall(bool(events & bit), txpoll, lock_free, k1, k2)
+            call = PollCall(bool(events & bit), txpoll, lock_free, k1, k2, stop)
             results[kind] = poll(self.policy, s, call)
         got = self.adapter.poll(events, q, q, txpoll=txpoll, lock_free=lock_free)
         ready = ((POLLOUT if results["tx"].ready else 0)
@@ -498,6 +524,16 @@ class NetmapRings(RuleBasedStateMachine):
                 ex["flags"][q, shown] = 0
             if result.synced:
                 self.after_sync(kind, q)
+
+    @rule(kind=KIND, ring=RING, stop=st.booleans())
+    def stop_or_start(self, kind: str, ring: int, stop: bool) -> None:
+        """nm_kr_stop(NM_KR_STOPPED) / nm_kr_start on one ring (the interface going down
+        and up, a driver reset): while stopped, syncs skip it (EIO) and poll reports
+        POLLERR; the ring itself does not change."""
+        q = ring % self.rings
+        (self.adapter.stop_rings if stop else self.adapter.start_rings)(kind, [q])
+        self.stopped[kind][q] = stop
+        STATS["rules"][f"{kind}.{'stop' if stop else 'start'}"] += 1
 
     @rule(kind=KIND, ring=RING)
     def ring_reinit(self, kind: str, ring: int) -> None:

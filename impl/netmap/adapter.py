@@ -112,6 +112,17 @@ class NetmapAdapter:
                            (self.rx, self.rxdev, rq), events, txpoll=txpoll,
                            lock_free=lock_free, sent=sent, refill=refill)
 
+    def stop_rings(self, kind: str, rings: object = None) -> None:
+        """nm_kr_stop(NM_KR_STOPPED) on ``rings`` (None = all): the interface is going
+        down or the driver is resetting; syncs skip them (EIO, POLLERR)."""
+        kr = self.krings(kind)
+        kr.stopped[kr.check_rings(rings)] = True
+
+    def start_rings(self, kind: str, rings: object = None) -> None:
+        """nm_kr_start on ``rings`` (None = all)."""
+        kr = self.krings(kind)
+        kr.stopped[kr.check_rings(rings)] = False
+
     def ring_reinit(self, kind: str, rings: object = None,
                     policy: str | None = None) -> np.ndarray:
         """netmap_ring_reinit on its own (as drivers call it on errors); returns the

@@ -69,6 +69,9 @@ class Krings:
         self.ring_head[:] = self.rhead
         self.ring_cur[:] = self.rcur
         self.ring_tail[:] = self.rtail
+        self.stopped = np.zeros(self.count, dtype=bool)
+        """``nkr_stopped == NM_KR_STOPPED`` per ring (nm_kr_stop / nm_kr_start): no sync
+        may run on it; NIOCTXSYNC / NIOCRXSYNC skip it with EIO, poll with POLLERR."""
         self._ids = np.arange(self.count, dtype=np.int64)
         self._ids.setflags(write=False)
 

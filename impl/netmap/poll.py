@@ -13,6 +13,9 @@ policy says (:func:`impl.netmap.driver.tx_driver_sync`): as shipped only when th
 has no free slot (``nm_kr_txempty``), hardened when the caller would block
 (``nm_kr_wouldblock``).
 
+A stopped ring (``Krings.stopped``, nm_kr_stop) is skipped with POLLERR; as shipped the
+lock-free pass does not look at it, hardened it does.
+
 A handle bound to several rings of a direction is not supported yet: the C's TX loop
 stops asking for POLLOUT after the first ring that finds room, which makes which rings are
 synced depend on the rings before them.
@@ -57,21 +60,36 @@ def _found(kr: Krings, q: int) -> bool:
     return int(kr.rcur[q]) != int(kr.rtail[q])
 
 
+def _first_pass_sees_stop(policy: str, kr: Krings, q: int) -> bool:
+    """The lock-free pass may report the ring: as shipped it does not look at
+    ``nkr_stopped``; hardened a stopped ring is never reported from it."""
+    return policy == "as_shipped" or not bool(kr.stopped[q])
+
+
+def _synced(r: object) -> tuple[bool, bool]:
+    """(a sync ran, POLLERR) from a one-ring sync result: a stopped ring is skipped by
+    nm_kr_tryget with POLLERR; a refused prologue is POLLERR too."""
+    skipped = bool(r.skipped[0])  # type: ignore[attr-defined]
+    return not skipped, skipped or not bool(r.accepted[0])  # type: ignore[attr-defined]
+
+
 def _poll_tx(policy: str, kr: Krings, dev: SoftRings, q: int, want: bool, txpoll: bool,
              lock_free: bool, sent: tuple[int, int]) -> tuple[bool, bool]:
     """The TX half on ring ``q``: (POLLOUT reported, POLLERR)."""
-    if lock_free and want and int(kr.ring_cur[q]) != int(kr.ring_tail[q]):
+    if (lock_free and want and int(kr.ring_cur[q]) != int(kr.ring_tail[q])
+            and _first_pass_sees_stop(policy, kr, q)):
         if not txpoll or int(kr.ring_head[q]) == int(kr.hwcur[q]):
             return True, False
         r = txsync(policy, kr, dev, np.array([q]), sent[0], POLL_RECLAIM[policy])
-        return True, not bool(r.accepted[0])
+        return True, _synced(r)[1]
     if not (txpoll or want) or (not want and int(kr.ring_head[q]) == int(kr.hwcur[q])):
         return False, False
     err = False
     for budget in sent if want else sent[:1]:
         r = txsync(policy, kr, dev, np.array([q]), budget, POLL_RECLAIM[policy])
-        err |= not bool(r.accepted[0])
-        if _found(kr, q):
+        ran, failed = _synced(r)
+        err |= failed
+        if ran and _found(kr, q):
             return want, err
     return False, err
 
@@ -82,13 +100,15 @@ def _poll_rx(policy: str, kr: Krings, dev: SoftRings, q: int, want: bool, lock_f
     if not want:
         return False, False
     if (lock_free and int(kr.ring_cur[q]) != int(kr.ring_tail[q])
-            and int(kr.rhead[q]) == int(kr.ring_head[q])):
+            and int(kr.rhead[q]) == int(kr.ring_head[q])
+            and _first_pass_sees_stop(policy, kr, q)):
         return True, False
     err = False
     for budget in refill:
         r = rxsync(policy, kr, dev, np.array([q]), budget)
-        err |= not bool(r.accepted[0])
-        if _found(kr, q):
+        ran, failed = _synced(r)
+        err |= failed
+        if ran and _found(kr, q):
             return True, err
     return False, err
 

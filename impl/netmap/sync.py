@@ -12,7 +12,11 @@ the same code with Python ints for the per-ring values (:mod:`impl.netmap.batch`
 
 from __future__ import annotations
 
+import dataclasses
+import errno
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -39,15 +43,25 @@ class TxsyncResult:
     accepted: np.ndarray
     sent: np.ndarray
     bad_slot: np.ndarray
+    skipped: np.ndarray
+    """The ring was stopped (nkr_stopped): nm_kr_tryget refused it, nothing ran, and the
+    ioctl returns EIO."""
 
     @property
     def stopped(self) -> np.ndarray:
         return self.bad_slot >= 0
 
+    @property
+    def errno(self) -> int:
+        """What the ioctl returns: EIO if a bound ring was stopped, else 0 (a refused
+        prologue is not an error: netmap_ioctl returns 0)."""
+        return errno.EIO if self.skipped.any() else 0
+
     def __repr__(self) -> str:
         return (
             f"TxsyncResult(rings={self.rings.tolist()}, accepted={self.accepted.tolist()}, "
-            f"sent={self.sent.tolist()}, bad_slot={self.bad_slot.tolist()})"
+            f"sent={self.sent.tolist()}, bad_slot={self.bad_slot.tolist()}, "
+            f"skipped={self.skipped.tolist()})"
         )
 
 
@@ -61,16 +75,22 @@ class RxsyncResult:
     reported: np.ndarray
     refilled: np.ndarray
     bad_slot: np.ndarray
+    skipped: np.ndarray
+    """As :attr:`TxsyncResult.skipped`."""
 
     @property
     def stopped(self) -> np.ndarray:
         return self.bad_slot >= 0
 
+    @property
+    def errno(self) -> int:
+        return errno.EIO if self.skipped.any() else 0
+
     def __repr__(self) -> str:
         return (
             f"RxsyncResult(rings={self.rings.tolist()}, accepted={self.accepted.tolist()}, "
             f"reported={self.reported.tolist()}, refilled={self.refilled.tolist()}, "
-            f"bad_slot={self.bad_slot.tolist()})"
+            f"bad_slot={self.bad_slot.tolist()}, skipped={self.skipped.tolist()})"
         )
 
 
@@ -81,6 +101,8 @@ def txsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
     ``reclaim`` is the driver's reclaim test (:func:`impl.netmap.driver.tx_driver_sync`):
     NIOCTXSYNC forces it; poll's sync passes the policy's lazy test."""
     check_policy(policy)
+    if kr.stopped[rings].any():
+        return _skipping(txsync, policy, kr, dev, rings, sent, reclaim)
     sel, sent = batch.counts(rings, sent, "sent")
     acc = caller_accepts(kr, nm_txsync_prologue(policy, kr, sel))
     if not batch.all_(acc):
@@ -90,7 +112,8 @@ def txsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
     nm_sync_finalize(kr, ok)
     return TxsyncResult(rings.copy(), batch.per_ring_array(sel, acc, False, dtype=bool),
                         batch.per_ring_array(sel, ho.count, 0, acc),
-                        batch.per_ring_array(sel, ho.bad_slot, -1, acc))
+                        batch.per_ring_array(sel, ho.bad_slot, -1, acc),
+                        np.zeros(rings.size, dtype=bool))
 
 
 def rxsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
@@ -98,6 +121,8 @@ def rxsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
     """NIOCRXSYNC on ``rings``; ``refill`` (scalar or per ring) bounds how many released
     slots the driver gives back to the NIC."""
     check_policy(policy)
+    if kr.stopped[rings].any():
+        return _skipping(rxsync, policy, kr, dev, rings, refill)
     sel, refill = batch.counts(rings, refill, "refill")
     acc = caller_accepts(kr, nm_rxsync_prologue(policy, kr, sel))
     if not batch.all_(acc):
@@ -107,4 +132,31 @@ def rxsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
     return RxsyncResult(rings.copy(), batch.per_ring_array(sel, acc, False, dtype=bool),
                         batch.per_ring_array(sel, reported, 0),
                         batch.per_ring_array(sel, ho.count, 0),
-                        batch.per_ring_array(sel, ho.bad_slot, -1))
+                        batch.per_ring_array(sel, ho.bad_slot, -1),
+                        np.zeros(rings.size, dtype=bool))
+
+
+def _skipping(sync: Callable[..., Any], policy: str, kr: Krings, dev: SoftRings,
+              rings: np.ndarray, counts: object, *rest: Any) -> Any:
+    """``sync`` on the rings of the batch that are not stopped (nm_kr_tryget skips the
+    others: nothing runs on them, the ioctl returns EIO), merged back in batch order."""
+    stopped = kr.stopped[rings]
+    live = rings[~stopped]
+    if np.ndim(counts):
+        counts = np.asarray(counts)[~stopped]
+    ran = sync(policy, kr, dev, live, counts, *rest) if live.size else None
+    fields = {}
+    for f in dataclasses.fields(TxsyncResult if sync is txsync else RxsyncResult):
+        name = f.name
+        if name == "rings":
+            fields[name] = rings.copy()
+            continue
+        if name == "skipped":
+            fields[name] = stopped.copy()
+            continue
+        fill = {"accepted": False, "bad_slot": -1}.get(name, 0)
+        out = np.full(rings.size, fill, dtype=bool if name == "accepted" else np.int64)
+        if ran is not None:
+            out[~stopped] = getattr(ran, name)
+        fields[name] = out
+    return (TxsyncResult if sync is txsync else RxsyncResult)(**fields)

@@ -81,7 +81,12 @@ def rule() -> list[str]:
         "- **RX** ({2}): an rxsync if POLLIN is still wanted; POLLIN if `rcur != rtail` "
         "afterwards; if not, one more pass, then sleep.\n"
         "- A refused prologue is `netmap_ring_reinit` and POLLERR "
-        "([error reporting](errors.md)).".format(
+        "([error reporting](errors.md)). A stopped ring (`nkr_stopped`: the interface "
+        "going down, a driver reset) is skipped by `nm_kr_tryget` with POLLERR, and "
+        "NIOCTXSYNC / NIOCRXSYNC on it return EIO. The lock-free pass does not look at "
+        "`nkr_stopped`, so on FreeBSD a stopped ring can still report POLLOUT or POLLIN "
+        "(claim `NM-POLL-TX-STOPPED`, refuted as shipped; the hardened lock-free pass "
+        "reads it).".format(
             sources.link("netmap_poll (txsync)", "netmap.c"),
             sources.link("netmap_poll (txsync flags)", "netmap.c"),
             sources.link("netmap_poll (rxsync)", "netmap.c")),

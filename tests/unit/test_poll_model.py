@@ -10,6 +10,7 @@ exist, and the page's worked example must be one.
 
 from __future__ import annotations
 
+import errno
 import itertools
 
 import pytest
@@ -30,8 +31,8 @@ SIZES = (2, 3)
 
 
 def _calls(n: int) -> list[PollCall]:
-    return [PollCall(bool(w), bool(t), bool(f), a, b)
-            for w, t, f in itertools.product((0, 1), repeat=3)
+    return [PollCall(bool(w), bool(t), bool(f), a, b, bool(stop))
+            for w, t, f, stop in itertools.product((0, 1), repeat=4)
             for a, b in ((0, 0), (n, n), (1, 0), (0, 1))]
 
 
@@ -123,7 +124,7 @@ def test_the_solver_counterexample_replays_concretely() -> None:
     ob = next(o for o in poll_obligations() if o.id == wanted)
     cex = discharge(ob).counterexample
     s = NetmapRing(**cex["pre"])
-    call = PollCall(**{k: bool(v) if k in ("want", "txpoll", "lock_free") else v
+    call = PollCall(**{k: bool(v) if k in ("want", "txpoll", "lock_free", "stopped") else v
                        for k, v in cex["call"].items()})
     assert TX.violated(s) == []
     result = poll_tx(AS_SHIPPED, s, call)
@@ -136,14 +137,19 @@ def test_the_solver_counterexample_replays_concretely() -> None:
 
 
 def _impl_agrees(policy: str, tx: NetmapRing, rx: NetmapRing, events: int, txpoll: bool,
-                 lock_free: bool, passes: tuple[int, int]) -> None:
+                 lock_free: bool, passes: tuple[int, int],
+                 stopped: tuple[bool, bool] = (False, False)) -> None:
     ad = NetmapAdapter(1, 1, tx.n, policy=policy, extra_bufs=0)
     ad.load("tx", 0, tx)
     ad.load("rx", 0, rx)
+    for kind, stop in zip(("tx", "rx"), stopped, strict=True):
+        if stop:
+            ad.stop_rings(kind, [0])
     got = ad.poll(events, txpoll=txpoll, lock_free=lock_free, sent=passes, refill=passes)
     results = {}
-    for direction, start, bit in (("TX", tx, POLLOUT), ("RX", rx, POLLIN)):
-        call = PollCall(bool(events & bit), txpoll, lock_free, *passes)
+    for direction, start, bit, stop in (("TX", tx, POLLOUT, stopped[0]),
+                                        ("RX", rx, POLLIN, stopped[1])):
+        call = PollCall(bool(events & bit), txpoll, lock_free, *passes, stop)
         results[direction] = POLLS[direction](policy, start, call)
     assert ad.abstract("tx", 0) == results["TX"].post
     assert ad.abstract("rx", 0) == results["RX"].post
@@ -166,6 +172,8 @@ def test_implementation_polls_as_the_model_on_every_small_ring(policy: str, n: i
             for txpoll, lock_free in itertools.product((False, True), repeat=2):
                 for passes in ((n, n), (0, 1)):
                     _impl_agrees(policy, tx, rx, events, txpoll, lock_free, passes)
+                stopped = (bool(i % 2), bool(i % 3 == 0))
+                _impl_agrees(policy, tx, rx, events, txpoll, lock_free, (n, n), stopped)
 
 
 @pytest.mark.parametrize("policy", POLICIES)
@@ -187,3 +195,23 @@ def test_poll_example_on_the_implementation() -> None:
         got = ad.poll(POLLOUT)
         assert got.revents == expect
         assert ad.user_indices("tx", 0)[2] == (7 if policy == AS_SHIPPED else 4)
+
+
+def test_a_stopped_ring_fails_the_ioctl_with_eio_and_is_left_alone() -> None:
+    """nm_kr_tryget refuses a stopped ring: NIOCTXSYNC / NIOCRXSYNC skip it and return
+    EIO; the other rings of the batch sync as usual."""
+    ad = NetmapAdapter(2, 2, 8, extra_bufs=0)
+    ad.user_advance("tx", 0, 3)
+    ad.user_advance("tx", 1, 2)
+    ad.stop_rings("tx", [0])
+    before = ad.abstract("tx", 0)
+    r = ad.txsync()
+    assert r.skipped.tolist() == [True, False] and r.errno == errno.EIO
+    assert r.accepted.tolist() == [False, True] and r.sent.tolist() == [0, 2]
+    assert ad.abstract("tx", 0) == before
+    ad.start_rings("tx")
+    r = ad.txsync()
+    assert r.errno == 0 and r.sent.tolist() == [3, 0]
+    ad.stop_rings("rx")
+    r = ad.rxsync()
+    assert r.skipped.all() and r.errno == errno.EIO and not r.reported.any()
