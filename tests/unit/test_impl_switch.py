@@ -11,10 +11,12 @@ keeps its state), and compares every ring's counts with it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pytest
 
 from impl.switch import SwitchRxRings, SwitchTxRings
 from impl.switch.rings import SwitchRings
@@ -164,3 +166,33 @@ def test_tx_leave_done_waits_for_each_ring_to_drain() -> None:
     ls.step(t.cleanup, lambda q, s: tx.cleanup(s))
     ls.step(t.leave_done, lambda q, s: tx.leave_done(s))
     assert ls.mode() == [STACK, STACK] and NETMAP not in ls.mode()
+
+
+def test_masks_of_zeros_and_ones_select_rings_like_booleans() -> None:
+    """A ring mask given as 0/1 integers selects the rings a boolean mask would (it is
+    not read as a list of ring ids): classic rings 1 and 2 come back up, ring 0 stays
+    down (the model's link_up on the masked rings)."""
+    ls = Lockstep(SwitchRxRings(3, 4, "classic"), sw.init)
+    r: SwitchRxRings = ls.rings  # type: ignore[assignment]
+    ls.step(r.regif, lambda q, s: sw.regif_classic(s))
+    mask = [0, 1, 1]
+    ls.step(lambda: r.link_up(mask), lambda q, s: sw.link_up(s) if mask[q] else None)
+    assert r.link.tolist() == [0, 1, 1]
+
+
+def test_bad_ring_parameters_and_counts_are_refused_with_what_was_wrong() -> None:
+    """The switching rings refuse an unknown strategy, no ring, a ring of fewer than two
+    descriptors and a negative count, saying which value was wrong."""
+    def refused(message: str):  # type: ignore[no-untyped-def]
+        return pytest.raises(ValueError, match=f"^{re.escape(message)}$")
+
+    with refused("strategy 'lazy': choose one of ('classic', 'rfc')"):
+        SwitchRxRings(1, 4, "lazy")
+    with refused("need queues >= 1 and n >= 2, got queues=0, n=4"):
+        SwitchTxRings(0, 4, "rfc")
+    with refused("need queues >= 1 and n >= 2, got queues=2, n=1"):
+        SwitchRxRings(2, 1, "classic")
+    t = SwitchTxRings(2, 4, "classic")
+    with refused("counts must be >= 0, got [1, -1]"):
+        t.stack_xmit([1, -1])
+    assert t.abstract(0) == tx.init(4)  # nothing was sent
