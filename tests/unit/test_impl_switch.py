@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from impl.switch import SwitchRxRings, SwitchTxRings
+from impl.switch import BufferLeakError, MbufPool, NetmapPool, SwitchRxRings, SwitchTxRings
 from impl.switch.rings import SwitchRings
 from model import netmap_switch as sw
 from model import netmap_switch_tx as tx
@@ -196,3 +196,40 @@ def test_bad_ring_parameters_and_counts_are_refused_with_what_was_wrong() -> Non
     with refused("counts must be >= 0, got [1, -1]"):
         t.stack_xmit([1, -1])
     assert t.abstract(0) == tx.init(4)  # nothing was sent
+
+
+def test_the_netmap_allocator_catches_double_and_foreign_frees() -> None:
+    """The switch's netmap buffer allocator hands out each of its ``capacity`` buffers
+    once: freeing one returns it (a single buffer too), and a buffer freed twice, never
+    handed out, or given twice in one call is refused, with nothing changed; asking for
+    more than it holds is a MemoryError."""
+    pool = NetmapPool(4)
+    got = pool.alloc(3)
+    assert sorted(got.tolist()) == [0, 1, 2] and pool.free_count == 1
+    pool.free(got[:1])
+    assert pool.free_count == 2 and int(got[0]) in pool.free_ids().tolist()
+    message = "netmap allocator: a buffer freed twice or never allocated"
+    for bad in (got[:1], np.array([3]), np.array([1, 1])):
+        with pytest.raises(BufferLeakError, match=f"^{message}$"):
+            pool.free(bad)
+    assert pool.free_count == 2 and pool.live.tolist() == [False, True, True, False]
+    with pytest.raises(MemoryError, match=r"^netmap allocator: 3 buffers wanted, 2 free$"):
+        pool.alloc(3)
+    assert repr(pool) == "NetmapPool(capacity=4, free=2)"
+
+
+def test_the_mbuf_pool_grows_past_its_first_thousand_ids() -> None:
+    """Stack mbufs get fresh ids for ever: past the initial 1024 live bits the pool grows
+    and still knows which ids are live (a double free is still caught)."""
+    mbufs = MbufPool()
+    first = mbufs.alloc(1000)
+    more = mbufs.alloc(100)
+    last = mbufs.alloc(2000)
+    assert np.array_equal(np.concatenate([first, more, last]), np.arange(3100))
+    assert np.flatnonzero(mbufs.live).tolist() == list(range(3100))
+    mbufs.free(first[:10])
+    mbufs.free(last[-1:])
+    with pytest.raises(BufferLeakError, match=r"^mbuf freed twice or never allocated$"):
+        mbufs.free(first[5:6])
+    assert mbufs.live.sum() == 3100 - 11 and not mbufs.live[3099]
+    assert repr(mbufs) == "MbufPool(allocated=3100, freed=11)"
