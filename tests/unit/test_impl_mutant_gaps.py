@@ -1,12 +1,21 @@
 """Behaviour of impl/netmap that mutation testing (mutmut over impl/netmap and impl/switch)
 found no test looking at: what the reprs show (they are what a Hypothesis trace and the
-stateful tests' "nothing changed" checks print) and the wire log's reset."""
+stateful tests' "nothing changed" checks print), the wire log's reset, and the paths a
+sync of one ring takes (Python ints instead of arrays) through the prologue checks and the
+driver's stop at a bad slot."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from impl.netmap import NetmapAdapter
+from impl.netmap.prologue import POLICIES
+from impl.netmap.prologue import head_cur_passes as impl_head_cur_passes
+from impl.netmap.ranges import good_prefix
+from model import netmap_sync as sync
+from model.core import U32_MAX
+from model.netmap_ring import RX, TX
 
 
 def adapter_after_one_frame() -> NetmapAdapter:
@@ -41,3 +50,58 @@ def test_clearing_the_wire_log_forgets_every_frame() -> None:
     assert repr(a.wire) == "WireLog(frames=0, bytes=0)"
     a.device_complete(0, 1)
     assert len(a.wire) == 1 and a.wire.frame(0) == bytes(range(5, 10))
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_the_user_checks_agree_with_the_model_for_one_ring_and_a_batch(policy: str) -> None:
+    """The prologues' head/cur checks (NM_FAIL_ON in nm_txsync_prologue /
+    nm_rxsync_prologue, netmap.c L1744-1761 and L1807-1823) give the model's verdict
+    (model.netmap_sync.head_cur_passes) for every head, cur and interval [lo .. hi] of a
+    4-slot ring, head and cur also N and 2^32-1 -- computed on Python ints, as for a sync
+    of one ring, and on arrays, as for a batch."""
+    n = 4
+    values = [*range(n), n, U32_MAX]
+    cases = [(h, c, lo, hi) for h in values for c in values for lo in range(n)
+             for hi in range(n)]
+    expected = [bool(sync.head_cur_passes(policy, TX.init(n).replace(head=h, cur=c), lo, hi))
+                for h, c, lo, hi in cases]
+    one = [impl_head_cur_passes(policy, n, h, c, lo, hi) for h, c, lo, hi in cases]
+    assert all(type(v) is bool for v in one)
+    assert one == expected
+    h, c, lo, hi = (np.array(col, dtype=np.int64) for col in zip(*cases, strict=True))
+    assert impl_head_cur_passes(policy, n, h, c, lo, hi).tolist() == expected
+    assert 0 < sum(expected) < len(expected)
+
+
+@pytest.mark.parametrize("kind", ["tx", "rx"])
+def test_one_ring_sync_hands_the_nic_the_slots_before_the_first_bad_one(kind: str) -> None:
+    """The driver stops at the first slot without a real buffer also when one ring is
+    synced (the single-ring path): TX sends slots 0..1 of the 5 published, RX gives back
+    slots 0..1 of the 5 released, and reports slot 2; the model agrees once told how
+    many slots the driver managed to hand over."""
+    a = NetmapAdapter(1, 1, num_slots=8, buf_size=32)
+    if kind == "rx":
+        a.device_deliver(0, 6)
+        a.rxsync(0)
+    a.user_advance(kind, 0, 5)
+    a.slots(kind, 0)["buf_idx"][2] = 1  # a reserved buffer
+    before = a.abstract(kind, 0)
+    res = a.txsync(0) if kind == "tx" else a.rxsync(0)
+    handed = res.sent if kind == "tx" else res.refilled
+    assert handed.tolist() == [2] and res.bad_slot.tolist() == [2] and res.stopped.all()
+    machine, arg = (TX, "sent") if kind == "tx" else (RX, "refill")
+    step = machine.transitions[f"{kind}sync_hardened"](before, **{arg: 2})
+    assert step.post == a.abstract(kind, 0)
+    if kind == "tx":  # the descriptors carry the buffers of the two slots sent
+        slot_bufs = a.slots("tx", 0)["buf_idx"][:2].astype(np.int64)
+        assert a.device_buffers("tx", 0).tolist() == slot_bufs.tolist()
+
+
+def test_the_good_prefix_of_one_segment() -> None:
+    """good_prefix for one ring (an ``int`` count): the slots before the first bad one,
+    all of them if none is bad, none of none."""
+    off = np.arange(5, dtype=np.int64)
+    assert good_prefix(np.zeros(5, dtype=bool), 0, off, 5) == 5
+    assert good_prefix(off == 3, 0, off, 5) == 3
+    assert good_prefix(off >= 0, 0, off, 5) == 0
+    assert good_prefix(np.zeros(0, dtype=bool), 0, off[:0], 0) == 0
