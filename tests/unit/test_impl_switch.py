@@ -20,6 +20,7 @@ import pytest
 
 from impl.switch import BufferLeakError, MbufPool, NetmapPool, SwitchRxRings, SwitchTxRings
 from impl.switch.rings import SwitchRings
+from impl.switch.rx import FrameLog
 from model import netmap_switch as sw
 from model import netmap_switch_tx as tx
 from model.core import Step
@@ -233,3 +234,11 @@ def test_the_mbuf_pool_grows_past_its_first_thousand_ids() -> None:
         mbufs.free(first[5:6])
     assert mbufs.live.sum() == 3100 - 11 and not mbufs.live[3099]
     assert repr(mbufs) == "MbufPool(allocated=3100, freed=11)"
+
+
+def test_an_empty_frame_log_is_an_empty_array_of_frame_ids() -> None:
+    """Frame ids are integers (they index and sort as such) also when a log is empty."""
+    empty = FrameLog.cat([])
+    assert empty.shape == (0,) and empty.dtype == np.int64
+    ids = np.concatenate([empty, FrameLog.cat([np.array([2, 0, 1])])])
+    assert ids.dtype == np.int64 and np.sort(ids).tolist() == [0, 1, 2]
