@@ -94,7 +94,8 @@ def test_one_ring_sync_hands_the_nic_the_slots_before_the_first_bad_one(kind: st
     assert step.post == a.abstract(kind, 0)
     if kind == "tx":  # the descriptors carry the buffers of the two slots sent
         slot_bufs = a.slots("tx", 0)["buf_idx"][:2].astype(np.int64)
-        assert a.device_buffers("tx", 0).tolist() == slot_bufs.tolist()
+        got = a.device_buffers("tx", 0)
+        assert got.dtype == np.int64 and got.tolist() == slot_bufs.tolist()  # indices
 
 
 def test_the_good_prefix_of_one_segment() -> None:
