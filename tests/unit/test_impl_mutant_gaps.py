@@ -106,3 +106,25 @@ def test_the_good_prefix_of_one_segment() -> None:
     assert good_prefix(off == 3, 0, off, 5) == 3
     assert good_prefix(off >= 0, 0, off, 5) == 0
     assert good_prefix(np.zeros(0, dtype=bool), 0, off[:0], 0) == 0
+
+
+def test_every_buffer_is_in_one_place_as_an_index() -> None:
+    """``buffer_places`` lists buffer indices (int64): each of 2..nbufs-1 exactly once on
+    a fresh adapter (the slots' own, then the free list)."""
+    a = NetmapAdapter(2, 1, 4, buf_size=16, extra_bufs=3)
+    places = a.buffer_places()
+    assert places.dtype == np.int64
+    assert np.sort(places).tolist() == list(range(2, a.mem.nbufs))
+
+
+def test_a_loaded_tx_ring_sends_the_lengths_of_its_slots() -> None:
+    """``load`` rewrites every TX descriptor from its slot, the length included, so the
+    frames the device then sends are the slots' frames (model state from TX.init)."""
+    a = NetmapAdapter(1, 0, 4, buf_size=16)
+    a.slots("tx", 0)["len"][:] = [5, 9, 1, 16]
+    state = TX.transitions["txsync_hardened"](
+        TX.transitions["user_advance"](TX.init(4), dh=2, dc=0).post, sent=2).post
+    a.load("tx", 0, state)
+    assert a.abstract("tx", 0) == state
+    a.device_complete(0, 2)
+    assert a.wire.lengths().tolist() == [5, 9]
