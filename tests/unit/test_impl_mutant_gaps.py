@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from impl.netmap import NetmapAdapter
+from impl.netmap import NetmapAdapter, SoftRxDevice
 from impl.netmap.prologue import POLICIES
 from impl.netmap.prologue import head_cur_passes as impl_head_cur_passes
 from impl.netmap.ranges import good_prefix
@@ -128,3 +128,26 @@ def test_a_loaded_tx_ring_sends_the_lengths_of_its_slots() -> None:
     assert a.abstract("tx", 0) == state
     a.device_complete(0, 2)
     assert a.wire.lengths().tolist() == [5, 9]
+
+
+def test_frames_delivered_into_one_buffer_twice_leave_the_last() -> None:
+    """Two posted descriptors that carry the same buffer (a user scribbled a slot's
+    buf_idx): the device writes both frames in order, so the buffer holds the second
+    (the DMA's "last write wins"); ``deliver`` returns one count per ring asked."""
+    bufs = np.zeros((8, 4), dtype=np.uint8)
+    dev = SoftRxDevice(1, 4, bufs)
+    dev.desc_buf[0] = [2, 2, 3, 4]
+    dev.doorbell(0, 3)
+    frames = np.array([[1, 1, 1, 1], [2, 2, 2, 2]], dtype=np.uint8)
+    got = dev.deliver(np.array([0]), 2, frames=frames)
+    assert got.shape == (1,) and got.tolist() == [2]
+    assert bufs[2].tolist() == [2, 2, 2, 2] and dev.desc_len[0, :2].tolist() == [4, 4]
+
+
+def test_a_negative_refill_is_refused_by_name() -> None:
+    """rxsync names the argument it refuses (as txsync does for ``sent``)."""
+    a = NetmapAdapter(0, 2, 4, buf_size=16)
+    with pytest.raises(ValueError, match=r"^refill must be >= 0, got -1$"):
+        a.rxsync(0, refill=-1)
+    with pytest.raises(ValueError, match=r"^refill must be >= 0, got \[1, -1\]$"):
+        a.rxsync(refill=[1, -1])
