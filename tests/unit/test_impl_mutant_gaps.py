@@ -6,10 +6,12 @@ driver's stop at a bad slot."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
-from impl.netmap import NetmapAdapter, SoftRxDevice
+from impl.netmap import AS_SHIPPED, HARDENED, NetmapAdapter, SoftRxDevice
 from impl.netmap.prologue import POLICIES
 from impl.netmap.prologue import head_cur_passes as impl_head_cur_passes
 from impl.netmap.ranges import good_prefix
@@ -151,3 +153,58 @@ def test_a_negative_refill_is_refused_by_name() -> None:
         a.rxsync(0, refill=-1)
     with pytest.raises(ValueError, match=r"^refill must be >= 0, got \[1, -1\]$"):
         a.rxsync(refill=[1, -1])
+
+
+@pytest.mark.parametrize("kind", ["tx", "rx"])
+@pytest.mark.parametrize("adapter_policy,call_policy",
+                         [(AS_SHIPPED, HARDENED), (HARDENED, AS_SHIPPED)])
+def test_a_sync_runs_the_policy_it_is_given(kind: str, adapter_policy: str,
+                                            call_policy: str) -> None:
+    """A sync's ``policy=`` overrides the adapter's: on a ring where the user wrote a
+    head / cur the prologue refuses, the ring ends as the model's sync of the policy
+    asked for (the two policies end differently there)."""
+    a = NetmapAdapter(1, 1, 8, buf_size=16, policy=adapter_policy)
+    if kind == "rx":
+        a.device_deliver(0, 3)
+        a.rxsync(0)
+        a.set_user_indices("rx", 0, head=5, cur=5)  # past tail
+    else:
+        a.set_user_indices("tx", 0, head=3, cur=2)  # cur before head
+    before = a.abstract(kind, 0)
+    machine, arg = (TX, "sent") if kind == "tx" else (RX, "refill")
+    post = {p: machine.transitions[f"{kind}sync_{p}"](before, **{arg: 8}).post
+            for p in POLICIES}
+    assert post[AS_SHIPPED] != post[HARDENED]
+    res = a.txsync(0, policy=call_policy) if kind == "tx" else a.rxsync(0, policy=call_policy)
+    assert res.accepted.tolist() == [False]
+    assert a.abstract(kind, 0) == post[call_policy]
+
+
+def test_the_rx_refill_ignores_the_length_of_released_slots() -> None:
+    """An RX slot goes back to the NIC as an empty buffer, whatever ``len`` the user left
+    in it (the driver checks lengths on TX only): a len past the buffer size does not stop
+    the refill, and the model's rxsync agrees."""
+    a = NetmapAdapter(0, 1, 8, buf_size=16)
+    a.device_deliver(0, 4)
+    a.rxsync(0)
+    a.user_advance("rx", 0, 4)
+    a.slots("rx", 0)["len"][:4] = [16, 17, 999, 0]
+    before = a.abstract("rx", 0)
+    res = a.rxsync(0)
+    assert res.refilled.tolist() == [4] and res.bad_slot.tolist() == [-1]
+    assert a.abstract("rx", 0) == RX.transitions["rxsync_hardened"](before, refill=8).post
+
+
+def test_the_tx_device_counts_and_refusals_name_the_operation() -> None:
+    """``complete`` returns one count per ring asked (an array also for one ring) and
+    refuses to complete more than it owns, saying so; txsync names a refused ``sent``."""
+    a = NetmapAdapter(1, 0, 4, buf_size=16)
+    a.user_advance("tx", 0, 2)
+    a.txsync(0)
+    with pytest.raises(ValueError, match=re.escape(
+            "tx ring 0: cannot complete 3 descriptors, only 2 owned (head=0, tail=2)")):
+        a.device_complete(0, 3)
+    got = a.device_complete(0, 1)
+    assert got.shape == (1,) and got.tolist() == [1]
+    with pytest.raises(ValueError, match=r"^sent must be >= 0, got -2$"):
+        a.txsync(0, sent=-2)
