@@ -15,6 +15,7 @@ from impl.netmap import AS_SHIPPED, HARDENED, NetmapAdapter, SoftRxDevice
 from impl.netmap.prologue import POLICIES
 from impl.netmap.prologue import head_cur_passes as impl_head_cur_passes
 from impl.netmap.ranges import good_prefix
+from impl.netmap.reinit import sanitize_slots
 from model import netmap_sync as sync
 from model.core import U32_MAX
 from model.netmap_ring import RX, TX
@@ -208,3 +209,33 @@ def test_the_tx_device_counts_and_refusals_name_the_operation() -> None:
     assert got.shape == (1,) and got.tolist() == [1]
     with pytest.raises(ValueError, match=r"^sent must be >= 0, got -2$"):
         a.txsync(0, sent=-2)
+
+
+def test_reinit_repairs_bad_slots_and_counts_them_per_ring() -> None:
+    """netmap_ring_reinit's slot loop (netmap.c L1872-1884): a buf_idx below 2 or past the
+    pool becomes 0 with len 0, an oversized len becomes 0, and the rest is kept;
+    sanitize_slots reports how many slots it repaired on each ring."""
+    a = NetmapAdapter(2, 0, 4, buf_size=16)
+    slots = a.slots("tx", 0)
+    good = slots["buf_idx"].astype(np.int64)
+    slots["buf_idx"][:3] = [1, a.mem.nbufs, good[2]]
+    slots["len"][:] = [5, 6, 17, 16]
+    repaired = sanitize_slots(a.tx, np.array([0, 1]))
+    assert repaired.dtype == np.int64 and repaired.tolist() == [3, 0]
+    assert slots["buf_idx"].tolist() == [0, 0, good[2], good[3]]
+    assert slots["len"].tolist() == [0, 0, 0, 16]
+    assert sanitize_slots(a.tx, np.zeros(0, dtype=np.int64)).shape == (0,)
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_ring_reinit_returns_one_reset_flag_per_ring(policy: str) -> None:
+    """``ring_reinit`` answers a bool per ring asked, none for no ring; hardened always
+    resets, as shipped only a ring with a user index past N-1 (netmap_ring_reinit's
+    ``errors``, netmap.c L1866-1871)."""
+    a = NetmapAdapter(2, 0, 4, buf_size=16, policy=policy)
+    none = a.ring_reinit("tx", [])
+    assert none.shape == (0,) and none.dtype == bool
+    a.set_user_indices("tx", 1, head=4)
+    flags = a.ring_reinit("tx", [0, 1])
+    assert flags.dtype == bool
+    assert flags.tolist() == ([True, True] if policy == HARDENED else [False, True])
