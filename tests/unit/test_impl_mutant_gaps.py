@@ -212,7 +212,7 @@ def test_the_tx_device_counts_and_refusals_name_the_operation() -> None:
 
 
 def test_reinit_repairs_bad_slots_and_counts_them_per_ring() -> None:
-    """netmap_ring_reinit's slot loop (netmap.c L1872-1884): a buf_idx below 2 or past the
+    """netmap_ring_reinit's slot loop (netmap.c L1847): a buf_idx below 2 or past the
     pool becomes 0 with len 0, an oversized len becomes 0, and the rest is kept;
     sanitize_slots reports how many slots it repaired on each ring."""
     a = NetmapAdapter(2, 0, 4, buf_size=16)
@@ -231,7 +231,7 @@ def test_reinit_repairs_bad_slots_and_counts_them_per_ring() -> None:
 def test_ring_reinit_returns_one_reset_flag_per_ring(policy: str) -> None:
     """``ring_reinit`` answers a bool per ring asked, none for no ring; hardened always
     resets, as shipped only a ring with a user index past N-1 (netmap_ring_reinit's
-    ``errors``, netmap.c L1866-1871)."""
+    ``errors``, netmap.c L1847)."""
     a = NetmapAdapter(2, 0, 4, buf_size=16, policy=policy)
     none = a.ring_reinit("tx", [])
     assert none.shape == (0,) and none.dtype == bool
