@@ -239,3 +239,57 @@ def test_ring_reinit_returns_one_reset_flag_per_ring(policy: str) -> None:
     flags = a.ring_reinit("tx", [0, 1])
     assert flags.dtype == bool
     assert flags.tolist() == ([True, True] if policy == HARDENED else [False, True])
+
+
+def test_the_soft_nic_generates_the_frames_its_seed_names() -> None:
+    """The adapter's ``seed`` seeds the RX device's frame generator (default 0): the same
+    seed gives the same frames, another seed others."""
+    def frames(a: NetmapAdapter) -> list[int]:
+        a.device_deliver(0, 5)
+        a.rxsync(0)
+        lengths, data = a.user_read(0)
+        return [*lengths.tolist(), *data.tolist()]
+
+    assert frames(NetmapAdapter(0, 1, 8, seed=7)) == frames(NetmapAdapter(0, 1, 8, seed=7))
+    assert frames(NetmapAdapter(0, 1, 8)) == frames(NetmapAdapter(0, 1, 8, seed=0))
+    assert frames(NetmapAdapter(0, 1, 8, seed=7)) != frames(NetmapAdapter(0, 1, 8, seed=8))
+    assert "seed=7)" in repr(NetmapAdapter(0, 1, 8, seed=7))
+
+
+def test_user_helpers_refuse_indices_and_moves_out_of_range() -> None:
+    """nm_ring_space needs head and tail below N (tail == N is refused too); the user
+    cannot move head or cur backwards; a bad head is named in the refusal."""
+    a = NetmapAdapter(1, 0, 4, buf_size=16)
+    a.set_user_indices("tx", 0, tail=4)
+    with pytest.raises(ValueError, match=r"^tx ring 0: head=0 / tail=4 not slot indices$"):
+        a.ring_space("tx", 0)
+    a.set_user_indices("tx", 0, tail=3)
+    for dh, dc in ((-1, 0), (0, -1)):
+        with pytest.raises(ValueError, match="cannot advance by"):
+            a.user_advance("tx", 0, dh, dc)
+    assert a.user_indices("tx", 0) == (0, 0, 3)
+    with pytest.raises(ValueError, match=re.escape(f"{{'head': {2**32}}}")):
+        a.set_user_indices("tx", 0, head=2**32)
+
+
+def test_one_tx_ring_sends_a_full_buffer_and_stops_at_an_oversized_one() -> None:
+    """A slot whose len equals the buffer size is sent; one longer stops the driver (one
+    ring, the single-ring path)."""
+    a = NetmapAdapter(1, 0, 8, buf_size=16)
+    a.user_advance("tx", 0, 3)
+    a.slots("tx", 0)["len"][:3] = [16, 16, 17]
+    res = a.txsync(0)
+    assert res.sent.tolist() == [2] and res.bad_slot.tolist() == [2]
+
+
+def test_the_device_names_the_ring_that_cannot_take_the_count() -> None:
+    """complete on several rings: the refusal names the first ring asked for more than it
+    owns (not one asked for exactly what it owns), and a negative count by its name."""
+    a = NetmapAdapter(2, 0, 4, buf_size=16)
+    a.user_advance("tx", 0, 1)
+    a.user_advance("tx", 1, 1)
+    a.txsync()
+    with pytest.raises(ValueError, match=r"^tx ring 1: cannot complete 2 descriptors"):
+        a.device_complete([0, 1], [1, 2])
+    with pytest.raises(ValueError, match=r"^complete count must be >= 0, got -1$"):
+        a.device_complete(0, -1)
