@@ -24,11 +24,6 @@ EMPTY = np.zeros(0, dtype=np.int64)
 EMPTY.setflags(write=False)
 
 
-def of(rings: np.ndarray) -> Rings:
-    """The batch form of a normalised ring-id array: its ring as an ``int`` if it has one."""
-    return int(rings[0]) if rings.size == 1 else rings
-
-
 def counts(rings: np.ndarray, k: object, what: str) -> tuple[Rings, Any]:
     """The batch form of ``rings`` and of a per-ring count ``k`` (scalar or per ring,
     validated by :func:`impl.netmap.ranges.as_counts`; one ring's count is an ``int``)."""

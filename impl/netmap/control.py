@@ -61,7 +61,6 @@ class PortControl:
         self.active_fds = 0
         self.native = False
         self.krings = False
-        self.register_calls = 0
         self.handles: dict[int, Binding | None] = {}
         self._next_handle = 3
 
@@ -172,7 +171,6 @@ class PortControl:
     def _register(self, on: bool) -> None:
         """The driver's nm_register(na, on): commit the rings pending on (off), and set
         (clear) the native flags for the first (last) handle."""
-        self.register_calls += 1
         for t in (TX, RX):
             if on:
                 self.mode[t] |= self.pending[t]

@@ -187,9 +187,9 @@ class SwitchRxRings(SwitchRings):
         every = np.repeat(rings, self.n), np.tile(np.arange(self.n), rings.size)
         if self.strategy == "classic":
             self._flush(rings)
+            # every descriptor holds the slot's netmap buffer (classic regif swapped
+            # them all in, and nothing posts an mbuf in netmap mode): no mbuf to free
             self.pool.free(self.slot_nbuf[rings].ravel())
-            mbuf = self.kind[every] == MBUF
-            self.mbufs.free(self.desc_buf[every[0][mbuf], every[1][mbuf]])
             self._refill_mbufs(*every)
             self.nic[rings] = self.hwtail[rings] = self.hwcur[rings]
             self.link[rings] = 0
