@@ -190,47 +190,36 @@ def _machine_section(machine: model.core.Machine, ev: Evidence) -> list[str]:
     return out
 
 
-def _poll_section(ev: Evidence) -> list[str]:
-    """The poll claims (model/netmap_poll.py): not a machine of their own, so their
-    obligations and mutants get this section (the page is [poll](poll.md))."""
-    rows = [r for r in ev.rows if r.obligation.machine == poll_obligations.NAME]
-    out = [f"## {poll_obligations.NAME}",
-           "The claims about one poll call on a netmap TX or RX ring "
-           "([poll() on a ring](poll.md)), in the order the run checks them.",
-           common.obligation_table(rows, with_note=True),
-           f"### Mutants of {poll_obligations.NAME}"]
-    for r in rows:
-        if r.obligation.kind == "mutant":
-            name = r.id.rsplit("/", 1)[-1]
-            verdict = "killed" if r.result == "refuted" else "**SURVIVED**"
-            out += [f"#### {name}",
-                    f"{md.prose(r.obligation.note)} Must break "
-                    f"{md.tick(r.obligation.invariant)}: {verdict} (`{r.id}`, rlimit "
-                    f"{r.rlimit}).",
-                    common.counterexample(r.counterexample)]
-    return out
-
-
-def _ena_section(machine: model.core.Machine, ev: Evidence) -> list[str]:
-    """An ENA machine's obligations and mutants (no area page yet: each mutant shows its
-    docstring and the solver's counterexample, no pseudocode)."""
-    rows = ev.for_machine(machine)
-    out = [f"## {machine.name}",
-           f"The obligations about the {machine.title}, in the order the run checks them "
-           "(u16 bit-vectors, the ring size symbolic).",
-           common.obligation_table(rows, with_note=True)]
+def _plain_section(name: str, intro: str, rows: list[Row]) -> list[str]:
+    """Obligations and mutants without an area page: each mutant shows its docstring and
+    the solver's counterexample, no pseudocode."""
+    out = [f"## {name}", intro, common.obligation_table(rows, with_note=True)]
     mutants = [r for r in rows if r.obligation.kind == "mutant"]
     if mutants:
-        out.append(f"### Mutants of {machine.name}")
+        out.append(f"### Mutants of {name}")
     for r in mutants:
-        name = r.id.rsplit("/", 1)[-1]
         verdict = "killed" if r.result == "refuted" else "**SURVIVED**"
-        out += [f"#### {name}",
+        out += [f"#### {r.id.rsplit('/', 1)[-1]}",
                 f"{md.prose(r.obligation.note)}\n\nReplaces {md.tick(r.obligation.transition)}"
                 f"; must break {md.tick(r.obligation.invariant)}: {verdict} (`{r.id}`, "
                 f"rlimit {r.rlimit}).",
                 common.counterexample(r.counterexample)]
     return out
+
+
+def _poll_section(ev: Evidence) -> list[str]:
+    """The poll claims (model/netmap_poll.py) are not a machine of their own."""
+    rows = [r for r in ev.rows if r.obligation.machine == poll_obligations.NAME]
+    return _plain_section(
+        poll_obligations.NAME, "The claims about one poll call on a netmap TX or RX ring "
+        "([poll() on a ring](poll.md)), in the order the run checks them.", rows)
+
+
+def _ena_section(machine: model.core.Machine, ev: Evidence) -> list[str]:
+    """An ENA machine's obligations and mutants (no area page yet)."""
+    return _plain_section(
+        machine.name, f"The obligations about the {machine.title}, in the order the run "
+        "checks them (u16 bit-vectors, the ring size symbolic).", ev.for_machine(machine))
 
 
 def proofs(ev: Evidence) -> str:
