@@ -51,7 +51,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from model import netmap_ring
-from model.core import And, Eq, If, Not, Or, Term, ring_add, ring_dist, ring_next, ring_prev
+from model.core import (
+    And,
+    Eq,
+    If,
+    Not,
+    Or,
+    Term,
+    ring_add,
+    ring_dist,
+    ring_next,
+    ring_prev,
+    state_fields,
+)
 from model.netmap_state import NetmapRing, clamp, select
 from model.netmap_sync import (
     AS_SHIPPED,
@@ -262,12 +274,9 @@ def _rx_nothing_left(s: NetmapRing, call: PollCall, r: PollResult) -> Term:
 
 
 def _stopped_untouched(s: NetmapRing, call: PollCall, r: PollResult) -> Term:
+    before, after = state_fields(s), state_fields(r.post)
     return Or(Not(call.stopped), And(Not(r.ready), Or(Not(call.want), r.err),
-                                     *[Eq(getattr(r.post, f), getattr(s, f))
-                                       for f in _FIELDS]))
-
-
-_FIELDS = ("head", "cur", "tail", "hwcur", "hwtail", "rhead", "rcur", "rtail", "nic", "busy")
+                                     *[Eq(after[f], v) for f, v in before.items()]))
 
 
 def _keeps(user_view: bool, direction: str) -> Callable[[NetmapRing, PollCall, PollResult],
