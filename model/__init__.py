@@ -5,9 +5,12 @@ Importing this package registers every machine and its mutants; :data:`MACHINES`
 them in the order the proofs and the docs present them.
 """
 
+from model import netmap_host_mutants as _host_mutants  # noqa: F401
 from model import netmap_regif_mutants as _regif_mutants  # noqa: F401
 from model import netmap_ring_mutants as _mutants  # noqa: F401  (registers the mutants)
 from model import netmap_switch_mutants as _switch_mutants  # noqa: F401
+from model.netmap_forward import FORWARD
+from model.netmap_host import HOST_RX, HOST_TX
 from model.netmap_legacy import LEGACY_RX, LEGACY_TX
 from model.netmap_regif import REGIF
 from model.netmap_ring import RX, TX
@@ -18,7 +21,7 @@ from model.netmap_switch_tx import RFC_TX as SWITCH_TX_RFC
 
 MACHINES = (
     TX, RX, LEGACY_TX, LEGACY_RX, REGIF, SWITCH_TX_CLASSIC, SWITCH_TX_RFC,
-    SWITCH_RX_CLASSIC, SWITCH_RX_RFC,
+    SWITCH_RX_CLASSIC, SWITCH_RX_RFC, HOST_RX, HOST_TX, FORWARD,
 )
 
 from model import ena_llq, ena_queue, ena_reqid, ena_txq  # noqa: E402
@@ -35,6 +38,7 @@ ENA_MACHINES = (
 ALL_MACHINES = MACHINES + ENA_MACHINES
 
 __all__ = [
-    "ALL_MACHINES", "ENA_MACHINES", "LEGACY_RX", "LEGACY_TX", "MACHINES", "REGIF", "RX",
+    "ALL_MACHINES", "ENA_MACHINES", "FORWARD", "HOST_RX", "HOST_TX", "LEGACY_RX", "LEGACY_TX",
+    "MACHINES", "REGIF", "RX",
     "SWITCH_RX_CLASSIC", "SWITCH_RX_RFC", "SWITCH_TX_CLASSIC", "SWITCH_TX_RFC", "TX",
 ]

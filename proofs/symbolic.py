@@ -50,7 +50,8 @@ def fresh_state(
 
 
 def fresh_args(api: SolverAPI, transition: Transition, n: Term, prefix: str) -> SymbolicState:
-    """Fresh arguments for ``transition``: counts in [0, N], u32 values in [0, 2^32)."""
+    """Fresh arguments for ``transition``: counts in [0, N], u32 values in [0, 2^32), bits
+    0 or 1."""
     values: dict[str, Term] = {}
     constraints: list[Term] = []
     for p in transition.params:
@@ -60,6 +61,8 @@ def fresh_args(api: SolverAPI, transition: Transition, n: Term, prefix: str) -> 
             constraints.extend([x >= 0, x <= n])
         elif p.domain == "u32":
             constraints.extend([x >= 0, x <= U32_MAX])
+        elif p.domain == "bit":
+            constraints.extend([x >= 0, x <= 1])
         else:
             raise ValueError(f"{transition.name}: unknown parameter domain {p.domain!r}")
     return SymbolicState(values, constraints, values)

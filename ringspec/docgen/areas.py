@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from model import (
+    FORWARD,
+    HOST_RX,
+    HOST_TX,
     LEGACY_RX,
     LEGACY_TX,
     REGIF,
@@ -22,6 +25,8 @@ from model import (
     SWITCH_TX_RFC,
     TX,
 )
+from model.netmap_forward import forward_init
+from model.netmap_host import host_rx_init, host_tx_init
 from model.netmap_regif import init as regif_init
 from model.netmap_ring import (
     AS_SHIPPED,
@@ -222,5 +227,55 @@ AREAS: dict[str, Area] = {
         )),
         "Example: an 8-slot TX ring through an RFC enter and exit",
         picture=switch_pictures.figure,
+    ),
+    HOST_RX.name: Area(
+        None,
+        Scenario("area-host-rx", HOST_RX, host_rx_init(4), (
+            Action("the stack sends a packet: queued", "netmap_transmit", {"fits": 1}),
+            Action("and another", "netmap_transmit", {"fits": 1}),
+            Action("a third: 2 queued + 0 in the ring is not yet N - 1 = 3", "netmap_transmit",
+                   {"fits": 1}),
+            Action("a fourth: 3 + 0 >= 3, dropped (ENOBUFS)", "netmap_transmit", {"fits": 1}),
+            Action("rxsync copies the 3 queued packets into slots 0..2", "rxsync_from_host"),
+            Action("the user reads 2 and releases them", "user_release", {"k": 2}),
+            Action("a fifth: the ring still holds 3 until the next rxsync, dropped",
+                   "netmap_transmit", {"fits": 1}),
+            Action("rxsync gives slots 0 and 1 back to the kernel", "rxsync_from_host"),
+            Action("a sixth: 1 in the ring, accepted", "netmap_transmit", {"fits": 1}),
+        )),
+        "Example: a 4-slot host RX ring",
+    ),
+    HOST_TX.name: Area(
+        None,
+        Scenario("area-host-tx", HOST_TX, host_tx_init(4), (
+            Action("the user fills 2 slots, one with a 10-byte frame, and releases them",
+                   "user_send", {"k": 2, "bad": 1}),
+            Action("txsync: one packet goes up the stack, the short one is logged and "
+                   "skipped; every slot but the gap is the user's again", "txsync_to_host"),
+            Action("the user sends 3, the whole ring", "user_send", {"k": 3, "bad": 0}),
+            Action("txsync sends them up", "txsync_to_host"),
+        )),
+        "Example: a 4-slot host TX ring",
+    ),
+    FORWARD.name: Area(
+        None,
+        Scenario("area-forward", FORWARD, forward_init(4), (
+            Action("3 packets from the stack reach the host RX ring", "host_import",
+                   {"k": 3}),
+            Action("the user releases the 3 host packets, 2 marked NS_FORWARD",
+                   "user_release_host", {"k": 3, "m": 2}),
+            Action("NIOCRXSYNC on the host ring (no TX slot prepared): the 2 marked "
+                   "packets are swapped into TX slots 0 and 1", "rxsync_after_send"),
+            Action("txsync hands them to the NIC", "tx_push"),
+            Action("2 more from the stack", "host_import", {"k": 2}),
+            Action("both released with NS_FORWARD", "user_release_host", {"k": 2, "m": 2}),
+            Action("hardened NIOCRXSYNC: one TX slot left, one forwarded; hwcur stays "
+                   "before the other (as shipped, it would be released unsent)",
+                   "rxsync_hardened"),
+            Action("the NIC completes the first 2, txsync reclaims them", "tx_reclaim",
+                   {"k": 2}),
+            Action("hardened NIOCRXSYNC: the waiting packet goes out", "rxsync_hardened"),
+        )),
+        "Example: forwarding down into a 4-slot TX ring",
     ),
 }

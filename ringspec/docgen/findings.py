@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import model
-from model import LEGACY_TX, RX, TX, sources
+from model import FORWARD, LEGACY_TX, RX, TX, sources
+from model.netmap_forward import forward_init
 from model.netmap_legacy import LegacyRing
 from model.netmap_ring import (
     AS_SHIPPED,
@@ -621,6 +622,57 @@ def _poll_findings(rows: list[Row]) -> list[str]:
 
 
 POLL_TITLE = "poll() sleeps while completed TX slots wait"
+FORWARD_TITLE = "Transparent mode drops and overwrites TX slots"
+
+#: The transparent-mode finding's worked example: a prepared TX slot, then more marked
+#: packets than the TX ring has room for.
+FORWARD_EXAMPLE = Scenario("finding-forward", FORWARD, forward_init(4), (
+    Action("3 packets from the stack reach the host RX ring", "host_import", {"k": 3}),
+    Action("the application fills TX slot 0", "user_prepare_tx", {"k": 1}),
+    Action("and releases it", "user_send_tx"),
+    Action("txsync hands it to the NIC, which has not sent it yet", "tx_push"),
+    Action("the application fills TX slot 1 and has not advanced head yet",
+           "user_prepare_tx", {"k": 1}),
+    Action("it releases the 3 host packets, all marked NS_FORWARD", "user_release_host",
+           {"k": 3, "m": 3}),
+    Action("NIOCRXSYNC on the host ring", "rxsync_from_host"),
+))
+
+
+def _forward_findings(rows: list[Row]) -> list[str]:
+    """Transparent mode's findings, with the worked example run on the model."""
+    steps = run(FORWARD_EXAMPLE)
+    last = steps[-1].after
+    return [
+        f"## {FORWARD_TITLE}",
+        "**Who can trigger it:** any application using transparent mode towards the NIC "
+        "(`NR_FORWARD` on the host RX ring, or `dev.netmap.fwd`, with every hardware TX "
+        "ring bound). **What goes wrong:** an rxsync of the host RX ring swaps each "
+        "released `NS_FORWARD` slot into slot `head` of a TX ring "
+        f"({sources.link('netmap_sw_to_nic')}) and then releases every slot up to "
+        f"`rhead` ({sources.link('netmap_rxsync_from_host')}). A marked packet that finds "
+        "no room is released unsent, with no counter and no log line, although netmap(4) "
+        "says such packets \"are forwarded to the other endpoint at the next system "
+        "call\". And the swap writes `slot[head]`, `head` and `cur` of the TX ring, which "
+        "belong to the application: a TX slot the application filled but has not "
+        "released yet is overwritten, and its frame lost. **How bad:** silent loss of "
+        "forwarded packets under load, and of the application's own frame when it syncs "
+        "the host ring while it holds a prepared TX slot; no kernel state is corrupted. "
+        "**The fix:** back-pressure (keep `nr_hwcur` before the first packet that found "
+        "no room; the host RX ring then fills and `netmap_transmit` drops with ENOBUFS "
+        "and a counter) and, for the application, release every prepared TX slot before "
+        f"syncing the host RX ring. The model: [transparent mode]({FORWARD.name}.md).",
+        f"### Example: {len(FORWARD_EXAMPLE.actions)} steps on 4-slot rings",
+        scenario_table(FORWARD_EXAMPLE, steps),
+        f"After the rxsync: {last.forwarded} packets forwarded into the {last.forwarded} "
+        f"free TX slots, {last.dropped} released unsent (`dropped`), and "
+        f"{last.clobbered} prepared TX slot overwritten (`clobbered`): the application's "
+        "frame in slot 1 now sits in the host RX ring as a free buffer.",
+        md.details("Evidence: the transparent-mode obligations refuted as expected",
+                   common.obligation_table(rows) + "\n\n" + "\n\n".join(
+                       f"`{r.id}`\n\n{common.counterexample(r.counterexample)}"
+                       for r in rows)),
+    ]
 
 
 def render(ev: Evidence) -> str:
@@ -644,7 +696,10 @@ def render(ev: Evidence) -> str:
         "\n".join([*(f"- {md.link(f.title, '', f.title)}: {f.summary}" for f in FINDINGS),
                    f"- {md.link(POLL_TITLE, '', POLL_TITLE)}: a poll for POLLOUT with cur = "
                    "tail and free slots left can sleep while the NIC has completed "
-                   "slots the driver does not reclaim."]),
+                   "slots the driver does not reclaim.",
+                   f"- {md.link(FORWARD_TITLE, '', FORWARD_TITLE)}: NS_FORWARD packets "
+                   "that find no TX room are released unsent, and the swap overwrites a "
+                   "TX slot the application has not released."]),
     ]
     covered: set[str] = set()
     for f in FINDINGS:
@@ -654,6 +709,9 @@ def render(ev: Evidence) -> str:
     poll_rows = [r for r in ev.findings if r.obligation.machine == poll_obligations.NAME]
     covered.update(r.id for r in poll_rows)
     body += _poll_findings(poll_rows)
+    forward_rows = [r for r in ev.findings if r.obligation.machine == FORWARD.name]
+    covered.update(r.id for r in forward_rows)
+    body += _forward_findings(forward_rows)
     netmap = {m.name for m in model.MACHINES}  # the ENA ones have their own page
     rest = [r for r in ev.findings if r.id not in covered and r.obligation.machine in netmap]
     if rest:

@@ -17,6 +17,8 @@ from model import netmap_legacy
 from model import netmap_switch as switch
 from model import netmap_switch_tx as switch_tx
 from model.core import Machine
+from model.netmap_forward import Forward
+from model.netmap_host import HostRx, HostTx
 from model.netmap_regif import KringUse
 from model.netmap_ring import RX, TX, NetmapRing
 from model.netmap_switch import LEAVING, NETMAP, STACK, SwitchRx
@@ -113,7 +115,58 @@ def _regif_states(machine: Machine, n: int) -> Iterator[KringUse]:
             yield s
 
 
+def _host_rx_states(machine: Machine, n: int) -> Iterator[HostRx]:
+    """Every hwcur, ring occupancy, queue length and head; two values of each ghost."""
+    for hwcur, busy in itertools.product(range(n), range(n)):
+        for qlen, ahead, synced, imported, dropped in itertools.product(
+                range(n - busy), range(busy + 1), (0, 1), (0, 3), (0, 2)):
+            hwtail = (hwcur + busy) % n
+            s = HostRx(n, (hwcur + ahead) % n, hwtail, hwcur, hwtail, qlen, synced,
+                       qlen + imported, dropped, imported)
+            if machine.holds(s):
+                yield s
+
+
+def _host_tx_states(machine: Machine, n: int) -> Iterator[HostTx]:
+    """Every hwcur and number of released slots, with some of them bad."""
+    for hwcur, pending in itertools.product(range(n), range(n)):
+        for bad, up, skipped in itertools.product(sorted({0, pending}), (0, 2), (0, 1)):
+            gap = (hwcur - 1) % n
+            s = HostTx(n, (hwcur + pending) % n, gap, hwcur, gap, bad,
+                       up + skipped + pending, up, skipped)
+            if machine.holds(s):
+                yield s
+
+
+def _forward_states(machine: Machine, n: int) -> Iterator[Forward]:
+    """Host RX: every split of the ring into released / held / empty, from hwcur 0 and
+    N - 1; TX: every split into pending / free from thwcur 0 and N - 1, cur at head or
+    tail, nothing or everything prepared; evenly thinned to at most 6000 states."""
+    def splits(total: int) -> Iterator[tuple[int, int]]:
+        return ((a, b) for a in range(total + 1) for b in range(total + 1 - a))
+
+    out = []
+    for hwcur, (rel, held), thwcur, (pend, free) in itertools.product(
+            sorted({0, n - 1}), splits(n - 1), sorted({0, n - 1}), splits(n - 1)):
+        for marked, at_tail, prepared, fw in itertools.product(
+                sorted({0, rel}), (0, 1), sorted({0, free}), (0, 1)):
+            thead = (thwcur + pend) % n
+            ttail = (thead + free) % n
+            s = Forward(n, hwcur, (hwcur + rel) % n, (hwcur + rel + held) % n, marked,
+                        thwcur, thead, ttail if at_tail else thead, ttail, prepared,
+                        fw + marked, fw, 0, 0)
+            if machine.holds(s):
+                out.append(s)
+    yield from out[:: max(1, len(out) // 6000)]
+
+
 def consistent_states(machine: Machine, n: int) -> list:
+    if machine.state_type is HostRx:
+        return list(_host_rx_states(machine, n))
+    if machine.state_type is HostTx:
+        return list(_host_tx_states(machine, n))
+    if machine.state_type is Forward:
+        return list(_forward_states(machine, n))
     if machine.state_type is KringUse:
         return list(_regif_states(machine, n))
     if machine.state_type is SwitchTx:

@@ -79,8 +79,8 @@ def test_invariants_agree(machine):
 
 
 def argument_choices(transition, n: int) -> list[dict[str, int]]:
-    domains = [(0, 1, n) if p.domain == "count" else (0, n - 1, n, U32_MAX)
-               for p in transition.params]
+    choices = {"count": (0, 1, n), "bit": (0, 1), "u32": (0, n - 1, n, U32_MAX)}
+    domains = [choices[p.domain] for p in transition.params]
     names = [p.name for p in transition.params]
     combos = list(itertools.product(*domains))
     return [dict(zip(names, c, strict=True)) for c in combos[:: max(1, len(combos) // 9)]]
