@@ -13,6 +13,7 @@ import numpy as np
 
 from impl.netmap import dma
 from impl.netmap.driver import driver_ring_init
+from impl.netmap.host import HostRings, HostRxsyncResult, HostTxsyncResult
 from impl.netmap.kring import KINDS, Krings
 from impl.netmap.layout import U32_MAX
 from impl.netmap.mem import NetmapMemory
@@ -31,9 +32,11 @@ class NetmapAdapter:
     Shared memory holds the TX rings first, then the RX rings, then ``nbufs`` buffers of
     ``buf_size`` bytes: the two reserved ones, one per slot (every slot starts with its own
     buffer, as netmap_mem_rings_create does) and ``extra_bufs`` more on the free list
-    (default: ``num_slots``).  ``policy`` selects the prologue/reinit variant; every
-    kernel operation also accepts a ``policy=`` override.  ``seed`` seeds the soft NIC's
-    frame generator."""
+    (default: ``num_slots``).  With ``host_rings`` (the default, as for every native
+    adapter: NAF_HOST_RINGS) the host TX and host RX rings follow the hardware rings
+    (:class:`impl.netmap.host.HostRings`, ``self.host``).  ``policy`` selects the
+    prologue/reinit variant; every kernel operation also accepts a ``policy=`` override.
+    ``seed`` seeds the soft NIC's frame generator."""
 
     def __init__(
         self,
@@ -44,17 +47,21 @@ class NetmapAdapter:
         policy: str = HARDENED,
         seed: int = 0,
         extra_bufs: int | None = None,
+        host_rings: bool = True,
     ) -> None:
         self.policy = check_policy(policy)
         self.seed = int(seed)
         extra = int(num_slots if extra_bufs is None else extra_bufs)
         if extra < 0:
             raise ValueError(f"extra_bufs must be >= 0, got {extra}")
-        nrings = int(num_tx_rings) + int(num_rx_rings)
+        hw_rings = int(num_tx_rings) + int(num_rx_rings)
+        nrings = hw_rings + (2 if host_rings else 0)
         self.mem = NetmapMemory(nrings, num_slots, buf_size, 2 + nrings * num_slots + extra)
         self.num_slots = self.mem.num_slots
         self.tx = Krings("tx", self.mem, 0, int(num_tx_rings))
         self.rx = Krings("rx", self.mem, int(num_tx_rings), int(num_rx_rings))
+        self.host = (HostRings(self.mem, hw_rings, self.tx.count, self.rx.count)
+                     if host_rings else None)
         self.mem.slot_buf_idx[:] = self.mem.alloc(nrings * self.num_slots).reshape(
             nrings, self.num_slots
         )
@@ -111,6 +118,26 @@ class NetmapAdapter:
         return netmap_poll(self._policy(policy), (self.tx, self.txdev, tq),
                            (self.rx, self.rxdev, rq), events, txpoll=txpoll,
                            lock_free=lock_free, sent=sent, refill=refill)
+
+    def host_rings(self) -> HostRings:
+        """The host rings; ValueError if the adapter was built without them."""
+        if self.host is None:
+            raise ValueError("this adapter has no host rings (built with host_rings=False)")
+        return self.host
+
+    def netmap_transmit(self, frames: np.ndarray,
+                        lengths: np.ndarray | None = None) -> np.ndarray:
+        """The host stack transmits a batch of packets while the port is in netmap mode
+        (:meth:`impl.netmap.host.HostRings.netmap_transmit`); per packet 0 or ENOBUFS."""
+        return self.host_rings().netmap_transmit(frames, lengths)
+
+    def host_rxsync(self, policy: str | None = None) -> HostRxsyncResult:
+        """NIOCRXSYNC on the host RX ring (netmap_rxsync_from_host)."""
+        return self.host_rings().rxsync(self._policy(policy))
+
+    def host_txsync(self, policy: str | None = None) -> HostTxsyncResult:
+        """NIOCTXSYNC on the host TX ring (netmap_txsync_to_host)."""
+        return self.host_rings().txsync(self._policy(policy))
 
     def stop_rings(self, kind: str, rings: object = None) -> None:
         """nm_kr_stop(NM_KR_STOPPED) on ``rings`` (None = all): the interface is going
@@ -316,5 +343,6 @@ class NetmapAdapter:
         return (
             f"NetmapAdapter(num_tx_rings={self.tx.count}, num_rx_rings={self.rx.count}, "
             f"num_slots={self.num_slots}, buf_size={self.mem.buf_size}, "
-            f"nbufs={self.mem.nbufs}, policy={self.policy!r}, seed={self.seed})"
+            f"nbufs={self.mem.nbufs}, host_rings={self.host is not None}, "
+            f"policy={self.policy!r}, seed={self.seed})"
         )

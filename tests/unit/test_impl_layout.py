@@ -83,13 +83,16 @@ def test_arena_aliasing_headers_and_slots() -> None:
 
 
 def test_buf_ofs_locates_buffers() -> None:
-    """NETMAP_BUF(ring, i) = (char *)ring + ring->buf_ofs + i * nr_buf_size."""
+    """NETMAP_BUF(ring, i) = (char *)ring + ring->buf_ofs + i * nr_buf_size; the host
+    TX and RX rings (memory rings 5 and 6) carry the ring ids after the hardware rings."""
     a = NetmapAdapter(2, 3, num_slots=4, buf_size=64)
-    for r in range(5):
+    assert a.mem.num_rings == 7
+    for r, (direction, ringid) in enumerate(
+        [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2), (0, 2), (1, 3)]
+    ):
         hdr = a.mem.headers[r]
         assert hdr["nr_buf_size"] == 64 and hdr["num_slots"] == 4
-        assert hdr["dir"] == (0 if r < 2 else 1)
-        assert hdr["ringid"] == (r if r < 2 else r - 2)
+        assert (hdr["dir"], hdr["ringid"]) == (direction, ringid)
         start = r * a.mem.stride + int(hdr["buf_ofs"]) + 7 * 64
         a.mem.bufs[7, :3] = [r + 1, 2, 3]
         assert list(a.mem.arena[start : start + 3]) == [r + 1, 2, 3]
@@ -98,7 +101,7 @@ def test_buf_ofs_locates_buffers() -> None:
 def test_initial_buffers_distinct_and_places_complete() -> None:
     a = NetmapAdapter(2, 2, num_slots=6, buf_size=32, extra_bufs=5)
     idx = a.mem.slot_buf_idx.astype(np.int64).ravel()
-    assert np.unique(idx).size == idx.size == 24
+    assert np.unique(idx).size == idx.size == (4 + 2) * 6  # hardware rings, host rings
     assert idx.min() >= 2
     places = np.sort(a.buffer_places())
     assert np.array_equal(places, np.arange(2, a.mem.nbufs))

@@ -1,0 +1,296 @@
+"""The host-stack rings: ``netmap_transmit`` into the host RX ring, rxsync from the host,
+and txsync to the host, vectorized over the packets of a batch.
+
+Upstream, at the pinned commit (the spec is :mod:`model.netmap_host`):
+
+* ``netmap_transmit``
+  (https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L4278):
+  a packet longer than a netmap buffer is dropped; otherwise it is queued on the host RX
+  kring's ``rx_queue`` only if ``busy + mbq_len(q) < num_slots - 1``.  Both drops return
+  ENOBUFS and count ``IFCOUNTER_OQDROPS``.
+* ``netmap_rxsync_from_host``
+  (https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L1390):
+  queued packets are copied into the slots from ``nr_hwtail`` up to, not including,
+  ``nm_prev(nr_hwcur)`` (``len`` set, ``flags`` cleared), then ``nr_hwcur = rhead``.
+* ``netmap_txsync_to_host`` and ``netmap_grab_packets``
+  (https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L1357,
+  https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L1239):
+  every slot in ``[nr_hwcur, rhead)`` whose ``len`` is in ``14 .. buf_size`` is copied
+  into an mbuf and sent up the stack (``NS_FORWARD`` cleared); any other length is
+  logged and skipped.  Then ``nr_hwcur = rhead`` and ``nr_hwtail = nm_prev(rhead)``.
+
+Both host krings go through the same prologue, reinit and ``nm_sync_finalize`` as the
+hardware rings (``netmap_ioctl``, L3216): a refused TX prologue runs reinit only; a
+refused RX prologue runs reinit and then the sync.  ``NMB`` maps a buffer index past the
+pool to buffer 0, so a scribbled ``buf_idx`` reads (TX) or writes (RX) the reserved
+buffer 0, as in netmap.
+
+Deviation: netmap allocates the host rings' memory among the hardware rings of their
+direction; here the host TX ring and the host RX ring follow all hardware rings.  Users
+find rings through ``nifp->ring_ofs`` in both, so no user-visible offset rule changes.
+Not implemented: several host ring pairs (``num_host_rx_rings > 1``), the ENXIO /
+``MBUF_TRANSMIT`` paths (adapter or TX ring not in netmap mode), offload drops, and an
+mbuf shortage in ``netmap_grab_packets``.
+"""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from impl.netmap import dma
+from impl.netmap.kring import Krings
+from impl.netmap.layout import NS_FORWARD
+from impl.netmap.mem import NetmapMemory
+from impl.netmap.prologue import (
+    caller_accepts,
+    check_policy,
+    nm_rxsync_prologue,
+    nm_sync_finalize,
+    nm_txsync_prologue,
+)
+from impl.netmap.ranges import ring_dist, ring_prev
+from impl.netmap.reinit import netmap_ring_reinit
+from model.netmap_host import HostRx, HostTx
+
+ETH_HLEN = 14
+"""The shortest packet ``netmap_grab_packets`` sends up (an Ethernet header)."""
+
+_RING = np.zeros(1, dtype=np.int64)
+_RING.setflags(write=False)
+
+
+def split_frames(lengths: np.ndarray, data: np.ndarray) -> list[bytes]:
+    """Concatenated packets back as one ``bytes`` each (test and report helper)."""
+    ends = np.cumsum(lengths).tolist()
+    return [bytes(data[e - n : e]) for e, n in zip(ends, lengths.tolist(), strict=True)]
+
+
+@dataclass
+class FrameQueue:
+    """Packets as one concatenated byte array plus per-packet lengths, first in first out
+    (the kring's ``rx_queue`` of mbufs, or the packets sent up to the stack)."""
+
+    lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    data: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint8))
+
+    def push(self, lengths: np.ndarray, data: np.ndarray) -> None:
+        """Append packets (``data`` is their bytes, concatenated)."""
+        self.lengths = np.concatenate([self.lengths, lengths.astype(np.int64)])
+        self.data = np.concatenate([self.data, data.astype(np.uint8)])
+
+    def pop(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Remove and return the first ``k`` packets as ``(lengths, bytes)``."""
+        lengths, self.lengths = self.lengths[:k], self.lengths[k:]
+        nbytes = int(lengths.sum())
+        data, self.data = self.data[:nbytes], self.data[nbytes:]
+        return lengths, data
+
+    def frames(self) -> list[bytes]:
+        """Each packet's bytes (test and report helper)."""
+        return split_frames(self.lengths, self.data)
+
+    def __len__(self) -> int:
+        return int(self.lengths.size)
+
+    def __repr__(self) -> str:
+        return f"FrameQueue(packets={len(self)}, bytes={self.data.size})"
+
+
+@dataclass(frozen=True)
+class HostRxsyncResult:
+    """One rxsync of the host RX ring: prologue accepted?, packets copied from the queue."""
+
+    accepted: bool
+    imported: int
+
+
+@dataclass(frozen=True)
+class HostTxsyncResult:
+    """One txsync of the host TX ring: prologue accepted?, packets sent up, slots skipped
+    for their length."""
+
+    accepted: bool
+    sent_up: int
+    bad_len: int
+
+
+class HostRings:
+    """The host TX kring and host RX kring of one adapter (rings ``base`` and ``base + 1``
+    of the shared memory), the RX kring's ``rx_queue`` and the packets sent up the stack.
+
+    Counters: ``accepted`` / ``dropped`` (netmap_transmit returned 0 / ENOBUFS, the latter
+    is IFCOUNTER_OQDROPS), ``imported`` (copied from the queue into the ring),
+    ``released`` (host TX slots the user released through :meth:`user_send`),
+    ``sent_up`` and ``bad_len`` (txsync sent up / skipped).  ``synced`` is 1 when no
+    packet was accepted since the last host rxsync (bookkeeping for the model's ghost)."""
+
+    def __init__(self, mem: NetmapMemory, base: int, num_hw_tx: int, num_hw_rx: int) -> None:
+        self.mem = mem
+        self.tx = Krings("tx", mem, base, 1)
+        self.rx = Krings("rx", mem, base + 1, 1)
+        self.tx.headers["ringid"] = num_hw_tx
+        self.rx.headers["ringid"] = num_hw_rx
+        self.rx_queue = FrameQueue()
+        self.stack = FrameQueue()
+        self.accepted = self.dropped = self.imported = 0
+        self.released = self.sent_up = self.bad_len = 0
+        self.synced = 1
+
+    @property
+    def n(self) -> int:
+        return self.mem.num_slots
+
+    # ------------------------------------------------------------------ kernel side
+
+    def netmap_transmit(self, frames: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+        """The stack hands netmap a batch of packets (uint8 rows, optional lengths), in
+        order; returns each packet's errno: 0 (queued) or ENOBUFS (dropped: longer than a
+        netmap buffer, or no room left in the host RX ring)."""
+        frames = np.atleast_2d(np.asarray(frames, dtype=np.uint8))
+        k, width = frames.shape
+        lengths = np.full(k, width, np.int64) if lengths is None else np.asarray(lengths,
+                                                                                np.int64)
+        if lengths.shape != (k,) or (k and (lengths.min() < 0 or lengths.max() > width)):
+            raise ValueError("lengths must give one length <= row width per frame")
+        kr = self.rx
+        busy = int(ring_dist(kr.hwcur[0], kr.hwtail[0], self.n))
+        room = self.n - 1 - busy - len(self.rx_queue)
+        fits = lengths <= self.mem.buf_size
+        queued = fits & (np.cumsum(fits) <= room)
+        rows = frames[queued]
+        self.rx_queue.push(lengths[queued], rows[np.arange(width) < lengths[queued, None]])
+        got = int(queued.sum())
+        self.accepted += got
+        self.dropped += k - got
+        if got:
+            self.synced = 0
+        return np.where(queued, 0, errno.ENOBUFS)
+
+    def rxsync(self, policy: str) -> HostRxsyncResult:
+        """NIOCRXSYNC on the host RX ring: prologue (reinit if refused), then
+        netmap_rxsync_from_host, then nm_sync_finalize."""
+        check_policy(policy)
+        kr, n = self.rx, self.n
+        accepted = bool(caller_accepts(kr, nm_rxsync_prologue(policy, kr, 0)))
+        if not accepted:
+            netmap_ring_reinit(policy, kr, _RING)
+        hwtail = int(kr.hwtail[0])
+        room = int(ring_dist(hwtail, ring_prev(int(kr.hwcur[0]), n), n))
+        k = min(len(self.rx_queue), room)
+        lengths, data = self.rx_queue.pop(k)
+        idx = (hwtail + np.arange(k)) % n
+        buf = self._nmb(kr.slot_buf_idx[0, idx])
+        dma.scatter(self.mem.bufs, buf, lengths, data)
+        kr.slot_len[0, idx] = lengths
+        kr.slot_flags[0, idx] = 0
+        kr.hwtail[0] = (hwtail + k) % n
+        kr.hwcur[0] = kr.rhead[0]
+        nm_sync_finalize(kr, 0)
+        self.imported += k
+        self.synced = 1
+        return HostRxsyncResult(accepted, k)
+
+    def txsync(self, policy: str) -> HostTxsyncResult:
+        """NIOCTXSYNC on the host TX ring: prologue (only reinit if refused), then
+        netmap_txsync_to_host and nm_sync_finalize."""
+        check_policy(policy)
+        kr, n = self.tx, self.n
+        if not caller_accepts(kr, nm_txsync_prologue(policy, kr, 0)):
+            netmap_ring_reinit(policy, kr, _RING)
+            return HostTxsyncResult(False, 0, 0)
+        hwcur, head = int(kr.hwcur[0]), int(kr.rhead[0])
+        idx = (hwcur + np.arange(int(ring_dist(hwcur, head, n)))) % n
+        lengths = kr.slot_len[0, idx].astype(np.int64)
+        good = (lengths >= ETH_HLEN) & (lengths <= self.mem.buf_size)
+        up = idx[good]
+        kr.slot_flags[0, up] &= ~np.uint16(NS_FORWARD)
+        buf = self._nmb(kr.slot_buf_idx[0, up])
+        self.stack.push(lengths[good], dma.gather(self.mem.bufs, buf, lengths[good]))
+        kr.hwcur[0] = head
+        kr.hwtail[0] = ring_prev(head, n)
+        nm_sync_finalize(kr, 0)
+        sent, bad = int(good.sum()), int(idx.size - good.sum())
+        self.sent_up += sent
+        self.bad_len += bad
+        return HostTxsyncResult(True, sent, bad)
+
+    def _nmb(self, buf_idx: np.ndarray) -> np.ndarray:
+        """NMB: the buffer a slot points at; an index past the pool means buffer 0."""
+        buf = buf_idx.astype(np.int64)
+        return np.where(buf < self.mem.nbufs, buf, 0)
+
+    # ------------------------------------------------------------------ user side
+
+    def user_send(self, frames: np.ndarray, lengths: np.ndarray | None = None) -> None:
+        """The user copies packets into the host TX ring's slots from head on, sets their
+        ``len`` (any u16, the kernel judges it) and releases them (head = cur moves past
+        them).  ValueError, nothing written, if they exceed the user's free slots, a row
+        is longer than a buffer, or a slot in the way has no valid buffer."""
+        frames = np.atleast_2d(np.asarray(frames, dtype=np.uint8))
+        k, width = frames.shape
+        lengths = np.full(k, width, np.int64) if lengths is None else np.asarray(lengths,
+                                                                                np.int64)
+        if lengths.shape != (k,) or (k and (lengths.min() < 0 or lengths.max() > 0xFFFF)):
+            raise ValueError("lengths must give one u16 length per frame")
+        if width > self.mem.buf_size:
+            raise ValueError(f"frame rows of {width} bytes exceed the buffer size "
+                             f"{self.mem.buf_size}")
+        kr, n = self.tx, self.n
+        head, tail = int(kr.ring_head[0]), int(kr.ring_tail[0])
+        if head >= n or tail >= n or k > ring_dist(head, tail, n):
+            raise ValueError(f"host tx ring: {k} packets do not fit between head={head} "
+                             f"and tail={tail}")
+        idx = (head + np.arange(k)) % n
+        buf = kr.slot_buf_idx[0, idx].astype(np.int64)
+        if k and not self.mem.all_valid(buf):
+            raise ValueError("host tx ring: a slot in the way has no valid buffer")
+        copy = np.minimum(lengths, width)
+        dma.scatter(self.mem.bufs, buf, copy, frames[np.arange(width) < copy[:, None]])
+        kr.slot_len[0, idx] = lengths
+        kr.ring_head[0] = kr.ring_cur[0] = (head + k) % n
+        self.released += k
+
+    def user_release(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The user consumes ``k`` received packets of the host RX ring (head = cur moves
+        past them); returns their ``(lengths, bytes)``.  ValueError if fewer are there."""
+        kr, n = self.rx, self.n
+        head, tail = int(kr.ring_head[0]), int(kr.ring_tail[0])
+        if head >= n or tail >= n or not 0 <= k <= ring_dist(head, tail, n):
+            raise ValueError(f"host rx ring: cannot release {k} packets between "
+                             f"head={head} and tail={tail}")
+        idx = (head + np.arange(k)) % n
+        lengths = kr.slot_len[0, idx].astype(np.int64)
+        data = dma.gather(self.mem.bufs, self._nmb(kr.slot_buf_idx[0, idx]), lengths)
+        kr.ring_head[0] = kr.ring_cur[0] = (head + k) % n
+        return lengths, data
+
+    # ------------------------------------------------------------------ abstraction
+
+    def abstract_rx(self) -> HostRx:
+        """The host RX ring as :class:`model.netmap_host.HostRx`."""
+        kr = self.rx
+        return HostRx(n=self.n, head=int(kr.ring_head[0]), tail=int(kr.ring_tail[0]),
+                      hwcur=int(kr.hwcur[0]), hwtail=int(kr.hwtail[0]),
+                      qlen=len(self.rx_queue), synced=self.synced, accepted=self.accepted,
+                      dropped=self.dropped, imported=self.imported)
+
+    def abstract_tx(self) -> HostTx:
+        """The host TX ring as :class:`model.netmap_host.HostTx`; ``pending_bad`` is read
+        off the slots the user released and the kernel has not sent up."""
+        kr, n = self.tx, self.n
+        hwcur, head = int(kr.hwcur[0]), int(kr.ring_head[0])
+        pending_bad = 0
+        if head < n:
+            idx = (hwcur + np.arange(int(ring_dist(hwcur, head, n)))) % n
+            lengths = kr.slot_len[0, idx]
+            pending_bad = int(((lengths < ETH_HLEN) | (lengths > self.mem.buf_size)).sum())
+        return HostTx(n=n, head=head, tail=int(kr.ring_tail[0]), hwcur=hwcur,
+                      hwtail=int(kr.hwtail[0]), pending_bad=pending_bad,
+                      released=self.released, sent_up=self.sent_up, bad_len=self.bad_len)
+
+    def __repr__(self) -> str:
+        return (f"HostRings(n={self.n}, tx={self.abstract_tx()!r}, rx={self.abstract_rx()!r}, "
+                f"rx_queue={self.rx_queue!r}, stack={self.stack!r})")
