@@ -131,9 +131,14 @@ class NetmapAdapter:
         (:meth:`impl.netmap.host.HostRings.netmap_transmit`); per packet 0 or ENOBUFS."""
         return self.host_rings().netmap_transmit(frames, lengths)
 
-    def host_rxsync(self, policy: str | None = None) -> HostRxsyncResult:
-        """NIOCRXSYNC on the host RX ring (netmap_rxsync_from_host)."""
-        return self.host_rings().rxsync(self._policy(policy))
+    def host_rxsync(self, policy: str | None = None, *, can_forward_down: bool = True,
+                    fwd_all: bool = False) -> HostRxsyncResult:
+        """NIOCRXSYNC on the host RX ring (netmap_rxsync_from_host).  Transparent mode
+        forwards NS_FORWARD packets into the TX rings if the host RX ring has NR_FORWARD
+        (or ``fwd_all``, the global ``dev.netmap.fwd``) and ``can_forward_down`` (the
+        handle is bound to every hardware TX ring)."""
+        tx = self.tx if can_forward_down else None
+        return self.host_rings().rxsync(self._policy(policy), tx, fwd_all)
 
     def host_txsync(self, policy: str | None = None) -> HostTxsyncResult:
         """NIOCTXSYNC on the host TX ring (netmap_txsync_to_host)."""

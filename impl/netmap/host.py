@@ -41,10 +41,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from impl.netmap import dma
+from impl.netmap.forward import SwToNic, netmap_sw_to_nic
 from impl.netmap.kring import Krings
-from impl.netmap.layout import NS_FORWARD
+from impl.netmap.layout import NR_FORWARD, NS_FORWARD
 from impl.netmap.mem import NetmapMemory
 from impl.netmap.prologue import (
+    AS_SHIPPED,
     caller_accepts,
     check_policy,
     nm_rxsync_prologue,
@@ -101,10 +103,14 @@ class FrameQueue:
 
 @dataclass(frozen=True)
 class HostRxsyncResult:
-    """One rxsync of the host RX ring: prologue accepted?, packets copied from the queue."""
+    """One rxsync of the host RX ring: prologue accepted?, packets copied from the queue,
+    packets swapped into the TX rings (transparent mode), and NS_FORWARD packets that
+    found no room (released unsent as shipped; kept for the next rxsync, hardened)."""
 
     accepted: bool
     imported: int
+    forwarded: int = 0
+    unsent: int = 0
 
 
 @dataclass(frozen=True)
@@ -124,7 +130,9 @@ class HostRings:
     Counters: ``accepted`` / ``dropped`` (netmap_transmit returned 0 / ENOBUFS, the latter
     is IFCOUNTER_OQDROPS), ``imported`` (copied from the queue into the ring),
     ``released`` (host TX slots the user released through :meth:`user_send`),
-    ``sent_up`` and ``bad_len`` (txsync sent up / skipped).  ``synced`` is 1 when no
+    ``sent_up`` and ``bad_len`` (txsync sent up / skipped), ``forwarded`` (swapped into a
+    TX ring) and ``unsent`` (NS_FORWARD packets released without room: netmap keeps no
+    such counter).  ``synced`` is 1 when no
     packet was accepted since the last host rxsync (bookkeeping for the model's ghost)."""
 
     def __init__(self, mem: NetmapMemory, base: int, num_hw_tx: int, num_hw_rx: int) -> None:
@@ -137,6 +145,7 @@ class HostRings:
         self.stack = FrameQueue()
         self.accepted = self.dropped = self.imported = 0
         self.released = self.sent_up = self.bad_len = 0
+        self.forwarded = self.unsent = 0
         self.synced = 1
 
     @property
@@ -169,9 +178,20 @@ class HostRings:
             self.synced = 0
         return np.where(queued, 0, errno.ENOBUFS)
 
-    def rxsync(self, policy: str) -> HostRxsyncResult:
+    def rxsync(self, policy: str, tx: Krings | None = None,
+               fwd_all: bool = False) -> HostRxsyncResult:
         """NIOCRXSYNC on the host RX ring: prologue (reinit if refused), then
-        netmap_rxsync_from_host, then nm_sync_finalize."""
+        netmap_rxsync_from_host, then nm_sync_finalize.
+
+        Forwarding down (:mod:`impl.netmap.forward`) runs when the user released slots,
+        ``tx`` is given (the handle is bound to every hardware TX ring:
+        NAF_CAN_FORWARD_DOWN) and the ring has NR_FORWARD or ``fwd_all``
+        (``dev.netmap.fwd``).  As shipped ``nr_hwcur = rhead`` whatever was forwarded;
+        hardened, ``nr_hwcur`` stays put while a forwardable packet found no room
+        (back-pressure: model.netmap_forward.rxsync_hardened); the swapped slots lose
+        NS_FORWARD, so the next rxsync retries only the unsent ones.  With ``fwd_all``
+        every released slot is forwardable, so hardened ``nr_hwcur`` moves past the
+        swapped ones instead (the model covers NS_FORWARD marks only)."""
         check_policy(policy)
         kr, n = self.rx, self.n
         accepted = bool(caller_accepts(kr, nm_rxsync_prologue(policy, kr, 0)))
@@ -187,11 +207,21 @@ class HostRings:
         kr.slot_len[0, idx] = lengths
         kr.slot_flags[0, idx] = 0
         kr.hwtail[0] = (hwtail + k) % n
-        kr.hwcur[0] = kr.rhead[0]
+        head = int(kr.rhead[0])
+        fw = SwToNic(0, 0, -1)
+        wants = fwd_all or bool(kr.headers["flags"][0] & NR_FORWARD)
+        if head != int(kr.hwcur[0]) and tx is not None and wants:
+            fw = netmap_sw_to_nic(policy, kr, tx, fwd_all)
+        if policy == AS_SHIPPED or fw.unsent == 0:
+            kr.hwcur[0] = head
+        elif fwd_all:  # every released slot is forwardable: step past those swapped out
+            kr.hwcur[0] = (int(kr.hwcur[0]) + fw.forwarded) % n
         nm_sync_finalize(kr, 0)
         self.imported += k
+        self.forwarded += fw.forwarded
+        self.unsent += fw.unsent if policy == AS_SHIPPED else 0
         self.synced = 1
-        return HostRxsyncResult(accepted, k)
+        return HostRxsyncResult(accepted, k, fw.forwarded, fw.unsent)
 
     def txsync(self, policy: str) -> HostTxsyncResult:
         """NIOCTXSYNC on the host TX ring: prologue (only reinit if refused), then
