@@ -9,7 +9,7 @@ skips finalize, a host txsync that forgets to move hwcur.
 
 from __future__ import annotations
 
-from model.core import And, Eq, If, Step, ring_add, ring_dist, ring_prev
+from model.core import And, Eq, If, Not, Step, in_range, ring_add, ring_dist, ring_prev
 from model.netmap_forward import (
     FORWARD,
     Forward,
@@ -17,6 +17,8 @@ from model.netmap_forward import (
     forward_down_backpressure,
     forward_init,
     sw_to_nic_room,
+    sw_to_nic_room_hardened,
+    tx_prologue_accepts,
 )
 from model.netmap_forward import rxsync_from_host as forward_rxsync
 from model.netmap_host import (
@@ -114,8 +116,8 @@ def init_gap_at_zero(n: object) -> HostTx:
 
 @FORWARD.mutant("init-tail-past-end", "FWD-SHAPE", replaces="init")
 def init_tail_past_end(n: object) -> Forward:
-    """The TX ring's tail starts at N instead of N - 1."""
-    return forward_init(n).replace(ttail=n)
+    """The TX kring's rtail starts at N instead of N - 1."""
+    return forward_init(n).replace(trtail=n)
 
 
 @FORWARD.mutant("rxsync-skips-to-hwtail", "FWD-HOST-VIEW", replaces="rxsync_from_host")
@@ -154,13 +156,30 @@ def sync_with_one_prepared(s: Forward) -> Step:
 def hardened_releases_unsent(s: Forward) -> Step:
     """Back-pressure forgotten: hwcur jumps to head although packets found no room (the
     as-shipped rule)."""
-    return Step(Eq(s.prepared, 0), forward_down(s, sw_to_nic_room(s)))
+    return Step(Eq(s.prepared, 0), forward_down(s, sw_to_nic_room_hardened(s)))
+
+
+@FORWARD.mutant("hardened-room-to-user-tail", "FWD-KERNEL-SLOTS", replaces="rxsync_hardened")
+def hardened_room_to_user_tail(s: Forward) -> Step:
+    """The hardened loop checks head and cur against the kring but still runs up to the
+    user's tail: a scribbled tail reaches the slots in flight."""
+    room = If(And(tx_prologue_accepts(s), Not(Eq(s.tcur, s.ttail))),
+              ring_dist(s.thead, s.ttail, s.n), 0)
+    return Step(Eq(s.prepared, 0), forward_down_backpressure(s, room))
+
+
+@FORWARD.mutant("hardened-head-unchecked", "FWD-IN-RING", replaces="rxsync_hardened")
+def hardened_head_unchecked(s: Forward) -> Step:
+    """The hardened loop bounds the room by rtail but takes head as the user wrote it."""
+    room = If(Eq(s.tcur, s.trtail), 0,
+              If(in_range(s.thead, s.n), ring_dist(s.thead, s.trtail, s.n), s.marked))
+    return Step(Eq(s.prepared, 0), forward_down_backpressure(s, room))
 
 
 @FORWARD.mutant("hardened-keeps-forwarded-marked", "FWD-ONCE", replaces="rxsync_hardened")
 def hardened_keeps_forwarded_marked(s: Forward) -> Step:
     """Back-pressure that does not clear NS_FORWARD on the slots it forwarded: the next
     rxsync sends them again."""
-    post = forward_down_backpressure(s, sw_to_nic_room(s))
+    post = forward_down_backpressure(s, sw_to_nic_room_hardened(s))
     return Step(Eq(s.prepared, 0), post.replace(marked=If(Eq(post.hwcur, s.hwcur), s.marked,
                                                             post.marked)))

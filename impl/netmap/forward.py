@@ -54,6 +54,9 @@ class SwToNic:
     forwarded: int
     unsent: int
     first_unsent: int
+    kernel_slots: int = 0
+    """Swaps that landed outside ``[nr_hwcur, rtail)`` of their TX ring: slots the kernel
+    or the NIC owns (possible as shipped, after the user scribbled the TX ring)."""
 
 
 def tx_room(policy: str, tx: Krings) -> np.ndarray:
@@ -94,6 +97,8 @@ def netmap_sw_to_nic(policy: str, host_rx: Krings, tx: Krings,
     tx.slot_buf_idx[ring, dst] = src_buf
     tx.slot_len[ring, dst] = host_rx.slot_len[0, go]
     tx.slot_flags[ring, dst] = NS_BUF_CHANGED
+    hwcur = tx.hwcur[ring]
+    user_part = ring_dist(hwcur, dst, tn) < ring_dist(hwcur, tx.rtail[ring], tn)
     taken = np.bincount(ring, minlength=tx.count)
     moved = taken > 0
     new_head = (thead + taken) % tn
@@ -101,4 +106,4 @@ def netmap_sw_to_nic(policy: str, host_rx: Krings, tx: Krings,
     tx.ring_cur[moved] = new_head[moved]
     unsent = int(cand.size - f)
     first = int(np.flatnonzero(marked)[f]) if unsent else -1
-    return SwToNic(f, unsent, first)
+    return SwToNic(f, unsent, first, int(f - user_part.sum()))

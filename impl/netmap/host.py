@@ -131,9 +131,10 @@ class HostRings:
     is IFCOUNTER_OQDROPS), ``imported`` (copied from the queue into the ring),
     ``released`` (host TX slots the user released through :meth:`user_send`),
     ``sent_up`` and ``bad_len`` (txsync sent up / skipped), ``forwarded`` (swapped into a
-    TX ring) and ``unsent`` (NS_FORWARD packets released without room: netmap keeps no
-    such counter).  ``synced`` is 1 when no
-    packet was accepted since the last host rxsync (bookkeeping for the model's ghost)."""
+    TX ring), ``unsent`` (NS_FORWARD packets released without room) and ``kernel_slots``
+    (swaps into TX slots the kernel owns); netmap keeps neither of the last two.
+    ``synced`` is 1 when no packet was accepted since the last host rxsync (bookkeeping
+    for the model's ghost)."""
 
     def __init__(self, mem: NetmapMemory, base: int, num_hw_tx: int, num_hw_rx: int) -> None:
         self.mem = mem
@@ -145,7 +146,7 @@ class HostRings:
         self.stack = FrameQueue()
         self.accepted = self.dropped = self.imported = 0
         self.released = self.sent_up = self.bad_len = 0
-        self.forwarded = self.unsent = 0
+        self.forwarded = self.unsent = self.kernel_slots = 0
         self.synced = 1
 
     @property
@@ -219,6 +220,7 @@ class HostRings:
         nm_sync_finalize(kr, 0)
         self.imported += k
         self.forwarded += fw.forwarded
+        self.kernel_slots += fw.kernel_slots
         self.unsent += fw.unsent if policy == AS_SHIPPED else 0
         self.synced = 1
         return HostRxsyncResult(accepted, k, fw.forwarded, fw.unsent)

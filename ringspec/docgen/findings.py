@@ -639,8 +639,61 @@ FORWARD_EXAMPLE = Scenario("finding-forward", FORWARD, forward_init(4), (
 ))
 
 
+#: The TX-ring trust finding's worked example: a scribbled tail lets the swap reach a slot
+#: in flight.
+FORWARD_TRUST_EXAMPLE = Scenario("finding-forward-trust", FORWARD, forward_init(4), (
+    Action("the application fills TX slots 0 and 1", "user_prepare_tx", {"k": 2}),
+    Action("and releases them", "user_send_tx"),
+    Action("txsync hands them to the NIC: slots 0 and 1 are in flight", "tx_push"),
+    Action("3 packets from the stack reach the host RX ring", "host_import", {"k": 3}),
+    Action("the application releases them, all marked NS_FORWARD", "user_release_host",
+           {"k": 3, "m": 3}),
+    Action("a bug writes tail = 1 into the TX ring (the kernel's rtail is 3)",
+           "user_scribble_tx", {"h": 2, "c": 2, "t": 1}),
+    Action("NIOCRXSYNC on the host ring", "rxsync_from_host"),
+))
+
+FORWARD_TRUST_TITLE = "Transparent mode trusts the TX ring's head and tail"
+
+
+def _forward_trust_finding(rows: list[Row]) -> list[str]:
+    """The swap's unchecked TX indices, with the worked example run on the model."""
+    steps = run(FORWARD_TRUST_EXAMPLE)
+    last = steps[-1].after
+    return [
+        f"## {FORWARD_TRUST_TITLE}",
+        "**Who can trigger it:** an application using transparent mode towards the NIC "
+        "whose TX ring's `head`, `cur` or `tail` holds a wrong value when it syncs the "
+        "host RX ring: a stray write, or a second thread. **What goes wrong:** "
+        f"{sources.link('netmap_sw_to_nic')} reads `head`, `cur` and `tail` of each TX "
+        "ring from shared memory and checks none of them against the kring (its own "
+        "comment asks \"do we trust ring or kring->rcur,rtail ?\"); the TX prologue that "
+        "would refuse them runs only on a TX sync. With a `tail` past the kernel's "
+        "`rtail` the swap runs into slots the kernel owns: slots in flight, whose buffer "
+        "the NIC may still be reading, or the gap. The in-flight buffer moves to the "
+        "host RX ring, where the application may reuse it while the NIC sends from it, "
+        "and the forwarded packet that replaced it is never sent. With a `head` that is "
+        "not a slot index, `slot[head]` lies past the slot array: the kernel writes 16 "
+        "bytes (buffer index, length, flags) up to 64 GiB (2^32 slots of 16 bytes) beyond "
+        "the ring. **How bad:** kernel memory corruption from a user mistake, the very "
+        "thing the sync prologues exist to prevent. **The fix:** take the room from the "
+        "kring, as the prologue does: swap only into a TX ring with `rhead <= head <= "
+        "cur <= rtail` and only up to `rtail` (the hardened step, proved: "
+        "`FWD-KERNEL-SLOTS` and `FWD-IN-RING` hold). ringspec's implementation never "
+        "writes past its slot array; as shipped it trusts `tail` as netmap does and "
+        "counts such swaps (`kernel_slots`). The model: "
+        f"[transparent mode]({FORWARD.name}.md).",
+        f"### Example: {len(FORWARD_TRUST_EXAMPLE.actions)} steps on 4-slot rings",
+        scenario_table(FORWARD_TRUST_EXAMPLE, steps),
+        f"After the rxsync: {last.forwarded} packets swapped into TX slots 2, 3 and 0. "
+        "Slot 3 is the gap and slot 0 is in flight on the NIC "
+        f"(`kernel_hit = {last.kernel_hit}`): the buffer the NIC is sending from now "
+        "sits in the host RX ring as a free buffer.",
+    ]
+
+
 def _forward_findings(rows: list[Row]) -> list[str]:
-    """Transparent mode's findings, with the worked example run on the model."""
+    """Transparent mode's findings, with the worked examples run on the model."""
     steps = run(FORWARD_EXAMPLE)
     last = steps[-1].after
     return [
@@ -668,6 +721,7 @@ def _forward_findings(rows: list[Row]) -> list[str]:
         f"free TX slots, {last.dropped} released unsent (`dropped`), and "
         f"{last.clobbered} prepared TX slot overwritten (`clobbered`): the application's "
         "frame in slot 1 now sits in the host RX ring as a free buffer.",
+        *_forward_trust_finding(rows),
         md.details("Evidence: the transparent-mode obligations refuted as expected",
                    common.obligation_table(rows) + "\n\n" + "\n\n".join(
                        f"`{r.id}`\n\n{common.counterexample(r.counterexample)}"
@@ -699,7 +753,11 @@ def render(ev: Evidence) -> str:
                    "slots the driver does not reclaim.",
                    f"- {md.link(FORWARD_TITLE, '', FORWARD_TITLE)}: NS_FORWARD packets "
                    "that find no TX room are released unsent, and the swap overwrites a "
-                   "TX slot the application has not released."]),
+                   "TX slot the application has not released.",
+                   f"- {md.link(FORWARD_TRUST_TITLE, '', FORWARD_TRUST_TITLE)}: the swap "
+                   "takes the TX ring's head and tail from shared memory unchecked, so a "
+                   "stray write makes the kernel overwrite slots in flight or write past "
+                   "the slot array."]),
     ]
     covered: set[str] = set()
     for f in FINDINGS:

@@ -153,8 +153,8 @@ def _forward_states(machine: Machine, n: int) -> Iterator[Forward]:
             thead = (thwcur + pend) % n
             ttail = (thead + free) % n
             s = Forward(n, hwcur, (hwcur + rel) % n, (hwcur + rel + held) % n, marked,
-                        thwcur, thead, ttail if at_tail else thead, ttail, prepared,
-                        fw + marked, fw, 0, 0)
+                        thwcur, thead, ttail if at_tail else thead, ttail, ttail, prepared,
+                        fw + marked, fw, 0, 0, 0, 0)
             if machine.holds(s):
                 out.append(s)
     yield from out[:: max(1, len(out) // 6000)]

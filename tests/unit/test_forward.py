@@ -91,8 +91,10 @@ class Rig:
         return Forward(n=n, hwcur=hwcur, head=head, hwtail=int(h.rx.hwtail[0]), marked=marked,
                        thwcur=int(tx.hwcur[0]), thead=int(tx.ring_head[0]),
                        tcur=int(tx.ring_cur[0]), ttail=int(tx.ring_tail[0]),
-                       prepared=self.prepared, marked_total=self.marked_total,
-                       forwarded=h.forwarded, dropped=h.unsent, clobbered=self.clobbered)
+                       trtail=int(tx.rtail[0]), prepared=self.prepared,
+                       marked_total=self.marked_total, forwarded=h.forwarded,
+                       dropped=h.unsent, clobbered=self.clobbered,
+                       kernel_hit=min(h.kernel_slots, 1), outside=0)
 
 
 OPS = ("stack", "stack", "release", "release", "rxsync", "rxsync", "txsync", "txsync",
@@ -225,7 +227,9 @@ def test_a_scribbled_tx_tail_lets_the_shipped_swap_overwrite_kernel_slots(policy
     result = a.host_rxsync(policy)
     if policy == AS_SHIPPED:
         assert result.forwarded == 3 and tx.slot_buf_idx[0, 0] != kernel_bufs[0]
+        assert h.kernel_slots == 1
     else:
         assert result.forwarded == 1 and tx.slot_buf_idx[0, :2].tolist() == kernel_bufs.tolist()
+        assert h.kernel_slots == 0
     places = np.sort(a.buffer_places())
     assert np.array_equal(places, np.arange(2, a.mem.nbufs))
