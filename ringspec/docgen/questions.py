@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 
 from model import sources
 from model.core import Machine
+from model.netmap_forward import FORWARD
+from model.netmap_host import HOST_RX, HOST_TX
 from model.netmap_ring import (
     AS_SHIPPED,
     HARDENED,
@@ -401,23 +403,36 @@ def binding_modes() -> Question:
 
 def host_rings() -> Question:
     return "Host rings", [
-        NOT_MODELLED.format(what="host rings"),
+        "Modelled and proved: [the host RX ring](netmap_host_rx.md), [the host TX "
+        "ring](netmap_host_tx.md) and [transparent mode towards the "
+        f"NIC]({FORWARD.name}.md), each implemented (`impl/netmap/host.py`, "
+        "`impl/netmap/forward.py`) and checked against the model step by step.",
         "The host rings connect the port to the OS network stack "
         f"({sources.link('netmap(4) ACCESSING THE HOST STACK', 'netmap(4)')}): what you "
         "put on the host TX ring goes up the stack; what the stack sends to the interface "
         "lands on the host RX ring. The ring protocol (head, cur, tail, one empty slot) "
         "is the same, but there is no device: everything happens inside the sync.",
         f"- TX ({sources.link('netmap_txsync_to_host')}): the sync passes [hwcur, head) up "
-        "the stack and immediately sets hwtail to the slot before head, so after the sync "
-        "every slot is free again; there is no in-flight or completed region.",
-        f"- RX ({sources.link('netmap_rxsync_from_host')}): the sync copies queued packets "
-        "into the free slots up to the one before hwcur and advances hwtail; a full ring "
-        "leaves them queued.",
+        "the stack (a slot shorter than 14 bytes or longer than a buffer is logged and "
+        "skipped) and immediately sets hwtail to the slot before head:",
+        quote(HOST_TX, "HOST-TX-NOTHING-HELD", "HOST-TX-ONCE"),
+        f"- RX ({sources.link('netmap_transmit')}, {sources.link('netmap_rxsync_from_host')}"
+        "): the stack's packet is queued only if the ring will have a slot for it, else "
+        "dropped (ENOBUFS, counted as an output drop); the next rxsync copies every "
+        "queued packet into the ring:",
+        quote(HOST_RX, "HOST-RX-FITS", "HOST-RX-DRAINED"),
+        "So a host RX ring you do not drain makes the stack's packets to that interface "
+        "drop, not queue up: release what you read and sync.",
         "The host RX ring only receives what the stack sends through NIC queues that are "
         "themselves in netmap mode: binding only the host rings (`netmap:foo^`) is not "
         "enough; bind `netmap:foo*` or also open a NIC TX ring "
         f"({sources.link('netmap.h host rings', 'netmap.h')}). The NIC's offloads (TSO, "
         "checksums) must be off, or such packets are dropped.",
+        "Transparent mode (`NR_FORWARD` on the host RX ring, with every hardware TX ring "
+        "bound) swaps each released `NS_FORWARD` slot into a TX ring: release every TX "
+        "slot you have filled before syncing the host RX ring, and never leave a wrong "
+        "head or tail in a TX ring, because the swap trusts them (see the "
+        "[findings](findings.md#transparent-mode-drops-and-overwrites-tx-slots)).",
     ]
 
 
