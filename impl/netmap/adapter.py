@@ -101,12 +101,16 @@ class NetmapAdapter:
                       self.num_slots if sent is None else sent)
 
     def rxsync(self, rings: object = None, refill: object = None,
-               policy: str | None = None) -> RxsyncResult:
+               policy: str | None = None, *, fwd_all: bool = False) -> RxsyncResult:
         """NIOCRXSYNC on a batch of RX rings (None = all).  ``refill`` caps the released
-        slots given back to the NIC per ring (default: all)."""
+        slots given back to the NIC per ring (default: all).  With host rings, rings with
+        NR_FORWARD (all rings with ``fwd_all``, the global ``dev.netmap.fwd``) first send
+        their released NS_FORWARD slots up the stack (:meth:`HostRings.forward_up`)."""
         r = self.rx.check_rings(rings)
+        host = self.host
+        up = None if host is None else (lambda sel: host.forward_up(self.rx, sel, fwd_all))
         return rxsync(self._policy(policy), self.rx, self.rxdev, r,
-                      self.num_slots if refill is None else refill)
+                      self.num_slots if refill is None else refill, up)
 
     def poll(self, events: int, tx_ring: int = 0, rx_ring: int = 0, *, txpoll: bool = True,
              lock_free: bool = True, sent: tuple[int, int] | None = None,

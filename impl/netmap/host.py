@@ -53,7 +53,7 @@ from impl.netmap.prologue import (
     nm_sync_finalize,
     nm_txsync_prologue,
 )
-from impl.netmap.ranges import ring_dist, ring_prev
+from impl.netmap.ranges import flat_ranges, ring_dist, ring_prev
 from impl.netmap.reinit import netmap_ring_reinit
 from model.netmap_host import HostRx, HostTx
 
@@ -133,6 +133,7 @@ class HostRings:
     ``sent_up`` and ``bad_len`` (txsync sent up / skipped), ``forwarded`` (swapped into a
     TX ring), ``unsent`` (NS_FORWARD packets released without room) and ``kernel_slots``
     (swaps into TX slots the kernel owns); netmap keeps neither of the last two.
+    ``forwarded_up``: hardware RX packets sent up the stack in transparent mode.
     ``synced`` is 1 when no packet was accepted since the last host rxsync (bookkeeping
     for the model's ghost)."""
 
@@ -146,7 +147,7 @@ class HostRings:
         self.stack = FrameQueue()
         self.accepted = self.dropped = self.imported = 0
         self.released = self.sent_up = self.bad_len = 0
-        self.forwarded = self.unsent = self.kernel_slots = 0
+        self.forwarded = self.unsent = self.kernel_slots = self.forwarded_up = 0
         self.synced = 1
 
     @property
@@ -233,21 +234,46 @@ class HostRings:
         if not caller_accepts(kr, nm_txsync_prologue(policy, kr, 0)):
             netmap_ring_reinit(policy, kr, _RING)
             return HostTxsyncResult(False, 0, 0)
-        hwcur, head = int(kr.hwcur[0]), int(kr.rhead[0])
-        idx = (hwcur + np.arange(int(ring_dist(hwcur, head, n)))) % n
-        lengths = kr.slot_len[0, idx].astype(np.int64)
-        good = (lengths >= ETH_HLEN) & (lengths <= self.mem.buf_size)
-        up = idx[good]
-        kr.slot_flags[0, up] &= ~np.uint16(NS_FORWARD)
-        buf = self._nmb(kr.slot_buf_idx[0, up])
-        self.stack.push(lengths[good], dma.gather(self.mem.bufs, buf, lengths[good]))
+        head = int(kr.rhead[0])
+        sent, bad = self.grab_packets(kr, _RING, force=True)
         kr.hwcur[0] = head
         kr.hwtail[0] = ring_prev(head, n)
         nm_sync_finalize(kr, 0)
-        sent, bad = int(good.sum()), int(idx.size - good.sum())
         self.sent_up += sent
         self.bad_len += bad
         return HostTxsyncResult(True, sent, bad)
+
+    def grab_packets(self, kr: Krings, rings: np.ndarray, force: bool) -> tuple[int, int]:
+        """netmap_grab_packets on ``rings`` of ``kr``: every slot in ``[nr_hwcur, rhead)``
+        that carries NS_FORWARD (every slot if ``force``) and whose ``len`` is in
+        ``14 .. buf_size`` goes up the stack, in ring order, and loses NS_FORWARD; the
+        others with a bad length are skipped (netmap logs them).  Returns (sent, bad)."""
+        n = self.n
+        hwcur, rhead = kr.hwcur[rings], kr.rhead[rings]
+        seg, _, idx = flat_ranges(hwcur, ring_dist(hwcur, rhead, n), n)
+        row = rings[seg]
+        wanted = np.ones(idx.size, bool) if force else (kr.slot_flags[row, idx]
+                                                        & NS_FORWARD) != 0
+        lengths = kr.slot_len[row, idx].astype(np.int64)
+        ok = (lengths >= ETH_HLEN) & (lengths <= self.mem.buf_size)
+        up = wanted & ok
+        kr.slot_flags[row[up], idx[up]] &= ~np.uint16(NS_FORWARD)
+        buf = self._nmb(kr.slot_buf_idx[row[up], idx[up]])
+        self.stack.push(lengths[up], dma.gather(self.mem.bufs, buf, lengths[up]))
+        return int(up.sum()), int((wanted & ~ok).sum())
+
+    def forward_up(self, kr: Krings, rings: np.ndarray, fwd_all: bool) -> int:
+        """Transparent mode towards the stack, in a hardware RX ring's sync after the
+        prologue (``nm_may_forward_up``: the ring has NR_FORWARD, or ``fwd_all``): the
+        released slots marked NS_FORWARD (all of them with ``fwd_all``) go up the
+        stack.  Returns how many went up."""
+        on = rings if fwd_all else rings[(kr.headers["flags"][rings] & NR_FORWARD) != 0]
+        if on.size == 0:
+            return 0
+        sent, bad = self.grab_packets(kr, on, force=fwd_all)
+        self.forwarded_up += sent
+        self.bad_len += bad
+        return sent
 
     def _nmb(self, buf_idx: np.ndarray) -> np.ndarray:
         """NMB: the buffer a slot points at; an index past the pool means buffer 0."""

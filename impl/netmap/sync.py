@@ -117,16 +117,20 @@ def txsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
 
 
 def rxsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
-           refill: object) -> RxsyncResult:
+           refill: object, forward_up: Callable[[np.ndarray], object] | None = None
+           ) -> RxsyncResult:
     """NIOCRXSYNC on ``rings``; ``refill`` (scalar or per ring) bounds how many released
-    slots the driver gives back to the NIC."""
+    slots the driver gives back to the NIC.  ``forward_up`` (transparent mode) runs on
+    the rings after the prologue and reinit, before the driver releases their slots."""
     check_policy(policy)
     if kr.stopped[rings].any():
-        return _skipping(rxsync, policy, kr, dev, rings, refill)
+        return _skipping(rxsync, policy, kr, dev, rings, refill, forward_up)
     sel, refill = batch.counts(rings, refill, "refill")
     acc = caller_accepts(kr, nm_rxsync_prologue(policy, kr, sel))
     if not batch.all_(acc):
         netmap_ring_reinit(policy, kr, rings[~np.atleast_1d(acc)])
+    if forward_up is not None:
+        forward_up(rings)
     reported, ho = rx_driver_sync(kr, dev, sel, refill)
     nm_sync_finalize(kr, sel)
     return RxsyncResult(rings.copy(), batch.per_ring_array(sel, acc, False, dtype=bool),

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from impl.netmap import NS_FORWARD, NetmapAdapter
+from impl.netmap import NR_FORWARD, NS_FORWARD, NetmapAdapter
 from impl.netmap.host import ETH_HLEN, split_frames
 from model.core import U32_MAX
 from model.netmap_host import (
@@ -201,3 +201,39 @@ def test_adapter_without_host_rings_says_so() -> None:
     assert a.host is None and a.mem.num_rings == 2
     with pytest.raises(ValueError, match="no host rings"):
         a.host_rxsync()
+
+
+def _received(n: int = 8, lengths: tuple[int, ...] = (20, 30, 5, 40, 50)) -> NetmapAdapter:
+    """An adapter whose RX rings 0 and 1 each received ``lengths`` and reported them."""
+    a = NetmapAdapter(1, 2, n, buf_size=BUF)
+    k = len(lengths)
+    a.device_deliver([0, 1], k, _frames(0, list(lengths) * 2, BUF), np.array(lengths * 2))
+    a.rxsync()
+    return a
+
+
+def test_forward_up_sends_marked_released_slots_once_in_order() -> None:
+    a = _received()
+    h = a.host_rings()
+    a.rx.headers["flags"][0] |= NR_FORWARD  # ring 0 only
+    for q in (0, 1):
+        a.rx.slot_flags[q, [0, 2, 3]] |= NS_FORWARD  # slot 2 has a 5-byte frame
+        a.set_user_indices("rx", q, head=4, cur=4)
+    expected = [bytes(a.buffer(int(a.rx.slot_buf_idx[0, i]))[:ln])
+                for i, ln in ((0, 20), (3, 40))]
+    a.rxsync()
+    assert h.stack.frames() == expected
+    assert (h.forwarded_up, h.bad_len) == (2, 1)
+    assert a.rx.slot_flags[0, :4].tolist() == [0, 0, NS_FORWARD, 0]
+    assert a.rx.slot_flags[1, [0, 2, 3]].tolist() == [NS_FORWARD] * 3  # no NR_FORWARD
+    a.rxsync()  # hwcur moved past them: nothing goes up twice
+    assert len(h.stack) == 2
+
+
+def test_forward_up_with_the_global_switch_sends_every_released_slot() -> None:
+    a = _received(lengths=(20, 30, 40))
+    h = a.host_rings()
+    a.set_user_indices("rx", 1, head=2, cur=2)
+    a.rxsync(fwd_all=True)
+    assert [len(f) for f in h.stack.frames()] == [20, 30]
+    assert h.forwarded_up == 2
