@@ -29,9 +29,12 @@ import numpy as np
 from impl.bus import Bus
 from impl.device import rx as rxmod
 from impl.device import txcomp
+from impl.device.admin_cmds import AdminCommands
+from impl.device.admin_queue import DeviceAdminQueue
 from impl.device.clock import SimClock
 from impl.device.config import DeviceConfig
 from impl.device.faults import DeviceStats, Faults, draw
+from impl.device.features import Features
 from impl.device.mgmt_faults import MgmtFaults, MgmtStats
 from impl.device.parse import parse
 from impl.device.queues import QueueTable
@@ -81,7 +84,8 @@ class EnaDevice:
         self.tx_window = tx_window
         self.rng = np.random.default_rng(self.config.seed)
         self.queues = QueueTable(bus, self.config)
-        self.rss = RssConfig(hw_key=self.rng.bytes(40))
+        self.rss_default_key = self.rng.bytes(40)
+        self.rss = RssConfig(hw_key=self.rss_default_key)
         """RSS state; the key starts as 40 bytes drawn from the seed."""
         self.stats = DeviceStats()
         n = self.config.max_queues
@@ -97,6 +101,13 @@ class EnaDevice:
         self.mgmt = MgmtRegs(bus, self.clock, self.config, self.mgmt_faults,
                              self.mgmt_stats, self._reset)
         """The fixed registers: readless reads, reset, admin/AENQ registers."""
+        self.features = Features(bus, self.config, self.queues, self.rss)
+        self.admin_cmds = AdminCommands(self, self.features, self.stats, self.config.caps,
+                                        self.mgmt_faults, self.mgmt.rng, self.mgmt_stats)
+        self.admin = DeviceAdminQueue(bus, self.clock, self.config.admin_latency_ns,
+                                      self.mgmt, self.mgmt_faults, self.mgmt_stats,
+                                      self.admin_cmds.execute)
+        """The admin SQ consumer / ACQ producer."""
         bus.regs.attach(self)
         bus.llq.attach(self)
 
@@ -122,9 +133,12 @@ class EnaDevice:
         return self.queues.destroy_cq(cmd)
 
     def _reset(self) -> None:
-        """What a device reset does to the datapath: every IO queue is gone, nothing is
-        pending."""
+        """What a device reset does: every IO queue is gone, nothing is pending, the admin
+        queue is forgotten, features and RSS are back at their defaults."""
         self.queues = QueueTable(self.bus, self.config)
+        self.rss = RssConfig(hw_key=self.rss_default_key)
+        self.features.reset(self.queues, self.rss)
+        self.admin.reset()
         self.inflight[:] = False
         self.last_req[:] = -1
         self._pend = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))

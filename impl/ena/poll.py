@@ -47,3 +47,16 @@ def poll_until(clock: SimClock, done: Callable[[], bool], iterations: int,
         clock.advance(start + j * step_ns - clock.now_ns)
         i = j
     return False
+
+
+def wait_event(clock: SimClock, done: Callable[[], bool], timeout_ns: int) -> bool:
+    """``ENA_WAIT_EVENT_WAIT``: sleep until ``done()`` (set by an interrupt handler that
+    runs inside a clock callback) or until ``timeout_ns`` has passed; True if signalled."""
+    deadline = clock.now_ns + timeout_ns
+    while not done():
+        nxt = clock.next_event_ns()
+        if nxt is None or nxt > deadline:
+            clock.advance(deadline - clock.now_ns)
+            return done()
+        clock.advance(max(0, nxt - clock.now_ns))
+    return True
