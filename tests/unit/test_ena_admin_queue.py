@@ -109,9 +109,9 @@ def test_polling_mode_masks_the_interrupt_and_backs_off() -> None:
 
 @pytest.mark.parametrize("polling", [False, True])
 def test_lost_completion_times_out_and_stops_the_queue(polling: bool) -> None:
-    rig = admin_rig(DeviceConfig(admin_cmd_to=2), polling=polling)
+    rig = admin_rig(DeviceConfig(admin_cmd_to=2), MgmtFaults(admin_comp_lost=1.0),
+                    polling=polling, learn=False)
     assert rig.timeouts.completion_timeout_us == 200_000
-    rig.dev.mgmt_faults.__init__(admin_comp_lost=1.0)  # type: ignore[misc]
     t0 = rig.clock.now_ns
     mtu_before = rig.dev.features.state.mtu
     assert ac.set_feature(rig.aq, rig.feat, MTU, mtu_cmd(2000)) == errno.ETIMEDOUT
