@@ -31,6 +31,7 @@ from impl.device import rx as rxmod
 from impl.device import txcomp
 from impl.device.admin_cmds import AdminCommands
 from impl.device.admin_queue import DeviceAdminQueue
+from impl.device.aenq import DeviceAenq
 from impl.device.clock import SimClock
 from impl.device.config import DeviceConfig
 from impl.device.faults import DeviceStats, Faults, draw
@@ -108,6 +109,9 @@ class EnaDevice:
                                       self.mgmt, self.mgmt_faults, self.mgmt_stats,
                                       self.admin_cmds.execute)
         """The admin SQ consumer / ACQ producer."""
+        self.aenq = DeviceAenq(bus, self.clock, self.mgmt,
+                               lambda: self.features.state.aenq_enabled)
+        """The AENQ producer (events: link change, keep-alive, hints, reset request)."""
         bus.regs.attach(self)
         bus.llq.attach(self)
 
@@ -139,6 +143,7 @@ class EnaDevice:
         self.rss = RssConfig(hw_key=self.rss_default_key)
         self.features.reset(self.queues, self.rss)
         self.admin.reset()
+        self.aenq.reset()
         self.inflight[:] = False
         self.last_req[:] = -1
         self._pend = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))

@@ -30,7 +30,7 @@ OPS = st.one_of(
 )
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(ops=st.lists(OPS, min_size=1, max_size=80),
        latency_us=st.integers(1, 400))
 def test_random_admin_sequences_lose_nothing(ops: list[tuple[str, int]],
