@@ -84,7 +84,6 @@ class DeviceAdminQueue:
         self._scheduled = False
         self._epoch = 0
         mgmt.on_write(regs.AQ_DB_OFF, self.doorbell)
-        mgmt.on_write(regs.INTR_MASK_OFF, lambda _v: None)
         mgmt.on_read(regs.ACQ_TAIL_OFF, lambda: self.cq_tail & U16)
 
     def __repr__(self) -> str:
