@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -274,8 +275,18 @@ class Msix:
         return out
 
 
+@dataclass
+class PciIdentity:
+    """The PCI configuration-space ids the driver probes (the device fills them in)."""
+
+    vendor_id: int = 0xFFFF
+    device_id: int = 0xFFFF
+    revision_id: int = 0
+
+
 class Bus:
-    """One PCI function: host memory, register BAR, LLQ BAR and MSI-X vectors."""
+    """One PCI function: host memory, register BAR, LLQ BAR, MSI-X vectors and the PCI
+    ids."""
 
     def __init__(self, mem_size: int = 1 << 24, reg_size: int = 0x4000,
                  llq_size: int = 1 << 22, nvec: int = 33) -> None:
@@ -283,6 +294,7 @@ class Bus:
         self.regs = RegisterBar(reg_size)
         self.llq = LlqBar(llq_size)
         self.msix = Msix(nvec)
+        self.pci = PciIdentity()
 
     def __repr__(self) -> str:
         return (f"Bus(mem={self.mem.size} B, allocated={self.mem.allocated} B, "

@@ -7,9 +7,10 @@ from impl.device.clock import SimClock
 from impl.device.config import DeviceConfig
 from impl.device.device import EnaDevice
 from impl.device.faults import DeviceStats, Faults
+from impl.device.mgmt_faults import MgmtFaults, MgmtStats
 from impl.device.queues import QueueTable
 from impl.device.rss import RssConfig
 from impl.device.wire import Wire, replay
 
-__all__ = ["DeviceConfig", "DeviceStats", "EnaDevice", "Faults", "QueueTable", "RssConfig",
-           "SimClock", "Wire", "replay"]
+__all__ = ["DeviceConfig", "DeviceStats", "EnaDevice", "Faults", "MgmtFaults", "MgmtStats",
+           "QueueTable", "RssConfig", "SimClock", "Wire", "replay"]

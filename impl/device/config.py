@@ -27,6 +27,27 @@ class DeviceConfig:
     caps: int = 1 << AqCaps.CDESC_MBZ
     """``ena_admin_device_attr_feature_desc.capabilities`` bits."""
     dma_addr_width: int = 48
+    """CAPS.DMA_ADDR_WIDTH; ena_com accepts 32..48."""
+    version: tuple[int, int] = (0, 10)
+    """VERSION register: (major, minor)."""
+    controller_version: tuple[int, int, int, int] = (0, 0, 1, 0)
+    """CONTROLLER_VERSION: (major, minor, subminor, implementation id)."""
+    reset_timeout: int = 10
+    """CAPS.RESET_TIMEOUT in 100 ms units (5 bits; 0 makes ena_com_dev_reset refuse)."""
+    admin_cmd_to: int = 0
+    """CAPS.ADMIN_CMD_TO in 100 ms units (4 bits; 0: the driver's 3 s default)."""
+    readless_latency_ns: int = 500
+    """From the MMIO_REG_READ write to the response landing in host memory."""
+    reset_latency_ns: int = 2_000
+    """From the DEV_CTL reset write to DEV_STS.RESET_IN_PROGRESS rising."""
+    reset_duration_ns: int = 1_000_000
+    """From the DEV_CTL release (write 0) to the device being ready again."""
+    admin_latency_ns: int = 20_000
+    """From an AQ doorbell to the completion of the commands it published."""
+    pci_device_id: int = 0x0EC2
+    """``PCI_DEV_ID_ENA_PF``; a VF is 0xEC20."""
+    pci_revision_id: int = 0
+    """Bit 0 (``ENA_MMIO_DISABLE_REG_READ``) set: the driver reads registers directly."""
     seed: int = 0
     """The one seed every random choice of the device derives from."""
     counter_base: int = 0

@@ -29,11 +29,17 @@ import numpy as np
 from impl.bus import Bus
 from impl.device import rx as rxmod
 from impl.device import txcomp
+from impl.device.admin_cmds import AdminCommands
+from impl.device.admin_queue import DeviceAdminQueue
+from impl.device.aenq import DeviceAenq
 from impl.device.clock import SimClock
 from impl.device.config import DeviceConfig
 from impl.device.faults import DeviceStats, Faults, draw
+from impl.device.features import Features
+from impl.device.mgmt_faults import MgmtFaults, MgmtStats
 from impl.device.parse import parse
 from impl.device.queues import QueueTable
+from impl.device.regs_bar import MgmtRegs
 from impl.device.rss import RssConfig
 from impl.device.segs import group_rank
 from impl.device.tx import DescStream, consumed, fetch_host, fetch_llq, parse_packets, select
@@ -71,7 +77,7 @@ class EnaDevice:
 
     def __init__(self, bus: Bus, config: DeviceConfig | None = None,
                  faults: Faults | None = None, clock: SimClock | None = None,
-                 tx_window: int = 1) -> None:
+                 tx_window: int = 1, mgmt_faults: MgmtFaults | None = None) -> None:
         self.bus = bus
         self.config = config or DeviceConfig()
         self.faults = faults or Faults()
@@ -79,7 +85,8 @@ class EnaDevice:
         self.tx_window = tx_window
         self.rng = np.random.default_rng(self.config.seed)
         self.queues = QueueTable(bus, self.config)
-        self.rss = RssConfig(hw_key=self.rng.bytes(40))
+        self.rss_default_key = self.rng.bytes(40)
+        self.rss = RssConfig(hw_key=self.rss_default_key)
         """RSS state; the key starts as 40 bytes drawn from the seed."""
         self.stats = DeviceStats()
         n = self.config.max_queues
@@ -90,6 +97,21 @@ class EnaDevice:
         self._reject: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.inbox: list[PacketBatch] = []
         self.link: Link | None = None
+        self.mgmt_faults = mgmt_faults or MgmtFaults()
+        self.mgmt_stats = MgmtStats()
+        self.mgmt = MgmtRegs(bus, self.clock, self.config, self.mgmt_faults,
+                             self.mgmt_stats, self._reset)
+        """The fixed registers: readless reads, reset, admin/AENQ registers."""
+        self.features = Features(bus, self.config, self.queues, self.rss)
+        self.admin_cmds = AdminCommands(self, self.features, self.stats, self.config.caps,
+                                        self.mgmt_faults, self.mgmt.rng, self.mgmt_stats)
+        self.admin = DeviceAdminQueue(bus, self.clock, self.config.admin_latency_ns,
+                                      self.mgmt, self.mgmt_faults, self.mgmt_stats,
+                                      self.admin_cmds.execute)
+        """The admin SQ consumer / ACQ producer."""
+        self.aenq = DeviceAenq(bus, self.clock, self.mgmt,
+                               lambda: self.features.state.aenq_enabled)
+        """The AENQ producer (events: link change, keep-alive, hints, reset request)."""
         bus.regs.attach(self)
         bus.llq.attach(self)
 
@@ -114,18 +136,35 @@ class EnaDevice:
     def destroy_cq(self, cmd: DestroyCqCmd) -> DestroyResp:
         return self.queues.destroy_cq(cmd)
 
+    def _reset(self) -> None:
+        """What a device reset does: every IO queue is gone, nothing is pending, the admin
+        queue is forgotten, features and RSS are back at their defaults."""
+        self.queues = QueueTable(self.bus, self.config)
+        self.rss = RssConfig(hw_key=self.rss_default_key)
+        self.features.reset(self.queues, self.rss)
+        self.admin.reset()
+        self.aenq.reset()
+        self.inflight[:] = False
+        self.last_req[:] = -1
+        self._pend = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+        self._reject = []
+        self.inbox = []
+
     # -- bus side
     def mmio_read(self, offset: int) -> int:
-        if offset == regs.DEV_STS_OFF:
-            return regs.DevSts.READY.mask
-        if offset == regs.CAPS_OFF:
-            return int(regs.Caps.DMA_ADDR_WIDTH.put(self.config.dma_addr_width))
+        if offset < regs.IO_DOORBELL_BASE:
+            return self.mgmt.read(offset)
         return int(self.bus.regs.last[offset >> 2])
 
     def llq_write(self, offsets: np.ndarray, nbytes: int) -> None:
         self.stats.add("tx_llq_entries", offsets.size)
 
     def mmio_write(self, offsets: np.ndarray, values: np.ndarray) -> None:
+        fixed = offsets < regs.IO_DOORBELL_BASE
+        if fixed.any():  # management registers: one protocol step each, in order
+            for off, val in zip(offsets[fixed].tolist(), values[fixed].tolist(), strict=True):
+                self.mgmt.write(off, val)
+            offsets, values = offsets[~fixed], values[~fixed]
         qt = self.queues
         n = self.config.max_queues
         db = (offsets >= regs.IO_DOORBELL_BASE) & (offsets < regs.IO_DOORBELL_BASE + 4 * n)

@@ -56,7 +56,15 @@ ADMIN_MSIX_VEC = 1
 
 # -- PCI identity
 PCI_VENDOR_ID = 0x1D0F
-PCI_DEVICE_IDS = (0x0EC2, 0x1EC2, 0xEC20, 0xEC21)
+PCI_DEV_ID_ENA_PF = 0x0EC2
+PCI_DEV_ID_ENA_PF_RSERV0 = 0x1EC2
+PCI_DEV_ID_ENA_VF = 0xEC20
+PCI_DEV_ID_ENA_VF_RSERV0 = 0xEC21
+PCI_DEVICE_IDS = (PCI_DEV_ID_ENA_PF, PCI_DEV_ID_ENA_PF_RSERV0, PCI_DEV_ID_ENA_VF,
+                  PCI_DEV_ID_ENA_VF_RSERV0)
+"""The ids the driver attaches to (``PCI_DEV_ID_ENA_*`` in ena.h)."""
+MMIO_DISABLE_REG_READ = 1
+"""``ENA_MMIO_DISABLE_REG_READ``: PCI revision-id bit 0 set = readless reads off."""
 
 
 def io_txq_idx(q: int) -> int:

@@ -60,13 +60,62 @@ REG_BAR_SIZE = 0x4000
 """Size of the simulated register BAR (BAR 0)."""
 
 
+MMIO_READ_TIMEOUT = 0xFFFFFFFF
+"""``ENA_MMIO_READ_TIMEOUT``: what a failed readless read returns (timeout or mismatch)."""
+
+
+class Version:
+    """Fields of the VERSION register (``ENA_REGS_VERSION_*``)."""
+
+    MINOR = Field("version", 0, 8)
+    MAJOR = Field("version", 8, 8)
+
+
+class ControllerVersion:
+    """Fields of the CONTROLLER_VERSION register (``ENA_REGS_CONTROLLER_VERSION_*``)."""
+
+    SUBMINOR = Field("controller_version", 0, 8)
+    MINOR = Field("controller_version", 8, 8)
+    MAJOR = Field("controller_version", 16, 8)
+    IMPL_ID = Field("controller_version", 24, 8)
+
+
+MIN_CTRL_VER = (0 << 16) | (0 << 8) | 1
+"""``MIN_ENA_CTRL_VER``: controller version 0.0.1, compared without the implementation id."""
+
+
 class Caps:
-    """Fields of the CAPS register (``ENA_REGS_CAPS_*``)."""
+    """Fields of the CAPS register (``ENA_REGS_CAPS_*``).  Both timeouts count 100 ms."""
 
     CONTIGUOUS_QUEUE_REQUIRED = Field("caps", 0, 1)
     RESET_TIMEOUT = Field("caps", 1, 5)
     DMA_ADDR_WIDTH = Field("caps", 8, 8)
     ADMIN_CMD_TO = Field("caps", 16, 4)
+
+
+class QueueCaps:
+    """Fields of AQ_CAPS, ACQ_CAPS and AENQ_CAPS (``ENA_REGS_*_CAPS_*``)."""
+
+    DEPTH = Field("caps", 0, 16)
+    ENTRY_SIZE = Field("caps", 16, 16)
+
+
+class MmioRegRead:
+    """Fields of MMIO_REG_READ (``ENA_REGS_MMIO_REG_READ_*``)."""
+
+    REQ_ID = Field("mmio_reg_read", 0, 16)
+    REG_OFF = Field("mmio_reg_read", 16, 16)
+
+
+class RssIndEntryUpdate:
+    """Fields of RSS_IND_ENTRY_UPDATE."""
+
+    INDEX = Field("rss_ind_entry_update", 0, 16)
+    CQ_IDX = Field("rss_ind_entry_update", 16, 16)
+
+
+ADMIN_INTR_MASK = 1
+"""``ENA_REGS_ADMIN_INTR_MASK``: the INTR_MASK value that masks the admin interrupt."""
 
 
 class DevCtl:
@@ -117,3 +166,9 @@ class ResetReason(IntEnum):
     MISSING_ADMIN_INTERRUPT = 18
     DEVICE_REQUEST = 19
     LAST = 20
+
+
+RESET_REASON_LSB_MASK = 0xF
+"""``ENA_RESET_REASON_LSB_MASK``: the reason bits DEV_CTL.RESET_REASON carries."""
+RESET_REASON_MSB_SHIFT = 4
+"""``ENA_RESET_REASON_MSB_OFFSET``: the reason bits above go to DEV_CTL.RESET_REASON_EXT."""
