@@ -30,7 +30,7 @@ from model.core import And, Machine, Step, Term
 from model.ena_bits import MAX_LOG2, MIN_LOG2, ite, select, slot, ule
 
 #: Var domains of ENA state fields.
-SCALAR_DOMAINS = ("log2", "u16", "bit")
+SCALAR_DOMAINS = ("log2", "u16", "bit", "sbt")
 ARRAY_DOMAINS = ("array",)
 
 
@@ -67,7 +67,15 @@ class EnaMachine(Machine):
         return And(ule(self.min_log2, k), ule(k, self.max_log2))
 
     @property
+    def has_depth(self) -> bool:
+        """Whether the machine is stated over a ring of depth 2^``depth_log2`` (the
+        keep-alive watchdog is not: its ``init`` ignores the depth)."""
+        return any(v.name == "depth_log2" for v in self.vars)
+
+    @property
     def size_text(self) -> str:
+        if not self.has_depth:
+            return "no ring: one adapter"
         return f"every depth 2^k, {self.min_log2} <= k <= {self.max_log2}"
 
     def contract(
@@ -91,6 +99,8 @@ class EnaMachine(Machine):
         """Terms at which the quantified invariants of ``state`` are instantiated."""
         if self.own_instances is not None:
             return self.own_instances(state, args, fresh)
+        if not self.has_depth:
+            return list(fresh)
         k = state.depth_log2
         terms: list[Term] = list(fresh)
         domains = {v.name: v.domain for v in self.vars}

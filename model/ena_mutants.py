@@ -12,6 +12,17 @@ from __future__ import annotations
 
 from model.core import And, Eq, Not, Step, Term
 from model.ena_bits import add16, depth, ite, slot, store, sub16, ule, ult
+from model.ena_keepalive import (
+    KEEPALIVE,
+    NO_TIMEOUT,
+    KeepAlive,
+    aenq_keep_alive,
+    ms,
+    reset_task,
+    run_timer_service,
+    trigger_reset,
+    update_hints,
+)
 from model.ena_llq import BEFORE_HEADER, HDR, LLQ, EnaLlq, EnaTxHeader
 from model.ena_machine import EnaMachine, choose
 from model.ena_queue import (
@@ -252,3 +263,71 @@ def hdr_limit_not_clamped(s: EnaTxHeader, dev_max: Term) -> Step:
     """The driver keeps the device's value unclamped while ena_com uses min(dev, 256)."""
     step = HDR.transitions["header_setup_hardened"].fn(s, dev_max)
     return Step(step.guard, step.post.replace(ring_max=dev_max))
+
+
+# ---------------------------------------------------------------------------- keep-alive
+
+
+@KEEPALIVE.mutant("ka-check-at-equal", "ENA-KA-TRIGGER", replaces="timer_service")
+def ka_check_at_equal(s: KeepAlive, in_aenq: Term, admin_down: Term,
+                      tx_missing: Term) -> Step:
+    """The watchdog fires at ``>=``: a gap of exactly the timeout already resets."""
+    def due(k: KeepAlive, at: Term) -> Term:
+        return And(Eq(k.wd_active, 1), Not(Eq(k.timeout, NO_TIMEOUT)),
+                   ule(k.timeout, at - k.timestamp))
+    return run_timer_service(s, in_aenq, admin_down, tx_missing, due)
+
+
+@KEEPALIVE.mutant("ka-disabled-ignored", "ENA-KA-TRIGGER", replaces="timer_service")
+def ka_disabled_ignored(s: KeepAlive, in_aenq: Term, admin_down: Term,
+                        tx_missing: Term) -> Step:
+    """The check forgets ENA_HW_HINTS_NO_TIMEOUT: 0xFFFF is read as a timeout of 0xFFFF
+    sbintime units (15 us)."""
+    def due(k: KeepAlive, at: Term) -> Term:
+        return And(Eq(k.wd_active, 1), ult(k.timeout, at - k.timestamp))
+    return run_timer_service(s, in_aenq, admin_down, tx_missing, due)
+
+
+@KEEPALIVE.mutant("ka-restore-without-refresh", "ENA-KA-REFRESH", replaces="reset_task")
+def ka_restore_without_refresh(s: KeepAlive, ok: Term) -> Step:
+    """ena_restore_device forgets to refresh keep_alive_timestamp: the gap measured at the
+    next tick includes the whole reset."""
+    step = reset_task(s, ok)
+    return Step(step.guard, step.post.replace(timestamp=s.timestamp))
+
+
+@KEEPALIVE.mutant("ka-hint-zero-literal", "ENA-KA-TIMEOUT", replaces="update_hints")
+def ka_hint_zero_literal(s: KeepAlive, hint: Term) -> Step:
+    """A hint of 0 is taken literally: the timeout becomes 0 ms, and every tick resets."""
+    step = update_hints(s, hint)
+    return Step(step.guard, step.post.replace(
+        timeout=ite(Eq(hint, 0), ms(hint), step.post.timeout)))
+
+
+@KEEPALIVE.mutant("ka-trigger-last-wins", "ENA-RESET-FIRST-WINS", replaces="trigger_reset")
+def ka_trigger_last_wins(s: KeepAlive, reason: Term) -> Step:
+    """ena_trigger_reset records its reason even when a reset is already requested."""
+    step = trigger_reset(s, reason)
+    return Step(step.guard, step.post.replace(reason=reason))
+
+
+@KEEPALIVE.mutant("ka-keep-alive-stamps-the-deadline", "ENA-KA-CLOCK",
+                  replaces="aenq_keep_alive")
+def ka_keep_alive_stamps_the_deadline(s: KeepAlive) -> Step:
+    """The handler stamps the time of the next tick instead of now."""
+    step = aenq_keep_alive(s)
+    return Step(step.guard, step.post.replace(timestamp=s.deadline))
+
+
+@KEEPALIVE.mutant("ka-restore-without-rearm", "ENA-KA-ARMED", replaces="reset_task")
+def ka_restore_without_rearm(s: KeepAlive, ok: Term) -> Step:
+    """ena_restore_device succeeds but forgets ENA_TIMER_RESET: nobody watches any more."""
+    step = reset_task(s, ok)
+    return Step(step.guard, step.post.replace(armed=0))
+
+
+@KEEPALIVE.mutant("ka-destroy-keeps-the-reason", "ENA-RESET-PENDING", replaces="reset_task")
+def ka_destroy_keeps_the_reason(s: KeepAlive, ok: Term) -> Step:
+    """ena_destroy_device clears the flag but not reset_reason."""
+    step = reset_task(s, ok)
+    return Step(step.guard, step.post.replace(reason=s.reason))

@@ -202,6 +202,15 @@ ENA_SYMBOLS: dict[str, Symbol] = {
     "ena_setup_rx_resources": ena("ena.c", 873),
     "ena_refill_rx_bufs": ena("ena.c", 1112),
     "check_cdesc_in_tx_cq": ena("ena.c", 3222),
+    "ena_keep_alive_wd": ena("ena.c", 3132),
+    "check_for_missing_keep_alive": ena("ena.c", 3159),
+    "check_for_admin_com_state": ena("ena.c", 3183),
+    "check_for_missing_completions": ena("ena.c", 3343),
+    "ena_update_hints": ena("ena.c", 3436),
+    "ena_timer_service": ena("ena.c", 3535),
+    "ena_destroy_device": ena("ena.c", 3594),
+    "ena_restore_device": ena("ena.c", 3672),
+    "ENA_DEFAULT_KEEP_ALIVE_TO": ena("ena.h", 173),
     "check_missing_comp_in_tx_queue": ena("ena.c", 3247),
     "ena_get_tx_req_id": ena("ena_datapath.c", 211),
     "ena_tx_cleanup": ena("ena_datapath.c", 245),
@@ -263,6 +272,36 @@ ENA_SYMBOLS: dict[str, Symbol] = {
     "ena_netmap_reg": ena("ena_netmap.c", 274),
 }
 SYMBOLS.update(ENA_SYMBOLS)
+
+#: The management plane (register BAR, admin queue, AENQ) cited by impl/device and impl/ena.
+MGMT_SYMBOLS: dict[str, Symbol] = {
+    "ena_com_admin_init_aenq": ena("ena-com/ena_com.c", 172),
+    "get_comp_ctxt": ena("ena-com/ena_com.c", 225),
+    "__ena_com_submit_admin_cmd": ena("ena-com/ena_com.c", 255),
+    "ena_com_handle_single_admin_completion": ena("ena-com/ena_com.c", 497),
+    "ena_com_handle_admin_completion": ena("ena-com/ena_com.c", 527),
+    "ena_delay_exponential_backoff_us": ena("ena-com/ena_com.c", 590),
+    "ena_com_wait_and_process_admin_cq_polling": ena("ena-com/ena_com.c", 598),
+    "ena_com_wait_and_process_admin_cq_interrupts": ena("ena-com/ena_com.c", 821),
+    "ena_com_reg_bar_read32": ena("ena-com/ena_com.c", 886),
+    "wait_for_reset_state": ena("ena-com/ena_com.c", 1036),
+    "ena_com_check_supported_feature_id": ena("ena-com/ena_com.c", 1064),
+    "ena_com_get_feature_ex": ena("ena-com/ena_com.c", 1077),
+    "ena_com_abort_admin_commands": ena("ena-com/ena_com.c", 1530),
+    "ena_com_get_dma_width": ena("ena-com/ena_com.c", 1658),
+    "ena_com_validate_version": ena("ena-com/ena_com.c", 1683),
+    "ena_com_mmio_reg_read_request_init": ena("ena-com/ena_com.c", 2050),
+    "ena_com_admin_init": ena("ena-com/ena_com.c", 2112),
+    "ena_get_dev_stats": ena("ena-com/ena_com.c", 2285),
+    "ena_com_get_dev_attr_feat": ena("ena-com/ena_com.c", 2334),
+    "ena_com_aenq_intr_handler": ena("ena-com/ena_com.c", 2444),
+    "ena_com_dev_reset": ena("ena-com/ena_com.c", 2566),
+    "ena_admin_aq_common_desc": ena("ena-com/ena_defs/ena_admin_defs.h", 196),
+    "ena_admin_ena_mmio_req_read_less_resp": ena("ena-com/ena_defs/ena_admin_defs.h", 1291),
+    "ENA_ADMIN_AQ_COMMON_DESC_COMMAND_ID_MASK": ena("ena-com/ena_defs/ena_admin_defs.h", 1321),
+    "aenq_handlers": ena("ena.c", 4292),
+}
+SYMBOLS.update(MGMT_SYMBOLS)
 
 
 def url(name: str) -> str:

@@ -55,12 +55,14 @@ from proofs.symbolic import SolverAPI, SymbolicState
 
 #: The depths (log2) at which a refutation is searched with every quantifier expanded.
 EXACT_LOG2 = (1, 2, 3)
+#: Width of an ``sbt`` state field (FreeBSD's sbintime_t, 32.32 fixed-point seconds).
+SBT_BITS = 64
 #: How many entries of each array a counterexample can show (trimmed to its depth).
 ARRAY_ENTRIES_SHOWN = 1 << EXACT_LOG2[-1]
 
 
-def _bv(api: SolverAPI, name: str) -> Term:
-    return api.BitVec(name, 16, getattr(api, "ctx", None))
+def _bv(api: SolverAPI, name: str, width: int = 16) -> Term:
+    return api.BitVec(name, width, getattr(api, "ctx", None))
 
 
 def _array(api: SolverAPI, name: str) -> Term:
@@ -69,15 +71,17 @@ def _array(api: SolverAPI, name: str) -> Term:
 
 
 def fresh_ena_state(api: SolverAPI, machine: EnaMachine, prefix: str) -> SymbolicState:
-    """A state whose fields are fresh u16 bit-vectors (arrays: u16 -> u16), with the
-    bounds of their domains: ``log2`` within the machine's depths, ``bit`` 0 or 1."""
+    """A state whose fields are fresh u16 bit-vectors (arrays: u16 -> u16; ``sbt``: 64-bit
+    sbintime_t values), with the bounds of their domains: ``log2`` within the machine's
+    depths, ``bit`` 0 or 1."""
     domains = {v.name: v.domain for v in machine.vars}
     values: dict[str, Term] = {}
     constraints: list[Term] = []
     for f in dataclasses.fields(machine.state_type):
         name = f"{prefix}.{f.name}"
         domain = domains[f.name]
-        x = _array(api, name) if domain == "array" else _bv(api, name)
+        x = (_array(api, name) if domain == "array"
+             else _bv(api, name, SBT_BITS if domain == "sbt" else 16))
         values[f.name] = x
         if domain == "log2":
             constraints.append(machine.log2_ok(x))
@@ -128,7 +132,7 @@ def _trim_to_depth(cex: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
 def concrete_state(machine: EnaMachine, shown: dict[str, int]) -> Any:
     """The state a counterexample shows (one group: ``pre`` or ``post``), on the concrete
     model: scalars as they are, each array the tuple of its entries ``name[0..depth-1]``."""
-    n = 1 << shown["depth_log2"]
+    n = 1 << shown.get("depth_log2", 0)
     domains = {v.name: v.domain for v in machine.vars}
     return machine.state_type(**{
         f.name: (tuple(shown[f"{f.name}[{j}]"] for j in range(n))
@@ -137,16 +141,34 @@ def concrete_state(machine: EnaMachine, shown: dict[str, int]) -> Any:
 
 
 def _minimize(api: SolverAPI, pre: SymbolicState, args: dict[str, Term]) -> list[Term]:
-    """What a counterexample minimises: the depth first, then the sum of the unknowns it
-    shows (scalars and the first array entries), read as unsigned integers."""
-    depth_log2 = pre.variables["depth_log2"]
+    """What a counterexample minimises: the depth first (if the machine has one), then the
+    sum of the unknowns it shows (scalars and the first array entries), read as unsigned
+    integers."""
+    depth_log2 = pre.variables.get("depth_log2")
     scalars = [v for k, v in pre.variables.items() if k != "depth_log2" and api.is_bv(v)]
-    n = depth(depth_log2)
-    scalars += [api.If(ult(j, n), api.Select(arr, j), const16(n, 0))
-                for arr in pre.variables.values() if api.is_array(arr)
-                for j in range(ARRAY_ENTRIES_SHOWN)]
+    if depth_log2 is not None:
+        n = depth(depth_log2)
+        scalars += [api.If(ult(j, n), api.Select(arr, j), const16(n, 0))
+                    for arr in pre.variables.values() if api.is_array(arr)
+                    for j in range(ARRAY_ENTRIES_SHOWN)]
     scalars += list(args.values())
+    if depth_log2 is None:  # sbt fields: a bit-vector sum bisects far faster than BV2Int
+        return [_wide_sum(api, scalars)]
     return [api.BV2Int(depth_log2), api.Sum([api.BV2Int(v) for v in scalars])]
+
+
+#: Width of the bit-vector sum a counterexample without a depth minimises: wide enough
+#: that the sum of its 64-bit fields cannot overflow, and (below 2^71) compared signed
+#: as the minimisation's ``<=`` does, still in the right order.
+_SUM_BITS = 72
+
+
+def _wide_sum(api: SolverAPI, values: list[Term]) -> Term:
+    total = None
+    for v in values:
+        x = api.ZeroExt(_SUM_BITS - v.size(), v)
+        total = x if total is None else total + x
+    return total
 
 
 def _premise(machine: EnaMachine, state: Any, terms: list[Term]) -> dict[str, Term]:

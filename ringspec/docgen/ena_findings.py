@@ -130,6 +130,32 @@ FINDINGS = (
         example="ena_cq/step/missing_tx_diagnostic_as_shipped/ENA-CQ-HANDED",
     ),
     EnaFinding(
+        "The missing-completion check overwrites the reset reason",
+        "check_missing_comp_in_tx_queue assigns `adapter->reset_reason` directly instead "
+        "of through ena_trigger_reset, so a reason recorded since its test is lost.",
+        who="nobody in particular: a race between the timer service and any "
+        "ena_trigger_reset on another CPU (the TX or RX cleanup task validating a bad "
+        "completion, the AENQ DEVICE_REQUEST handler). The callout takes no lock.",
+        what="check_for_missing_completions returns at once if ENA_FLAG_TRIGGER_RESET is "
+        "set, so within one tick the keep-alive and admin reasons are safe. But between "
+        "that test and the moment check_missing_comp_in_tx_queue, over its threshold, sets "
+        "the flag and writes `reset_reason = MISS_TX_CMPL` (or MISS_INTERRUPT), another "
+        "CPU can request a reset through ena_trigger_reset (say INV_TX_REQ_ID 5); its "
+        "reason is overwritten. The rule every other trigger follows, the first reason "
+        "wins, does not hold here.",
+        how_bad="low: the reset still happens; what is wrong is the reason written to the "
+        "device in DEV_CTL and the per-reason reset counter, which is what an operator "
+        "reads to find the cause.",
+        code=("check_missing_comp_in_tx_queue", "check_for_missing_completions",
+              "ena_trigger_reset"),
+        hardened="request the reset through ena_trigger_reset (test the flag and record "
+        "the reason only if it was clear): ENA-RESET-FIRST-WINS is proved.",
+        machine="ena_keepalive",
+        transition="missing_tx_commit_as_shipped",
+        counterpart="missing_tx_commit_hardened",
+        example="ena_keepalive/contract/missing_tx_commit_as_shipped/ENA-RESET-FIRST-WINS",
+    ),
+    EnaFinding(
         "The driver's header limit is a uint8_t",
         "tx_ring->tx_max_header_size is a uint8_t copied from a u16 device value that "
         "ena_com clamps to 256.",

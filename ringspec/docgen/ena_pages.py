@@ -28,6 +28,7 @@ OWNER_MEANING = {
     "device": "written by the device",
     "memory": "host memory the device writes by DMA",
     "ghost": "ghost: not in the C, kept by the model to state a property",
+    "clock": "the simulated clock (getsbinuptime)",
 }
 
 
@@ -97,6 +98,21 @@ EXAMPLES: dict[str, Example] = {
                        "refills the burst.", (
         Move("llq_begin_packet", {"descs": 10}), Move("llq_put_desc", times=10),
         Move("llq_close"), Move("llq_doorbell"),
+    )),
+    "ena_keepalive": Example(1, "The keep-alives stop at time 0 (6 s timeout, ticks every "
+                             "second, times in sbintime_t: 1 s = 4294967296): at the sixth "
+                             "tick the gap is exactly 6 s, not more, so nothing happens; the "
+                             "seventh requests KEEP_ALIVE_TO (1) and queues the reset task "
+                             "instead of re-arming. The reset waits 2.5 s; the restore "
+                             "refreshes the timestamp, so the next tick finds a 1 s gap.", (
+        Move("timer_service", {"in_aenq": 0, "admin_down": 0, "tx_missing": 0}, times=6,
+             note="gap 6 s = timeout: no reset"),
+        Move("timer_service", {"in_aenq": 0, "admin_down": 0, "tx_missing": 0},
+             note="gap 7 s > 6 s: reason 1, reset task queued"),
+        Move("clock_advance", {"dt_ms": 2500}, note="the timer is not armed: time runs on"),
+        Move("reset_task", {"ok": 1}, note="timestamp refreshed, timer re-armed"),
+        Move("timer_service", {"in_aenq": 0, "admin_down": 0, "tx_missing": 0},
+             note="gap 1 s: no reset"),
     )),
     "ena_tx_header": Example(1, "A device reporting a 300-byte header limit: hardened, the "
                              "driver keeps ena_com's 256; as shipped, its uint8_t keeps "
@@ -225,8 +241,10 @@ def render(machine: EnaMachine, ev: Evidence) -> str:
     mutants = sum(r.obligation.kind == "mutant" and r.result == "refuted" for r in rows)
     body = [
         _module_doc(machine),
-        f"Ring size 2^k for {machine.min_log2} <= k <= {machine.max_log2}; counters are "
-        "u16 and wrap at 65536 as in C. Source: "
+        (f"Ring size 2^k for {machine.min_log2} <= k <= {machine.max_log2}; counters are "
+         "u16 and wrap at 65536 as in C." if machine.has_depth else
+         "No ring: one adapter, times exact as 64-bit sbintime_t, flags and the reason "
+         "as in C.") + " Source: "
         f"`{machine.state_type.__module__.replace('.', '/')}.py`.",
         *picture_section(machine),
         "## Worked example",
