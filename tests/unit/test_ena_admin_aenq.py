@@ -5,6 +5,7 @@ unimplemented handler, and the management interrupt running the consumer."""
 from __future__ import annotations
 
 import numpy as np
+from support.ena_mgmt_rig import admin_rig
 
 from impl.device.aenq import AenqGroup
 from impl.device.features import FeatureId
@@ -14,7 +15,6 @@ from impl.ena.reset import ResetState
 from impl.ena_defs import mgmt_layouts as m
 from impl.ena_defs import regs
 from impl.ena_defs.regs import ResetReason
-from tests.support.ena_mgmt_rig import admin_rig
 
 
 def aenq_rig(groups: int = 0xFF, enable: bool = True):  # type: ignore[no-untyped-def]

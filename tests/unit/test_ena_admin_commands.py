@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 
 import numpy as np
+from support.ena_mgmt_rig import admin_rig
 
 from impl.device import DeviceConfig
 from impl.device.features import DEFAULT_SUPPORTED, FeatureId, Limits
@@ -18,7 +19,6 @@ from impl.ena_defs import mgmt_layouts as m
 from impl.ena_defs.admin import CreateCqCmd, CreateSqCmd, DestroyCqCmd, DestroySqCmd
 from impl.ena_defs.constants import AdminOpcode, AqCaps, HashFunction, PlacementPolicy
 from impl.ena_defs.constants import SqDirection as D
-from tests.support.ena_mgmt_rig import admin_rig
 
 F = FeatureId
 

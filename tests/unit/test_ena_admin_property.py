@@ -11,6 +11,7 @@ import errno
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.ena_mgmt_rig import admin_rig
 
 from impl.device import DeviceConfig
 from impl.device.features import FeatureId
@@ -18,7 +19,6 @@ from impl.device.queues import TX_CQ_WORDS
 from impl.ena import admin_cmds as ac
 from impl.ena_defs import mgmt_layouts as m
 from impl.ena_defs.admin import CreateCqCmd, DestroyCqCmd
-from tests.support.ena_mgmt_rig import admin_rig
 
 OPS = st.one_of(
     st.tuples(st.just("set_mtu"), st.integers(0, 10_000)),

@@ -8,6 +8,7 @@ import errno
 
 import numpy as np
 import pytest
+from support.ena_mgmt_rig import admin_rig, mgmt_rig
 
 from impl.device import DeviceConfig
 from impl.device.mgmt_faults import MgmtFaults
@@ -18,7 +19,6 @@ from impl.ena_defs import mgmt_layouts as m
 from impl.ena_defs import regs
 from impl.ena_defs.constants import ADMIN_CMD_TIMEOUT_US, AdminOpcode, AdminStatus
 from impl.ena_defs.regs import DevCtl
-from tests.support.ena_mgmt_rig import admin_rig, mgmt_rig
 
 US = 1000
 MTU = 14

@@ -8,6 +8,7 @@ import ctypes as ct
 import errno
 
 import pytest
+from support.ena_mgmt_rig import mgmt_rig
 
 from impl.bus import Bus
 from impl.device import DeviceConfig, EnaDevice, SimClock
@@ -22,7 +23,6 @@ from impl.ena_defs import regs
 from impl.ena_defs.admin import CreateCqCmd
 from impl.ena_defs.mgmt_layouts import READLESS_RESP_DTYPE
 from impl.ena_defs.regs import DevCtl, DevSts, ResetReason
-from tests.support.ena_mgmt_rig import mgmt_rig
 
 US = 1000
 
