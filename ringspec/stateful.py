@@ -149,6 +149,8 @@ class NetmapRings(RuleBasedStateMachine):
     policy = HARDENED
     FRAME = 16
     BUF_SIZE = 64
+    HOST_RINGS = False
+    """The hardware-ring machines run without host rings (HostTrafficRings adds them)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -181,7 +183,7 @@ class NetmapRings(RuleBasedStateMachine):
         round (so ranges wrap past slot N-1 after a few steps, as after long traffic), or
         one whose rings start in a boundary state found by z3."""
         self.adapter = NetmapAdapter(rings, rings, n, buf_size=self.BUF_SIZE,
-                                     policy=self.policy)
+                                     policy=self.policy, host_rings=self.HOST_RINGS)
         self.models = {kind: [self.adapter.abstract(kind, q) for q in range(rings)]
                        for kind in KINDS}
         for kind, machine in KINDS.items():

@@ -40,6 +40,7 @@ HOST_FRAME = 40
 class HostRingRules:
     """Mixin: the host rings of ``self.adapter`` and their model states."""
 
+    HOST_RINGS = True
     adapter: NetmapAdapter | None
     policy: str
     host_rx: HostRx

@@ -1,14 +1,12 @@
 """The model drives the implementation (ringspec.stateful): hardened rings must never
 break an invariant or diverge from the model; as-shipped rings must reproduce the
 faithful model exactly, findings included; with a well-behaved user, every slot, byte
-and NIC descriptor is checked for the whole run; with host traffic, the host rings run
-in lockstep with their models on the same adapter.  Example and step counts come from the
+and NIC descriptor is checked for the whole run.  Example and step counts come from the
 Hypothesis profile (``ci``: 200 examples of up to 40 steps each)."""
 
 from hypothesis import settings
 
 from ringspec.stateful import AsShippedRings, HardenedRings, WellBehavedRings
-from ringspec.stateful_host import HostTrafficRings
 
 TestHardenedRings = HardenedRings.TestCase
 TestWellBehavedRings = WellBehavedRings.TestCase
@@ -19,5 +17,3 @@ TestAsShippedRings = AsShippedRings.TestCase
 # profile's examples.
 TestWellBehavedRings.settings = settings(
     settings.default, max_examples=5 * settings.default.max_examples)
-
-TestHostTrafficRings = HostTrafficRings.TestCase
