@@ -70,6 +70,17 @@ def split_frames(lengths: np.ndarray, data: np.ndarray) -> list[bytes]:
     return [bytes(data[e - n : e]) for e, n in zip(ends, lengths.tolist(), strict=True)]
 
 
+def _batch(frames: np.ndarray, lengths: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Packets as uint8 rows and one int64 length each (default: the row width);
+    ValueError unless there is one length >= 0 per row."""
+    frames = np.atleast_2d(np.asarray(frames, dtype=np.uint8))
+    k, width = frames.shape
+    lengths = np.full(k, width, np.int64) if lengths is None else np.asarray(lengths, np.int64)
+    if lengths.shape != (k,) or (k and lengths.min() < 0):
+        raise ValueError("lengths must give one length >= 0 per frame")
+    return frames, lengths
+
+
 @dataclass
 class FrameQueue:
     """Packets as one concatenated byte array plus per-packet lengths, first in first out
@@ -160,11 +171,9 @@ class HostRings:
         """The stack hands netmap a batch of packets (uint8 rows, optional lengths), in
         order; returns each packet's errno: 0 (queued) or ENOBUFS (dropped: longer than a
         netmap buffer, or no room left in the host RX ring)."""
-        frames = np.atleast_2d(np.asarray(frames, dtype=np.uint8))
+        frames, lengths = _batch(frames, lengths)
         k, width = frames.shape
-        lengths = np.full(k, width, np.int64) if lengths is None else np.asarray(lengths,
-                                                                                np.int64)
-        if lengths.shape != (k,) or (k and (lengths.min() < 0 or lengths.max() > width)):
+        if k and lengths.max() > width:
             raise ValueError("lengths must give one length <= row width per frame")
         kr = self.rx
         busy = int(ring_dist(kr.hwcur[0], kr.hwtail[0], self.n))
@@ -255,7 +264,7 @@ class HostRings:
         wanted = np.ones(idx.size, bool) if force else (kr.slot_flags[row, idx]
                                                         & NS_FORWARD) != 0
         lengths = kr.slot_len[row, idx].astype(np.int64)
-        ok = (lengths >= ETH_HLEN) & (lengths <= self.mem.buf_size)
+        ok = self._len_ok(lengths)
         up = wanted & ok
         kr.slot_flags[row[up], idx[up]] &= ~np.uint16(NS_FORWARD)
         buf = self._nmb(kr.slot_buf_idx[row[up], idx[up]])
@@ -275,6 +284,10 @@ class HostRings:
         self.bad_len += bad
         return sent
 
+    def _len_ok(self, lengths: np.ndarray) -> np.ndarray:
+        """netmap_grab_packets' length test: ``14 <= len <= buf_size``."""
+        return (lengths >= ETH_HLEN) & (lengths <= self.mem.buf_size)
+
     def _nmb(self, buf_idx: np.ndarray) -> np.ndarray:
         """NMB: the buffer a slot points at; an index past the pool means buffer 0."""
         buf = buf_idx.astype(np.int64)
@@ -287,11 +300,9 @@ class HostRings:
         ``len`` (any u16, the kernel judges it) and releases them (head = cur moves past
         them).  ValueError, nothing written, if they exceed the user's free slots, a row
         is longer than a buffer, or a slot in the way has no valid buffer."""
-        frames = np.atleast_2d(np.asarray(frames, dtype=np.uint8))
+        frames, lengths = _batch(frames, lengths)
         k, width = frames.shape
-        lengths = np.full(k, width, np.int64) if lengths is None else np.asarray(lengths,
-                                                                                np.int64)
-        if lengths.shape != (k,) or (k and (lengths.min() < 0 or lengths.max() > 0xFFFF)):
+        if k and lengths.max() > 0xFFFF:
             raise ValueError("lengths must give one u16 length per frame")
         if width > self.mem.buf_size:
             raise ValueError(f"frame rows of {width} bytes exceed the buffer size "
@@ -344,7 +355,7 @@ class HostRings:
         if head < n:
             idx = (hwcur + np.arange(int(ring_dist(hwcur, head, n)))) % n
             lengths = kr.slot_len[0, idx]
-            pending_bad = int(((lengths < ETH_HLEN) | (lengths > self.mem.buf_size)).sum())
+            pending_bad = int((~self._len_ok(lengths)).sum())
         return HostTx(n=n, head=head, tail=int(kr.ring_tail[0]), hwcur=hwcur,
                       hwtail=int(kr.hwtail[0]), pending_bad=pending_bad,
                       released=self.released, sent_up=self.sent_up, bad_len=self.bad_len)
