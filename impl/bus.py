@@ -268,6 +268,11 @@ class Msix:
         self._fire(fire)
         return fire
 
+    def waiting(self, vectors: np.ndarray) -> np.ndarray:
+        """Which of ``vectors`` fired and were not yet taken by a polling driver (its
+        cleanup task is scheduled but has not run: ``ta_pending``)."""
+        return self._undelivered[self._check(vectors)]
+
     def take(self) -> np.ndarray:
         """Vectors that fired since the last call (for a driver that polls its interrupts)."""
         out = np.flatnonzero(self._undelivered)

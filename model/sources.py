@@ -303,6 +303,33 @@ MGMT_SYMBOLS: dict[str, Symbol] = {
 }
 SYMBOLS.update(MGMT_SYMBOLS)
 
+#: The adapter around them: attach, up/down, the timer service and the reset flow
+#: (impl/ena/adapter.py, impl/ena/watchdog.py, impl/ena/device_init.py).
+ADAPTER_SYMBOLS: dict[str, Symbol] = {
+    "ena_com_aenq_has_keep_alive": ena("ena-com/ena_com.c", 2506),
+    "create_queues_with_size_backoff": ena("ena.c", 2164),
+    "ena_up": ena("ena.c", 2254),
+    "ena_down": ena("ena.c", 2612),
+    "ena_calc_max_io_queue_num": ena("ena.c", 2645),
+    "ena_set_queues_placement_policy": ena("ena.c", 2739),
+    "ena_calc_io_queue_size": ena("ena.c", 2848),
+    "ena_device_init": ena("ena.c", 2993),
+    "ena_enable_msix_and_set_admin_interrupts": ena("ena.c", 3099),
+    "check_for_missing_keep_alive": ena("ena.c", 3159),
+    "check_for_admin_com_state": ena("ena.c", 3183),
+    "check_for_rx_interrupt_queue": ena("ena.c", 3198),
+    "check_missing_comp_in_tx_queue": ena("ena.c", 3247),
+    "check_for_missing_completions": ena("ena.c", 3343),
+    "check_for_empty_rx_ring": ena("ena.c", 3398),
+    "ena_update_hints": ena("ena.c", 3436),
+    "ena_timer_service": ena("ena.c", 3535),
+    "ena_destroy_device": ena("ena.c", 3594),
+    "ena_restore_device": ena("ena.c", 3672),
+    "ena_reset_task": ena("ena.c", 3784),
+    "ena_attach": ena("ena.c", 3821),
+}
+SYMBOLS.update(ADAPTER_SYMBOLS)
+
 
 def url(name: str) -> str:
     """The permalink of a named symbol."""

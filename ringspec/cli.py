@@ -1,4 +1,5 @@
-"""The ``ringspec`` console script: ``prove``, ``fuzz``, ``docs``, ``bench`` and ``modes``."""
+"""The ``ringspec`` console script: ``prove``, ``fuzz``, ``docs``, ``bench``, ``modes`` and
+``faults``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ commands:
   docs    regenerate docs/ from the model and a proof run
   bench   time the datapath loops against their slot-at-a-time port and the numpy floor
   modes   compare the classic and the RFC way of entering and leaving netmap mode
+  faults  run every ENA fault knob with traffic and report what the driver did
 
 Run `ringspec COMMAND --help` for a command's options."""
 
@@ -48,8 +50,15 @@ def _modes(argv: list[str]) -> int:
     return main(argv)
 
 
+def _faults(argv: list[str]) -> int:
+    from ringspec.faults import main
+
+    return main(argv)
+
+
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "prove": _prove, "fuzz": _fuzz, "docs": _docs, "bench": _bench, "modes": _modes,
+    "faults": _faults,
 }
 
 

@@ -34,6 +34,7 @@ from impl.device.admin_queue import DeviceAdminQueue
 from impl.device.aenq import DeviceAenq
 from impl.device.clock import SimClock
 from impl.device.config import DeviceConfig
+from impl.device.events import DeviceEvents
 from impl.device.faults import DeviceStats, Faults, draw
 from impl.device.features import Features
 from impl.device.mgmt_faults import MgmtFaults, MgmtStats
@@ -112,8 +113,22 @@ class EnaDevice:
         self.aenq = DeviceAenq(bus, self.clock, self.mgmt,
                                lambda: self.features.state.aenq_enabled)
         """The AENQ producer (events: link change, keep-alive, hints, reset request)."""
+        self.events = DeviceEvents(self.clock, self.aenq, lambda: self.mgmt_faults,
+                                   self.mgmt.rng, self.mgmt_stats, self._drops)
+        """The one-second timeline (keep-alives); started by :meth:`DeviceEvents.start`."""
         bus.regs.attach(self)
         bus.llq.attach(self)
+
+    def set_mgmt_faults(self, faults: MgmtFaults) -> None:
+        """Switch the management fault knobs (every component reads the new rates)."""
+        self.mgmt_faults = faults
+        for part in (self.mgmt.readless, self.mgmt.reset, self.admin_cmds, self.admin):
+            part.faults = faults
+
+    def _drops(self) -> tuple[int, int]:
+        s = self.stats
+        return (s.rx_no_buffer + s.rx_no_queue,
+                s.tx_malformed + s.tx_dma_error + s.llq_burst_dropped_pkts)
 
     # -- queue-creation port
     def create_cq(self, cmd: CreateCqCmd) -> CreateCqResp:

@@ -20,7 +20,15 @@ admin_intr_lost        the completion entry is written but the admin      missin
                        MSI-X vector is not raised                         interrupt (polls)
 feature_unsupported    a GET/SET_FEATURE of an advertised feature is      EOPNOTSUPP
                        answered UNSUPPORTED_OPCODE                        (ENA_COM_UNSUPPORTED)
+keep_alive_missing     one second's KEEP_ALIVE event is not sent           KEEP_ALIVE_TO once
+                                                                          6 s pass without one
+link_flap              the link goes down for one second (two              LINK_CHANGE events,
+                       LINK_CHANGE events)                                no reset
+device_reset_request   the device asks for a reset                        DEVICE_REQUEST
+                       (DEVICE_REQUEST_RESET event)
 =====================  =================================================  ==================
+
+The last three are drawn once per simulated second by :mod:`impl.device.events`.
 """
 
 from __future__ import annotations
@@ -40,6 +48,9 @@ class MgmtFaults:
     admin_comp_lost: float = 0.0
     admin_intr_lost: float = 0.0
     feature_unsupported: float = 0.0
+    keep_alive_missing: float = 0.0
+    link_flap: float = 0.0
+    device_reset_request: float = 0.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -74,6 +85,10 @@ class MgmtStats:
     admin_dma_error: int = 0
     feature_unsupported: int = 0
     admin_interrupts: int = 0
+    keep_alives: int = 0
+    keep_alive_missing: int = 0
+    link_flap: int = 0
+    device_reset_request: int = 0
 
     def add(self, name: str, n: int = 1) -> None:
         setattr(self, name, getattr(self, name) + int(n))

@@ -191,10 +191,11 @@ def get_feature(aq: AdminQueue, feat: ComFeatures, fid: int, dtype: np.dtype,
 
 
 def set_feature(aq: AdminQueue, feat: ComFeatures, fid: int, rec: np.ndarray,
-                ctrl_addr: int = 0, ctrl_len: int = 0) -> int:
+                ctrl_addr: int = 0, ctrl_len: int = 0, check_supported: bool = True) -> int:
     """SET_FEATURE of ``fid`` with the descriptor ``rec`` (and an optional control
-    buffer)."""
-    if not feat.supports(fid):
+    buffer). ``check_supported=False`` is ``ena_com_set_host_attributes``, sent before
+    the device attributes are known, so it cannot check."""
+    if check_supported and not feat.supports(fid):
         return errno.EOPNOTSUPP
     if not _addr_ok(feat, ctrl_addr):
         return errno.EINVAL

@@ -69,6 +69,12 @@ class Aenq:
         self.mmio.write32(regs.AENQ_CAPS_OFF, int(QueueCaps.DEPTH.put(self.depth)
                                                    | QueueCaps.ENTRY_SIZE.put(ENTRY_SIZE)))
 
+    def destroy(self) -> None:
+        """``ena_com_admin_destroy`` (AENQ part): free the ring."""
+        if self.addr:
+            self.mmio.bus.mem.free(self.addr)
+            self.addr = 0
+
     def enable(self) -> None:
         """``ena_com_admin_aenq_enable``: all entries available."""
         self.mmio.write32(regs.AENQ_HEAD_DB_OFF, self.head)
@@ -93,6 +99,26 @@ class Aenq:
         if n:
             self.mmio.write32(regs.AENQ_HEAD_DB_OFF, self.head)
         return n
+
+
+    def pending(self) -> np.ndarray:
+        """The entries the device has written and the consumer not yet taken, in order
+        (the run from head whose phase matches, at most one lap)."""
+        ring = self.entries
+        k = np.arange(self.depth)
+        pos = (self.head + k) & (self.depth - 1)
+        want = np.where((self.head & (self.depth - 1)) + k >= self.depth, self.phase ^ 1,
+                        self.phase)
+        match = (ring["aenq_common_desc"]["flags"][pos] & 1) == want
+        n = int(np.argmin(match)) if not match.all() else self.depth
+        return ring[pos[:n]]
+
+    def has_keep_alive(self) -> bool:
+        """``ena_com_aenq_has_keep_alive``: is a KEEP_ALIVE among the unprocessed events?
+        (the watchdog then blames a lost management interrupt, not the device).
+        https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L2506
+        """
+        return bool((self.pending()["aenq_common_desc"]["group"] == KEEP_ALIVE).any())
 
 
 def _u64(rec: np.ndarray, name: str) -> int:

@@ -21,13 +21,20 @@ from typing import NamedTuple
 import numpy as np
 
 from impl.bus import Bus
+from impl.ena.admin_queue import status_to_errno
 from impl.ena.reset import ResetState
 from impl.ena.rxq import RxConfig, RxQueues, RxResult
 from impl.ena.start import QueueStart
 from impl.ena.txclean import tx_cleanup
 from impl.ena.txmap import collapse_plan, collapsed_lengths
 from impl.ena.txq import TxConfig, TxQueues, XmitResult
-from impl.ena_defs.admin import CreateCqCmd, CreateSqCmd, QueueAdmin
+from impl.ena_defs.admin import (
+    CreateCqCmd,
+    CreateSqCmd,
+    DestroyCqCmd,
+    DestroySqCmd,
+    QueueAdmin,
+)
 from impl.ena_defs.constants import (
     CLEAN_BUDGET,
     DEFAULT_BUF_RING_SIZE,
@@ -83,7 +90,12 @@ class DriverConfig:
 
 
 class QueueSetupError(RuntimeError):
-    """The device refused an IO queue creation command."""
+    """An IO queue creation command failed; ``errno`` is the ena_com code (ENOMEM for a
+    device out of resources, which makes ``ena_up`` retry with smaller rings)."""
+
+    def __init__(self, message: str, code: int = errno.EINVAL) -> None:
+        super().__init__(message)
+        self.errno = code
 
 
 class TransmitResult(NamedTuple):
@@ -119,14 +131,18 @@ class Accounting:
 class EnaDriver:
     """One adapter's datapath over a bus and the queue-creation port."""
 
-    def __init__(self, bus: Bus, port: QueueAdmin, config: DriverConfig | None = None) -> None:
+    def __init__(self, bus: Bus, port: QueueAdmin, config: DriverConfig | None = None,
+                 reset: ResetState | None = None) -> None:
+        """Set up the queues and create them on the device (QueueSetupError if it refuses,
+        with everything allocated here released). ``reset`` is the adapter's reset
+        trigger, shared with the management plane."""
         cfg = config or DriverConfig()
         self.cfg = cfg
         self.bus = bus
         self.port = port
         n = cfg.num_queues
         self.hardened = cfg.policy is Policy.HARDENED
-        self.reset = ResetState()
+        self.reset = reset if reset is not None else ResetState()
         self.tx = TxQueues(TxConfig(
             nqueues=n, depth=cfg.tx_ring_size, llq=cfg.llq, llq_entry_size=cfg.llq_entry_size,
             max_entries_in_tx_burst=cfg.max_entries_in_tx_burst,
@@ -141,7 +157,15 @@ class EnaDriver:
         cfg.start.apply(self.tx, self.rx)
         self.accounting = Accounting()
         self.running = False
-        self._create_queues()
+        self.sq_idx = np.full((n, 2), -1, dtype=np.int64)
+        """Device SQ index of each queue pair (TX, RX); -1 until created."""
+        self.cq_idx = np.full((n, 2), -1, dtype=np.int64)
+        self._blocks: list[int] = []
+        try:
+            self._create_queues()
+        except QueueSetupError:
+            self.destroy_queues()
+            raise
 
     # -- setup (ena_create_io_queues) and ena_up
     def _create_queues(self) -> None:
@@ -152,20 +176,25 @@ class EnaDriver:
         rx_sq = mem.alloc(n * rd * DESC_SIZE, 4096)
         rx_cq = mem.alloc(n * rd * 16, 4096)
         bufs = mem.alloc(n * rd * cfg.rx_buf_size, 4096)
+        self._blocks = [b for b in (tx_sq, tx_cq, rx_sq, rx_cq, bufs) if b]
         tdb, llq_off, rdb = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
         self.unmask_off = np.zeros(n, np.int64)
         placement = PlacementPolicy.DEV if cfg.llq else PlacementPolicy.HOST
         for q in range(n):  # setup, not datapath: one admin command pair per queue
             cq = self._ok(self.port.create_cq(CreateCqCmd(td, tx_cq + q * td * 8, q + 1, 2)))
+            self.cq_idx[q, 0] = cq.cq_idx
             sq = self._ok(self.port.create_sq(CreateSqCmd(
                 SqDirection.TX, placement, cq.cq_idx, td,
                 0 if cfg.llq else tx_sq + q * td * DESC_SIZE)))
+            self.sq_idx[q, 0] = sq.sq_idx
             tdb[q], llq_off[q] = sq.sq_doorbell_offset, sq.llq_descriptors_offset
             self.unmask_off[q] = cq.cq_interrupt_unmask_register_offset
             cq = self._ok(self.port.create_cq(CreateCqCmd(rd, rx_cq + q * rd * 16, q + 1, 4)))
+            self.cq_idx[q, 1] = cq.cq_idx
             sq = self._ok(self.port.create_sq(CreateSqCmd(
                 SqDirection.RX, PlacementPolicy.HOST, cq.cq_idx, rd,
                 rx_sq + q * rd * DESC_SIZE)))
+            self.sq_idx[q, 1] = sq.sq_idx
             rdb[q] = sq.sq_doorbell_offset
         self.tx.attach(tx_sq, tx_cq, tdb, llq_off)
         self.rx.attach(rx_sq, rx_cq, bufs, rdb)
@@ -173,8 +202,24 @@ class EnaDriver:
     @staticmethod
     def _ok(resp):  # type: ignore[no-untyped-def]
         if resp.status != AdminStatus.SUCCESS:
-            raise QueueSetupError(f"device refused: {resp}")
+            raise QueueSetupError(f"device refused: {resp}", status_to_errno(resp.status))
         return resp
+
+    def destroy_queues(self) -> None:
+        """``ena_destroy_all_io_queues`` then the frees of ``ena_down``: every created SQ
+        is destroyed before its CQ (a refusal -- the admin queue already stopped by a
+        non-graceful destroy -- is ignored, as the C only logs it), then the rings and RX
+        buffers go back to host memory. The adapter stops running."""
+        self.running = False
+        dirs = (SqDirection.TX, SqDirection.RX)
+        for q, d in zip(*np.nonzero(self.sq_idx >= 0), strict=True):  # teardown, not datapath
+            self.port.destroy_sq(DestroySqCmd(int(self.sq_idx[q, d]), dirs[d]))
+        for q, d in zip(*np.nonzero(self.cq_idx >= 0), strict=True):
+            self.port.destroy_cq(DestroyCqCmd(int(self.cq_idx[q, d])))
+        self.sq_idx[:] = self.cq_idx[:] = -1
+        for b in self._blocks:
+            self.bus.mem.free(b)
+        self._blocks = []
 
     def up(self) -> None:
         """``ena_up``'s datapath part: fill every RX ring with ``ring_size - 1`` buffers

@@ -19,6 +19,7 @@ https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a2
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -111,6 +112,13 @@ class TxQueues:
         self.pkt_id = np.full((n, d), -1, dtype=np.int64)
         self.tx_descs = np.zeros((n, d), dtype=np.int64)
         self.pkt_len = np.zeros((n, d), dtype=np.int64)
+        self.sent_ns = np.zeros((n, d), dtype=np.int64)
+        """``tx_info->timestamp`` of each in-flight id (set at xmit; meaningful only where
+        ``inflight``, which is the C's ``bintime_isset``)."""
+        self.print_once = np.ones((n, d), dtype=bool)
+        """``tx_info->print_once``: the missing-completion watchdog counts an id once."""
+        self.now_ns: Callable[[], int] = lambda: 0
+        """The clock the xmit path stamps with (``getbinuptime``)."""
         self.running = np.ones(n, dtype=bool)
         self.acum_pkts = z.copy()
         self.drbr = BufRings(n, cfg.buf_ring_size, min(cfg.max_tx_sgl_size, BUS_DMA_SEGS))
@@ -267,6 +275,8 @@ class TxQueues:
         sq = q[ok]
         rid = self.free_ids[sq, (self.next_to_use[sq] + rank[ok]) & mask]
         self.inflight[sq, rid] = True
+        self.sent_ns[sq, rid] = self.now_ns()
+        self.print_once[sq, rid] = True
         self.pkt_id[sq, rid] = br.pkt_id[sq, slot[ok]]
         self.tx_descs[sq, rid] = entries[ok]
         self.pkt_len[sq, rid] = length[ok]

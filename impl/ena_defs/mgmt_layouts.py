@@ -119,6 +119,14 @@ LLQ_DTYPE = _struct([
 """``struct ena_admin_feature_llq_desc``; ``accel_mode`` word 0 is
 ``{supported_flags u16, max_tx_burst_size u16}`` on GET, ``{enabled_flags, reserved}`` on
 SET."""
+LLQ_ENTRY_SIZE_BITS = {128: 1, 192: 2, 256: 4}
+"""``enum ena_admin_llq_ring_entry_size``: the entry size in bytes -> its control bit."""
+LLQ_INLINE_HEADER = 1
+"""``ENA_ADMIN_INLINE_HEADER``."""
+LLQ_MULTIPLE_DESCS_PER_ENTRY = 2
+"""``ENA_ADMIN_MULTIPLE_DESCS_PER_ENTRY``."""
+LLQ_DESCS_BEFORE_HEADER_2 = 2
+"""``ENA_ADMIN_LLQ_NUM_DESCS_BEFORE_HEADER_2``."""
 MAX_QUEUES_EXT_DTYPE = _struct([
     ("version", "u1"), ("reserved1", "u1", (3,)),
     ("max_tx_sq_num", "<u4"), ("max_tx_cq_num", "<u4"), ("max_rx_sq_num", "<u4"),
