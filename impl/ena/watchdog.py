@@ -19,11 +19,9 @@ https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a2
 https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L3198
 https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L3398
 
-Two simplifications, neither visible to the reset decision: ``check_cdesc_in_tx_cq`` in
-the C *consumes* the completion it finds (``ena_com_tx_comp_req_id_get`` advances the CQ
-head; a reset follows, so nothing reads the queue again) -- here it only looks; and on a
-queue that hits MISS_INTERRUPT the ``print_once`` flags of the ids scanned before it are
-left set (the C clears them; they only gate a log line and a counter).
+One simplification, invisible to the reset decision: ``check_cdesc_in_tx_cq`` in the C
+*consumes* the completion it finds (``ena_com_tx_comp_req_id_get`` advances the CQ head;
+a reset follows, so nothing reads the queue again) -- here it only looks.
 """
 
 from __future__ import annotations
@@ -105,8 +103,12 @@ def scan_missing_completions(tx: TxQueues, rx: RxQueues, watch: QueueWatch, star
         qs = np.arange(start, nq, dtype=np.int64)  # budget-- from 0 never reaches 0
     age = ns_to_sbt(now_ns) - ns_to_sbt(tx.sent_ns[qs])
     live = tx.inflight[qs]
-    tx_mi = ~watch.first_interrupt[qs] & (live & (age > 2 * timeout_sbt)).any(axis=1)
+    very_late = live & (age > 2 * timeout_sbt)
+    tx_mi = ~watch.first_interrupt[qs] & very_late.any(axis=1)
     late = live & (age > timeout_sbt)
+    # on a MISS_INTERRUPT queue the C returns at the first such id: the ids before it were
+    # already looked at (print_once cleared), but its count is never added
+    before_mi = np.arange(late.shape[1])[None, :] < np.argmax(very_late, axis=1)[:, None]
     missed = late.sum(axis=1)
     tx_thr = ~tx_mi & (missed > threshold)
     rx_hit = ~watch.first_interrupt[qs] & rx_cq_nonempty(rx, qs)
@@ -119,7 +121,8 @@ def scan_missing_completions(tx: TxQueues, rx: RxQueues, watch: QueueWatch, star
     counted = upto & ~tx_mi
     new = late & tx.print_once[qs] & counted[:, None]
     watch.missing_tx_comp[qs] += new.sum(axis=1)
-    tx.print_once[qs] &= ~(late & counted[:, None])
+    looked = counted[:, None] | ((upto & tx_mi)[:, None] & before_mi)
+    tx.print_once[qs] &= ~(late & looked)
     # RX side: pairs whose TX check passed
     rx_seen = upto & ~tx_mi & ~tx_thr & rx_hit
     watch.no_interrupt_event_cnt[qs[rx_seen]] += 1
