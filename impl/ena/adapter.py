@@ -115,6 +115,9 @@ class AdapterStats:
     resets: Counter[int] = field(default_factory=Counter)
     failed_restores: int = 0
     unresponsive_skips: int = 0
+    missing_tx_direct: int = 0
+    """Resets requested by the missing-completion threshold, whose reason is assigned
+    directly (overwriting any reason recorded since the timer's test)."""
 
     @property
     def total_resets(self) -> int:
@@ -440,6 +443,7 @@ class EnaAdapter:
         if res.next_qid is not None:
             self.next_monitored_tx_qid = res.next_qid
         if res.reason and res.direct:
+            self.stats.missing_tx_direct += 1
             self.reset.triggered = True
             self.reset.reason = ResetReason(res.reason)
             self.reset.triggers += 1
@@ -480,6 +484,7 @@ class EnaAdapter:
         if not (self.reset.triggered and dev_up):
             com_reset.dev_reset(com.mmio, self.reset.reason, com.com.has_cap(3), com.timeouts)
         self.bus.msix.masked[:] = True
+        self.bus.msix.handler = None  # ena_free_mgmnt_irq, ena_disable_msix
         self.flags.msix_enabled = False
         com.aq.abort()
         com.teardown()
@@ -532,6 +537,7 @@ class EnaAdapter:
             com_reset.dev_reset(com.mmio, ResetReason.DRIVER_INVALID_STATE,
                                 com.com.has_cap(3), com.timeouts)
             com.teardown()
+        self.bus.msix.handler = None
         self.com = None
         self.flags.device_running = False
         self.flags.ongoing_reset = False

@@ -1,0 +1,122 @@
+"""The ENA adapter's management plane and the device, judged by the keep-alive model
+after every step.
+
+Rules: traffic, time passing (with the device's keep-alives and the one-second timer),
+keep-alives switched off and on, a device-requested reset, hints, a datapath fault for
+one step, a reset requested by the driver.
+After every rule the adapter, read as the model's state
+(:mod:`support.ena_mgmt_lockstep`), equals the model stepped through the same events
+(every guard holding), so a reset happens exactly when the model's watchdog says, with
+the reason the model records (first wins, except the missing-completion path), and a
+restore never triggers another; every TX packet the driver took is completed, dropped,
+queued, in flight or freed by a reset; and after a graceful detach every block of host
+memory the adapter allocated is back.
+
+Not exercised here (the unit tests and ``ringspec faults`` cover them): a device that
+stops answering register reads (the model has no branch for ena_timer_service's "FW
+unresponsive, skipping reset"), and an admin command that times out (its 3 s wait holds
+the simulation's one thread, so a timer tick due meanwhile runs late, which the model's
+clock does not allow).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from support.ena_adapter_rig import SECOND
+from support.ena_mgmt_lockstep import LockstepAdapter, abstract
+
+from impl.bus import Bus
+from impl.device import DeviceConfig, EnaDevice, Faults, SimClock, Wire
+from impl.device.mgmt_faults import MgmtFaults
+from impl.ena.adapter import AdapterConfig
+from impl.ena_defs.regs import ResetReason
+from impl.packets import PacketBatch
+
+DATAPATH = ["tx_req_id_oob", "tx_req_id_stale", "cdesc_mbz", "rx_req_id_invalid",
+            "tx_comp_lost"]
+
+
+class EnaManagement(RuleBasedStateMachine):
+    @initialize(llq=st.booleans(), seed=st.integers(0, 3))
+    def attach(self, llq: bool, seed: int) -> None:
+        self.bus = Bus(mem_size=1 << 25, nvec=3)
+        self.clock = SimClock()
+        self.dev = EnaDevice(self.bus, DeviceConfig(max_tx_burst_bytes=2048, seed=seed),
+                             clock=self.clock)
+        Wire(SimClock()).loopback(self.dev)
+        rng = np.random.default_rng(seed)
+        lengths = rng.integers(60, 3000, 16)
+        base = self.bus.mem.alloc(int(lengths.sum()), 64)
+        self.pool = PacketBatch.from_arrays(self.bus.mem.data,
+                                            base + np.cumsum(lengths) - lengths, lengths)
+        self.baseline = len(self.bus.mem._blocks)
+        self.a = LockstepAdapter(self.bus, self.clock, AdapterConfig(ncpus=2, want_llq=llq))
+        assert self.a.attach() == 0 and self.a.up() == 0
+        self.a.start_model()
+        self.dev.events.start()
+        self.mgmt = MgmtFaults()
+
+    def _step(self, n: int = 1) -> None:
+        for i in range(n):
+            if self.a.driver is not None and self.a.flags.dev_up:
+                self.a.driver.transmit(self.pool, curcpu=i)
+            self.dev.step()
+            self.a.handle_interrupts()
+            self.a.advance(SECOND // 10)
+
+    @rule(steps=st.integers(1, 20))
+    def traffic(self, steps: int) -> None:
+        self._step(steps)
+
+    @rule(ms=st.integers(1, 9000))
+    def time_passes(self, ms: int) -> None:
+        self.a.advance(ms * 1_000_000)
+
+    @rule(on=st.booleans())
+    def keep_alives(self, on: bool) -> None:
+        self.mgmt = MgmtFaults(keep_alive_missing=0.0 if on else 1.0)
+        self.dev.set_mgmt_faults(self.mgmt)
+
+    @rule()
+    def device_requests_reset(self) -> None:
+        self.dev.aenq.request_reset()
+
+    @rule(hint=st.sampled_from([0, 0xFFFF, 1500, 4000, 12000]))
+    def hints(self, hint: int) -> None:
+        self.dev.aenq.notify_hints({"driver_watchdog_timeout": hint})
+
+    @rule(knob=st.sampled_from(DATAPATH))
+    def datapath_fault(self, knob: str) -> None:
+        self.dev.faults = Faults(**{knob: 1.0})
+        self._step(1)
+        self.dev.faults = Faults()
+
+    @precondition(lambda self: self.a.flags.device_running)
+    @rule(reason=st.sampled_from([ResetReason.INV_RX_REQ_ID, ResetReason.OS_TRIGGER]))
+    def driver_requests_reset(self, reason: ResetReason) -> None:
+        self.a.trigger(reason)
+
+    @invariant()
+    def the_adapter_is_the_model(self) -> None:
+        model = self.a.sync_clock()
+        assert abstract(self.a, model.restarted) == model
+
+    @invariant()
+    def every_packet_is_accounted_for(self) -> None:
+        led = self.a.packets()
+        assert led.accepted == led.completed + led.dropped + led.freed_at_down
+
+    def teardown(self) -> None:
+        if not hasattr(self, "a"):
+            return
+        for reason, n in self.a.stats.resets.items():
+            event(f"reset {ResetReason(reason).name} x{min(n, 3)}")
+        self.a.destroy_device(graceful=True)
+        assert len(self.bus.mem._blocks) == self.baseline, "the adapter gave back everything"
+
+
+EnaManagement.TestCase.settings = settings(max_examples=30, stateful_step_count=15)
+TestEnaManagement = EnaManagement.TestCase

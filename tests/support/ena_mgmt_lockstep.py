@@ -1,0 +1,148 @@
+"""Lockstep of the adapter's watchdog and reset flow with the model's keep-alive machine
+(:mod:`model.ena_keepalive`).
+
+:class:`LockstepAdapter` is the adapter with each management event also applied, as the
+model's transition, to a model state: a keep-alive processed (``aenq_keep_alive`` at the
+time it happened), a hint (``update_hints``), an ``ena_trigger_reset`` (``trigger_reset``),
+a timer tick (``timer_service`` at the deadline, with what the adapter saw: an unprocessed
+keep-alive in the AENQ, the admin queue stopped, a TX queue over the threshold -- then
+``missing_tx_commit_as_shipped``), and the reset task (``reset_task`` with the restore's
+outcome). Between events time passes with the clock; the model's clock is the adapter's
+(``sbintime_t`` of the simulated nanoseconds). Every transition's guard must hold, and
+:func:`abstract` of the adapter must equal the model state at any time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from impl.ena.adapter import EnaAdapter
+from impl.ena.watchdog import ns_to_sbt
+from model import ena_keepalive as K  # noqa: N812 -- the model's machine, as in the docs
+
+T = K.KEEPALIVE.transitions
+
+
+class GuardFailedError(AssertionError):
+    """The adapter did something the model does not allow in that state."""
+
+
+def sbt(ns: int) -> int:
+    return int(ns_to_sbt(ns))
+
+
+def abstract(a: EnaAdapter, restarted: int) -> K.KeepAlive:
+    """The adapter read as the model's state (``in_check`` is 0 between events: the
+    simulation runs the timer's missing-completion test and commit back to back)."""
+    due = a.timer_due_ns
+    return K.KeepAlive(
+        now=sbt(a.clock.now_ns), timestamp=sbt(a.events.keep_alive_timestamp_ns),
+        timeout=a.keep_alive_timeout, wd_active=int(a.wd_active),
+        running=int(a.flags.device_running), armed=int(due is not None),
+        deadline=sbt(due) if due is not None else 0, in_check=0,
+        trigger=int(a.reset.triggered), reason=int(a.reset.reason),
+        queued=int(a.reset_queued), restarted=restarted)
+
+
+class LockstepAdapter(EnaAdapter):
+    """An adapter whose management events also step the model."""
+
+    def start_model(self) -> None:
+        """After attach: the model's ``keepalive_init`` at the adapter's time."""
+        now = sbt(self.clock.now_ns)
+        stamp = sbt(self.events.keep_alive_timestamp_ns)  # taken in attach, after device init
+        assert self.timer_due_ns is not None
+        self.model = K.keepalive_init().replace(
+            now=now, timestamp=stamp, restarted=stamp, wd_active=int(self.wd_active),
+            deadline=sbt(self.timer_due_ns))
+        self.steps: list[str] = []
+
+    # -- the model side
+    def sync_clock(self) -> K.KeepAlive:
+        """The model with time passed up to the adapter's clock (``clock_advance``: never
+        past an armed deadline)."""
+        self._to_now()
+        return self.model
+
+    def _to_now(self) -> None:
+        now = sbt(self.clock.now_ns)
+        m = self.model
+        if m.armed and now >= m.deadline:
+            raise GuardFailedError(f"time {now} passed the armed deadline {m.deadline} "
+                                   f"(after {self.steps[-4:]})")
+        self.model = m.replace(now=max(m.now, now))
+
+    def _apply(self, name: str, **args: Any) -> None:
+        step = T[name].fn(self.model, **args)
+        if step.guard is not True:
+            raise GuardFailedError(f"{name}{args} not enabled in {self.model}")
+        self.model = step.post
+        self.steps.append(name)
+
+    # -- the adapter's events
+    def _enable_msix_and_admin_interrupts(self) -> None:
+        super()._enable_msix_and_admin_interrupts()
+        assert self.com is not None and self.com.aenq is not None
+        handlers = self.com.aenq.handlers
+        keep_alive, notify, reset = handlers[4], handlers[3], handlers[7]
+
+        def on_keep_alive(e: np.ndarray) -> None:
+            keep_alive(e)
+            if hasattr(self, "model") and self.flags.device_running:
+                self._to_now()
+                self._apply("aenq_keep_alive")
+
+        def on_notify(e: np.ndarray) -> None:
+            before = self.keep_alive_timeout
+            notify(e)
+            if hasattr(self, "model") and self.flags.device_running:
+                self._to_now()
+                hint = 0 if self.keep_alive_timeout == before else (
+                    0xFFFF if self.keep_alive_timeout == 0xFFFF
+                    else self.keep_alive_timeout // K.SBT_1MS)
+                self._apply("update_hints", hint=hint)
+
+        def on_reset(e: np.ndarray) -> None:
+            reset(e)
+            if hasattr(self, "model") and self.flags.device_running:
+                self._to_now()
+                self._apply("trigger_reset", reason=19)
+
+        handlers[4], handlers[3], handlers[7] = on_keep_alive, on_notify, on_reset
+
+    def trigger(self, reason: int) -> None:
+        """``ena_trigger_reset`` from outside the timer (a bad completion, a test)."""
+        self.reset.trigger(reason)
+        self._to_now()
+        self._apply("trigger_reset", reason=int(reason))
+
+    def handle_interrupts(self) -> None:
+        before = (self.reset.triggered, int(self.reset.reason))
+        super().handle_interrupts()
+        if (self.reset.triggered, int(self.reset.reason)) != before:
+            self._to_now()
+            self._apply("trigger_reset", reason=int(self.reset.reason))
+
+    def timer_service(self) -> None:
+        m = self.model
+        now = sbt(self.clock.now_ns)
+        if not m.armed or now != m.deadline:
+            raise GuardFailedError(f"timer ran at {now}, model deadline {m.deadline}")
+        com = self.com
+        in_aenq = int(com is not None and com.aenq is not None and com.aenq.has_keep_alive())
+        admin_down = int(com is not None and com.aq is not None and not com.aq.running_state)
+        direct_before = self.stats.missing_tx_direct
+        super().timer_service()
+        direct = self.stats.missing_tx_direct > direct_before
+        self._apply("timer_service", in_aenq=in_aenq, admin_down=admin_down,
+                    tx_missing=int(direct))
+        if direct:
+            self._apply("missing_tx_commit_as_shipped",
+                        in_cq=int(self.reset.reason == K.MISS_INTERRUPT))
+
+    def reset_task(self) -> None:
+        super().reset_task()
+        self._to_now()  # the destroy and restore took simulated time (timer disarmed)
+        self._apply("reset_task", ok=int(self.flags.device_running))
