@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
 import sys
 from dataclasses import asdict, dataclass, replace
 
@@ -184,8 +186,20 @@ def run(s: Scenario, seed: int = 0, duration_s: int = DURATION_S) -> Outcome:
                    unaccounted)
 
 
-def run_all(seed: int = 0, only: str | None = None) -> list[Outcome]:
-    return [run(s, seed) for s in SCENARIOS if only is None or only in s.fault]
+def _run_one(args: tuple[Scenario, int]) -> Outcome:
+    return run(*args)
+
+
+def run_all(seed: int = 0, only: str | None = None, jobs: int = 1) -> list[Outcome]:
+    """Every scenario (or those matching ``only``), in table order; ``jobs`` processes
+    (each scenario is deterministic on its own, so the table does not depend on it)."""
+    todo = [(s, seed) for s in SCENARIOS if only is None or only in s.fault]
+    if jobs <= 1 or len(todo) <= 1:
+        return [_run_one(t) for t in todo]
+    ctx = multiprocessing.get_context("fork" if "fork" in
+                                      multiprocessing.get_all_start_methods() else None)
+    with ctx.Pool(min(jobs, len(todo))) as pool:
+        return pool.map(_run_one, todo, chunksize=1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,8 +207,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print the machine-readable table")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--only", help="run only the faults whose name contains this")
+    p.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)),
+                   help="processes (default: the cores this process may use)")
     a = p.parse_args(argv)
-    out = run_all(a.seed, a.only)
+    out = run_all(a.seed, a.only, a.jobs)
     if a.json:
         keys = ("fault", "reset_reason", "expected_reason", "recovered", "leaked_buffers",
                 "lost_packets", "ticks_to_recover")

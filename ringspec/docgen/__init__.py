@@ -21,6 +21,7 @@ from ringspec.docgen import (
     common,
     driver,
     ena_findings,
+    ena_mgmt_page,
     ena_pages,
     errors,
     findings,
@@ -53,6 +54,7 @@ def pages(ev: Evidence) -> dict[str, str]:
         out["modes.md"] = modes_page.render()
         out |= ena_pages.pages(ev)
         out[rss_page.PAGE] = rss_page.render()
+        out[ena_mgmt_page.PAGE] = ena_mgmt_page.render()
         out["proofs.md"] = overview.proofs(ev)
         out["findings.md"] = findings.render(ev)
         out[ena_findings.PAGE] = ena_findings.render(ev)

@@ -14,6 +14,7 @@ PAGES = (
     ("modes.md", "netmap enter/exit: classic vs RFC"),
     *[(f"{m.name}.md", m.title) for m in model.ENA_MACHINES],
     ("ena_rss.md", "ENA receive-side scaling (RSS)"),
+    ("ena_mgmt.md", "ENA management plane and faults"),
     ("proofs.md", "Proofs"),
     ("findings.md", "Findings"),
     ("ena-findings.md", "ENA findings"),
