@@ -27,8 +27,9 @@ Nodes (``X`` is the unit given to :class:`Sysctl`):
   (read-only int 128); the driver built without kernel ``option RSS``:
   https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena_sysctl.c#L609
 
-Any other name gives ``ENOENT`` (interior nodes such as ``dev.ena.X.rss`` included; the
-statistics nodes are not part of this interface).
+Any other name gives ``ENOENT``, interior nodes such as ``dev.ena.X.rss`` included (the
+statistics nodes are not part of this interface); sysctl(8) drops trailing whitespace from
+the name first.
 
 Before a handler runs, sysctl(8) itself refuses (reported here as ``EINVAL``): a
 ``name=value`` argument of 1024 bytes or more, a numeric value it cannot parse as the
@@ -154,6 +155,11 @@ class _Node:
         return self.write_int is not None or self.write_str is not None
 
 
+def _trim(name: str) -> str:
+    """sysctl(8) drops whitespace at the end of the name (not at its start)."""
+    return name.rstrip(" \t\n\v\f\r")
+
+
 def _is_pow2(n: int) -> bool:
     """``powerof2`` (sys/param.h), with 0 excluded as every caller here excludes it."""
     return n > 0 and n & (n - 1) == 0
@@ -224,7 +230,7 @@ class Sysctl:
 
     def read(self, name: str) -> str:
         """What ``sysctl -n name`` prints; :class:`SysctlError` with the errno if refused."""
-        node = self._nodes.get(name)
+        node = self._nodes.get(_trim(name))
         if node is None:
             raise SysctlError(ENOENT, f"unknown oid '{name}'")
         return node.read()
@@ -236,7 +242,7 @@ class Sysctl:
             return EINVAL
         if len(name.encode("utf-8", "surrogatepass")) + 1 + len(raw) >= SYSCTL8_BUFSIZ:
             return EINVAL
-        node = self._nodes.get(name)
+        node = self._nodes.get(_trim(name))
         if node is None:
             return ENOENT
         text = sysctl8_value(raw)
