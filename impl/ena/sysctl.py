@@ -48,7 +48,8 @@ Not reproduced, because they are bugs:
   https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena_sysctl.c#L875
 * ``ena_sysctl_metrics_interval`` ends with ``return (0)``, so an interval above 3600 (or a
   write while the device is not running) is refused, and not applied, but reported as a
-  success. Here the ``EINVAL`` is returned:
+  success; a read while the device is not running returns no value and no error. Here the
+  ``EINVAL`` is returned (raised, for a read):
   https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena_sysctl.c#L931
 
 Hardened (stricter than sysctl(8) and the C; each refusal is ``EINVAL`` unless stated):
