@@ -638,3 +638,25 @@ def test_indir_table_set_is_in_queue_numbers(sc: Sysctl, host: FakeSysctlHost) -
     accepted(sc, IND, "9:7")
     (sent,) = op_calls(host, "set_rss_indir_table")
     assert sent[0][9] == 7                        # not the ENA qid 2 * 7 + 1
+
+
+# -- reading and writing back
+
+
+def test_writing_back_what_was_read(sc: Sysctl, host: FakeSysctlHost) -> None:
+    """Every writable node takes back the value it prints and changes nothing, except
+    ``irq_affinity.base_cpu`` at its default: it prints -1 (unspecified) but refuses it.
+    (``stats_sample_interval`` is non-zero here: writing back 0 zeroes the ENI metrics.)"""
+    host.stats_sample_interval = 60
+    before = host.snapshot()
+    results = {name: sc.write(name, sc.read(name)) for name in sc.names()}
+    assert results.pop(BASE) == EINVAL
+    for name in ("hw.ena.driver_version", "hw.ena.enable_9k_mbufs",
+                 "hw.ena.force_large_llq_header", DEV + "rss.indir_table_size"):
+        assert results.pop(name) == EPERM
+    assert results == dict.fromkeys(results, 0)
+    assert host.snapshot() == before
+    assert [n for n, _ in host.calls if n.startswith("update")] == []   # all "same"
+    assert op_calls(host, "set_rss_key") == [(host.key,)]
+    (table_sent,) = op_calls(host, "set_rss_indir_table")
+    assert table_sent[0].tolist() == table(host)
