@@ -332,6 +332,7 @@ SYSCTL_SYMBOLS: dict[str, Symbol] = {
     "ena_rss_indir_set": ena("ena_rss.c", 293),
     "struct ena_indir": ena("ena_rss.h", 79),
     "ena_rss_copy_indir_buf": ena("ena_rss.h", 93),
+    "ena_log": ena("ena-com/ena_plat.h", 106),
     "ENA_MIN_RING_SIZE": ena("ena.h", 105),
     "ENA_BASE_CPU_UNSPECIFIED": ena("ena.h", 107),
     "ena_update_buf_ring_size": ena("ena.c", 1187),

@@ -79,6 +79,8 @@ Modelled as shipped (not harmful enough to change):
   0x0f, ``"-1"`` is 0xff (see :func:`~impl.ena.sysctl_parse.parse_key`).
 * ``cpu_stride`` larger than the number of CPUs only logs a warning; ``base_cpu`` equal to
   the number of CPUs is accepted (the CPU of queue i is taken modulo ``mp_ncpus``).
+* ``base_cpu`` prints its default -1 ("unspecified") but refuses -1 when written, so once
+  set it cannot be returned to "unspecified" at run time.
 
 Simplified:
 
@@ -89,7 +91,10 @@ Simplified:
   RSS re-init that failed to read the table back.
 * ``ena_sysctl_update_queue_node_nb`` (hiding the statistics nodes of unused queues after an
   ``io_queues_nb`` change) has no counterpart: those nodes are not part of this interface.
-* Log messages are our own words (levels as in the C): :attr:`Sysctl.log`.
+* Log messages are our own words (levels as in the C, filtered by ``hw.ena.log_level`` as
+  ``ena_log`` does; the RSS handlers' ``device_printf`` messages are always kept):
+  :attr:`Sysctl.log`. The C's ``rss.indir_table`` messages for a failed re-read or SET
+  come from ena_rss.c, i.e. the host.
 """
 
 from __future__ import annotations
@@ -126,6 +131,7 @@ ENA_MIN_RING_SIZE = 256
 ENA_BASE_CPU_UNSPECIFIED = -1
 ENA_METRICS_MAX_SAMPLE_INTERVAL = 3600
 ENA_INFO = 2
+_LEVELS = {"ERR": 0, "WARN": 1, "INFO": 2}
 
 
 class SysctlError(OSError):
@@ -260,7 +266,15 @@ class Sysctl:
     # -- helpers
 
     def _say(self, level: str, message: str) -> None:
-        self.log.append((level, message))
+        """``ena_log``: kept only if ``level`` is within ``hw.ena.log_level``:
+        https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_plat.h#L106
+        """
+        if _LEVELS[level] <= self.tunables.log_level:
+            self.log.append((level, message))
+
+    def _printf(self, message: str) -> None:
+        """``device_printf`` (the RSS handlers use it): always kept, as level ERR."""
+        self.log.append(("ERR", message))
 
     def _running_read(self, get: Callable[[], int], err: int = EINVAL) -> Callable[[], str]:
         """A handler's read: refused with ``err`` unless DEVICE_RUNNING."""
@@ -435,10 +449,10 @@ class Sysctl:
         try:
             func = h.rss_hash_function()
         except OSError as e:
-            self._say("ERR", "rss.key: cannot get the hash function")
+            self._printf("rss.key: cannot get the hash function")
             return e.errno if e.errno else EIO
         if func != ENA_ADMIN_TOEPLITZ:
-            self._say("ERR", f"rss.key: hash function {func} is not Toeplitz")
+            self._printf(f"rss.key: hash function {func} is not Toeplitz")
             return EINVAL
         return 0
 
@@ -466,11 +480,11 @@ class Sysctl:
             return EINVAL
         key = parse_key(text)
         if key is None:
-            self._say("ERR", "rss.key: not 80 hex digits")
+            self._printf("rss.key: not 80 hex digits")
             return EINVAL
         err = self.host.set_rss_key(key[::-1])
         if err:
-            self._say("ERR", "rss.key: cannot set the key")
+            self._printf("rss.key: cannot set the key")
         return err
 
     def _indir_check(self) -> tuple[int, np.ndarray | None]:
@@ -513,7 +527,7 @@ class Sysctl:
         work = np.array(table, copy=True)
         err = parse_indir(text, work, self.host.num_io_queues)
         if err:
-            self._say("ERR", "rss.indir_table: bad record; table re-read from the device")
+            self._printf("rss.indir_table: bad record; table re-read from the device")
             self.host.reload_rss_indir_table()
             return err
         return self.host.set_rss_indir_table(work)

@@ -660,3 +660,16 @@ def test_writing_back_what_was_read(sc: Sysctl, host: FakeSysctlHost) -> None:
     assert op_calls(host, "set_rss_key") == [(host.key,)]
     (table_sent,) = op_calls(host, "set_rss_indir_table")
     assert table_sent[0].tolist() == table(host)
+
+
+def test_log_level_filters_handler_messages(sc: Sysctl, host: FakeSysctlHost) -> None:
+    accepted(sc, "hw.ena.log_level", "0")            # ENA_ERR only
+    accepted(sc, STRIDE, "40")                       # WARN and INFO: dropped
+    host.calls.clear()
+    refused(sc, host, RXQ, "300", EINVAL)            # ERR: kept
+    host.hash_function = ENA_ADMIN_CRC32
+    refused(sc, host, KEY, HEX, EINVAL)              # device_printf: kept at any level
+    assert [lvl for lvl, _ in sc.log] == ["ERR", "ERR"]
+    accepted(sc, "hw.ena.log_level", "1")
+    accepted(sc, STRIDE, "41")
+    assert [lvl for lvl, _ in sc.log] == ["ERR", "ERR", "WARN"]
