@@ -87,8 +87,8 @@ Simplified:
 * ``wd_active`` is an ``int`` in the C and prints back whatever was written (``5``); the
   host holds a ``bool`` (the watchdog only tests it against zero), so it prints ``0``/``1``.
 * ``rss.indir_table`` prints the driver's current table; the C prints the string it last
-  generated (at RSS init and after each write), which is the same table except after an
-  RSS re-init that failed to read the table back.
+  generated from the table (at RSS init and after each write), so the two agree as long as
+  the table changes only there.
 * ``ena_sysctl_update_queue_node_nb`` (hiding the statistics nodes of unused queues after an
   ``io_queues_nb`` change) has no counterpart: those nodes are not part of this interface.
 * Log messages are our own words (levels as in the C, filtered by ``hw.ena.log_level`` as
