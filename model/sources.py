@@ -330,6 +330,49 @@ ADAPTER_SYMBOLS: dict[str, Symbol] = {
 }
 SYMBOLS.update(ADAPTER_SYMBOLS)
 
+#: The sysctl interface (impl/ena/sysctl*.py): the handlers of ena_sysctl.c and what they call.
+SYSCTL_SYMBOLS: dict[str, Symbol] = {
+    "hw.ena": ena("ena_sysctl.c", 129),
+    "ena_log_level": ena("ena_sysctl.c", 135),
+    "hw.ena.driver_version": ena("ena_sysctl.c", 139),
+    "ena_enable_9k_mbufs": ena("ena_sysctl.c", 150),
+    "ena_force_large_llq_header": ena("ena_sysctl.c", 162),
+    "ena_sysctl_add_wd": ena("ena_sysctl.c", 203),
+    "ena_sysctl_add_tuneables": ena("ena_sysctl.c", 564),
+    "ena_sysctl_add_rss": ena("ena_sysctl.c", 609),
+    "ena_sysctl_add_irq_affinity": ena("ena_sysctl.c", 646),
+    "ena_sysctl_update_queue_node_nb": ena("ena_sysctl.c", 690),
+    "ena_sysctl_buf_ring_size": ena("ena_sysctl.c", 711),
+    "ena_sysctl_rx_queue_size": ena("ena_sysctl.c", 759),
+    "ena_sysctl_io_queues_nb": ena("ena_sysctl.c", 820),
+    "ena_sysctl_io_queues_nb (return with the lock held)": ena("ena_sysctl.c", 875),
+    "ena_sysctl_metrics_interval": ena("ena_sysctl.c", 887),
+    "ena_sysctl_metrics_interval (return 0)": ena("ena_sysctl.c", 931),
+    "ena_sysctl_irq_base_cpu": ena("ena_sysctl.c", 935),
+    "ena_sysctl_irq_cpu_stride": ena("ena_sysctl.c", 991),
+    "ena_sysctl_rss_key": ena("ena_sysctl.c", 1050),
+    "ena_sysctl_rss_key (pair parse)": ena("ena_sysctl.c", 1107),
+    "ena_sysctl_rss_indir_table": ena("ena_sysctl.c", 1146),
+    "ena_sysctl_rss_indir_table (record parse)": ena("ena_sysctl.c", 1183),
+    "ena_rss_get_hash_key": ena("ena_rss.c", 127),
+    "ena_rss_indir_get": ena("ena_rss.c", 271),
+    "ena_rss_indir_set": ena("ena_rss.c", 293),
+    "struct ena_indir": ena("ena_rss.h", 79),
+    "ena_rss_copy_indir_buf": ena("ena_rss.h", 93),
+    "ena_log": ena("ena-com/ena_plat.h", 106),
+    "ENA_MIN_RING_SIZE": ena("ena.h", 105),
+    "ENA_BASE_CPU_UNSPECIFIED": ena("ena.h", 107),
+    "ena_update_buf_ring_size": ena("ena.c", 1187),
+    "ena_update_queue_size": ena("ena.c", 1242),
+    "ena_update_base_cpu": ena("ena.c", 1315),
+    "ena_update_cpu_stride": ena("ena.c", 1354),
+    "ena_update_io_queue_nb": ena("ena.c", 1394),
+    "ena_com_get_hash_function": ena("ena-com/ena_com.c", 2952),
+    "ena_com_get_hash_key": ena("ena-com/ena_com.c", 2979),
+    "ena_com_indirect_table_get": ena("ena-com/ena_com.c", 3225),
+}
+SYMBOLS.update(SYSCTL_SYMBOLS)
+
 
 def url(name: str) -> str:
     """The permalink of a named symbol."""
