@@ -46,12 +46,13 @@ import numpy as np
 from impl.bus import Bus
 from impl.device.clock import SimClock
 from impl.ena import com_reset
-from impl.ena.admin_cmds import get_dev_basic_stats
+from impl.ena.admin_cmds import get_dev_basic_stats, set_feature
 from impl.ena.admin_port import AdminQueuePort
 from impl.ena.aenq import AenqEvents, install_handlers
 from impl.ena.device_init import ComDev, device_init
 from impl.ena.driver import DriverConfig, EnaDriver, Policy, QueueSetupError
 from impl.ena.reset import ResetState
+from impl.ena.rss_cmds import DriverRss, default_table, fill_hash_function, indirect_table_set
 from impl.ena.sizing import QueueSizes, calc_io_queue_size, calc_max_io_queue_num
 from impl.ena.watchdog import (
     SBT_1MS,
@@ -61,6 +62,7 @@ from impl.ena.watchdog import (
     ns_to_sbt,
     scan_missing_completions,
 )
+from impl.ena_defs import mgmt_layouts as m
 from impl.ena_defs.constants import (
     ADMIN_MSIX_VEC,
     DEFAULT_BUF_RING_SIZE,
@@ -68,12 +70,15 @@ from impl.ena_defs.constants import (
     DEFAULT_TX_CMP_THRESHOLD,
     DEFAULT_TX_CMP_TO_S,
     DEFAULT_TX_MONITORED_QUEUES,
+    HASH_KEY_SIZE,
     HW_HINTS_NO_TIMEOUT,
     MIN_RING_SIZE,
+    HashFunction,
 )
 from impl.ena_defs.regs import ResetReason
 
 TIMER_PERIOD_NS = 1_000_000_000
+MTU_FEATURE = 14
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,8 @@ class AdapterConfig:
     mtu: int = 1500
     rx_buf_size: int = 2048
     policy: Policy = Policy.SHIPPED
+    rss_seed: int = 0
+    """Seeds the RSS key ``ena_rss_key_fill`` draws (``arc4random_buf`` in the C)."""
 
 
 @dataclass
@@ -173,6 +180,11 @@ class EnaAdapter:
         self.msix_vecs = 0
         self.num_io_queues = 0
         self.watch = QueueWatch.new(0)
+        self.rss_active = True
+        self.rss: DriverRss | None = None
+        self.metrics_sample_interval = 0
+        self.irq_cpu_base = -1
+        self.irq_cpu_stride = 0
 
     def __repr__(self) -> str:
         f = self.flags
@@ -214,6 +226,8 @@ class EnaAdapter:
         self._enable_msix_and_admin_interrupts()
         self.num_io_queues = self.msix_vecs - ADMIN_MSIX_VEC
         self._init_io_rings()
+        key = np.random.default_rng(self.cfg.rss_seed).bytes(HASH_KEY_SIZE)
+        self.rss = DriverRss(int(HashFunction.TOEPLITZ), key, None)
         self.flags.device_running = True
         self._arm_timer()
         return 0
@@ -247,6 +261,10 @@ class EnaAdapter:
         com.aq.set_polling_mode(False)
         com.aenq.enable()
         self.bus.msix.unmask(np.array([0]))
+
+    def reinit_io_rings(self) -> None:
+        """``ena_init_io_rings`` for a new queue count (the watch state is per queue)."""
+        self._init_io_rings()
 
     def _init_io_rings(self) -> None:
         """``ena_init_io_rings``: ring sizes back to the requested ones, fresh watch
@@ -313,11 +331,32 @@ class EnaAdapter:
                 tx, rx = new_tx, new_rx
         self.tx_ring_size, self.rx_ring_size = tx, rx
         drv.tx.now_ns = lambda: self.clock.now_ns
+        rc = self._up_complete(drv)
+        if rc:
+            drv.destroy_queues()
+            return rc
         drv.up()
         self.driver = drv
         self.flags.dev_up = True
         self.stats.interface_up += 1
         return 0
+
+    def _up_complete(self, drv: EnaDriver) -> int:
+        """``ena_up_complete`` before the RX fill: ``ena_rss_configure`` (the default
+        table rebuilt if it was destroyed; the table, then the hash function with the
+        driver's key -- the hash inputs stay the device's default) and the MTU."""
+        com = self.com
+        assert com is not None and com.aq is not None
+        if self.rss_active and self.rss is not None:
+            if self.rss.table is None:
+                self.rss.table = default_table(self.num_io_queues)
+            for rc in (indirect_table_set(com.aq, com.com, self.rss.table, drv.sq_idx[:, 1]),
+                       fill_hash_function(com.aq, com.com, self.rss.function, self.rss.key)):
+                if rc and rc != errno.EOPNOTSUPP:
+                    return rc
+        rec = np.zeros(1, m.MTU_DTYPE)
+        rec["mtu"] = self.cfg.mtu
+        return set_feature(com.aq, com.com, MTU_FEATURE, rec)
 
     def down(self) -> None:
         """``ena_down``: DEV_UP off, the device reset first if a reset is triggered, IO

@@ -26,8 +26,8 @@ class BufRings:
     """One drbr per queue; ``prod`` / ``cons`` are free-running counters."""
 
     def __init__(self, nqueues: int, size: int, max_segs: int) -> None:
-        if size < 2 or size & (size - 1):
-            raise ValueError(f"buf_ring size must be a power of two >= 2, got {size}")
+        if size < 1 or size & (size - 1):
+            raise ValueError(f"buf_ring size must be a power of two, got {size}")
         self.nqueues = nqueues
         self.size = size
         self.max_segs = max_segs

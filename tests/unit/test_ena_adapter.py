@@ -51,7 +51,10 @@ def test_up_creates_each_queue_pair_cq_before_sq_and_down_destroys_them() -> Non
     rig.commands.clear()
     assert rig.adapter.up() == 0
     n = rig.adapter.num_io_queues
-    assert rig.commands == [("CREATE_CQ", 0), ("CREATE_SQ", 0)] * (2 * n)
+    # then ena_up_complete: the RSS table, the hash function, the MTU
+    assert rig.commands == [("CREATE_CQ", 0), ("CREATE_SQ", 0)] * (2 * n) + [
+        ("SET_FEATURE", 12), ("SET_FEATURE", 10), ("SET_FEATURE", 14)]
+    assert rig.dev.features.state.mtu == 1500
     assert rig.dev.queues.sq_used.sum() == 2 * n
     rig.commands.clear()
     rig.adapter.down()
