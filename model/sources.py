@@ -307,6 +307,7 @@ SYMBOLS.update(MGMT_SYMBOLS)
 #: (impl/ena/adapter.py, impl/ena/watchdog.py, impl/ena/device_init.py).
 ADAPTER_SYMBOLS: dict[str, Symbol] = {
     "ena_com_aenq_has_keep_alive": ena("ena-com/ena_com.c", 2506),
+    "ena_probe": ena("ena.c", 304),
     "create_queues_with_size_backoff": ena("ena.c", 2164),
     "ena_up": ena("ena.c", 2254),
     "ena_down": ena("ena.c", 2612),

@@ -18,6 +18,7 @@ the reset flow, around the datapath of :class:`~impl.ena.driver.EnaDriver`.
   watchdog does not fire at once, timer re-armed); a failed restore leaves the adapter
   dead with the timer off.
 
+https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L304
 https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L3821
 https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L2254
 https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L2164
@@ -73,6 +74,8 @@ from impl.ena_defs.constants import (
     HASH_KEY_SIZE,
     HW_HINTS_NO_TIMEOUT,
     MIN_RING_SIZE,
+    PCI_DEVICE_IDS,
+    PCI_VENDOR_ID,
     HashFunction,
 )
 from impl.ena_defs.regs import ResetReason
@@ -199,9 +202,18 @@ class EnaAdapter:
         return self.sizes.max_rx_queue_size if self.sizes else 0
 
     # -- attach
+    def probe(self) -> int:
+        """``ena_probe``: 0 if the PCI vendor and device ids are Amazon's ENA PF or VF
+        (with their reserved variants), else ENXIO."""
+        pci = self.bus.pci
+        ok = pci.vendor_id == PCI_VENDOR_ID and pci.device_id in PCI_DEVICE_IDS
+        return 0 if ok else errno.ENXIO
+
     def attach(self) -> int:
-        """``ena_attach``: 0, or ENXIO (device init failed) / EFAULT (no queues) with
-        nothing left allocated."""
+        """``ena_probe`` then ``ena_attach``: 0, or ENXIO (not an ENA, or device init
+        failed) / EFAULT (no queues) with nothing left allocated."""
+        if self.probe():
+            return errno.ENXIO
         rc, com = device_init(self.bus, self.clock, want_llq=self.cfg.want_llq,
                               large_llq=self.cfg.large_llq)
         if rc or com is None:

@@ -71,6 +71,15 @@ def test_a_device_that_never_answers_fails_attach_with_enxio_and_nothing_held() 
     assert not rig.adapter.flags.device_running and rig.adapter.timer_due_ns is None
 
 
+@pytest.mark.parametrize(("device_id", "rc"), [(0x0EC2, 0), (0xEC20, 0), (0x1EC2, 0),
+                                                (0xEC21, 0), (0x0EC3, errno.ENXIO)])
+def test_probe_takes_the_pf_and_vf_ids_only(device_id: int, rc: int) -> None:
+    rig = adapter_rig(DeviceConfig(pci_device_id=device_id), attach=False)
+    assert rig.adapter.attach() == rc
+    if rc:
+        assert rig.blocks() == rig.baseline_blocks and rig.commands == []
+
+
 def test_llq_falls_back_to_host_mode_when_not_wanted() -> None:
     rig = adapter_rig(adapter=AdapterConfig(ncpus=2, want_llq=False), events=False)
     assert rig.adapter.com is not None and not rig.adapter.com.llq
