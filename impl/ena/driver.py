@@ -171,12 +171,18 @@ class EnaDriver:
     def _create_queues(self) -> None:
         cfg, mem = self.cfg, self.bus.mem
         n, td, rd = cfg.num_queues, cfg.tx_ring_size, cfg.rx_ring_size
-        tx_sq = 0 if cfg.llq else mem.alloc(n * td * DESC_SIZE, 4096)
-        tx_cq = mem.alloc(n * td * 8, 4096)
-        rx_sq = mem.alloc(n * rd * DESC_SIZE, 4096)
-        rx_cq = mem.alloc(n * rd * 16, 4096)
-        bufs = mem.alloc(n * rd * cfg.rx_buf_size, 4096)
-        self._blocks = [b for b in (tx_sq, tx_cq, rx_sq, rx_cq, bufs) if b]
+        def alloc(nbytes: int) -> int:  # ena_setup_*_resources: ENOMEM backs ena_up off
+            try:
+                addr = mem.alloc(nbytes, 4096)
+            except MemoryError as e:
+                raise QueueSetupError(str(e), errno.ENOMEM) from None
+            self._blocks.append(addr)
+            return addr
+        tx_sq = 0 if cfg.llq else alloc(n * td * DESC_SIZE)
+        tx_cq = alloc(n * td * 8)
+        rx_sq = alloc(n * rd * DESC_SIZE)
+        rx_cq = alloc(n * rd * 16)
+        bufs = alloc(n * rd * cfg.rx_buf_size)
         tdb, llq_off, rdb = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
         self.unmask_off = np.zeros(n, np.int64)
         placement = PlacementPolicy.DEV if cfg.llq else PlacementPolicy.HOST

@@ -15,6 +15,7 @@ PAGES = (
     *[(f"{m.name}.md", m.title) for m in model.ENA_MACHINES],
     ("ena_rss.md", "ENA receive-side scaling (RSS)"),
     ("ena_mgmt.md", "ENA management plane and faults"),
+    ("ena_sysctl.md", "ENA sysctls"),
     ("proofs.md", "Proofs"),
     ("findings.md", "Findings"),
     ("ena-findings.md", "ENA findings"),
