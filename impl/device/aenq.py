@@ -141,6 +141,19 @@ class DeviceAenq:
         e.view(np.uint8)[16:16 + h.itemsize] = h.view(np.uint8)
         return self.post(e)
 
+    def conf_notification(self, bitmap: int) -> bool:
+        """CONF_NOTIFICATIONS: a 64-bit bitmap of sub-optimal configuration codes."""
+        e = np.zeros(1, AENQ_ENTRY_DTYPE)
+        e["aenq_common_desc"]["group"] = AenqGroup.CONF_NOTIFICATIONS
+        e.view(np.uint8)[16:24] = np.frombuffer(int(bitmap).to_bytes(8, "little"), np.uint8)
+        return self.post(e)
+
+    def event(self, group: int) -> bool:
+        """An event of ``group`` with no payload (FATAL_ERROR, WARNING, ...)."""
+        e = np.zeros(1, AENQ_ENTRY_DTYPE)
+        e["aenq_common_desc"]["group"] = group
+        return self.post(e)
+
     def request_reset(self) -> bool:
         e = np.zeros(1, AENQ_ENTRY_DTYPE)
         e["aenq_common_desc"]["group"] = AenqGroup.DEVICE_REQUEST_RESET

@@ -9,7 +9,9 @@
   processed, write head to AENQ_HEAD_DB
   https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L2444
 * the handlers of ``aenq_handlers`` in ena.c: link change, notification (hints),
-  keep-alive (drop counters, timestamp), device-requested reset
+  keep-alive (drop counters, timestamp), configuration notifications (each set bit b of
+  the 64-bit bitmap logged as code b + 1), device-requested reset; any other group
+  (FATAL_ERROR, WARNING, ...) goes to the unimplemented handler, which only logs
   https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L4292
 """
 
@@ -35,7 +37,7 @@ from impl.ena_defs.regs import QueueCaps, ResetReason
 
 Handler = Callable[[np.ndarray], None]
 GROUPS_NUM = 8
-LINK_CHANGE, NOTIFICATION, KEEP_ALIVE, DEVICE_REQUEST_RESET = 0, 3, 4, 7
+LINK_CHANGE, NOTIFICATION, KEEP_ALIVE, CONF_NOTIFICATIONS, DEVICE_REQUEST_RESET = 0, 3, 4, 6, 7
 UPDATE_HINTS = 2
 
 
@@ -136,6 +138,8 @@ class AenqEvents:
     rx_overruns: int = 0
     hints: dict[str, int] = field(default_factory=dict)
     unimplemented: list[int] = field(default_factory=list)
+    conf_codes: list[int] = field(default_factory=list)
+    """The codes ``ena_conf_notification`` logged: bit b of the bitmap is code b + 1."""
 
 
 def install_handlers(aenq: Aenq, events: AenqEvents, reset: ResetState,
@@ -159,10 +163,21 @@ def install_handlers(aenq: Aenq, events: AenqEvents, reset: ResetState,
                           HW_HINTS_DTYPE)
         events.hints = {n: int(h[n][0]) for n in HW_HINTS_DTYPE.names or () if n != "reserved"}
 
+    def conf_notification(e: np.ndarray) -> None:
+        bitmap = int(e.view(np.uint8)[16:24].view("<u8")[0])
+        bits = np.flatnonzero(np.unpackbits(np.frombuffer(bitmap.to_bytes(8, "little"),
+                                                          np.uint8), bitorder="little"))
+        events.conf_codes.extend((bits + 1).tolist())
+
     def device_reset(_e: np.ndarray) -> None:
         reset.trigger(ResetReason.DEVICE_REQUEST)
 
+    def unimplemented(e: np.ndarray) -> None:
+        events.unimplemented.append(int(e["aenq_common_desc"]["group"][0]))
+
     aenq.handlers.update({LINK_CHANGE: link_change, KEEP_ALIVE: keep_alive,
-                          NOTIFICATION: notification, DEVICE_REQUEST_RESET: device_reset})
+                          NOTIFICATION: notification, CONF_NOTIFICATIONS: conf_notification,
+                          DEVICE_REQUEST_RESET: device_reset})
+    aenq.unimplemented = unimplemented
     aenq.unimplemented = lambda e: events.unimplemented.append(
         int(e["aenq_common_desc"]["group"][0]))

@@ -319,3 +319,11 @@ def test_device_config_without_keep_alive_group_leaves_the_watchdog_off() -> Non
 
 
 
+
+
+def test_conf_notifications_log_each_bit_as_its_code_and_others_go_unimplemented() -> None:
+    rig = adapter_rig(events=False)
+    assert rig.dev.aenq.conf_notification((1 << 0) | (1 << 5) | (1 << 63))
+    assert rig.dev.aenq.event(2)  # WARNING: no handler in FreeBSD
+    assert rig.adapter.events.conf_codes == [1, 6, 64]
+    assert rig.adapter.events.unimplemented == [2]
