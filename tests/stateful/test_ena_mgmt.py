@@ -3,7 +3,9 @@ after every step.
 
 Rules: traffic, time passing (with the device's keep-alives and the one-second timer),
 keep-alives switched off and on, a device-requested reset, hints, a datapath fault for
-one step, a reset requested by the driver.
+one step, a reset requested by the driver, and sysctl writes -- valid ones that take the
+interface down and up (queue sizes and count, buf_ring size, the RSS key and table) and
+malformed ones, which must change nothing (driver, device, allocated memory).
 After every rule the adapter, read as the model's state
 (:mod:`support.ena_mgmt_lockstep`), equals the model stepped through the same events
 (every guard holding), so a reset happens exactly when the model's watchdog says, with
@@ -21,6 +23,8 @@ clock does not allow).
 
 from __future__ import annotations
 
+import errno
+
 import numpy as np
 from hypothesis import event, settings
 from hypothesis import strategies as st
@@ -32,9 +36,15 @@ from impl.bus import Bus
 from impl.device import DeviceConfig, EnaDevice, Faults, SimClock, Wire
 from impl.device.mgmt_faults import MgmtFaults
 from impl.ena.adapter import AdapterConfig
+from impl.ena.adapter_sysctl import AdapterSysctlHost
+from impl.ena.sysctl import Sysctl
 from impl.ena_defs.regs import ResetReason
 from impl.packets import PacketBatch
 
+SYSCTL_WRITES = [("rx_queue_size", "512"), ("rx_queue_size", "1024"), ("io_queues_nb", "1"),
+                 ("io_queues_nb", "2"), ("buf_ring_size", "256"), ("rss.indir_table", "0:1 3:0"),
+                 ("rss.key", bytes(range(40)).hex()), ("rx_queue_size", "300"),
+                 ("io_queues_nb", "0"), ("rss.indir_table", "7:9")]
 DATAPATH = ["tx_req_id_oob", "tx_req_id_stale", "cdesc_mbz", "rx_req_id_invalid",
             "tx_comp_lost"]
 
@@ -98,6 +108,19 @@ class EnaManagement(RuleBasedStateMachine):
     @rule(reason=st.sampled_from([ResetReason.INV_RX_REQ_ID, ResetReason.OS_TRIGGER]))
     def driver_requests_reset(self, reason: ResetReason) -> None:
         self.a.trigger(reason)
+
+    @precondition(lambda self: self.a.flags.device_running)
+    @rule(write=st.sampled_from(SYSCTL_WRITES) | st.tuples(
+        st.sampled_from([n for n, _ in SYSCTL_WRITES]), st.text(max_size=12)))
+    def sysctl_write(self, write: tuple[str, str]) -> None:
+        name, value = write
+        host = AdapterSysctlHost(self.a, self.dev)
+        before = host.snapshot()
+        rc = Sysctl(host).write("dev.ena.0." + name, value)
+        event(f"sysctl {name} -> {errno.errorcode.get(rc, 'ok')}")
+        if rc:
+            assert host.snapshot() == before, (name, value, rc)
+        self._step(1)
 
     @invariant()
     def the_adapter_is_the_model(self) -> None:
