@@ -36,8 +36,18 @@ def _os_trigger(a: EnaAdapter) -> None:
     a.reset.trigger(ResetReason.OS_TRIGGER)
 
 
+def _setter(a: EnaAdapter, **values: int) -> Callable[[], None]:
+    """A step that stores ``values`` in the adapter's fields of those names."""
+    def apply() -> None:
+        for name, v in values.items():
+            setattr(a, name, v)
+    return apply
+
+
 def _cycle(a: EnaAdapter, apply: Callable[[], None], revert: Callable[[], None],
            retry: bool) -> int:
+    """Store, down, rebuild, and up again if it was up; on a failed ``ena_up`` revert and
+    either reset at once (``retry=False``) or try again and reset only if that fails."""
     was_up = a.flags.dev_up
     a.down()
     apply()
@@ -57,44 +67,31 @@ def _cycle(a: EnaAdapter, apply: Callable[[], None], revert: Callable[[], None],
 
 
 def update_buf_ring_size(a: EnaAdapter, n: int) -> int:
-    old = a.buf_ring_size
-
-    def to(v: int) -> Callable[[], None]:
-        def set_() -> None:
-            a.buf_ring_size = v
-        return set_
-    return _cycle(a, to(n), to(old), retry=False)
+    return _cycle(a, _setter(a, buf_ring_size=n), _setter(a, buf_ring_size=a.buf_ring_size),
+                  retry=False)
 
 
 def update_queue_size(a: EnaAdapter, tx: int, rx: int) -> int:
-    old = (a.requested_tx_ring_size, a.requested_rx_ring_size)
-
-    def to(t: int, r: int) -> Callable[[], None]:
-        def set_() -> None:
-            a.requested_tx_ring_size, a.requested_rx_ring_size = t, r
-            a.tx_ring_size, a.rx_ring_size = t, r  # ena_init_io_rings_basic
-        return set_
-    return _cycle(a, to(tx, rx), to(*old), retry=True)
+    """(``ena_init_io_rings_basic`` also sets the rings' sizes to the requested ones.)"""
+    old_tx, old_rx = a.requested_tx_ring_size, a.requested_rx_ring_size
+    return _cycle(a, _setter(a, requested_tx_ring_size=tx, requested_rx_ring_size=rx,
+                             tx_ring_size=tx, rx_ring_size=rx),
+                  _setter(a, requested_tx_ring_size=old_tx, requested_rx_ring_size=old_rx,
+                          tx_ring_size=old_tx, rx_ring_size=old_rx), retry=True)
 
 
 def update_io_queue_nb(a: EnaAdapter, n: int) -> int:
-    old = a.num_io_queues
-
-    def to(v: int) -> Callable[[], None]:
-        def set_() -> None:  # ena_update_io_rings
+    def rings(v: int) -> Callable[[], None]:
+        def apply() -> None:  # ena_update_io_rings
             if a.rss is not None:
                 a.rss.table = None
             a.num_io_queues = v
             a.reinit_io_rings()
-        return set_
-    return _cycle(a, to(n), to(old), retry=True)
+        return apply
+    return _cycle(a, rings(n), rings(a.num_io_queues), retry=True)
 
 
 def update_irq_affinity(a: EnaAdapter, base: int, stride: int) -> int:
-    old = (a.irq_cpu_base, a.irq_cpu_stride)
-
-    def to(b: int, s: int) -> Callable[[], None]:
-        def set_() -> None:
-            a.irq_cpu_base, a.irq_cpu_stride = b, s
-        return set_
-    return _cycle(a, to(base, stride), to(*old), retry=True)
+    return _cycle(a, _setter(a, irq_cpu_base=base, irq_cpu_stride=stride),
+                  _setter(a, irq_cpu_base=a.irq_cpu_base, irq_cpu_stride=a.irq_cpu_stride),
+                  retry=True)
