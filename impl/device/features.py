@@ -134,7 +134,6 @@ class FeatureState:
     debug_area_size: int = 0
     llq_entry_size_enabled: int = 0
     llq_accel_enabled: int = 0
-    hints: HwHints = field(default_factory=HwHints)
 
 
 @dataclass(frozen=True)
@@ -152,6 +151,8 @@ class Limits:
     rx_offloads: int = 0x0F
     link_speed_mbps: int = 100_000
     impl_id: int = 0
+    hints: HwHints = field(default_factory=HwHints)
+    """What GET_FEATURE(HW_HINTS) reports (0 each: no hint)."""
 
 
 class Features:
@@ -258,7 +259,7 @@ class Features:
 
     def _get_hints(self, _v: int, _c: np.ndarray) -> tuple[int, np.ndarray]:
         r = np.zeros(1, HW_HINTS_DTYPE)
-        for name, value in vars(self.state.hints).items():
+        for name, value in vars(self.limits.hints).items():
             r[name] = value
         return S.SUCCESS, r
 

@@ -142,6 +142,8 @@ def watchdog_section() -> list[str]:
             "- The reason is written to the device in DEV_CTL: a reason of 16 or more "
             "needs the EXTENDED_RESET_REASONS capability, and without it the driver sends "
             "GENERIC (13) -- a device-requested reset (19) reaches the device as 13.\n"
+            "- Hints change the watchdogs only when they come as an AENQ notification: the "
+            "HW_HINTS the driver reads at attach are fetched and never applied.\n"
             "- One MSI-X vector serves the admin queue and the AENQ: a lost admin "
             "interrupt is healed by the next keep-alive's interrupt within a second, long "
             "before the 3 s admin timeout."]

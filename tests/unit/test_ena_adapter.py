@@ -327,3 +327,16 @@ def test_conf_notifications_log_each_bit_as_its_code_and_others_go_unimplemented
     assert rig.dev.aenq.event(2)  # WARNING: no handler in FreeBSD
     assert rig.adapter.events.conf_codes == [1, 6, 64]
     assert rig.adapter.events.unimplemented == [2]
+
+
+def test_hints_read_at_attach_are_never_applied_only_aenq_ones_are() -> None:
+    from impl.device.features import HwHints, Limits
+    rig = adapter_rig(attach=False)
+    rig.dev.features.limits = Limits(hints=HwHints(driver_watchdog_timeout=1000,
+                                                   missing_tx_completion_timeout=1000))
+    assert rig.adapter.attach() == 0
+    a = rig.adapter
+    assert a.com is not None and a.com.feats.hw_hints is not None
+    assert int(a.com.feats.hw_hints["driver_watchdog_timeout"][0]) == 1000, "fetched ..."
+    assert a.keep_alive_timeout == 6 * SBT_1S and a.missing_tx_timeout == 5 * SBT_1S, (
+        "... but FreeBSD never applies GET_FEATURE(HW_HINTS)")
