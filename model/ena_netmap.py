@@ -80,8 +80,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from model import netmap_ring
-from model.core import And, Eq, Not, Or, Param, Step, Term, Var, ring_dist
-from model.ena_abstraction import to_int
+from model.core import And, Eq, Implies, Not, Or, Param, Step, Term, Var, ring_dist
 from model.ena_bits import add16, ite, sub16, ule, ult
 from model.ena_keepalive import reset_pending
 from model.ena_machine import EnaMachine, choose, replace
@@ -258,22 +257,25 @@ def tx_image(s: NetmapTx) -> NetmapRing:
     """The netmap TX kring an ENA TX ring stands for: hwcur, hwtail and rhead as they are
     (the user's head and cur at rhead, tail = rtail = hwtail after nm_sync_finalize); the
     slots in flight are the ``used`` ones before hwcur, and completions are reclaimed in
-    the step that takes them, so the NIC pointer is the slot after hwtail."""
-    hwtail, rhead = to_int(s.hwtail), to_int(s.rhead)
-    return NetmapRing(n=DEPTH, head=rhead, cur=rhead, tail=hwtail, hwcur=to_int(s.hwcur),
-                      hwtail=hwtail, rhead=rhead, rcur=rhead, rtail=hwtail,
-                      nic=to_int(nxt(s.hwtail)), busy=to_int(s.used))
+    the step that takes them, so the NIC pointer is the slot after hwtail.
+
+    The values stay u16 bit-vectors: netmap's ring functions (:mod:`model.core`) use
+    ``+``, ``-`` and signed comparisons on values within a few rings of 0, which 16-bit
+    two's complement represents exactly on a ring of 4 (the argument of
+    :func:`model.ena_abstraction.to_int`, with a narrower width)."""
+    return NetmapRing(n=DEPTH, head=s.rhead, cur=s.rhead, tail=s.hwtail, hwcur=s.hwcur,
+                      hwtail=s.hwtail, rhead=s.rhead, rcur=s.rhead, rtail=s.hwtail,
+                      nic=nxt(s.hwtail), busy=s.used)
 
 
 def rx_image(s: NetmapRx) -> NetmapRing:
     """The netmap RX kring an ENA RX ring stands for: netmap's hwcur (next slot to give
     back) is ENA's ``nr_hwcur + 1``, so netmap's gap slot ``hwcur - 1`` is the slot ENA
     posts next; the NIC fills from hwtail (completions are taken in the step that reads
-    them) and owns the ``used`` posted buffers."""
-    hwtail, rhead = to_int(s.hwtail), to_int(s.rhead)
-    return NetmapRing(n=DEPTH, head=rhead, cur=rhead, tail=hwtail, hwcur=to_int(nxt(s.hwcur)),
-                      hwtail=hwtail, rhead=rhead, rcur=rhead, rtail=hwtail, nic=hwtail,
-                      busy=to_int(s.used))
+    them) and owns the ``used`` posted buffers.  u16 values, as in :func:`tx_image`."""
+    return NetmapRing(n=DEPTH, head=s.rhead, cur=s.rhead, tail=s.hwtail, hwcur=nxt(s.hwcur),
+                      hwtail=s.hwtail, rhead=s.rhead, rcur=s.rhead, rtail=s.hwtail,
+                      nic=s.hwtail, busy=s.used)
 
 
 def same_ring(a: NetmapRing, b: NetmapRing) -> Term:
@@ -312,23 +314,21 @@ _REQ = (Param("req_id", "u16", "the completion's req_id"),)
 
 def ids_ok(s: NetmapTx | NetmapRx) -> Term:
     """free_ids and the ids in flight are a permutation of 0..N-1: next_to_use and
-    next_to_clean are positions, next_to_use = next_to_clean + used (mod N), ``used`` ids
-    are in flight, and every id is in flight or occurs in the free window
-    [next_to_use, next_to_use + N - used), exactly once in all."""
+    next_to_clean are positions, next_to_use = next_to_clean + used (mod N), exactly
+    ``used`` ids are in flight, and the N - used positions of the free window
+    [next_to_use, next_to_use + N - used) hold distinct ids that are not in flight."""
     window = [ult(dist(s.next_to_use, p), DEPTH - s.used) for p in range(DEPTH)]
-    flights = [s.in_flight[x] for x in range(DEPTH)]
     total: Term = 0
-    for f in flights:
-        total = add16(total, f)
-    once = []
     for x in range(DEPTH):
-        count: Term = s.in_flight[x]
-        for p in range(DEPTH):
-            count = add16(count, ite(And(window[p], Eq(s.ids[p], x)), 1, 0))
-        once.append(Eq(count, 1))
+        total = add16(total, s.in_flight[x])
+    free = [Implies(window[p], And(ult(s.ids[p], DEPTH), Eq(at(s.in_flight, s.ids[p]), 0)))
+            for p in range(DEPTH)]
+    distinct = [Implies(And(window[p], window[q]), Not(Eq(s.ids[p], s.ids[q])))
+                for p in range(DEPTH) for q in range(p + 1, DEPTH)]
     return And(ult(s.next_to_use, DEPTH), ult(s.next_to_clean, DEPTH), ule(s.used, DEPTH),
                Eq(s.next_to_use, add16(s.next_to_clean, s.used) & MASK),
-               *[ule(f, 1) for f in flights], Eq(total, s.used), *once)
+               *[ule(s.in_flight[x], 1) for x in range(DEPTH)], Eq(total, s.used),
+               *free, *distinct)
 
 
 # ---------------------------------------------------------------------------- TX
