@@ -10,14 +10,15 @@ rather than symbolic because the other ENA id models (symbolic depth, solver arr
 ghost permutation instantiated per step) take tens of seconds, and this module has a
 budget of about two seconds of solver time: with a fixed depth every obligation is
 quantifier-free bit-vector arithmetic, exact (no instantiation), and a refutation is a
-real state.  Four is the smallest ring on which the TX clean index bug (mask N - 2 = 2)
-and the RX refill of the gap slot both show, and each rule below is the same for every
-power-of-two ring.  One netmap slot per packet and one descriptor per slot: the
-NS_MOREFRAG chains, the LLQ header copy and the DMA maps do not move any pointer or id
-this model follows.  A completion and its cleanup are one step (the CQ and its phase are
-:mod:`model.ena_queue`'s); ``req_id`` bookkeeping is :mod:`model.ena_reqid`'s, reused here
-(the same permutation property as its ENA-REQID-COUNT, -IDS and -POSITIONS, stated by
-counting occurrences because the vectors are short).
+real state.  Four slots leave room for completions out of send order and for a user who
+holds slots while others are in flight (both findings already show at N = 2), and each
+rule below reads the same for every power-of-two ring.  One netmap slot per packet and
+one descriptor per slot: the NS_MOREFRAG chains, the LLQ header copy and the DMA maps do
+not move any pointer or id this model follows.  A completion and its cleanup are one
+step (the CQ and its phase are :mod:`model.ena_queue`'s).  The ``req_id`` bookkeeping
+follows :mod:`model.ena_reqid`: the same permutation property as its ENA-REQID-COUNT,
+-IDS and -POSITIONS, stated directly over the four positions, without its ghost
+permutation.
 
 Upstream, TX: ena_netmap_txsync
 (https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena_netmap.c#L326)
