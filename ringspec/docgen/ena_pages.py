@@ -157,16 +157,16 @@ EXAMPLES: dict[str, Example] = {
                               "the reset task; hardened, the mode switch keeps the request, "
                               "ena_down resets the device and the task runs. Then the same "
                               "request as shipped: ena_netmap_reg clears the flag, ena_down "
-                              "does not reset the device, and the queued task finds no flag "
-                              "and does nothing; reason 5 stays behind with no request.", (
+                              "does not reset the device, and the queued task, when it runs, "
+                              "finds no flag and does nothing; reason 5 stays behind with no "
+                              "request.", (
         Move("trigger_reset", {"reason": 5}), Move("timer_queues_reset"),
         Move("netmap_reg_hardened", {"onoff": 1, "up_ok": 1},
              note="ena_down resets the device with reason 5"),
         Move("reset_task", note="the full reset still runs"),
         Move("trigger_reset", {"reason": 5}), Move("timer_queues_reset"),
         Move("netmap_reg_as_shipped", {"onoff": 0, "up_ok": 1},
-             note="flag cleared: no device reset"),
-        Move("reset_task", note="no flag: nothing happens"),
+             note="flag cleared: no device reset; the queued task will find no flag"),
     )),
 }
 
