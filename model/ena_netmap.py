@@ -243,11 +243,11 @@ def _machine(name: str, title: str, state_type: type, vars_: tuple[Var, ...], in
 
 _DRIVER = ("hwcur", "hwtail", "rhead", "ids", "next_to_use", "next_to_clean", "in_flight")
 NETMAP_TX = _machine(
-    "ena_netmap_tx", "ENA netmap TX (ena_netmap_txsync)", NetmapTx,
+    "ena_netmap_txsync", "ENA netmap TX (ena_netmap_txsync)", NetmapTx,
     (*_ID_VARS, Var("stamp", "driver", "vec", "id -> 1 while tx_info->timestamp is set "
                     "(what the missing-TX-completion watchdog scans).")),
     tx_init, (*_DRIVER, "stamp"))
-NETMAP_RX = _machine("ena_netmap_rx", "ENA netmap RX (ena_netmap_rxsync)", NetmapRx,
+NETMAP_RX = _machine("ena_netmap_rxsync", "ENA netmap RX (ena_netmap_rxsync)", NetmapRx,
                      _ID_VARS, rx_init, _DRIVER)
 
 

@@ -203,10 +203,10 @@ FINDINGS = (
         hardened="`ENA_TX_RING_IDX_NEXT(nt, ctx->ring->ring_size)`, as "
         "ena_netmap_tx_frame does for next_to_use: ENA-NM-TX-IDS (free ids and ids in "
         "flight a permutation) is proved.",
-        machine="ena_netmap_tx",
+        machine="ena_netmap_txsync",
         transition="tx_clean_as_shipped",
         counterpart="tx_clean_hardened",
-        example="ena_netmap_tx/step/tx_clean_as_shipped/ENA-NM-TX-IDS",
+        example="ena_netmap_txsync/step/tx_clean_as_shipped/ENA-NM-TX-IDS",
     ),
     EnaFinding(
         "A netmap mode switch drops a pending reset",
@@ -260,10 +260,10 @@ FINDINGS = (
         hardened="stamp the timestamp in ena_netmap_tx_frame and clear it in "
         "ena_netmap_tx_clean_one: ENA-NM-TX-WATCHED (an id has a timestamp exactly while "
         "it is in flight) is proved.",
-        machine="ena_netmap_tx",
+        machine="ena_netmap_txsync",
         transition="tx_frame_as_shipped",
         counterpart="tx_frame_hardened",
-        example="ena_netmap_tx/step/tx_frame_as_shipped/ENA-NM-TX-WATCHED",
+        example="ena_netmap_txsync/step/tx_frame_as_shipped/ENA-NM-TX-WATCHED",
     ),
     EnaFinding(
         "netmap RX takes a completion for a buffer that is not posted",
@@ -288,10 +288,10 @@ FINDINGS = (
         code=("ena_netmap_rx_load_desc", "ena_netmap_rx_frame", "ena_rx_mbuf"),
         hardened="refuse a req_id whose `netmap_buf_idx` is 0 and request the "
         "INV_RX_REQ_ID reset, as ena_rx_mbuf does: ENA-NM-RX-IDS is proved.",
-        machine="ena_netmap_rx",
+        machine="ena_netmap_rxsync",
         transition="rx_frame_as_shipped",
         counterpart="rx_frame_hardened",
-        example="ena_netmap_rx/step/rx_frame_as_shipped/ENA-NM-RX-IDS",
+        example="ena_netmap_rxsync/step/rx_frame_as_shipped/ENA-NM-RX-IDS",
     ),
     EnaFinding(
         "netmap RX refills the gap slot when the device has filled every buffer",
@@ -319,10 +319,10 @@ FINDINGS = (
         hardened="refill `rhead - nr_hwcur - 1` (mod N) whatever nr_hwtail is: "
         "ENA-NM-RX-RING (the image satisfies every netmap RX invariant) and "
         "ENA-NM-RX-REFINES are proved.",
-        machine="ena_netmap_rx",
+        machine="ena_netmap_rxsync",
         transition="rx_refill_as_shipped",
         counterpart="rx_refill_hardened",
-        example="ena_netmap_rx/step/rx_refill_as_shipped/ENA-NM-RX-RING",
+        example="ena_netmap_rxsync/step/rx_refill_as_shipped/ENA-NM-RX-RING",
     ),
 )
 

@@ -120,7 +120,7 @@ EXAMPLES: dict[str, Example] = {
         Move("header_setup_hardened", {"dev_max": 300}),
         Move("header_setup_as_shipped", {"dev_max": 300}, note="300 & 0xff = 44: finding"),
     )),
-    "ena_netmap_tx": Example(2, "A 4-slot netmap TX ring on ENA, hardened: the user publishes "
+    "ena_netmap_txsync": Example(2, "A 4-slot netmap TX ring on ENA, hardened: the user publishes "
                              "3 slots, ena_netmap_tx_frame sends them as ids 0, 1, 2 (each "
                              "stamped), the device completes id 1 before id 0 (ENA completes "
                              "out of order), and the freed slots reappear after hwtail; the "
@@ -138,7 +138,7 @@ EXAMPLES: dict[str, Example] = {
         Move("tx_clean_as_shipped", {"req_id": 3},
              note="id 3 overwrites id 2 at position 2: id 2 is lost"),
     )),
-    "ena_netmap_rx": Example(2, "A 4-slot netmap RX ring on ENA after the initial refill "
+    "ena_netmap_rxsync": Example(2, "A 4-slot netmap RX ring on ENA after the initial refill "
                              "(ids 0, 1, 2 posted from slots 0, 1, 2; nr_hwcur = 3 is the gap). "
                              "The device fills all three buffers before the next rxsync; the "
                              "user reads nothing (rhead stays 0). Hardened, nothing can be "
@@ -172,7 +172,7 @@ EXAMPLES: dict[str, Example] = {
 
 #: Machine -> what a driver author needs first: the rule, with the C, before the model.
 RULES: dict[str, Callable[[], str]] = {
-    "ena_netmap_tx": lambda: (
+    "ena_netmap_txsync": lambda: (
         "**The rule.** A netmap TX slot travels user → kernel (`rhead`) → device "
         f"(`nr_hwcur`, {sources.link('ena_netmap_tx_frames')}) → back to the user after "
         f"`nr_hwtail` ({sources.link('ena_netmap_tx_cleanup')}), and one slot, `nr_hwtail`, "
@@ -199,7 +199,7 @@ RULES: dict[str, Callable[[], str]] = {
                   "\n"
                   "as shipped:                            free_tx_ids  [0 1 2 3]\n"
                   "                                       next_to_clean 0 (both written at 0)")),
-    "ena_netmap_rx": lambda: (
+    "ena_netmap_rxsync": lambda: (
         "**The rule.** netmap RX keeps one slot empty: the user holds `[rhead, hwtail)`, "
         "the slots it released wait in `[nr_hwcur, rhead)`, and the device fills the "
         "posted buffers from `nr_hwtail` on. ENA's `nr_hwcur` is the next slot whose "
