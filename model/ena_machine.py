@@ -31,7 +31,7 @@ from model.ena_bits import MAX_LOG2, MIN_LOG2, ite, select, slot, ule
 
 #: Var domains of ENA state fields.
 SCALAR_DOMAINS = ("log2", "u16", "bit", "sbt")
-ARRAY_DOMAINS = ("array",)
+ARRAY_DOMAINS = ("array", "vec")
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,9 @@ class EnaMachine(Machine):
     #: replaces the default instances when the quantified invariants are stated over
     #: something other than slots (e.g. offsets from a counter)
     own_instances: Callable[[Any, dict[str, Term], list[Term]], list[Term]] | None = None
+    #: the length of the ``vec`` fields (fixed-length vectors of u16 values) of a machine
+    #: stated for one fixed ring size instead of a symbolic depth
+    vec_len: int = 0
 
     def log2_ok(self, k: Term) -> Term:
         """The depths the machine is stated for: min_log2 <= depth_log2 <= max_log2."""
@@ -74,6 +77,8 @@ class EnaMachine(Machine):
 
     @property
     def size_text(self) -> str:
+        if self.vec_len:
+            return f"one ring of {self.vec_len} slots (fixed)"
         if not self.has_depth:
             return "no ring: one adapter"
         return f"every depth 2^k, {self.min_log2} <= k <= {self.max_log2}"

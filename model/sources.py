@@ -268,8 +268,22 @@ ENA_SYMBOLS: dict[str, Symbol] = {
     "enum ena_admin_flow_hash_proto": ena("ena-com/ena_defs/ena_admin_defs.h", 898),
     "enum ena_admin_flow_hash_fields": ena("ena-com/ena_defs/ena_admin_defs.h", 915),
 
-    # -- netmap enter/exit on ENA (model/netmap_switch.py)
+    # -- netmap enter/exit on ENA (model/netmap_switch.py, model/ena_netmap.py)
     "ena_netmap_reg": ena("ena_netmap.c", 274),
+    # -- netmap datapath on ENA (model/ena_netmap.py)
+    "ena_netmap_alloc_rx_slot": ena("ena_netmap.c", 107),
+    "ena_netmap_txsync": ena("ena_netmap.c", 326),
+    "ena_netmap_tx_frames": ena("ena_netmap.c", 350),
+    "ena_netmap_tx_frame": ena("ena_netmap.c", 390),
+    "ena_netmap_tx_cleanup": ena("ena_netmap.c", 800),
+    "ena_netmap_tx_clean_one": ena("ena_netmap.c", 833),
+    "ena_netmap_rxsync": ena("ena_netmap.c", 872),
+    "ena_netmap_rx_frames": ena("ena_netmap.c", 900),
+    "ena_netmap_rx_frame": ena("ena_netmap.c", 927),
+    "ena_netmap_rx_load_desc": ena("ena_netmap.c", 1004),
+    "ena_netmap_rx_cleanup": ena("ena_netmap.c", 1040),
+    "ena_down": ena("ena.c", 2612),
+    "ena_reset_task": ena("ena.c", 3784),
 }
 SYMBOLS.update(ENA_SYMBOLS)
 

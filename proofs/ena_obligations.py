@@ -80,8 +80,11 @@ def fresh_ena_state(api: SolverAPI, machine: EnaMachine, prefix: str) -> Symboli
     for f in dataclasses.fields(machine.state_type):
         name = f"{prefix}.{f.name}"
         domain = domains[f.name]
-        x = (_array(api, name) if domain == "array"
-             else _bv(api, name, SBT_BITS if domain == "sbt" else 16))
+        if domain == "vec":  # a fixed-length vector: one u16 bit-vector per entry
+            x = tuple(_bv(api, f"{name}[{j}]") for j in range(machine.vec_len))
+        else:
+            x = (_array(api, name) if domain == "array"
+                 else _bv(api, name, SBT_BITS if domain == "sbt" else 16))
         values[f.name] = x
         if domain == "log2":
             constraints.append(machine.log2_ok(x))
@@ -112,6 +115,9 @@ def _shown(api: SolverAPI, machine: EnaMachine, fields: dict[str, Term]) -> dict
         if domains.get(name) == "array" and not isinstance(value, tuple):
             for j in range(ARRAY_ENTRIES_SHOWN):
                 out[f"{name}[{j}]"] = api.Select(value, j)
+        elif domains.get(name) == "vec":
+            for j, x in enumerate(value):
+                out[f"{name}[{j}]"] = x
         elif not isinstance(value, tuple):
             out[name] = value
     return out
@@ -134,9 +140,10 @@ def concrete_state(machine: EnaMachine, shown: dict[str, int]) -> Any:
     model: scalars as they are, each array the tuple of its entries ``name[0..depth-1]``."""
     n = 1 << shown.get("depth_log2", 0)
     domains = {v.name: v.domain for v in machine.vars}
+    length = {"array": n, "vec": machine.vec_len}
     return machine.state_type(**{
-        f.name: (tuple(shown[f"{f.name}[{j}]"] for j in range(n))
-                 if domains[f.name] == "array" else shown[f.name])
+        f.name: (tuple(shown[f"{f.name}[{j}]"] for j in range(length[domains[f.name]]))
+                 if domains[f.name] in length else shown[f.name])
         for f in dataclasses.fields(machine.state_type)})
 
 
@@ -146,6 +153,7 @@ def _minimize(api: SolverAPI, pre: SymbolicState, args: dict[str, Term]) -> list
     integers."""
     depth_log2 = pre.variables.get("depth_log2")
     scalars = [v for k, v in pre.variables.items() if k != "depth_log2" and api.is_bv(v)]
+    scalars += [x for v in pre.variables.values() if isinstance(v, tuple) for x in v]
     if depth_log2 is not None:
         n = depth(depth_log2)
         scalars += [api.If(ult(j, n), api.Select(arr, j), const16(n, 0))

@@ -177,6 +177,153 @@ FINDINGS = (
         counterpart="header_setup_hardened",
         example="ena_tx_header/step/header_setup_as_shipped/ENA-TX-HDR-LIMIT",
     ),
+    EnaFinding(
+        "netmap TX: next_to_clean is masked with ring_size - 2",
+        "ena_netmap_tx_clean_one advances next_to_clean with `ENA_TX_RING_IDX_NEXT(nt, "
+        "ctx->lim)`; `lim` is already `nkr_num_slots - 1`, so the mask is N - 2 and "
+        "free_tx_ids stops being a permutation: ids are lost and others handed out twice.",
+        who="nobody in particular: every netmap TX application on ENA, with ordinary "
+        "traffic. The device completing in order is enough; completing out of order (which "
+        "the req_id scheme allows) makes it sooner.",
+        what="`ENA_TX_RING_IDX_NEXT(idx, size)` is `(idx + 1) & (size - 1)` and the netmap "
+        "clean path passes `ctx->lim = nkr_num_slots - 1`, so with a power-of-two ring of "
+        "N slots next_to_clean moves with mask N - 2: from 0 it never leaves 0, and every "
+        "completed req_id is written into `free_tx_ids[0]`, overwriting the previous one. "
+        "The transmit side keeps taking `free_tx_ids[next_to_use]` for every position. "
+        "Worked example, 4 slots, completions in order: send ids 0, 1, 2; complete 0 and "
+        "1 (both written at position 0, which now holds 1); send id 3 (position 3) and id 1 "
+        "(position 0); complete 2 (position 0 now holds 2); the next send takes position 1, "
+        "which still holds id 1 from the initialisation: id 1 is sent a second time while "
+        "it is in flight, and id 0 is no longer anywhere in the list.",
+        how_bad="high for netmap TX users: the second send overwrites `tx_info` of an id "
+        "in flight (its netmap buffer indices and DMA maps), so a buffer never returns to "
+        "its slot and hwtail stops short; netmap mode has no already-completed check, so "
+        "nothing resets the device. The ring loses capacity until transmission stalls.",
+        code=("ena_netmap_tx_clean_one", "ENA_TX_RING_IDX_NEXT", "ena_netmap_tx_frame"),
+        hardened="`ENA_TX_RING_IDX_NEXT(nt, ctx->ring->ring_size)`, as "
+        "ena_netmap_tx_frame does for next_to_use: ENA-NM-TX-IDS (free ids and ids in "
+        "flight a permutation) is proved.",
+        machine="ena_netmap_txsync",
+        transition="tx_clean_as_shipped",
+        counterpart="tx_clean_hardened",
+        example="ena_netmap_txsync/step/tx_clean_as_shipped/ENA-NM-TX-IDS",
+    ),
+    EnaFinding(
+        "A netmap mode switch drops a pending reset",
+        "ena_netmap_reg clears ENA_FLAG_TRIGGER_RESET before ena_down, so a reset "
+        "requested before the switch is never performed.",
+        who="a process that opens or closes a netmap port on the interface (root, or "
+        "whoever may open /dev/netmap), at a moment when the driver has requested a reset "
+        "(a bad completion, a missing keep-alive, a device request) that the timer service "
+        "has not yet performed: a window of up to a second, or longer while the reset "
+        "task waits for ENA_LOCK, which ena_netmap_reg holds.",
+        what="ena_netmap_reg takes ENA_LOCK, clears ENA_FLAG_TRIGGER_RESET and calls "
+        "ena_down, which resets the device with `reset_reason` only when that flag is set; "
+        "then it switches the mode and calls ena_up. ena_reset_task, already queued or "
+        "queued later, runs only if the flag is set. So the reset is never performed, and "
+        "`reset_reason` keeps the old reason with no request pending. Worked example: a "
+        "TX completion names an invalid req_id, ena_trigger_reset records INV_TX_REQ_ID "
+        "(5) and the timer queues the reset task; the user starts a netmap application; "
+        "the switch clears the flag, ena_down skips the device reset, and the reset task "
+        "finds no flag and returns.",
+        how_bad="medium: the device state the reset was meant to clear (a hung queue, a "
+        "corrupt ring, a device that asked to be reset) carries on into the new mode; the "
+        "reset counters and the reason report nothing; a later ena_trigger_reset records "
+        "its reason over the stale one.",
+        code=("ena_netmap_reg", "ena_down", "ena_reset_task"),
+        hardened="leave the flag alone: ena_down then resets the device with the pending "
+        "reason and the reset task still runs; ENA-NM-RESET-KEPT and ENA-NM-RESET-PENDING "
+        "are proved.",
+        machine="ena_netmap_reg",
+        transition="netmap_reg_as_shipped",
+        counterpart="netmap_reg_hardened",
+        example="ena_netmap_reg/contract/netmap_reg_as_shipped/ENA-NM-RESET-KEPT",
+    ),
+    EnaFinding(
+        "netmap TX packets are invisible to the missing-completion watchdog",
+        "ena_netmap_tx_frame never stamps `tx_info->timestamp`, and "
+        "check_missing_comp_in_tx_queue only looks at entries with one.",
+        who="the device, by not completing netmap TX packets (a stuck queue, a lost "
+        "completion, a lost interrupt). Nobody has to do anything unusual.",
+        what="on the mbuf path ena_xmit_mbuf stamps `tx_info->timestamp` and ena_tx_cleanup "
+        "clears it; the timer service counts entries older than missing_tx_timeout and "
+        "resets the device (MISS_TX_CMPL or MISS_INTERRUPT) past the threshold. In netmap "
+        "mode no entry is ever stamped, so the check always finds zero packets missing "
+        "(`tx_missing` is 0 in the keep-alive model). Worked example: a netmap "
+        "application sends three packets as ids 0, 1, 2; the device never completes them; "
+        "the three entries have no timestamp, so the check counts none, no reset follows, "
+        "and the slots never come back to the application.",
+        how_bad="medium: a TX queue that stops completing in netmap mode hangs the "
+        "application's ring until someone resets the interface; the keep-alive watchdog "
+        "only catches a device that is dead as a whole.",
+        code=("ena_netmap_tx_frame", "ena_xmit_mbuf", "check_missing_comp_in_tx_queue"),
+        hardened="stamp the timestamp in ena_netmap_tx_frame and clear it in "
+        "ena_netmap_tx_clean_one: ENA-NM-TX-WATCHED (an id has a timestamp exactly while "
+        "it is in flight) is proved.",
+        machine="ena_netmap_txsync",
+        transition="tx_frame_as_shipped",
+        counterpart="tx_frame_hardened",
+        example="ena_netmap_txsync/step/tx_frame_as_shipped/ENA-NM-TX-WATCHED",
+    ),
+    EnaFinding(
+        "netmap RX takes a completion for a buffer that is not posted",
+        "ena_netmap_rx_load_desc has no equivalent of the mbuf path's NULL-mbuf check: a "
+        "completion naming an id that was already returned is delivered again.",
+        who="the device: an RX completion whose req_id is below the ring size but not "
+        "posted (a duplicate or stale completion). A faulty device or a buggy backend; no "
+        "user process writes RX completions.",
+        what="ena_netmap_rx_load_desc gives `rx_info->netmap_buf_idx` to the next slot "
+        "(0 once the buffer has been returned, so the slot gets buffer 0, netmap's "
+        "reserved one), writes the req_id into `free_rx_ids[next_to_clean]` and advances "
+        "next_to_clean and hwtail. The id is now listed twice in the free list and the id "
+        "it overwrote is lost; a later refill posts the duplicated id twice, and its two "
+        "completions hand the same netmap buffer to two slots. Worked example, 4 slots "
+        "after the initial refill (ids 0, 1, 2 posted): a completion for id 0 is "
+        "delivered, then a second one for id 0: free_rx_ids becomes [0, 0, 2, 3] (id 0 "
+        "listed twice) and the ring counts one buffer posted where the device holds two "
+        "(ids 1 and 2).",
+        how_bad="medium: the application reads a packet in buffer 0 or in a buffer another "
+        "slot also holds (data from one packet shown as another, or overwritten under it); "
+        "the mbuf path would have reset the device with INV_RX_REQ_ID (4).",
+        code=("ena_netmap_rx_load_desc", "ena_netmap_rx_frame", "ena_rx_mbuf"),
+        hardened="refuse a req_id whose `netmap_buf_idx` is 0 and request the "
+        "INV_RX_REQ_ID reset, as ena_rx_mbuf does: ENA-NM-RX-IDS is proved.",
+        machine="ena_netmap_rxsync",
+        transition="rx_frame_as_shipped",
+        counterpart="rx_frame_hardened",
+        example="ena_netmap_rxsync/step/rx_frame_as_shipped/ENA-NM-RX-IDS",
+    ),
+    EnaFinding(
+        "netmap RX refills the gap slot when the device has filled every buffer",
+        "ena_netmap_rx_cleanup subtracts the kept-back slot only when nr_hwcur != "
+        "nr_hwtail; when the device has filled every posted buffer it posts one buffer "
+        "too many, and the next packet makes the ring look empty for good.",
+        who="nobody in particular: a netmap RX application that is slower than the link "
+        "for a moment, so that the device fills every posted buffer between two rxsyncs "
+        "(one burst of ring_size - 1 packets). Found by the refinement proof onto "
+        "netmap's RX ring; not reproduced on hardware.",
+        what="ENA posts the buffers of slots [nr_hwtail, nr_hwcur) and keeps slot nr_hwcur "
+        "back (netmap's one empty slot). When the device has filled them all, nr_hwtail == "
+        "nr_hwcur, the `- 1` is skipped, and `rhead - nr_hwcur` (+ N) counts the kept-back "
+        "slot as refillable. Worked example, 4 slots: ids 0, 1, 2 posted from slots 0, 1, 2 "
+        "(nr_hwcur 3, rhead 0); the device fills all three; the application has read "
+        "nothing; the refill computes 0 - 3 + 4 = 1 and posts slot 3's buffer. When the "
+        "device fills it, nr_hwtail becomes 0 = rhead: the application's ring has head == "
+        "tail and reads as empty although it holds four packets, and the refill count "
+        "(rhead - nr_hwcur = 0) never posts a buffer again.",
+        how_bad="high if it happens: the RX queue stops for good (no buffer posted, the "
+        "application sees an empty ring and releases nothing; netmap mode bypasses the "
+        "empty-RX-ring refill of the timer service) and ring_size packets are lost, until "
+        "the interface is reset.",
+        code=("ena_netmap_rx_cleanup", "ena_netmap_alloc_rx_slot", "ena_netmap_rx_frames"),
+        hardened="refill `rhead - nr_hwcur - 1` (mod N) whatever nr_hwtail is: "
+        "ENA-NM-RX-RING (the image satisfies every netmap RX invariant) and "
+        "ENA-NM-RX-REFINES are proved.",
+        machine="ena_netmap_rxsync",
+        transition="rx_refill_as_shipped",
+        counterpart="rx_refill_hardened",
+        example="ena_netmap_rxsync/step/rx_refill_as_shipped/ENA-NM-RX-RING",
+    ),
 )
 
 

@@ -120,6 +120,114 @@ EXAMPLES: dict[str, Example] = {
         Move("header_setup_hardened", {"dev_max": 300}),
         Move("header_setup_as_shipped", {"dev_max": 300}, note="300 & 0xff = 44: finding"),
     )),
+    "ena_netmap_txsync": Example(2, "A 4-slot netmap TX ring on ENA, hardened: the user publishes "
+                             "3 slots, ena_netmap_tx_frame sends them as ids 0, 1, 2 (each "
+                             "stamped), the device completes id 1 before id 0 (ENA completes "
+                             "out of order), and the freed slots reappear after hwtail; the "
+                             "user publishes 2 more, which go out as ids 3 and 1. Then the "
+                             "next two completions as shipped: next_to_clean stays at 2 "
+                             "((2 + 1) & 2 = 2), so id 3 overwrites id 2 in free_tx_ids: "
+                             "id 2 is lost and id 3 is listed twice.", (
+        Move("user_publish", {"dh": 3}), Move("tx_frame_hardened", times=3),
+        Move("tx_clean_hardened", {"req_id": 1}, note="id 1 back at position 0"),
+        Move("tx_clean_hardened", {"req_id": 0}, note="id 0 back at position 1"),
+        Move("user_publish", {"dh": 2}),
+        Move("tx_frame_hardened", times=2, note="ids 3, then 1 from position 0"),
+        Move("tx_clean_as_shipped", {"req_id": 2},
+             note="as shipped: next_to_clean (2 + 1) & 2 = 2"),
+        Move("tx_clean_as_shipped", {"req_id": 3},
+             note="id 3 overwrites id 2 at position 2: id 2 is lost"),
+    )),
+    "ena_netmap_rxsync": Example(2, "A 4-slot netmap RX ring on ENA after the initial refill "
+                             "(ids 0, 1, 2 posted from slots 0, 1, 2; nr_hwcur = 3 is the gap). "
+                             "The device fills all three buffers before the next rxsync; the "
+                             "user reads nothing (rhead stays 0). Hardened, nothing can be "
+                             "refilled until the user releases slots; as shipped "
+                             "(nr_hwcur == nr_hwtail, so no \"- 1\") the refill posts the gap "
+                             "slot 3, and when the device fills it hwtail reaches rhead: the "
+                             "user's ring looks empty although it holds four packets, and "
+                             "nothing is posted any more.", (
+        Move("rx_frame_hardened", {"req_id": 0}), Move("rx_frame_hardened", {"req_id": 1}),
+        Move("rx_frame_hardened", {"req_id": 2}, note="every posted buffer filled"),
+        Move("rx_refill_as_shipped", note="as shipped: refill = 0 - 3 + 4 = 1"),
+        Move("rx_frame_hardened", {"req_id": 3},
+             note="hwtail = rhead = hwcur: the ring looks empty and stays so"),
+    )),
+    "ena_netmap_reg": Example(1, "A reset is requested (INV_TX_REQ_ID 5) and the timer queues "
+                              "the reset task; hardened, the mode switch keeps the request, "
+                              "ena_down resets the device and the task runs. Then the same "
+                              "request as shipped: ena_netmap_reg clears the flag, ena_down "
+                              "does not reset the device, and the queued task, when it runs, "
+                              "finds no flag and does nothing; reason 5 stays behind with no "
+                              "request.", (
+        Move("trigger_reset", {"reason": 5}), Move("timer_queues_reset"),
+        Move("netmap_reg_hardened", {"onoff": 1, "up_ok": 1},
+             note="ena_down resets the device with reason 5"),
+        Move("reset_task", note="the full reset still runs"),
+        Move("trigger_reset", {"reason": 5}), Move("timer_queues_reset"),
+        Move("netmap_reg_as_shipped", {"onoff": 0, "up_ok": 1},
+             note="flag cleared: no device reset; the queued task will find no flag"),
+    )),
+}
+
+#: Machine -> what a driver author needs first: the rule, with the C, before the model.
+RULES: dict[str, Callable[[], str]] = {
+    "ena_netmap_txsync": lambda: (
+        "**The rule.** A netmap TX slot travels user → kernel (`rhead`) → device "
+        f"(`nr_hwcur`, {sources.link('ena_netmap_tx_frames')}) → back to the user after "
+        f"`nr_hwtail` ({sources.link('ena_netmap_tx_cleanup')}), and one slot, `nr_hwtail`, "
+        "is never handed out. Each packet in flight holds a `req_id` taken from "
+        "`free_tx_ids[next_to_use]`; each completion writes its `req_id` back at "
+        "`free_tx_ids[next_to_clean]`, in completion order, which is not send order. So "
+        "both indices must advance modulo the ring size, and the free ids plus the ids in "
+        "flight must stay a permutation of 0..N-1. "
+        f"{sources.link('ena_netmap_tx_clean_one')} advances `next_to_clean` with "
+        "`ENA_TX_RING_IDX_NEXT(nt, ctx->lim)`, where `lim` is already `N - 1`, so it masks "
+        "with `N - 2` and stays at 0 (see [ENA findings](ena-findings.md)). A packet in "
+        "flight should also carry a `tx_info->timestamp` (as "
+        f"{sources.link('ena_xmit_mbuf')} stamps one) for "
+        f"{sources.link('check_missing_comp_in_tx_queue')} to see it.\n\n"
+        + md.code("ring of 4, user published 3, ids 0 1 2 sent; device completes 1, then 0\n"
+                  "\n"
+                  "before:  slot  0    1    2    3        free_tx_ids  [0 1 2 3]\n"
+                  "               id0  id1  id2  gap      next_to_use 3, next_to_clean 0\n"
+                  "               hwcur = rhead = 3, hwtail = 3\n"
+                  "\n"
+                  "after:   slot  0    1    2    3        free_tx_ids  [1 0 2 3]   (hardened)\n"
+                  "               usr  gap  id2  usr      next_to_use 3, next_to_clean 2\n"
+                  "               hwtail = 1: slots 3 and 0 are the user's again\n"
+                  "\n"
+                  "as shipped:                            free_tx_ids  [0 1 2 3]\n"
+                  "                                       next_to_clean 0 (both written at 0)")),
+    "ena_netmap_rxsync": lambda: (
+        "**The rule.** netmap RX keeps one slot empty: the user holds `[rhead, hwtail)`, "
+        "the slots it released wait in `[nr_hwcur, rhead)`, and the device fills the "
+        "posted buffers from `nr_hwtail` on. ENA's `nr_hwcur` is the next slot whose "
+        f"buffer {sources.link('ena_netmap_alloc_rx_slot')} posts, so netmap's gap slot is "
+        "exactly `nr_hwcur`, and a refill may post only the released slots after it: "
+        "`rhead - nr_hwcur - 1` (mod N). "
+        f"{sources.link('ena_netmap_rx_cleanup')} subtracts that 1 only when `nr_hwcur != "
+        "nr_hwtail`; when the device has filled every posted buffer it posts the gap slot "
+        "too. And each completion must name a posted `req_id`: "
+        f"{sources.link('ena_netmap_rx_load_desc')} does not check "
+        "(see [ENA findings](ena-findings.md)).\n\n"
+        + md.code("ring of 4 after the initial refill: ids 0 1 2 posted from slots 0 1 2\n"
+                  "\n"
+                  "the device fills all three; the user has read nothing:\n"
+                  "        slot  0    1    2    3\n"
+                  "              pkt  pkt  pkt  gap     rhead 0, hwtail 3, nr_hwcur 3\n"
+                  "\n"
+                  "hardened refill: rhead - nr_hwcur - 1 = 0 (mod 4): nothing to post\n"
+                  "as shipped:      rhead - nr_hwcur = -3, + 4 = 1: posts slot 3's buffer\n"
+                  "        device fills it: hwtail 0 = rhead = nr_hwcur\n"
+                  "        the user's ring reads as empty; nothing is posted again")),
+    "ena_netmap_reg": lambda: (
+        "**The rule.** A requested reset (ENA_FLAG_TRIGGER_RESET with its reason) is served "
+        f"by a device reset: by {sources.link('ena_down')} when it finds the flag set, or "
+        f"by {sources.link('ena_reset_task')}, which does nothing without the flag. "
+        f"{sources.link('ena_netmap_reg')} clears the flag before `ena_down`, so a reset "
+        "requested before a netmap mode switch is never performed, and `reset_reason` stays "
+        "behind without a request (see [ENA findings](ena-findings.md))."),
 }
 
 
@@ -241,11 +349,15 @@ def render(machine: EnaMachine, ev: Evidence) -> str:
     mutants = sum(r.obligation.kind == "mutant" and r.result == "refuted" for r in rows)
     body = [
         _module_doc(machine),
-        (f"Ring size 2^k for {machine.min_log2} <= k <= {machine.max_log2}; counters are "
+        (f"One ring of {machine.vec_len} slots (fixed, so every obligation is exact "
+         "quantifier-free bit-vector arithmetic); indices are u16 as in C."
+         if machine.vec_len else
+         f"Ring size 2^k for {machine.min_log2} <= k <= {machine.max_log2}; counters are "
          "u16 and wrap at 65536 as in C." if machine.has_depth else
          "No ring: one adapter, times exact as 64-bit sbintime_t, flags and the reason "
          "as in C.") + " Source: "
         f"`{machine.state_type.__module__.replace('.', '/')}.py`.",
+        *([RULES[machine.name]()] if machine.name in RULES else []),
         *picture_section(machine),
         "## Worked example",
         f"{example.text} Run on the model when this page was generated (changed values "
