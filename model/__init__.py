@@ -24,14 +24,15 @@ MACHINES = (
     SWITCH_RX_CLASSIC, SWITCH_RX_RFC, HOST_RX, HOST_TX, FORWARD,
 )
 
-from model import ena_keepalive, ena_llq, ena_queue, ena_reqid, ena_txq  # noqa: E402
+from model import ena_admin, ena_aenq, ena_keepalive, ena_llq, ena_queue, ena_reqid, ena_txq  # noqa: E402
 from model import ena_mutants as _ena_mutants  # noqa: E402,F401  (registers the mutants)
 
 #: The ENA datapath machines (u16 bit-vector models, :mod:`model.ena_machine`), proved by
 #: proofs/ena_obligations.py.
 ENA_MACHINES = (
     ena_queue.SQ, ena_queue.CQ, ena_reqid.TX, ena_reqid.RX, ena_txq.TXQ, ena_llq.LLQ,
-    ena_llq.HDR, ena_keepalive.KEEPALIVE,
+    ena_llq.HDR, ena_keepalive.KEEPALIVE, ena_admin.ADMIN,
+    ena_aenq.AENQ,
 )
 
 #: Every machine ``ringspec prove`` checks: netmap's, then ENA's.
