@@ -207,6 +207,18 @@ PICTURES: dict[str, tuple[Callable[[], pictures.Figure], str]] = {
 }
 
 
+#: What the machines without a symbolic depth are stated over.
+FIXED_SIZE_TEXT = {
+    "ena_keepalive": "No ring: one adapter, times exact as 64-bit sbintime_t, flags and the "
+                     "reason as in C.",
+    "ena_admin": "Depth fixed at ENA_ADMIN_QUEUE_DEPTH = 32, the only one the driver "
+                 "creates, so the 32 completion contexts are exact 32-bit masks and every "
+                 "proof is quantifier-free; counters are u16 and wrap at 65536 as in C.",
+    "ena_aenq": "Depth fixed at ENA_ASYNC_QUEUE_DEPTH = 16, the only one the driver "
+                "creates; counters are u16 and wrap at 65536 as in C.",
+}
+
+
 def picture_section(machine: EnaMachine) -> list[str]:
     """``## Picture``, its explanation and the image, for machines that have one."""
     if machine.name not in PICTURES:
@@ -273,8 +285,7 @@ def render(machine: EnaMachine, ev: Evidence) -> str:
         _module_doc(machine),
         (f"Ring size 2^k for {machine.min_log2} <= k <= {machine.max_log2}; counters are "
          "u16 and wrap at 65536 as in C." if machine.has_depth else
-         "No ring: one adapter, times exact as 64-bit sbintime_t, flags and the reason "
-         "as in C.") + " Source: "
+         FIXED_SIZE_TEXT[machine.name]) + " Source: "
         f"`{machine.state_type.__module__.replace('.', '/')}.py`.",
         *picture_section(machine),
         "## Worked example",
