@@ -305,12 +305,15 @@ def core_by_deletion(session: Session, rlimit: int) -> list[str]:
 
 def discharge(
     ob: Obligation, solver_name: str = "z3", rlimit: int = DEFAULT_RLIMIT, seed: int = 0,
-    minimize: bool = True,
+    minimize: bool = True, cores: bool = True,
 ) -> Result:
     """Check one obligation; a model becomes a counterexample dict, minimal
     (:func:`minimal_counterexample`) unless ``minimize`` is off (a re-check whose models
     nobody reads), or a witness dict (an anti-vacuity model, as the solver found it).
-    ``seed`` is z3's random seed (to measure how effort and time spread across seeds)."""
+    ``seed`` is z3's random seed (to measure how effort and time spread across seeds).
+    ``cores`` off skips the deletion search for the invariants a proof without assumption
+    literals used (:func:`core_by_deletion`: a re-check per named premise, most of them
+    as costly as the proof); the free unsat core of a tracked query is always read."""
     session = open_session(ob, solver_name, rlimit, seed)
     solver, query = session.solver, session.query
     start = time.perf_counter()
@@ -337,7 +340,7 @@ def discharge(
     core = []
     if answer == "unsat" and session.tracked:
         core = sorted(session.tracked[str(c)] for c in solver.unsat_core())
-    elif answer == "unsat" and solver_name == "z3" and query.named:
+    elif answer == "unsat" and solver_name == "z3" and query.named and cores:
         # a premise the proof needs makes its query sat, usually fast; the bound keeps a
         # hard one from costing more than the proof itself did several times over
         core = core_by_deletion(session, min(rlimit, 2 * effort + CORE_RLIMIT_SLACK))
