@@ -24,7 +24,16 @@ MACHINES = (
     SWITCH_RX_CLASSIC, SWITCH_RX_RFC, HOST_RX, HOST_TX, FORWARD,
 )
 
-from model import ena_keepalive, ena_llq, ena_netmap, ena_queue, ena_reqid, ena_txq  # noqa: E402
+from model import (  # noqa: E402
+    ena_admin,
+    ena_aenq,
+    ena_keepalive,
+    ena_llq,
+    ena_netmap,
+    ena_queue,
+    ena_reqid,
+    ena_txq,
+)
 from model import ena_mutants as _ena_mutants  # noqa: E402,F401  (registers the mutants)
 from model import ena_netmap_mutants as _ena_netmap_mutants  # noqa: E402,F401
 
@@ -32,8 +41,8 @@ from model import ena_netmap_mutants as _ena_netmap_mutants  # noqa: E402,F401
 #: proofs/ena_obligations.py.
 ENA_MACHINES = (
     ena_queue.SQ, ena_queue.CQ, ena_reqid.TX, ena_reqid.RX, ena_txq.TXQ, ena_llq.LLQ,
-    ena_llq.HDR, ena_keepalive.KEEPALIVE, ena_netmap.NETMAP_TX, ena_netmap.NETMAP_RX,
-    ena_netmap.NETMAP_REG,
+    ena_llq.HDR, ena_keepalive.KEEPALIVE, ena_admin.ADMIN, ena_aenq.AENQ,
+    ena_netmap.NETMAP_TX, ena_netmap.NETMAP_RX, ena_netmap.NETMAP_REG,
 )
 
 #: Every machine ``ringspec prove`` checks: netmap's, then ENA's.

@@ -30,7 +30,7 @@ from model.core import And, Machine, Step, Term
 from model.ena_bits import MAX_LOG2, MIN_LOG2, ite, select, slot, ule
 
 #: Var domains of ENA state fields.
-SCALAR_DOMAINS = ("log2", "u16", "bit", "sbt")
+SCALAR_DOMAINS = ("log2", "u16", "bit", "sbt", "mask32")
 ARRAY_DOMAINS = ("array", "vec")
 
 

@@ -11,6 +11,19 @@ skipped.  ``ringspec prove`` fails if any survives.
 from __future__ import annotations
 
 from model.core import And, Eq, Not, Step, Term
+from model.ena_admin import (
+    ADMIN,
+    ADMIN_DEPTH,
+    COMMAND_ID_MASK,
+    EnaAdmin,
+    acq_process,
+    process_entry,
+)
+from model.ena_admin import claim as admin_claim
+from model.ena_admin import has as admin_has
+from model.ena_admin import submit as admin_submit
+from model.ena_aenq import AENQ, AENQ_DEPTH, EnaAenq, aenq_process, aenq_take
+from model.ena_aenq import leave as aenq_leave
 from model.ena_bits import add16, depth, ite, slot, store, sub16, ule, ult
 from model.ena_keepalive import (
     KEEPALIVE,
@@ -331,3 +344,109 @@ def ka_destroy_keeps_the_reason(s: KeepAlive, ok: Term) -> Step:
     """ena_destroy_device clears the flag but not reset_reason."""
     step = reset_task(s, ok)
     return Step(step.guard, step.post.replace(reason=s.reason))
+
+
+# ---------------------------------------------------------------------------- admin queue
+
+
+@ADMIN.mutant("admin-claim-without-occupancy-check", "ENA-ADMIN-IDS",
+              replaces="submit_hardened")
+def admin_claim_without_occupancy_check(s: EnaAdmin) -> Step:
+    """get_comp_ctxt claims the context without testing ``occupied``: a new command shares
+    the id of one still outstanding."""
+    running, full = Eq(s.running, 1), ule(ADMIN_DEPTH, s.outstanding)
+    return Step(True, choose(And(running, Not(full)), admin_claim(s), s))
+
+
+@ADMIN.mutant("admin-id-not-masked", "ENA-ADMIN-BOUND", replaces="submit_hardened")
+def admin_id_not_masked(s: EnaAdmin) -> Step:
+    """``curr_cmd_id = curr_cmd_id + 1`` without ``& (q_depth - 1)``: after id 31 comes 32,
+    which names no context."""
+    step = admin_submit(s, full_stops_the_queue=False)
+    moved = Not(Eq(step.post.sq_tail, s.sq_tail))
+    return Step(step.guard, step.post.replace(
+        curr_cmd_id=ite(moved, add16(s.curr_cmd_id, 1), s.curr_cmd_id)))
+
+
+@ADMIN.mutant("admin-acq-no-phase-flip", "ENA-ADMIN-PHASE", replaces="acq_process")
+def admin_acq_no_phase_flip(s: EnaAdmin, command: Term) -> Step:
+    """The ACQ loop advances head but never flips its phase at the wrap."""
+    step = acq_process(s, command)
+    return Step(step.guard, step.post.replace(cq_phase=s.cq_phase))
+
+
+@ADMIN.mutant("admin-acq-ignores-phase", "ENA-ADMIN-ACQ", replaces="acq_process")
+def admin_acq_ignores_phase(s: EnaAdmin, command: Term) -> Step:
+    """The ACQ loop takes the entry at head without testing its phase bit."""
+    return Step(True, acq_process(s, command).post)
+
+
+@ADMIN.mutant("admin-late-completion-written", "ENA-ADMIN-NO-STRAY", replaces="acq_process")
+def admin_late_completion_written(s: EnaAdmin, command: Term) -> Step:
+    """ena_com_handle_single_admin_completion without its ``occupied`` test: a completion
+    that comes after its waiter timed out is copied into the released context."""
+    return process_entry(s, command, owned_only=False)
+
+
+@ADMIN.mutant("admin-spurious-completion-stops", "ENA-ADMIN-DOWN", replaces="acq_process")
+def admin_spurious_completion_stops(s: EnaAdmin, command: Term) -> Step:
+    """A completion for a context no waiter owns sets ``running_state = false`` (as an id
+    past the depth does), though the C ignores it: the timer would reset the device."""
+    step = acq_process(s, command)
+    i = command & COMMAND_ID_MASK
+    free = And(ult(i, ADMIN_DEPTH), Not(admin_has(s.occupied, i)))
+    return Step(step.guard, step.post.replace(running=ite(free, 0, step.post.running)))
+
+
+# ---------------------------------------------------------------------------- AENQ
+
+
+@AENQ.mutant("aenq-no-phase-flip", "ENA-AENQ-PHASE", replaces="aenq_process")
+def aenq_no_phase_flip(s: EnaAenq, group: Term, now: Term) -> Step:
+    """The handler's loop wraps its masked head to 0 but keeps the phase."""
+    step = aenq_process(s, group, now)
+    return Step(step.guard, step.post.replace(phase=s.phase))
+
+
+@AENQ.mutant("aenq-ignores-phase", "ENA-AENQ-ORDER", replaces="aenq_process")
+def aenq_ignores_phase(s: EnaAenq, group: Term, now: Term) -> Step:
+    """The handler takes the entry at head without testing its phase bit."""
+    return aenq_take(s, group, now, test_phase=False)
+
+
+@AENQ.mutant("aenq-device-fills-the-returned-slot", "ENA-AENQ-ROOM", replaces="device_post")
+def aenq_device_fills_the_returned_slot(s: EnaAenq) -> Step:
+    """The device writes up to 16 events past the doorbell instead of 15 past its last
+    free slot: the 17th overwrites the oldest event not yet taken."""
+    return Step(ule(sub16(s.dev_tail, sub16(s.db, AENQ_DEPTH)), AENQ_DEPTH),
+                s.replace(dev_tail=add16(s.dev_tail, 1)))
+
+
+@AENQ.mutant("aenq-doorbell-masked", "ENA-AENQ-RETURNED", replaces="intr_leave")
+def aenq_doorbell_masked(s: EnaAenq) -> Step:
+    """The handler writes ``head & (depth - 1)`` to AENQ_HEAD_DB instead of the free-running
+    head."""
+    step = aenq_leave(s)
+    rung = Not(Eq(step.post.db, s.db))
+    return Step(step.guard, step.post.replace(db=ite(rung, slot(s.head, 4), s.db)))
+
+
+@AENQ.mutant("aenq-processed-while-stopped", "ENA-AENQ-RUNNING", replaces="intr_enter")
+def aenq_processed_while_stopped(s: EnaAenq) -> Step:
+    """ena_intr_msix_mgmnt calls the AENQ handler without testing
+    ENA_FLAG_DEVICE_RUNNING."""
+    return Step(Eq(s.in_handler, 0), s.replace(in_handler=1, processed=0))
+
+
+@AENQ.mutant("aenq-doorbell-always", "ENA-AENQ-DOORBELL", replaces="intr_leave")
+def aenq_doorbell_always(s: EnaAenq) -> Step:
+    """The handler writes AENQ_HEAD_DB even when it took nothing."""
+    return aenq_leave(s, always_ring=True)
+
+
+@AENQ.mutant("aenq-every-event-stamps", "ENA-AENQ-KEEPALIVE", replaces="aenq_process")
+def aenq_every_event_stamps(s: EnaAenq, group: Term, now: Term) -> Step:
+    """Every event refreshes keep_alive_timestamp, not only KEEP_ALIVE: a device that
+    sends link changes but no keep-alives is never found dead."""
+    step = aenq_process(s, group, now)
+    return Step(step.guard, step.post.replace(timestamp=now))

@@ -67,6 +67,7 @@ __all__ = [
     "device_consume",
     "free_q_entries",
     "have_enough_space",
+    "phase_after",
     "sq_comp_ack",
     "sq_doorbell",
     "sq_init",
@@ -148,11 +149,17 @@ def _udiv(x: Term, d: int) -> Term:
     return solver_module(x).UDiv(x, d)
 
 
+def phase_after(counter: Term, phase: Term, k: Term) -> Term:
+    """The phase once a counter has moved to ``counter``: flipped when its slot is 0 (it
+    wrapped), as ena_com_sq_update_tail and ena_com_cq_inc_head do (and the admin queue
+    and AENQ loops in ena_com.c)."""
+    return ite(Eq(slot(counter, k), 0), 1 ^ phase, phase)
+
+
 def advance_tail(s: EnaSq) -> EnaSq:
     """tail++, flipping the phase when the new tail's slot is 0 (a wrap)."""
     tail = add16(s.tail, 1)
-    return s.replace(tail=tail, phase=ite(Eq(slot(tail, s.depth_log2), 0), 1 ^ s.phase,
-                                          s.phase))
+    return s.replace(tail=tail, phase=phase_after(tail, s.phase, s.depth_log2))
 
 
 @SQ.transition(actor="driver")

@@ -72,8 +72,8 @@ def _array(api: SolverAPI, name: str) -> Term:
 
 def fresh_ena_state(api: SolverAPI, machine: EnaMachine, prefix: str) -> SymbolicState:
     """A state whose fields are fresh u16 bit-vectors (arrays: u16 -> u16; ``sbt``: 64-bit
-    sbintime_t values), with the bounds of their domains: ``log2`` within the machine's
-    depths, ``bit`` 0 or 1."""
+    sbintime_t values; ``mask32``: one bit per admin context), with the bounds of their
+    domains: ``log2`` within the machine's depths, ``bit`` 0 or 1."""
     domains = {v.name: v.domain for v in machine.vars}
     values: dict[str, Term] = {}
     constraints: list[Term] = []
@@ -84,7 +84,7 @@ def fresh_ena_state(api: SolverAPI, machine: EnaMachine, prefix: str) -> Symboli
             x = tuple(_bv(api, f"{name}[{j}]") for j in range(machine.vec_len))
         else:
             x = (_array(api, name) if domain == "array"
-                 else _bv(api, name, SBT_BITS if domain == "sbt" else 16))
+                 else _bv(api, name, {"sbt": SBT_BITS, "mask32": 32}.get(domain, 16)))
         values[f.name] = x
         if domain == "log2":
             constraints.append(machine.log2_ok(x))

@@ -22,21 +22,22 @@ def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 
 
-def _discharge_at(task: tuple[int, str, int, int, bool]) -> Result:
-    index, solver_name, rlimit, seed, minimize = task
-    result = discharge(_WORK[index], solver_name, rlimit, seed, minimize)
+def _discharge_at(task: tuple[int, str, int, int, bool, bool]) -> Result:
+    index, solver_name, rlimit, seed, minimize, cores = task
+    result = discharge(_WORK[index], solver_name, rlimit, seed, minimize, cores)
     return dataclasses.replace(result, obligation=None)  # type: ignore[arg-type]
 
 
 def discharge_all(obligations: list[Obligation], solver_name: str, rlimit: int,
-                  seed: int = 0, minimize: bool = True, jobs: int = 1) -> list[Result]:
+                  seed: int = 0, minimize: bool = True, jobs: int = 1,
+                  cores: bool = True) -> list[Result]:
     """:func:`~proofs.solve.discharge` over ``obligations``, in order, on ``jobs``
     processes (1: in this process)."""
     if jobs <= 1 or len(obligations) < 2:
-        return [discharge(o, solver_name, rlimit, seed, minimize) for o in obligations]
+        return [discharge(o, solver_name, rlimit, seed, minimize, cores) for o in obligations]
     global _WORK
     _WORK = obligations
-    tasks = [(i, solver_name, rlimit, seed, minimize) for i in range(len(obligations))]
+    tasks = [(i, solver_name, rlimit, seed, minimize, cores) for i in range(len(obligations))]
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             results = pool.map(_discharge_at, tasks, chunksize=1)

@@ -210,20 +210,34 @@ def open_session(
     return Session(api, query, solver, assumptions, tracked)
 
 
+def _at_most(session: Session, term: Any, v: int) -> int | None:
+    """``term``'s value in a model with ``term <= v``, or None if there is none (or the
+    solver gives up)."""
+    session.solver.push()
+    session.solver.add(session.api.lift(term <= v))
+    found = session.check() == "sat"
+    value = _as_int(session.solver.model().eval(term, model_completion=True)) if found else None
+    session.solver.pop()
+    return value
+
+
 def _least(session: Session, term: Any, hi: int) -> int:
     """The least v in [0, hi] with the query still sat under ``term <= v`` (sat at hi):
-    probes 0, 1, 3, 7, ... below hi, then bisects the last gap.  An ``unknown`` counts as
-    unsat, so the answer is never below a value the solver could not confirm."""
+    probes 0, 1, 3, 7, ... below hi, then bisects the last gap; a sat answer lowers hi to
+    the value ``term`` has in its model (often well below the probe).  An ``unknown``
+    counts as unsat, so the answer is never below a value the solver could not confirm."""
     below, probe = -1, 0
     while probe < hi:
-        if session.sat(term <= probe):
-            hi = probe
+        found = _at_most(session, term, probe)
+        if found is not None:
+            hi = found
             break
         below, probe = probe, 2 * probe + 1
     while below + 1 < hi:
         mid = (below + hi) // 2
-        if session.sat(term <= mid):
-            hi = mid
+        found = _at_most(session, term, mid)
+        if found is not None:
+            hi = found
         else:
             below = mid
     return hi
@@ -291,12 +305,15 @@ def core_by_deletion(session: Session, rlimit: int) -> list[str]:
 
 def discharge(
     ob: Obligation, solver_name: str = "z3", rlimit: int = DEFAULT_RLIMIT, seed: int = 0,
-    minimize: bool = True,
+    minimize: bool = True, cores: bool = True,
 ) -> Result:
-    """Check one obligation; a model becomes a counterexample (or witness) dict, minimal
+    """Check one obligation; a model becomes a counterexample dict, minimal
     (:func:`minimal_counterexample`) unless ``minimize`` is off (a re-check whose models
-    nobody reads).  ``seed`` is z3's random seed (to measure how effort and time spread
-    across seeds)."""
+    nobody reads), or a witness dict (an anti-vacuity model, as the solver found it).
+    ``seed`` is z3's random seed (to measure how effort and time spread across seeds).
+    ``cores`` off skips the deletion search for the invariants a proof without assumption
+    literals used (:func:`core_by_deletion`: a re-check per named premise, most of them
+    as costly as the proof); the free unsat core of a tracked query is always read."""
     session = open_session(ob, solver_name, rlimit, seed)
     solver, query = session.solver, session.query
     start = time.perf_counter()
@@ -312,7 +329,10 @@ def discharge(
         result = "proved" if model_found else "refuted"
     counterexample: dict[str, dict[str, int]] = {}
     if model_found:
-        counterexample = (minimal_counterexample(session) if minimize
+        # a model of a ``valid`` query is a counterexample, reported minimal; one of a
+        # ``sat`` query (anti-vacuity) is only the witness that the premises can hold
+        smallest = minimize and query.mode == "valid"
+        counterexample = (minimal_counterexample(session) if smallest
                           else _values(solver, query))
         if query.present is not None:
             counterexample = query.present(counterexample)
@@ -320,7 +340,7 @@ def discharge(
     core = []
     if answer == "unsat" and session.tracked:
         core = sorted(session.tracked[str(c)] for c in solver.unsat_core())
-    elif answer == "unsat" and solver_name == "z3" and query.named:
+    elif answer == "unsat" and solver_name == "z3" and query.named and cores:
         # a premise the proof needs makes its query sat, usually fast; the bound keeps a
         # hard one from costing more than the proof itself did several times over
         core = core_by_deletion(session, min(rlimit, 2 * effort + CORE_RLIMIT_SLACK))

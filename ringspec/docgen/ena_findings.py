@@ -324,6 +324,33 @@ FINDINGS = (
         counterpart="rx_refill_hardened",
         example="ena_netmap_rxsync/step/rx_refill_as_shipped/ENA-NM-RX-RING",
     ),
+    EnaFinding(
+        "A full admin queue resets the device",
+        "a submit refused with NO_SPACE (32 commands outstanding) also sets the admin "
+        "queue's `running_state` to false, and the timer service then resets the device "
+        "with ADMIN_TO.",
+        who="the driver itself, under load: any 33rd admin command while 32 are "
+        "outstanding (statistics, RSS, MTU and queue-setup commands issued from several "
+        "threads at once, with a slow device). No device fault is needed.",
+        what="__ena_com_submit_admin_cmd returns NO_SPACE when `outstanding_cmds >= "
+        "q_depth`, which is a transient condition the caller could retry. But its wrapper "
+        "ena_com_submit_admin_cmd treats every error of the inner function alike and sets "
+        "`running_state = false`. From then on every admin command is refused with "
+        "NO_DEVICE, and the next tick of ena_timer_service finds the state false in "
+        "check_for_admin_com_state and requests a reset with reason ADMIN_TO (2), as if "
+        "the device had stopped answering.",
+        how_bad="medium: a full reset of a healthy device (all IO queues torn down and "
+        "rebuilt, traffic lost for the duration), reported with a misleading reason "
+        "(ADMIN_TO) in DEV_CTL and in the reset counters.",
+        code=("ena_com_submit_admin_cmd", "__ena_com_submit_admin_cmd",
+              "check_for_admin_com_state"),
+        hardened="return NO_SPACE without touching `running_state` (keep stopping the "
+        "queue for the INVAL of an id still in use): ENA-ADMIN-DOWN is proved.",
+        machine="ena_admin",
+        transition="submit_as_shipped",
+        counterpart="submit_hardened",
+        example="ena_admin/step/submit_as_shipped/ENA-ADMIN-DOWN",
+    ),
 )
 
 

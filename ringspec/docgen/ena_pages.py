@@ -114,6 +114,36 @@ EXAMPLES: dict[str, Example] = {
         Move("timer_service", {"in_aenq": 0, "admin_down": 0, "tx_missing": 0},
              note="gap 1 s: no reset"),
     )),
+    "ena_admin": Example(5, "Two admin commands (ids 0 and 1); the device completes "
+                         "id 0 and its waiter returns. Then 31 more fill the queue: ids 2 "
+                         "to 31 and, wrapping, id 0 again, so all 32 contexts are occupied. "
+                         "The next submit is refused with NO_SPACE: hardened, nothing else "
+                         "changes; as shipped, `running_state` becomes false with no "
+                         "reason, which the timer turns into an ADMIN_TO reset.", (
+        Move("submit_hardened", times=2, note="ids 0 and 1 outstanding"),
+        Move("device_complete"),
+        Move("acq_process", {"command": 0}, note="context 0 completed, ACQ head 1"),
+        Move("wait_returns", {"ctx": 0}, note="context 0 released"),
+        Move("submit_hardened", times=31, note="32 outstanding: every context occupied"),
+        Move("submit_hardened", note="NO_SPACE: nothing changes"),
+        Move("submit_as_shipped", note="NO_SPACE and running_state false: finding"),
+    )),
+    "ena_aenq": Example(4, "The device posts three events; the interrupt takes a "
+                        "KEEP_ALIVE (stamping time 7) and two link changes, then returns "
+                        "the three slots with one doorbell write (head 19). The device "
+                        "then fills all 16 slots, wrapping; the next interrupt takes the "
+                        "16 (the phase flips at slot 0) and writes head 35.", (
+        Move("device_post", times=3),
+        Move("intr_enter"),
+        Move("aenq_process", {"group": 4, "now": 7}, note="KEEP_ALIVE: timestamp 7"),
+        Move("aenq_process", {"group": 0, "now": 7}, times=2),
+        Move("intr_leave", note="3 taken: AENQ_HEAD_DB = 19"),
+        Move("device_post", times=16, note="16 past the doorbell: the ring is full"),
+        Move("intr_enter"),
+        Move("aenq_process", {"group": 3, "now": 9}, times=16,
+             note="the phase flips after slot 15"),
+        Move("intr_leave", note="AENQ_HEAD_DB = 35"),
+    )),
     "ena_tx_header": Example(1, "A device reporting a 300-byte header limit: hardened, the "
                              "driver keeps ena_com's 256; as shipped, its uint8_t keeps "
                              "44.", (
@@ -285,6 +315,19 @@ PICTURES: dict[str, tuple[Callable[[], pictures.Figure], str]] = {
 }
 
 
+#: What the machines without a symbolic depth are stated over.
+FIXED_SIZE_TEXT = {
+    "ena_keepalive": "No ring: one adapter, times exact as 64-bit sbintime_t, flags and the "
+                     "reason as in C.",
+    "ena_admin": "Depth fixed at ENA_ADMIN_QUEUE_DEPTH = 32, the only one the driver "
+                 "creates, so the 32 completion contexts are exact 32-bit masks and every "
+                 "proof is quantifier-free; counters are u16 and wrap at 65536 as in C.",
+    "ena_aenq": "Depth fixed at ENA_ASYNC_QUEUE_DEPTH = 16, the only one the driver "
+                "creates; counters are u16 and wrap at 65536 as in C.",
+    "ena_netmap_reg": "No ring: the adapter's mode, reset flag and reason, as in C.",
+}
+
+
 def picture_section(machine: EnaMachine) -> list[str]:
     """``## Picture``, its explanation and the image, for machines that have one."""
     if machine.name not in PICTURES:
@@ -354,8 +397,7 @@ def render(machine: EnaMachine, ev: Evidence) -> str:
          if machine.vec_len else
          f"Ring size 2^k for {machine.min_log2} <= k <= {machine.max_log2}; counters are "
          "u16 and wrap at 65536 as in C." if machine.has_depth else
-         "No ring: one adapter, times exact as 64-bit sbintime_t, flags and the reason "
-         "as in C.") + " Source: "
+         FIXED_SIZE_TEXT[machine.name]) + " Source: "
         f"`{machine.state_type.__module__.replace('.', '/')}.py`.",
         *([RULES[machine.name]()] if machine.name in RULES else []),
         *picture_section(machine),
