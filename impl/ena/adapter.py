@@ -446,7 +446,9 @@ class EnaAdapter:
             self.clock.advance(end - self.clock.now_ns)
 
     def timer_service(self) -> None:
-        """``ena_timer_service``: one tick."""
+        """``ena_timer_service``: one tick. (Its metrics task -- ENI, SRD and customer
+        metrics every ``metrics_sample_interval`` ticks -- is not simulated: the simulated
+        device has none of those capabilities, so the task would send nothing.)"""
         self.check_for_missing_keep_alive()
         self.check_for_admin_com_state()
         self.check_for_missing_completions()
