@@ -497,9 +497,7 @@ class EnaAdapter:
             self.next_monitored_tx_qid = res.next_qid
         if res.reason and res.direct:
             self.stats.missing_tx_direct += 1
-            self.reset.triggered = True
-            self.reset.reason = ResetReason(res.reason)
-            self.reset.triggers += 1
+            self.reset.assign(res.reason)
         elif res.reason:
             self.reset.trigger(res.reason)
 
@@ -542,15 +540,7 @@ class EnaAdapter:
         com.aq.abort()
         com.teardown()
         self.com = None
-        self.reset = self._fresh_reset()
-
-    def _fresh_reset(self) -> ResetState:
-        """``reset_reason = NORMAL`` and TRIGGER_RESET cleared (the object is shared with
-        the datapath, so it is reset in place)."""
-        r = self.reset
-        r.triggered = False
-        r.reason = ResetReason.NORMAL
-        return r
+        self.reset.clear()  # shared with the datapath: cleared in place
 
     def restore_device(self) -> int:
         """``ena_restore_device``: 0, or the error that left the adapter dead."""

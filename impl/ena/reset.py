@@ -31,6 +31,18 @@ class ResetState:
             self.reason = ResetReason(int(reason))
             self.triggered = True
 
+    def assign(self, reason: ResetReason | int) -> None:
+        """The missing-TX-completion path of ``check_missing_comp_in_tx_queue``: the flag
+        set and ``reset_reason`` assigned directly, overwriting any recorded reason."""
+        self.triggers += 1
+        self.reason = ResetReason(int(reason))
+        self.triggered = True
+
+    def clear(self) -> None:
+        """``ena_destroy_device``'s end: ``reset_reason = NORMAL``, the flag cleared."""
+        self.triggered = False
+        self.reason = ResetReason.NORMAL
+
     def trigger_first(self, reasons: np.ndarray) -> None:
         """Trigger with every non-zero entry of ``reasons``, in array order (so the first
         non-zero one wins)."""

@@ -86,8 +86,8 @@ def get_hash_function(aq: AdminQueue, com: ComFeatures) -> tuple[int, int, bytes
         if rc or rec is None:
             return rc or errno.EINVAL, 0, b""
         key = aq.bus.mem.array(addr, m.HASH_CONTROL_DTYPE, 1)["key"][0].astype("<u4")
-        return 0, int(rec["selected_func"][0]).bit_length() - 1 if int(
-            rec["selected_func"][0]) else 0, key.tobytes()
+        selected = int(rec["selected_func"][0])  # the bit 1 << func, or 0
+        return 0, selected.bit_length() - 1 if selected else 0, key.tobytes()
     finally:
         aq.bus.mem.free(addr)
 
