@@ -490,12 +490,17 @@ def refill_count(s: NetmapRx) -> Term:
 def rx_refill(s: NetmapRx, hardened: bool) -> Step:
     """ena_refill_rx_bufs posts one buffer of the count: ena_netmap_alloc_rx_slot takes the
     buffer of slot hwcur for ``free_rx_ids[next_to_use]`` and advances hwcur.  As shipped
-    the count is :func:`refill_count`; hardened it is the slots the user released,
-    ``rhead - hwcur - 1`` (mod N), also when the NIC holds no buffer (nr_hwcur ==
-    nr_hwtail)."""
-    count = dist(nxt(s.hwcur), s.rhead) if hardened else refill_count(s)
+    the count is :func:`refill_count` and the allocation refuses slot ``rhead`` (ENOMEM:
+    "no free slots"); hardened the count is the slots the user released, ``rhead - hwcur
+    - 1`` (mod N), also when the NIC holds no buffer (nr_hwcur == nr_hwtail), and the
+    allocation refuses the gap slot ``rhead - 1`` -- which that count already leaves
+    out."""
+    if hardened:
+        ok = ult(0, dist(nxt(s.hwcur), s.rhead))
+    else:
+        ok = And(ult(0, refill_count(s)), Not(Eq(s.hwcur, s.rhead)))
     _, post = alloc(s)
-    return Step(And(ult(0, count), ult(s.used, DEPTH)), post.replace(hwcur=nxt(s.hwcur)))
+    return Step(And(ok, ult(s.used, DEPTH)), post.replace(hwcur=nxt(s.hwcur)))
 
 
 @NETMAP_RX.transition(actor="driver", breaks=("ENA-NM-RX-RING",))

@@ -283,6 +283,13 @@ ENA_SYMBOLS: dict[str, Symbol] = {
     "ena_netmap_rx_frame": ena("ena_netmap.c", 927),
     "ena_netmap_rx_load_desc": ena("ena_netmap.c", 1004),
     "ena_netmap_rx_cleanup": ena("ena_netmap.c", 1040),
+    # -- netmap on ENA in impl/ena/nm_*.py
+    "ena_netmap_attach": ena("ena_netmap.c", 85),
+    "ena_netmap_free_rx_slot": ena("ena_netmap.c", 172),
+    "ena_netmap_tx_map_slots": ena("ena_netmap.c", 552),
+    "ena_netmap_unmap_last_socket_chain": ena("ena_netmap.c", 768),
+    "struct ena_netmap_tx_info": ena("ena.h", 283),
+    "struct ena_tx_buffer": ena("ena.h", 290),
     "ena_down": ena("ena.c", 2612),
     "ena_reset_task": ena("ena.c", 3784),
 }

@@ -71,6 +71,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("rx_first_not_first", (R.RX_DESCRIPTOR_MALFORMED,)),
     Scenario("rx_too_many_descs", (R.TOO_MANY_RX_DESCS,)),
     Scenario("rx_req_id_invalid", (R.INV_RX_REQ_ID,)),
+    Scenario("rx_req_id_dup", (R.INV_RX_REQ_ID,),
+             note="ena_rx_mbuf finds no buffer behind the repeated id"),
     Scenario("llq_burst_overrun", (R.MISS_TX_CMPL,), window_s=14,
              note="one packet dropped per doorbell, no completion for it; the reset needs "
                   "more than 128 missing on one queue"),

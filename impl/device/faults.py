@@ -23,6 +23,9 @@ rx_first_not_first     FIRST set on the second completion of a multi-buffer    R
                        packet                                                  MALFORMED
 rx_too_many_descs      the packet is scattered over ``rx_too_many`` buffers     TOO_MANY_RX_DESCS
 rx_req_id_invalid      an RX cdesc req_id >= RX SQ depth                       INV_RX_REQ_ID
+rx_req_id_dup          an RX cdesc repeats the req_id of the previous          INV_RX_REQ_ID
+                       completion of its queue in the batch (the buffer it     (netmap as
+                       filled is never named)                                  shipped: none)
 llq_burst_overrun      for this doorbell the device enforces one LLQ entry     missing TX
                        less than it advertised; packets past the limit are     completion
                        dropped
@@ -50,6 +53,7 @@ class Faults:
     rx_first_not_first: float = 0.0
     rx_too_many_descs: float = 0.0
     rx_req_id_invalid: float = 0.0
+    rx_req_id_dup: float = 0.0
     llq_burst_overrun: float = 0.0
     rx_too_many: int = PKT_MAX_BUFS + 1
     """Buffers used by a ``rx_too_many_descs`` packet (one more than the driver accepts)."""
@@ -106,6 +110,7 @@ class DeviceStats:
     rx_first_not_first: int = 0
     rx_too_many_descs: int = 0
     rx_req_id_invalid: int = 0
+    rx_req_id_dup: int = 0
     rx_cdesc_mbz: int = 0
     interrupts: int = 0
     unmasks: int = 0

@@ -136,6 +136,14 @@ def deliver(qt: QueueTable, frames: PacketBatch, parsed: Parsed, hashes: np.ndar
     d = qt.sq_depth[sq_p[rows]]
     req[rows] = d + (rng.random(rows.size) * (65536 - d)).astype(np.int64)
     stats.add("rx_req_id_invalid", bad_req.sum())
+    by_sq = np.argsort(sq_p, kind="stable")
+    has_prev = np.zeros(npieces, dtype=bool)
+    has_prev[by_sq[1:]] = sq_p[by_sq[1:]] == sq_p[by_sq[:-1]]
+    dup = draw(rng, faults.rx_req_id_dup, npieces) & has_prev
+    prev = np.empty(npieces, dtype=np.int64)
+    prev[by_sq[1:]] = by_sq[:-1]
+    req[dup] = req[prev[dup]]
+    stats.add("rx_req_id_dup", dup.sum())
     mbz = draw(rng, faults.cdesc_mbz, npieces)
     status |= np.where(mbz, np.uint64(RxCdesc.MBZ7.mask), np.uint64(0))
     stats.add("rx_cdesc_mbz", mbz.sum())

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import errno
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -227,11 +228,15 @@ class EnaDriver:
             self.bus.mem.free(b)
         self._blocks = []
 
-    def up(self) -> None:
+    def up(self, fill: Callable[[np.ndarray], object] | None = None) -> None:
         """``ena_up``'s datapath part: fill every RX ring with ``ring_size - 1`` buffers
-        (``ena_refill_all_rx_bufs``), mark running, unmask every IO vector (delays 0)."""
+        (``ena_refill_all_rx_bufs``; ``fill`` replaces it for rings in netmap mode, which
+        post netmap buffers), mark running, unmask every IO vector (delays 0)."""
         qs = np.arange(self.cfg.num_queues)
-        self.rx.refill(qs, np.full(qs.size, self.cfg.rx_ring_size - 1))
+        if fill is None:
+            self.rx.refill(qs, np.full(qs.size, self.cfg.rx_ring_size - 1))
+        else:
+            fill(qs)
         self.running = True
         self.bus.regs.write32_batch(self.unmask_off, np.full(qs.size, IntrReg.INTR_UNMASK.mask))
 

@@ -121,7 +121,7 @@ class RxQueues:
     def refill(self, queues: np.ndarray, num: np.ndarray) -> np.ndarray:
         """Post up to ``num[i]`` buffers on ``queues[i]``; returns how many were posted."""
         cfg = self.cfg
-        depth, mask = cfg.depth, cfg.depth - 1
+        mask = cfg.depth - 1
         qs = np.asarray(queues, dtype=np.int64)
         num = np.asarray(num, dtype=np.int64)
         n = np.minimum(num, np.maximum(self.free(qs), 0))
@@ -134,12 +134,24 @@ class RxQueues:
         i = np.arange(q.size, dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
         rid = self.free_ids[q, (self.next_to_use[q] + i) & mask]
         self.posted[q, rid] = True
+        self.post(qs, n, rid, self.buf_addr[q, rid], cfg.buf_size)
+        return n
+
+    def post(self, qs: np.ndarray, n: np.ndarray, rid: np.ndarray, addr: np.ndarray,
+             buf_len: int) -> None:
+        """``ena_com_add_single_rx_desc`` for ``n[j]`` buffers on ``qs[j]`` (``rid`` and
+        ``addr`` flat, queue by queue): one descriptor each (FIRST | LAST | COMP_REQ, the
+        phase, ``buf_len``), ``next_to_use`` advanced, and the doorbell of every queue
+        that posted any."""
+        cfg = self.cfg
+        depth, mask = cfg.depth, cfg.depth - 1
+        q = np.repeat(qs, n)
+        i = np.arange(q.size, dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
         assert self.sq is not None
         slot = (self.tail[q] + i) & mask
         ph = ring.phases_at(self.tail[q], self.phase[q], i, depth)
-        addr = self.buf_addr[q, rid]
         desc = np.zeros(q.size, dtype=RX_DESC_DTYPE)
-        desc["length"] = cfg.buf_size & 0xFFFF
+        desc["length"] = buf_len & 0xFFFF
         desc["ctrl"] = (RxDesc.FIRST.mask | RxDesc.LAST.mask | RxDesc.COMP_REQ.mask) | ph
         desc["req_id"] = rid
         desc["buff_addr_lo"] = addr & 0xFFFFFFFF
@@ -150,7 +162,6 @@ class RxQueues:
         rang = qs[n > 0]
         if rang.size:
             self.bus.regs.write32_batch(self.db_off[rang], self.tail[rang])
-        return n
 
     # -- ena_rx_cleanup
     def cleanup(self, queues: np.ndarray, cdesc_mbz: bool) -> RxResult:
@@ -164,14 +175,27 @@ class RxQueues:
         head = self.cq[qs, self.cq_head[qs] & (cfg.depth - 1)]["status"].astype(np.int64)
         if not (RxCdesc.PHASE.get(head) == self.cq_phase[qs]).any():
             return self._nothing_new(qs)
-        width = min(cfg.depth, RX_DESC_BUDGET + 2 * cfg.max_rx_sgl_size + 2)
+        scan, dec = self.read_packets(qs, cdesc_mbz)
+        return self._commit(qs, scan, dec)
+
+    def read_packets(self, qs: np.ndarray, cdesc_mbz: bool, budget: int = RX_DESC_BUDGET,
+                     stale_ok: bool = False) -> tuple[_Scan, _Decision]:
+        """Read each queue's completions (``ena_com_rx_pkt`` per packet) and decide where
+        its receive loop ends, changing nothing.  ``budget``: descriptors of delivered
+        packets one call takes; ``stale_ok``: a req_id with no posted buffer is not a
+        failure (the netmap path does not look)."""
+        cfg = self.cfg
+        width = min(cfg.depth, budget + 2 * cfg.max_rx_sgl_size + 2)
         while True:
             scan = self._scan(qs, width, cdesc_mbz)
-            dec = _decide(scan)
+            if stale_ok:
+                kind = scan.packets.kind
+                scan = scan._replace(packets=scan.packets._replace(
+                    kind=np.where(kind == NO_BUFFER, _OK, kind)))
+            dec = _decide(scan, budget)
             if not dec.undecided.any() or width >= cfg.depth:
-                break
+                return scan, dec
             width = min(2 * width, cfg.depth)
-        return self._commit(qs, scan, dec)
 
     def _nothing_new(self, qs: np.ndarray) -> RxResult:
         """No queue has a new completion at its CQ head: the C loop reads nothing and
@@ -247,9 +271,8 @@ class RxQueues:
 
     def _commit(self, qs: np.ndarray, s: _Scan, dec: _Decision) -> RxResult:
         cfg = self.cfg
-        depth, mask = cfg.depth, cfg.depth - 1
+        mask = cfg.depth - 1
         pk, why, nq = s.packets, dec.why, qs.size
-        t_first, t_end = dec.t_first, dec.t_end
         # entries consumed: those of delivered packets and of a NO_BUFFER terminal packet
         e_del = dec.delivered[pk.gp]
         e_nobuf = (why[pk.row] == NO_BUFFER) & (pk.gp == dec.tg[pk.row])
@@ -262,7 +285,34 @@ class RxQueues:
         self.free_ids[e_q[e_cons], (ntc0[e_cons] + ci[e_cons]) & mask] = e_rid[e_cons]
         taken = e_del | (e_nobuf & (pk.kk < pk.nobuf_k[pk.gp]))
         self.posted[e_q[taken], e_rid[taken]] = False
+        self.consume(qs, s, dec)
+        why = dec.why
+        fatal = np.isin(why, (MALFORMED, TOO_MANY, BAD_REQ_ID))
+        self.next_to_clean[qs] = np.where(fatal, self.next_to_clean[qs],
+                                          (self.next_to_clean[qs] + consumed_n) & mask)
+        reasons = reset_reasons(why)
+        st = self.stats
 
+        out = self._deliver(qs, s, dec)
+        np.add.at(st.cnt, qs[out.queue_local], 1)
+        np.add.at(st.bytes, qs[out.queue_local], out.lengths)
+        # refill after a normal end (not after the three early returns)
+        refill_q = qs[~fatal]
+        need = self.free(refill_q)
+        thresh = min(cfg.depth // RX_REFILL_THRESH_DIVIDER, RX_REFILL_THRESH_PACKET)
+        go = need > thresh
+        self.refill(refill_q[go], need[go])
+        again = ~fatal & (dec.n_del >= RX_DESC_BUDGET)
+        return RxResult(qs[out.queue_local], out.offsets, out.lengths, out.payload, out.flowid,
+                        out.hashtype, out.csum_flags, out.l3, out.l4, out.descs, reasons, again)
+
+    def consume(self, qs: np.ndarray, s: _Scan, dec: _Decision) -> None:
+        """What ``ena_com_rx_pkt`` leaves behind for the loop :meth:`read_packets`
+        decided: the CQ head and phase, the partial-packet memory, the SQ's
+        ``next_to_comp``, and the ``bad_desc_num`` / ``bad_req_id`` counters."""
+        depth, mask = self.cfg.depth, self.cfg.depth - 1
+        why = dec.why
+        t_first, t_end = dec.t_first, dec.t_end
         # CQ head and the partial-packet memory
         head_off = np.select(
             [why == MALFORMED, why == PARTIAL,
@@ -282,30 +332,8 @@ class RxQueues:
         self.cur_start[qs] = np.where(touch, new_start & mask, self.cur_start[qs])
         sq_done = dec.n_del + np.where(why == NO_BUFFER, t_end - t_first, 0)
         self.next_to_comp[qs] = ring.u16(self.next_to_comp[qs] + sq_done)
-        fatal = np.isin(why, (MALFORMED, TOO_MANY, BAD_REQ_ID))
-        self.next_to_clean[qs] = np.where(fatal, self.next_to_clean[qs],
-                                          (self.next_to_clean[qs] + consumed_n) & mask)
-        reasons = np.select([why == MALFORMED, why == TOO_MANY,
-                             (why == BAD_REQ_ID) | (why == NO_BUFFER)],
-                            [int(ResetReason.RX_DESCRIPTOR_MALFORMED),
-                             int(ResetReason.TOO_MANY_RX_DESCS),
-                             int(ResetReason.INV_RX_REQ_ID)], 0)
-        st = self.stats
-        st.bad_desc_num[qs] += why == TOO_MANY
-        st.bad_req_id[qs] += why == BAD_REQ_ID
-
-        out = self._deliver(qs, s, dec)
-        np.add.at(st.cnt, qs[out.queue_local], 1)
-        np.add.at(st.bytes, qs[out.queue_local], out.lengths)
-        # refill after a normal end (not after the three early returns)
-        refill_q = qs[~fatal]
-        need = self.free(refill_q)
-        thresh = min(cfg.depth // RX_REFILL_THRESH_DIVIDER, RX_REFILL_THRESH_PACKET)
-        go = need > thresh
-        self.refill(refill_q[go], need[go])
-        again = ~fatal & (dec.n_del >= RX_DESC_BUDGET)
-        return RxResult(qs[out.queue_local], out.offsets, out.lengths, out.payload, out.flowid,
-                        out.hashtype, out.csum_flags, out.l3, out.l4, out.descs, reasons, again)
+        self.stats.bad_desc_num[qs] += why == TOO_MANY
+        self.stats.bad_req_id[qs] += why == BAD_REQ_ID
 
     def _deliver(self, qs: np.ndarray, s: _Scan, dec: _Decision) -> _Delivered:
         """Assemble the delivered packets (``ena_rx_mbuf``: the first buffer from the
@@ -393,9 +421,19 @@ class _Delivered(NamedTuple):
     descs: np.ndarray
 
 
-def _decide(s: _Scan) -> _Decision:
-    """How each queue's loop ends: the first packet that fails, or that the budget (256
-    descriptors of delivered packets) no longer admits; no state is changed."""
+def reset_reasons(why: np.ndarray) -> np.ndarray:
+    """The reset reason each way a receive loop can end triggers (0 = none)."""
+    return np.select([why == MALFORMED, why == TOO_MANY,
+                      (why == BAD_REQ_ID) | (why == NO_BUFFER)],
+                     [int(ResetReason.RX_DESCRIPTOR_MALFORMED),
+                      int(ResetReason.TOO_MANY_RX_DESCS),
+                      int(ResetReason.INV_RX_REQ_ID)], 0)
+
+
+def _decide(s: _Scan, budget: int = RX_DESC_BUDGET) -> _Decision:
+    """How each queue's loop ends: the first packet that fails, or that the budget
+    (descriptors of delivered packets; 256 for ena_rx_cleanup) no longer admits; no
+    state is changed."""
     pk = s.packets
     nq = s.c0.size
     total = pk.kind.size
@@ -405,7 +443,7 @@ def _decide(s: _Scan) -> _Decision:
     used_before = used - np.where(okp, pk.size, 0)
     if total:
         used_before -= np.repeat(used_before[np.minimum(pk.pstart, total - 1)], pk.npk)
-    stop = ~okp | (RX_DESC_BUDGET - used_before <= 0)
+    stop = ~okp | (budget - used_before <= 0)
     local = np.arange(total) - pk.pstart[pq] if total else np.zeros(0, dtype=np.int64)
     t_local = np.full(nq, -1, dtype=np.int64)
     hit = np.flatnonzero(stop)
@@ -419,7 +457,7 @@ def _decide(s: _Scan) -> _Decision:
     def at(a: np.ndarray, default: int) -> np.ndarray:
         return np.where(has_t, a[tgc], default) if total else np.full(nq, default)
 
-    t_budget = has_t & (RX_DESC_BUDGET - at(used_before, 0) <= 0)
+    t_budget = has_t & (budget - at(used_before, 0) <= 0)
     delivered = okp & (local < np.where(has_t, t_local, pk.npk)[pq]) if total else okp
     n_del = np.bincount(pq[delivered], weights=pk.size[delivered], minlength=nq).astype(
         np.int64)
@@ -427,7 +465,7 @@ def _decide(s: _Scan) -> _Decision:
     if delivered.any():
         np.maximum.at(end_del, pq[delivered], (pk.first_k + pk.size)[delivered])
     why = np.where(has_t & ~t_budget, at(pk.kind, EMPTY),
-                   np.where(t_budget | (n_del >= RX_DESC_BUDGET), BUDGET, EMPTY))
+                   np.where(t_budget | (n_del >= budget), BUDGET, EMPTY))
     t_first = np.where(has_t, at(pk.first_k, 0), 0)
     t_end = t_first + np.where(has_t, at(pk.size, 0), 0)
     undecided = np.isin(why, (EMPTY, PARTIAL)) & (s.run >= s.width)

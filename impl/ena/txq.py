@@ -82,6 +82,23 @@ class TxConfig:
         return self.max_entries_in_tx_burst if self.llq else 0
 
 
+class DoorbellPlan(NamedTuple):
+    """What :meth:`TxQueues.plan_doorbells` decided for one xmit loop."""
+
+    dbi: np.ndarray
+    """Flat indices of the packets the doorbell is rung before."""
+    written: np.ndarray
+    """SQ entries each packet wrote."""
+    total_written: np.ndarray
+    """Per queue."""
+    last_db: np.ndarray
+    """Per queue: rank of the packet the last mid-loop doorbell preceded, -1 if none."""
+    acum_end: np.ndarray
+    """Per queue: ``acum_pkts`` before the final doorbell (0: no final doorbell)."""
+    since_db: np.ndarray
+    """Per queue: entries written since the last mid-loop doorbell."""
+
+
 class XmitResult(NamedTuple):
     sent: np.ndarray
     """Ids of packets handed to the device."""
@@ -152,7 +169,7 @@ class TxQueues:
     def start_xmit(self, reset: ResetState) -> XmitResult:
         """One ``ena_start_xmit`` pass on every running queue with queued packets."""
         cfg, st = self.cfg, self.stats
-        depth, mask = cfg.depth, cfg.depth - 1
+        mask = cfg.depth - 1
         empty = np.zeros(0, dtype=np.int64)
         act = np.flatnonzero(self.running & (self.drbr.count > 0))
         if act.size == 0:
@@ -225,53 +242,19 @@ class TxQueues:
         reached_collapse = ok | (at_term & (tk >= COLLAPSE_ENOMEM))
         burst_term = at_term & (tk == BURST_NO_SPACE)
 
-        # doorbells: before a packet when acum_pkts == 64 or the burst would overflow
-        acum0 = self.acum_pkts[act]
-        left0 = self.burst_left[act]
-        first_db = np.minimum(DB_THRESHOLD - acum0, nper)
-        if burst:
-            over = np.where(pre + entries > left0[qi], rank, nper[qi])
-            first_db = np.minimum(first_db, _segment_min(over, start, nper))
-        db_mask = greedy_breaks(start, nper, np.minimum(entries, max(burst, 1)),
-                                start + first_db, DB_THRESHOLD, burst) & reached_doorbell
-        written = np.where(ok, entries, np.where(burst_term, burst, 0))
-        total_written = np.bincount(qi, weights=written, minlength=act.size).astype(np.int64)
-        # last doorbell position per queue (rank), -1 if none
-        last_db = np.full(act.size, -1, dtype=np.int64)
-        dbi = np.flatnonzero(db_mask)
-        if dbi.size:
-            uq, ufirst = np.unique(qi[dbi], return_index=True)
-            last_db[uq] = np.maximum.reduceat(rank[dbi], ufirst)
-        acum_end = np.where(last_db >= 0, sent_n - last_db, acum0 + sent_n)
-        ring_end = acum_end != 0
-        since_db = np.bincount(qi, weights=np.where(rank >= last_db[qi], written, 0),
-                               minlength=act.size).astype(np.int64)
+        db = self.plan_doorbells(act, qi, start, nper, rank, pre, entries, reached_doorbell,
+                                 ok, burst_term, sent_n)
+        total_written = db.total_written
 
         # descriptors of the sent packets (and of the burst-failed one, as far as written)
         gen = ok | burst_term
         tail0, phase0 = self.tail[act], self.phase[act]
-        self._write_descs(act, qi[gen], q[gen], rank[gen], pre[gen], written[gen],
+        self._write_descs(act, qi[gen], q[gen], rank[gen], pre[gen], db.written[gen],
                           has_meta[gen], n_data[gen], num_bufs[gen], header_len[gen],
                           addr[gen], seg_len[gen], kept[gen], used[gen], meta, gen,
                           tail0, phase0, total_written)
 
-        # doorbell register writes, in order: mid-loop ones, then the final one
-        db_q = np.concatenate([q[dbi], act[ring_end]])
-        db_val = np.concatenate([ring.u16(tail0[qi[dbi]] + pre[dbi]),
-                                 ring.u16(tail0[ring_end] + total_written[ring_end])])
-        order = np.argsort(np.concatenate([2 * (start[qi[dbi]] + rank[dbi]),
-                                           2 * (start[ring_end] + nper[ring_end]) - 1]),
-                           kind="stable")
-        if order.size:
-            self.bus.regs.write32_batch(self.db_off[db_q[order]], db_val[order])
-        np.add.at(st.doorbells, db_q, 1)
-
-        # counters and queue state
-        self.tail[act], self.phase[act] = ring.advance(tail0, phase0, total_written, depth)
-        self.acum_pkts[act] = np.where(ring_end, 0, acum_end)
-        if burst:
-            self.burst_left[act] = np.where(ring_end, burst,
-                                            np.where(last_db >= 0, burst, left0) - since_db)
+        self.ring_doorbells(act, qi, start, nper, rank, pre, db)
         sq = q[ok]
         rid = self.free_ids[sq, (self.next_to_use[sq] + rank[ok]) & mask]
         self.inflight[sq, rid] = True
@@ -307,6 +290,66 @@ class TxQueues:
         if burst_term.any():
             reset.trigger(ResetReason.DRIVER_INVALID_STATE)
         return XmitResult(self.pkt_id[sq, rid], dropped)
+
+    def plan_doorbells(self, act: np.ndarray, qi: np.ndarray, start: np.ndarray,
+                       nper: np.ndarray, rank: np.ndarray, pre: np.ndarray,
+                       entries: np.ndarray, reached_doorbell: np.ndarray, ok: np.ndarray,
+                       burst_term: np.ndarray, sent_n: np.ndarray) -> DoorbellPlan:
+        """Where one xmit loop over the queues ``act`` rings the doorbell: before a packet
+        when ``acum_pkts == ENA_DB_THRESHOLD`` or ``ena_com_is_doorbell_needed`` (its
+        entries overflow what is left of the LLQ burst), and once at the end when packets
+        went out since the last one.  Packets are flat, queue by queue (``qi`` the local
+        queue, ``start`` / ``nper`` each queue's slice, ``rank`` the place in it, ``pre``
+        the entries before it); ``ok`` were sent, ``burst_term`` failed on the burst
+        after writing a full burst of entries (the mbuf and the netmap xmit loops run
+        the same test, ena_xmit_mbuf and ena_netmap_tx_frame)."""
+        burst = self.cfg.burst
+        acum0 = self.acum_pkts[act]
+        left0 = self.burst_left[act]
+        first_db = np.minimum(DB_THRESHOLD - acum0, nper)
+        if burst:
+            over = np.where(pre + entries > left0[qi], rank, nper[qi])
+            first_db = np.minimum(first_db, _segment_min(over, start, nper))
+        db_mask = greedy_breaks(start, nper, np.minimum(entries, max(burst, 1)),
+                                start + first_db, DB_THRESHOLD, burst) & reached_doorbell
+        written = np.where(ok, entries, np.where(burst_term, burst, 0))
+        total_written = np.bincount(qi, weights=written, minlength=act.size).astype(np.int64)
+        # last doorbell position per queue (rank), -1 if none
+        last_db = np.full(act.size, -1, dtype=np.int64)
+        dbi = np.flatnonzero(db_mask)
+        if dbi.size:
+            uq, ufirst = np.unique(qi[dbi], return_index=True)
+            last_db[uq] = np.maximum.reduceat(rank[dbi], ufirst)
+        acum_end = np.where(last_db >= 0, sent_n - last_db, acum0 + sent_n)
+        since_db = np.bincount(qi, weights=np.where(rank >= last_db[qi], written, 0),
+                               minlength=act.size).astype(np.int64)
+        return DoorbellPlan(dbi, written, total_written, last_db, acum_end, since_db)
+
+    def ring_doorbells(self, act: np.ndarray, qi: np.ndarray, start: np.ndarray,
+                       nper: np.ndarray, rank: np.ndarray, pre: np.ndarray,
+                       db: DoorbellPlan) -> None:
+        """Write the planned doorbells (mid-loop ones in order, then each queue's final
+        one) and advance tail, phase, ``acum_pkts`` and the burst budget."""
+        burst, depth = self.cfg.burst, self.cfg.depth
+        dbi, total_written = db.dbi, db.total_written
+        tail0, phase0 = self.tail[act], self.phase[act]
+        ring_end = db.acum_end != 0
+        db_q = np.concatenate([act[qi[dbi]], act[ring_end]])
+        db_val = np.concatenate([ring.u16(tail0[qi[dbi]] + pre[dbi]),
+                                 ring.u16(tail0[ring_end] + total_written[ring_end])])
+        order = np.argsort(np.concatenate([2 * (start[qi[dbi]] + rank[dbi]),
+                                           2 * (start[ring_end] + nper[ring_end]) - 1]),
+                           kind="stable")
+        if order.size:
+            self.bus.regs.write32_batch(self.db_off[db_q[order]], db_val[order])
+        np.add.at(self.stats.doorbells, db_q, 1)
+        self.tail[act], self.phase[act] = ring.advance(tail0, phase0, total_written, depth)
+        self.acum_pkts[act] = np.where(ring_end, 0, db.acum_end)
+        if burst:
+            left0 = self.burst_left[act]
+            self.burst_left[act] = np.where(ring_end, burst,
+                                            np.where(db.last_db >= 0, burst, left0)
+                                            - db.since_db)
 
     def _meta_chain(self, meta: txmap.TxMeta, start: np.ndarray, nper: np.ndarray,
                     qi: np.ndarray, act: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

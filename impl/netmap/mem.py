@@ -37,9 +37,13 @@ class NetmapMemory:
     * ``slots``: shape ``(num_rings, num_slots)``, dtype :data:`NETMAP_SLOT_DTYPE`;
     * ``bufs``: shape ``(nbufs, buf_size)``, uint8.
 
-    Buffer allocation goes through ``pool`` (:class:`BufferPool`)."""
+    Buffer allocation goes through ``pool`` (:class:`BufferPool`).  ``arena``, if given,
+    is the caller's ``uint8`` array of exactly :meth:`arena_size` bytes (a NIC driver's
+    netmap memory inside the host memory its device DMAs from); by default the memory
+    allocates its own."""
 
-    def __init__(self, num_rings: int, num_slots: int, buf_size: int, nbufs: int) -> None:
+    def __init__(self, num_rings: int, num_slots: int, buf_size: int, nbufs: int,
+                 arena: np.ndarray | None = None) -> None:
         if num_rings < 0:
             raise ValueError(f"num_rings must be >= 0, got {num_rings}")
         if num_slots < 2:
@@ -54,7 +58,15 @@ class NetmapMemory:
         self.pool_offset = -(-rings_bytes // POOL_ALIGN) * POOL_ALIGN
         self.pool = BufferPool(nbufs)
         self.nbufs = self.pool.nbufs
-        self.arena = np.zeros(self.pool_offset + self.nbufs * self.buf_size, dtype=np.uint8)
+        size = self.pool_offset + self.nbufs * self.buf_size
+        if arena is None:
+            arena = np.zeros(size, dtype=np.uint8)
+        elif arena.dtype != np.uint8 or arena.shape != (size,):
+            raise ValueError(f"arena must be {size} uint8 bytes, got {arena.dtype} "
+                             f"{arena.shape}")
+        else:
+            arena[:] = 0
+        self.arena = arena
         self.headers = np.ndarray(
             shape=(self.num_rings,),
             dtype=NETMAP_RING_DTYPE,
@@ -74,6 +86,12 @@ class NetmapMemory:
         self.slot_buf_idx = self.slots["buf_idx"]
         self.slot_len = self.slots["len"]
         self.slot_flags = self.slots["flags"]
+
+    @staticmethod
+    def arena_size(num_rings: int, num_slots: int, buf_size: int, nbufs: int) -> int:
+        """Bytes of the arena for these dimensions (rings, then the page-aligned pool)."""
+        rings_bytes = ring_stride(num_slots) * num_rings
+        return -(-rings_bytes // POOL_ALIGN) * POOL_ALIGN + nbufs * buf_size
 
     def ring_offset(self, r: int | np.ndarray) -> int | np.ndarray:
         """Byte offset of ring ``r``'s header in the arena."""
