@@ -7,6 +7,12 @@ after netmap_ring_reinit), and calls nm_sync_finalize only when the sync returns
 EINVAL from the TX frame loop or an error from the RX loop leaves ``ring->tail`` where it
 was; the ioctl itself returns 0.
 
+One refusal comes from ENA's convention rather than the user: ENA's RX ``nr_hwcur`` is the
+next slot it posts, netmap's hwcur minus one, so when every posted buffer has been filled
+(``nr_hwcur == nr_hwtail``) nm_rxsync_prologue's ``head in [nr_hwcur, nr_hwtail]`` is a
+single slot, and any head but ``nr_hwtail`` -- the user releasing part of what it holds,
+or nothing -- is refused and netmap_ring_reinit runs (and logs) on every such sync.
+
 ena_netmap_txsync does nothing (and returns 0) unless ENA_FLAG_DEV_UP and
 ENA_FLAG_LINK_UP are set; ena_netmap_rxsync first re-initialises the ring if ``rhead >
 lim`` (reachable when the as-shipped RX prologue stored an out-of-range head), then
