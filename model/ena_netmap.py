@@ -197,7 +197,8 @@ class NetmapTx:
 
 @dataclass(frozen=True)
 class NetmapRx:
-    """An ENA RX ring in netmap mode: the kring pointers and the req_id bookkeeping."""
+    """An ENA RX ring in netmap mode: the kring pointers, the req_id bookkeeping, and the
+    buffers left to post of the refill under way."""
 
     hwcur: Term
     hwtail: Term
@@ -207,6 +208,7 @@ class NetmapRx:
     next_to_clean: Term
     in_flight: tuple[Term, ...]
     used: Term
+    refill: Term
 
     def replace(self, **changes: Term) -> NetmapRx:
         return replace(self, **changes)
@@ -231,7 +233,7 @@ def rx_init(k: Term = 0) -> NetmapRx:
     ring is initialized) posts ids 0..N-2 from slots 0..N-2, so nr_hwcur = N - 1."""
     del k
     return NetmapRx(hwcur=MASK, hwtail=0, rhead=0, ids=IDENTITY, next_to_use=MASK,
-                    next_to_clean=0, in_flight=(1,) * MASK + (0,), used=MASK)
+                    next_to_clean=0, in_flight=(1,) * MASK + (0,), used=MASK, refill=0)
 
 
 def _machine(name: str, title: str, state_type: type, vars_: tuple[Var, ...], init,
@@ -248,7 +250,10 @@ NETMAP_TX = _machine(
                     "(what the missing-TX-completion watchdog scans).")),
     tx_init, (*_DRIVER, "stamp"))
 NETMAP_RX = _machine("ena_netmap_rxsync", "ENA netmap RX (ena_netmap_rxsync)", NetmapRx,
-                     _ID_VARS, rx_init, _DRIVER)
+                     (*_ID_VARS, Var("refill", "driver", "u16", "Buffers ena_refill_rx_bufs "
+                                     "still has to post of the count ena_netmap_rx_cleanup "
+                                     "gave it (0 between syncs).")),
+                     rx_init, (*_DRIVER, "refill"))
 
 
 # ---------------------------------------------------------------------------- images
@@ -487,20 +492,40 @@ def refill_count(s: NetmapRx) -> Term:
     return sub16(dist(s.hwcur, s.rhead), ite(Eq(s.hwcur, s.hwtail), 0, 1)) & MASK
 
 
+def rx_cleanup(s: NetmapRx, hardened: bool) -> Step:
+    """ena_netmap_rx_cleanup computes the refill count once and hands it to
+    ena_refill_rx_bufs: as shipped :func:`refill_count`; hardened the slots the user
+    released, ``rhead - hwcur - 1`` (mod N), also when the NIC holds no buffer
+    (nr_hwcur == nr_hwtail)."""
+    count = dist(nxt(s.hwcur), s.rhead) if hardened else refill_count(s)
+    return Step(Eq(s.refill, 0), s.replace(refill=count))
+
+
+@NETMAP_RX.transition(actor="driver")
+def rx_cleanup_as_shipped(s: NetmapRx) -> Step:
+    """The refill count as shipped."""
+    return rx_cleanup(s, hardened=False)
+
+
+@NETMAP_RX.transition(actor="driver")
+def rx_cleanup_hardened(s: NetmapRx) -> Step:
+    """The refill count of the released slots."""
+    return rx_cleanup(s, hardened=True)
+
+
+def alloc_refused(s: NetmapRx, hardened: bool) -> Term:
+    """ena_netmap_alloc_rx_slot's "no free slots" (ENOMEM) on an initialized ring: as
+    shipped at slot ``rhead``; hardened at the gap slot ``rhead - 1``."""
+    return Eq(nxt(s.hwcur) if hardened else s.hwcur, s.rhead)
+
+
 def rx_refill(s: NetmapRx, hardened: bool) -> Step:
-    """ena_refill_rx_bufs posts one buffer of the count: ena_netmap_alloc_rx_slot takes the
-    buffer of slot hwcur for ``free_rx_ids[next_to_use]`` and advances hwcur.  As shipped
-    the count is :func:`refill_count` and the allocation refuses slot ``rhead`` (ENOMEM:
-    "no free slots"); hardened the count is the slots the user released, ``rhead - hwcur
-    - 1`` (mod N), also when the NIC holds no buffer (nr_hwcur == nr_hwtail), and the
-    allocation refuses the gap slot ``rhead - 1`` -- which that count already leaves
-    out."""
-    if hardened:
-        ok = ult(0, dist(nxt(s.hwcur), s.rhead))
-    else:
-        ok = And(ult(0, refill_count(s)), Not(Eq(s.hwcur, s.rhead)))
+    """One buffer of the refill under way: ena_netmap_alloc_rx_slot takes the buffer of
+    slot hwcur for ``free_rx_ids[next_to_use]`` and advances hwcur (the count is not
+    looked at again).  The SQ holds at most N - 1 descriptors."""
     _, post = alloc(s)
-    return Step(And(ok, ult(s.used, DEPTH)), post.replace(hwcur=nxt(s.hwcur)))
+    guard = And(ult(0, s.refill), Not(alloc_refused(s, hardened)), ult(s.used, MASK))
+    return Step(guard, post.replace(hwcur=nxt(s.hwcur), refill=sub16(s.refill, 1)))
 
 
 @NETMAP_RX.transition(actor="driver", breaks=("ENA-NM-RX-RING",))
@@ -511,8 +536,28 @@ def rx_refill_as_shipped(s: NetmapRx) -> Step:
 
 @NETMAP_RX.transition(actor="driver")
 def rx_refill_hardened(s: NetmapRx) -> Step:
-    """One buffer of the refill, counting only released slots."""
+    """One buffer of the refill, stopping at the gap."""
     return rx_refill(s, hardened=True)
+
+
+def rx_refill_stop(s: NetmapRx, hardened: bool) -> Step:
+    """ena_refill_rx_bufs stops early: the allocation refused the slot (ENOMEM) or the
+    SQ is full; the rest of the count is dropped."""
+    full = Not(ult(s.used, MASK))
+    return Step(And(ult(0, s.refill), Or(alloc_refused(s, hardened), full)),
+                s.replace(refill=0))
+
+
+@NETMAP_RX.transition(actor="driver")
+def rx_refill_stop_as_shipped(s: NetmapRx) -> Step:
+    """The refill as shipped stops short."""
+    return rx_refill_stop(s, hardened=False)
+
+
+@NETMAP_RX.transition(actor="driver")
+def rx_refill_stop_hardened(s: NetmapRx) -> Step:
+    """The hardened refill stops short."""
+    return rx_refill_stop(s, hardened=True)
 
 
 NETMAP_RX.invariant(
@@ -559,7 +604,9 @@ def rx_netmap_steps(v: NetmapRing, w: NetmapRing) -> Term:
     "fill and report one slot, give one released slot back) or leaves the image "
     "unchanged.",
     transitions=("user_release", "rx_frame_as_shipped", "rx_frame_hardened",
-                 "rx_refill_as_shipped", "rx_refill_hardened"),
+                 "rx_cleanup_as_shipped", "rx_cleanup_hardened", "rx_refill_as_shipped",
+                 "rx_refill_hardened", "rx_refill_stop_as_shipped",
+                 "rx_refill_stop_hardened"),
     breaks=("rx_refill_as_shipped",),
 )
 def rx_refines(s: NetmapRx, args: dict[str, Term], step: Step) -> Term:

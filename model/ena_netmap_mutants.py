@@ -78,7 +78,7 @@ def rx_frame_keeps_next_to_clean(s: NetmapRx, req_id: Term) -> Step:
 
 @NETMAP_RX.mutant("nm-rx-refill-to-rhead", "ENA-NM-RX-RING", replaces="rx_refill_hardened")
 def rx_refill_to_rhead(s: NetmapRx) -> Step:
-    """The refill posts every slot up to rhead (no slot kept back)."""
+    """The refill posts every slot up to rhead (no slot kept back, whatever the count)."""
     step = rx_refill(s, hardened=True)
     return Step(And(ult(0, dist(s.hwcur, s.rhead)), ult(s.used, DEPTH)), step.post)
 

@@ -65,6 +65,8 @@ class DeviceAenq:
         self.posted = 0
         self.dropped_full = 0
         self.dropped_disabled = 0
+        self.pending_link: bool | None = None
+        """A link announcement that found no room: posted at the next head doorbell."""
         mgmt.on_write(regs.AENQ_HEAD_DB_OFF, self._head_db)
         mgmt.on_read(regs.AENQ_TAIL_OFF, lambda: self.tail)
 
@@ -75,9 +77,14 @@ class DeviceAenq:
 
     def reset(self) -> None:
         self.tail = self.head = 0
+        self.pending_link = None
 
     def _head_db(self, value: int) -> None:
         self.head = value & U16
+        if self.pending_link is not None:
+            up, self.pending_link = self.pending_link, None
+            if self.link_change(up):
+                self.dropped_full -= 1  # it was held, not lost
 
     def _ring(self) -> tuple[int, int] | None:
         base = self.mgmt.reg(regs.AENQ_BASE_LO_OFF) | (self.mgmt.reg(regs.AENQ_BASE_HI_OFF) << 32)

@@ -31,7 +31,7 @@ from impl.device import rx as rxmod
 from impl.device import txcomp
 from impl.device.admin_cmds import AdminCommands
 from impl.device.admin_queue import DeviceAdminQueue
-from impl.device.aenq import DeviceAenq
+from impl.device.aenq import AenqGroup, DeviceAenq
 from impl.device.clock import SimClock
 from impl.device.config import DeviceConfig
 from impl.device.events import DeviceEvents
@@ -116,8 +116,19 @@ class EnaDevice:
         self.events = DeviceEvents(self.clock, self.aenq, lambda: self.mgmt_faults,
                                    self.mgmt.rng, self.mgmt_stats, self._drops)
         """The one-second timeline (keep-alives); started by :meth:`DeviceEvents.start`."""
+        self.features.on_aenq_enabled = self._announce_link
         bus.regs.attach(self)
         bus.llq.attach(self)
+
+    def _announce_link(self, old: int, new: int) -> None:
+        """When the driver enables the LINK_CHANGE group, the device reports the link's
+        current state (the driver has no other way to learn it: ENA_FLAG_LINK_UP is set
+        only by the LINK_CHANGE handler) -- at once, or, while the driver has not yet
+        given the AENQ room (its head doorbell comes later in ena_attach), at that
+        doorbell."""
+        if (new & ~old) >> AenqGroup.LINK_CHANGE & 1 and \
+                not self.aenq.link_change(self.events.link_up):
+            self.aenq.pending_link = self.events.link_up
 
     def set_mgmt_faults(self, faults: MgmtFaults) -> None:
         """Switch the management fault knobs (every component reads the new rates)."""

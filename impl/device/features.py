@@ -23,6 +23,7 @@ A failed SET changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -166,6 +167,8 @@ class Features:
         self.rss = rss
         self.limits = limits or Limits()
         self.state = FeatureState()
+        self.on_aenq_enabled: Callable[[int, int], object] = lambda old, new: None
+        """Called with the old and new enabled groups after a SET AENQ_CONFIG."""
 
     def __repr__(self) -> str:
         return (f"Features(supported={self.limits.supported_features:#x}, "
@@ -389,7 +392,9 @@ class Features:
         groups = int(rec["enabled_groups"][0])
         if groups & ~self.limits.aenq_supported:
             return S.ILLEGAL_PARAMETER
+        old = self.state.aenq_enabled
         self.state.aenq_enabled = groups
+        self.on_aenq_enabled(old, groups)
         return S.SUCCESS
 
     def _set_host_attr(self, rec: np.ndarray, _c: np.ndarray) -> int:

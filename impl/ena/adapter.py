@@ -41,6 +41,7 @@ from __future__ import annotations
 import errno
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -79,6 +80,9 @@ from impl.ena_defs.constants import (
     HashFunction,
 )
 from impl.ena_defs.regs import ResetReason
+
+if TYPE_CHECKING:
+    from impl.ena.adapter_netmap import AdapterNetmap
 
 TIMER_PERIOD_NS = 1_000_000_000
 MTU_FEATURE = 14
@@ -161,6 +165,8 @@ class EnaAdapter:
         self.events = AenqEvents()
         self.com: ComDev | None = None
         self.driver: EnaDriver | None = None
+        self.netmap: AdapterNetmap | None = None
+        """Set by :class:`impl.ena.adapter_netmap.AdapterNetmap` (netmap attached)."""
         # timer service state (ena_attach defaults, sbintime_t)
         self.keep_alive_timeout = DEFAULT_KEEP_ALIVE_TO_S * SBT_1S
         self.missing_tx_timeout = DEFAULT_TX_CMP_TO_S * SBT_1S
@@ -347,7 +353,8 @@ class EnaAdapter:
         if rc:
             drv.destroy_queues()
             return rc
-        drv.up()
+        if self.netmap is None or not self.netmap.up_fill(drv):
+            drv.up()
         self.driver = drv
         self.flags.dev_up = True
         self.stats.interface_up += 1
@@ -380,6 +387,8 @@ class EnaAdapter:
         if self.reset.triggered and com is not None:
             com_reset.dev_reset(com.mmio, self.reset.reason, com.com.has_cap(3), com.timeouts)
         if self.driver is not None:
+            if self.netmap is not None:
+                self.netmap.down_free()
             self._close_ledger(self.driver)
             self.driver.destroy_queues()
             self.driver = None
@@ -421,6 +430,11 @@ class EnaAdapter:
         qs = vec[(vec >= 1) & (vec <= self.num_io_queues)] - 1
         if qs.size and not self.reset.triggered:
             self.watch.first_interrupt[qs] = True
+        nm = self.netmap
+        if nm is not None and nm.native and nm.port is not None:
+            if not self.reset.triggered:
+                nm.port.wake(qs)
+            return
         self.driver.cleanup(qs)
 
     # -- timer service
@@ -506,6 +520,8 @@ class EnaAdapter:
         if not self.flags.dev_up or self.reset.triggered or drv is None:
             return
         fire = empty_rx_rings(drv.rx, self.watch)
+        if self.netmap is not None and self.netmap.native:
+            return  # the cleanup task only wakes netmap: nothing is refilled
         if fire.size:
             drv.rx.refill(fire, np.full(fire.size, self.rx_ring_size - 1))
 

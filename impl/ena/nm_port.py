@@ -26,6 +26,7 @@ https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a2
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -69,15 +70,23 @@ class EnaNetmap:
     own prologue/reinit variant (:mod:`impl.netmap.prologue`); the driver's as-shipped or
     hardened rules come from its :class:`impl.ena.driver.DriverConfig`."""
 
-    def __init__(self, drv: EnaDriver, policy: str = HARDENED, buf_size: int = 2048,
-                 extra_bufs: int = 0) -> None:
-        self.drv = drv
+    def __init__(self, rings: EnaNetmapRings, policy: str = HARDENED) -> None:
         self.policy = check_policy(policy)
-        self.rings = EnaNetmapRings(drv, buf_size, extra_bufs)
-        self.link_up = True
+        self.rings = rings
+        self.link: Callable[[], bool] = lambda: True
         """ENA_FLAG_LINK_UP (the adapter's link state)."""
-        self.now_ns = 0
-        """The clock a hardened TX stamps with."""
+        self.now_ns: Callable[[], int] = lambda: 0
+        """The clock a hardened TX stamps with (``getbinuptime``)."""
+
+    @classmethod
+    def on_driver(cls, drv: EnaDriver, policy: str = HARDENED, buf_size: int = 2048,
+                  extra_bufs: int = 0) -> EnaNetmap:
+        """netmap rings sized like ``drv``'s queues, bound to it (not yet up)."""
+        return cls(EnaNetmapRings.for_driver(drv, buf_size, extra_bufs), policy)
+
+    @property
+    def drv(self) -> EnaDriver:
+        return self.rings.drv
 
     @property
     def tx(self):  # type: ignore[no-untyped-def]
@@ -99,20 +108,26 @@ class EnaNetmap:
         self.drv.up(fill=lambda q: out.append(nm_rx.initial_fill(self.rings, q)))
         return out[0]
 
+    def _up(self) -> bool:
+        """ENA_FLAG_DEV_UP (IO queues bound and running) and ENA_FLAG_LINK_UP."""
+        drv = self.rings._drv
+        return drv is not None and drv.running and self.link()
+
     def txsync(self, rings: object = None) -> EnaTxsync:
         """NIOCTXSYNC on a batch of TX rings (None = all)."""
-        kr, drv = self.tx, self.drv
+        kr = self.tx
         r = kr.check_rings(rings)
         acc = np.atleast_1d(caller_accepts(kr, nm_txsync_prologue(self.policy, kr, r)))
         netmap_ring_reinit(self.policy, kr, r[~acc])
         ok = r[acc]
         rc = np.zeros(r.size, dtype=np.int64)
-        if not (drv.running and self.link_up) or ok.size == 0:
+        if not self._up() or ok.size == 0:
             nm_sync_finalize(kr, ok)
             return EnaTxsync(r, acc, rc, None, None)
         order = np.argsort(ok)
         ok = ok[order]
-        frames = nm_tx.tx_frames(self.rings, ok, self.now_ns)
+        drv = self.drv
+        frames = nm_tx.tx_frames(self.rings, ok, self.now_ns())
         clean = nm_tx.tx_cleanup(self.rings, ok, drv.cfg.cdesc_mbz)
         drv.reset.trigger_first(clean.reasons)
         nm_sync_finalize(kr, ok[frames.rc == 0])
@@ -121,7 +136,7 @@ class EnaNetmap:
 
     def rxsync(self, rings: object = None) -> EnaRxsync:
         """NIOCRXSYNC on a batch of RX rings (None = all)."""
-        kr, drv = self.rx, self.drv
+        kr = self.rx
         r = np.sort(kr.check_rings(rings))
         acc = np.atleast_1d(caller_accepts(kr, nm_rxsync_prologue(self.policy, kr, r)))
         netmap_ring_reinit(self.policy, kr, r[~acc])
@@ -129,21 +144,25 @@ class EnaNetmap:
         wild = kr.rhead[r] >= kr.num_slots
         rc[wild] = netmap_ring_reinit(self.policy, kr, r[wild]).astype(np.int64)
         live = r[~wild]
-        if not (drv.running and self.link_up) or live.size == 0:
+        if not self._up() or live.size == 0:
             nm_sync_finalize(kr, r[rc == 0])
             return EnaRxsync(r, acc, rc, None, None)
-        frames = nm_rx.rx_frames(self.rings, live, drv.cfg.cdesc_mbz)
+        frames = nm_rx.rx_frames(self.rings, live, self.drv.cfg.cdesc_mbz)
         rc[~wild] = frames.rc
         clean = nm_rx.rx_cleanup(self.rings, live[frames.rc == 0])
         nm_sync_finalize(kr, r[rc == 0])
         return EnaRxsync(r, acc, rc, frames, clean)
 
     def interrupts(self) -> np.ndarray:
-        """The IO vectors that fired, as netmap_tx_irq / netmap_rx_irq see them: the
-        queues to wake (the user syncs them); each vector is unmasked again at once, as
-        ena_cleanup does after handing the work to netmap."""
+        """The IO vectors that fired: the queues to wake (:meth:`wake`)."""
         vec = self.drv.bus.msix.take()
-        qs = np.unique(vec[(vec >= 1) & (vec <= self.drv.cfg.num_queues)] - 1)
+        return self.wake(vec[(vec >= 1) & (vec <= self.drv.cfg.num_queues)] - 1)
+
+    def wake(self, qs: np.ndarray) -> np.ndarray:
+        """ena_cleanup in netmap mode: ena_rx_cleanup and ena_tx_cleanup hand the queue to
+        netmap_rx_irq / netmap_tx_irq (which wake the user, who syncs) and return at once;
+        the vector is unmasked again.  Returns the queues woken."""
+        qs = np.unique(np.asarray(qs, dtype=np.int64))
         val = IntrReg.INTR_UNMASK.put(1).item()
         self.drv.bus.regs.write32_batch(self.drv.unmask_off[qs], np.full(qs.size, val))
         return qs
@@ -168,8 +187,9 @@ class EnaNetmap:
                         rhead=int(kr.rhead[q]), ids=tuple(int(x) for x in rx.free_ids[q]),
                         next_to_use=int(rx.next_to_use[q]),
                         next_to_clean=int(rx.next_to_clean[q]),
-                        in_flight=tuple(int(x) for x in posted), used=int(posted.sum()))
+                        in_flight=tuple(int(x) for x in posted), used=int(posted.sum()),
+                        refill=0)
 
     def __repr__(self) -> str:
-        return (f"EnaNetmap(policy={self.policy!r}, driver={self.drv.cfg.policy.value!r}, "
-                f"running={self.drv.running}, link_up={self.link_up}, rings={self.rings!r})")
+        return (f"EnaNetmap(policy={self.policy!r}, hardened={self.rings.hardened}, "
+                f"up={self._up()}, rings={self.rings!r})")

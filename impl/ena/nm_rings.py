@@ -22,42 +22,82 @@ from __future__ import annotations
 
 import numpy as np
 
+from impl.bus import Bus
 from impl.ena.driver import EnaDriver, Policy
 from impl.netmap.kring import Krings
 from impl.netmap.mem import NetmapMemory
 
 
 class EnaNetmapRings:
-    """The netmap side of one ENA adapter in native mode."""
+    """The netmap side of one ENA adapter in native mode: the memory and krings live as
+    long as the registration; the per-id state belongs to the driver's rings of the
+    moment (:meth:`bind`, at every ``ena_up``)."""
 
-    def __init__(self, drv: EnaDriver, buf_size: int = 2048, extra_bufs: int = 0) -> None:
-        cfg = drv.cfg
-        if cfg.tx_ring_size != cfg.rx_ring_size:
-            raise ValueError("netmap on ENA here needs equal TX and RX ring sizes "
-                             f"(got {cfg.tx_ring_size} and {cfg.rx_ring_size})")
+    def __init__(self, bus: Bus, num_queues: int, ring_size: int, max_tx_sgl_size: int,
+                 hardened: bool, buf_size: int = 2048, extra_bufs: int = 0) -> None:
         if extra_bufs < 0:
             raise ValueError(f"extra_bufs must be >= 0, got {extra_bufs}")
-        self.drv = drv
-        self.hardened = cfg.policy is Policy.HARDENED
-        nq, n = cfg.num_queues, cfg.tx_ring_size
+        self.bus = bus
+        self.hardened = hardened
+        nq, n = num_queues, ring_size
         self.num_slots = n
+        self.max_tx_sgl_size = max_tx_sgl_size
         nbufs = 2 + 2 * nq * n + extra_bufs
-        size = NetmapMemory.arena_size(2 * nq, n, buf_size, nbufs)
-        self.base = drv.bus.mem.alloc(size, 4096)
-        arena = drv.bus.mem.data[self.base:self.base + size]
+        self.size = NetmapMemory.arena_size(2 * nq, n, buf_size, nbufs)
+        self.base = bus.mem.alloc(self.size, 4096)
+        arena = bus.mem.data[self.base:self.base + self.size]
         self.mem = NetmapMemory(2 * nq, n, buf_size, nbufs, arena=arena)
         self.tx = Krings("tx", self.mem, 0, nq)
         self.rx = Krings("rx", self.mem, nq, nq)
         self.mem.slot_buf_idx[:] = self.mem.alloc(2 * nq * n).reshape(2 * nq, n)
-        d = drv.tx.cfg.depth
-        self.tx_sockets = np.zeros((nq, d), dtype=np.int64)
+        self._drv: EnaDriver | None = None
+        self.tx_sockets = np.zeros((nq, n), dtype=np.int64)
         """``nm_info.sockets_used`` per (queue, req_id): slots the packet took."""
-        self.tx_socket_buf = np.zeros((nq, d, drv.tx.cfg.max_tx_sgl_size), dtype=np.int64)
+        self.tx_socket_buf = np.zeros((nq, n, max_tx_sgl_size), dtype=np.int64)
         """``nm_info.socket_buf_idx``: the buffer of each slot of the packet, in order."""
-        self.rx_buf = np.zeros((nq, drv.rx.cfg.depth), dtype=np.int64)
+        self.rx_buf = np.zeros((nq, n), dtype=np.int64)
         """``rx_info->netmap_buf_idx`` per (queue, req_id); 0 = nothing posted."""
         self.rx_initialized = np.zeros(nq, dtype=bool)
         """``rx_ring->initialized``: the first fill is done (it ignores rhead)."""
+
+    @classmethod
+    def for_driver(cls, drv: EnaDriver, buf_size: int = 2048,
+                   extra_bufs: int = 0) -> EnaNetmapRings:
+        """Rings sized like ``drv``'s queues (``ena_netmap_attach``), bound to it."""
+        cfg = drv.cfg
+        if cfg.tx_ring_size != cfg.rx_ring_size:
+            raise ValueError("netmap on ENA here needs equal TX and RX ring sizes "
+                             f"(got {cfg.tx_ring_size} and {cfg.rx_ring_size})")
+        out = cls(drv.bus, cfg.num_queues, cfg.tx_ring_size, cfg.max_tx_sgl_size,
+                  cfg.policy is Policy.HARDENED, buf_size, extra_bufs)
+        out.bind(drv)
+        return out
+
+    @property
+    def drv(self) -> EnaDriver:
+        if self._drv is None:
+            raise RuntimeError("the netmap rings are not bound to running IO queues")
+        return self._drv
+
+    def bind(self, drv: EnaDriver | None) -> None:
+        """The IO queues ``ena_up`` just set up (None: ``ena_down`` freed them).  Their
+        ``tx_buffer_info`` / ``rx_buffer_info`` start zeroed, as the C allocates them."""
+        if drv is not None:
+            cfg = drv.cfg
+            if (cfg.num_queues, cfg.tx_ring_size, cfg.rx_ring_size) != (
+                    self.tx.count, self.num_slots, self.num_slots):
+                raise ValueError(f"IO queues {cfg.num_queues} x {cfg.tx_ring_size}/"
+                                 f"{cfg.rx_ring_size} do not match the netmap rings "
+                                 f"{self.tx.count} x {self.num_slots}")
+        self._drv = drv
+        self.tx_sockets[:] = 0
+        self.tx_socket_buf[:] = 0
+        self.rx_buf[:] = 0
+        self.rx_initialized[:] = False
+
+    def release(self) -> None:
+        """The registration ends: the netmap memory goes back to host memory."""
+        self.bus.mem.free(self.base)
 
     @property
     def buf_size(self) -> int:

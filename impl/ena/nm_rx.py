@@ -141,9 +141,8 @@ def refill(nm: EnaNetmapRings, qs: np.ndarray, num: np.ndarray) -> RefillResult:
     rid = rx.free_ids[q, (rx.next_to_use[q] + i) & mask]
     reuse = (nm.rx_buf[q, rid] != 0) | ~first_occurrence(local, rid, rx.cfg.depth)
     takes = ~reuse
-    taken_before = np.cumsum(takes) - takes
-    taken_before -= np.repeat(taken_before[np.cumsum(num) - num] if q.size else
-                              np.zeros(0, dtype=np.int64), num)
+    per_q = np.bincount(local, weights=takes, minlength=qs.size).astype(np.int64)
+    taken_before = np.cumsum(takes) - takes - (np.cumsum(per_q) - per_q)[local]
     slot = (kr.hwcur[q] + taken_before) % n
     buf = kr.slot_buf_idx[q, slot].astype(np.int64)
     stop_slot = (slot + 1) % n if nm.hardened else slot

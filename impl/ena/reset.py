@@ -43,6 +43,11 @@ class ResetState:
         self.triggered = False
         self.reason = ResetReason.NORMAL
 
+    def clear_flag(self) -> None:
+        """``ENA_FLAG_CLEAR_ATOMIC(ENA_FLAG_TRIGGER_RESET)`` alone (ena_netmap_reg as
+        shipped): the request is dropped, ``reset_reason`` stays recorded."""
+        self.triggered = False
+
     def trigger_first(self, reasons: np.ndarray) -> None:
         """Trigger with every non-zero entry of ``reasons``, in array order (so the first
         non-zero one wins)."""

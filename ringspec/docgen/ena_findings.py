@@ -316,7 +316,9 @@ FINDINGS = (
         "empty-RX-ring refill of the timer service) and ring_size packets are lost, until "
         "the interface is reset.",
         code=("ena_netmap_rx_cleanup", "ena_netmap_alloc_rx_slot", "ena_netmap_rx_frames"),
-        hardened="refill `rhead - nr_hwcur - 1` (mod N) whatever nr_hwtail is: "
+        hardened="refill `rhead - nr_hwcur - 1` (mod N) whatever nr_hwtail is, and let "
+        "ena_netmap_alloc_rx_slot stop at the gap (`nm_next(nr_hwcur) == rhead`) rather "
+        "than at rhead: "
         "ENA-NM-RX-RING (the image satisfies every netmap RX invariant) and "
         "ENA-NM-RX-REFINES are proved.",
         machine="ena_netmap_rxsync",

@@ -179,7 +179,8 @@ EXAMPLES: dict[str, Example] = {
                              "nothing is posted any more.", (
         Move("rx_frame_hardened", {"req_id": 0}), Move("rx_frame_hardened", {"req_id": 1}),
         Move("rx_frame_hardened", {"req_id": 2}, note="every posted buffer filled"),
-        Move("rx_refill_as_shipped", note="as shipped: refill = 0 - 3 + 4 = 1"),
+        Move("rx_cleanup_as_shipped", note="as shipped: refill = 0 - 3 + 4 = 1"),
+        Move("rx_refill_as_shipped", note="slot 3, the gap, goes to the device"),
         Move("rx_frame_hardened", {"req_id": 3},
              note="hwtail = rhead = hwcur: the ring looks empty and stays so"),
     )),

@@ -29,7 +29,7 @@ def netmap_rig(llq: bool = False, ring: int = 16, nq: int = 1, window: int = 1,
                                            rx_ring_size=ring, llq=llq,
                                            max_tx_burst_bytes=burst, policy=policy,
                                            max_tx_sgl_size=max_tx_sgl_size))
-    nm = EnaNetmap(drv, extra_bufs=extra_bufs)
+    nm = EnaNetmap.on_driver(drv, extra_bufs=extra_bufs)
     nm.up()
     return dev, nm
 

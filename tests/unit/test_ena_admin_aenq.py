@@ -35,6 +35,7 @@ def aenq_rig(groups: int = 0xFF, enable: bool = True):  # type: ignore[no-untype
 def test_events_reach_their_handlers_through_the_management_interrupt() -> None:
     rig, aenq, ev, reset = aenq_rig()
     dev = rig.dev.aenq
+    assert ev.link_up and aenq.head == 16 + 1  # the device announced its link
     rig.clock.advance(5_000)
     assert dev.link_change(True) and ev.link_up
     assert dev.keep_alive(rx_drops=(1 << 32) + 3, tx_drops=9, rx_overruns=2)
@@ -48,7 +49,7 @@ def test_events_reach_their_handlers_through_the_management_interrupt() -> None:
     warn["aenq_common_desc"]["group"] = AenqGroup.WARNING
     assert dev.post(warn) and ev.unimplemented == [AenqGroup.WARNING]
     assert dev.link_change(False) and not ev.link_up
-    assert aenq.head == 16 + 6 and rig.dev.mgmt.reg(regs.AENQ_HEAD_DB_OFF) == 16 + 6
+    assert aenq.head == 16 + 7 and rig.dev.mgmt.reg(regs.AENQ_HEAD_DB_OFF) == 16 + 7
 
 
 def test_phase_wraps_and_nothing_is_lost_over_many_events() -> None:
@@ -56,15 +57,17 @@ def test_phase_wraps_and_nothing_is_lost_over_many_events() -> None:
     for i in range(50):  # > 3 passes of the 16-entry ring
         assert rig.dev.aenq.keep_alive(rx_drops=i, tx_drops=0)
         assert ev.rx_drops == i
-    assert aenq.head == 16 + 50 and rig.dev.aenq.tail == 50
-    assert aenq.phase == (50 // 16 & 1) ^ 1
+    assert aenq.head == 16 + 51 and rig.dev.aenq.tail == 51  # 50 and the link announcement
+    assert aenq.phase == (51 // 16 & 1) ^ 1
 
 
 def test_no_credit_before_the_head_doorbell_and_a_full_ring_drops() -> None:
     rig, aenq, ev, _ = aenq_rig(enable=False)
     dev = rig.dev.aenq
-    assert not dev.link_change(True) and dev.dropped_full == 1 and not ev.link_up
+    assert dev.pending_link is True  # the announcement waits for the head doorbell
+    assert not dev.link_change(True) and dev.dropped_full == 2 and not ev.link_up
     aenq.enable()
+    assert ev.link_up and dev.pending_link is None and dev.dropped_full == 1
     rig.aq.extra_isr = None  # the driver does not consume: the ring fills
     assert all(dev.keep_alive(i, 0) for i in range(16))
     assert not dev.keep_alive(99, 0) and dev.dropped_full == 2

@@ -122,9 +122,14 @@ class EnaNetmapRing(RuleBasedStateMachine):
         assert r.frames is not None
         for rid in comps[:int(r.frames.slots[0])]:
             s = apply(NETMAP_RX, f"rx_frame_{self.suffix}", s, req_id=rid)
-        posted = int(r.refill.posted[0]) if r.refill is not None else 0
-        for _ in range(posted):
-            s = apply(NETMAP_RX, f"rx_refill_{self.suffix}", s)
+        posted = 0
+        if r.refill is not None:
+            s = apply(NETMAP_RX, f"rx_cleanup_{self.suffix}", s)
+            posted = int(r.refill.posted[0])
+            for _ in range(posted):
+                s = apply(NETMAP_RX, f"rx_refill_{self.suffix}", s)
+            if s.refill != 0:
+                s = apply(NETMAP_RX, f"rx_refill_stop_{self.suffix}", s)
         assert nm.rx_state(0) == s
         self.rx_model = s
         event(f"rx refill {posted}")

@@ -1,0 +1,159 @@
+"""Entering and leaving netmap mode on an ENA adapter: ena_netmap_reg, and what ``ena_up``
+and ``ena_down`` do to rings in netmap mode.
+
+ena_netmap_reg(onoff): clear ENA_FLAG_TRIGGER_RESET (as shipped), ``ena_down`` (which
+resets the device with ``reset_reason`` only if that flag is set), switch every ring's
+mode and the native flags, ``ena_up``.  If ``ena_up`` fails: ``reset_reason =
+DRIVER_INVALID_STATE``, native flags off, ``ena_destroy_device`` (a device reset) and
+``ena_restore_device`` (which brings the interface up again, in mbuf mode).
+
+``ena_up`` with rings in netmap mode: ena_setup_tx_resources / ena_setup_rx_resources
+call netmap_reset on each (TX: ``hwcur = rhead``, ``hwtail = rhead - 1``; RX: ``hwcur =
+rhead``), and the RX fill posts netmap buffers (:func:`impl.ena.nm_rx.initial_fill`).
+
+``ena_down`` with rings in netmap mode: ena_free_rx_bufs gives every posted buffer back
+through ena_netmap_free_rx_slot (slot ``nr_hwcur - 1``, walking back, ids in index
+order, ``flags = NS_BUF_CHANGED``); ena_free_tx_resources zeroes ``socket_buf_idx`` of
+every packet still in flight, so **as shipped those buffers are lost**: their slots were
+zeroed at send and nothing gives them back (netmap_reset then hands the slots to the
+user with ``buf_idx`` 0).  Hardened: they go back to their slots, in send order, after
+``nr_hwtail``, as a completion would return them.
+
+As shipped vs hardened (:mod:`model.ena_netmap`, ENA-NM-RESET-KEPT): the flag cleared
+first drops a pending reset -- ``ena_down`` skips the device reset and the reset task,
+finding the flag clear, does nothing, while ``reset_reason`` stays recorded.  Hardened,
+the flag is left alone: ``ena_down`` resets the device with the pending reason and the
+reset task still runs.
+
+Upstream:
+https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena_netmap.c#L274
+https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena_netmap.c#L172
+https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L2612
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from impl.ena import nm_rx
+from impl.ena.driver import EnaDriver, Policy
+from impl.ena.nm_port import EnaNetmap
+from impl.ena.nm_rings import EnaNetmapRings
+from impl.ena_defs.regs import ResetReason
+from impl.netmap.layout import NS_BUF_CHANGED
+from impl.netmap.reinit import netmap_reset
+from model.netmap_ring import HARDENED
+
+if TYPE_CHECKING:
+    from impl.ena.adapter import EnaAdapter
+
+
+class AdapterNetmap:
+    """netmap native mode on one :class:`impl.ena.adapter.EnaAdapter` (``adapter.netmap``).
+
+    ``regif()`` is the user's registration (the netmap memory and krings are created,
+    sized by the adapter's requested ring sizes as ena_netmap_attach sizes them);
+    ``reg(onoff)`` is ena_netmap_reg; ``port`` the sync interface while registered."""
+
+    def __init__(self, adapter: EnaAdapter, policy: str = HARDENED, buf_size: int = 2048,
+                 extra_bufs: int = 0) -> None:
+        self.adapter = adapter
+        self.policy = policy
+        self.buf_size = buf_size
+        self.extra_bufs = extra_bufs
+        self.rings: EnaNetmapRings | None = None
+        self.port: EnaNetmap | None = None
+        self.native = False
+        """nm_set_native_flags: every ring is in netmap mode."""
+        adapter.netmap = self
+
+    @property
+    def hardened(self) -> bool:
+        return self.adapter.cfg.policy is Policy.HARDENED
+
+    def reg(self, onoff: bool) -> int:
+        """ena_netmap_reg: 0, or the error of ``ena_up`` (after destroy/restore)."""
+        ad = self.adapter
+        if onoff and self.rings is None:
+            ad_cfg = ad.driver_config(ad.requested_tx_ring_size, ad.requested_rx_ring_size)
+            self.rings = EnaNetmapRings(ad.bus, ad.num_io_queues, ad.requested_tx_ring_size,
+                                        ad_cfg.max_tx_sgl_size, self.hardened, self.buf_size,
+                                        self.extra_bufs)
+            self.port = EnaNetmap(self.rings, self.policy)
+            self.port.link = lambda: ad.flags.link_up
+            self.port.now_ns = lambda: ad.clock.now_ns
+        if not self.hardened:
+            ad.reset.clear_flag()
+        ad.down()
+        self.native = bool(onoff)
+        rc = ad.up()
+        if rc != 0:
+            ad.reset.reason = ResetReason.DRIVER_INVALID_STATE
+            self.native = False
+            ad.destroy_device(graceful=False)
+            ad.flags.dev_up_before_reset = True
+            rc = ad.restore_device()
+        if not self.native and self.rings is not None:
+            self.rings.release()
+            self.rings = self.port = None
+        return rc
+
+    # -- hooks of ena_up / ena_down
+    def up_fill(self, drv: EnaDriver) -> bool:
+        """``ena_up``'s setup and fill for rings in netmap mode; False: not in netmap
+        mode (the mbuf fill runs)."""
+        if not self.native or self.rings is None:
+            return False
+        rings = self.rings
+        qs = rings.tx.check_rings(None)
+        rings.bind(drv)
+        netmap_reset(rings.tx, qs)
+        netmap_reset(rings.rx, qs)
+        drv.up(fill=lambda q: nm_rx.initial_fill(rings, q))
+        return True
+
+    def down_free(self) -> None:
+        """``ena_down``'s frees for rings in netmap mode (see the module docstring)."""
+        rings = self.rings
+        if not self.native or rings is None or rings._drv is None:
+            return
+        self._free_rx(rings)
+        self._free_tx(rings)
+        rings.bind(None)
+
+    @staticmethod
+    def _free_rx(rings: EnaNetmapRings) -> None:
+        """ena_netmap_free_rx_slot for every posted id, in id order."""
+        kr, n = rings.rx, rings.num_slots
+        q, rid = np.nonzero(rings.rx_buf)
+        k = np.arange(q.size) - np.searchsorted(q, q)
+        slot = (kr.hwcur[q] - 1 - k) % n
+        kr.slot_buf_idx[q, slot] = rings.rx_buf[q, rid]
+        kr.slot_flags[q, slot] = NS_BUF_CHANGED
+        kr.hwcur[:] = (kr.hwcur - np.bincount(q, minlength=kr.count)) % n
+        rings.rx_buf[:] = 0
+
+    def _free_tx(self, rings: EnaNetmapRings) -> None:
+        """ena_free_tx_resources: as shipped the in-flight packets' buffers are dropped;
+        hardened they go back to the slots after ``nr_hwtail`` in send order."""
+        if not self.hardened:
+            return
+        tx, kr, n = rings.drv.tx, rings.tx, rings.num_slots
+        mask = tx.cfg.depth - 1
+        nq = kr.count
+        used = ((tx.next_to_use - tx.next_to_clean) & mask).astype(np.int64)
+        q = np.repeat(np.arange(nq), used)
+        j = np.arange(q.size) - np.repeat(np.cumsum(used) - used, used)
+        rid = tx.free_ids[q, (tx.next_to_clean[q] + j) & mask]
+        socks = rings.tx_sockets[q, rid]
+        tot = np.bincount(q, weights=socks, minlength=nq).astype(np.int64)
+        before = np.cumsum(socks) - socks - (np.cumsum(tot) - tot)[q]
+        s_of = np.repeat(np.arange(q.size), socks)
+        s_k = np.arange(int(socks.sum())) - np.repeat(np.cumsum(socks) - socks, socks)
+        sq = q[s_of]
+        slot = (kr.hwtail[sq] + 1 + before[s_of] + s_k) % n
+        kr.slot_buf_idx[sq, slot] = rings.tx_socket_buf[sq, rid[s_of], s_k]
+        kr.slot_flags[sq, slot] = NS_BUF_CHANGED
+        kr.hwtail[:] = (kr.hwtail + tot) % n
