@@ -285,6 +285,7 @@ ENA_SYMBOLS: dict[str, Symbol] = {
     "ena_netmap_rx_cleanup": ena("ena_netmap.c", 1040),
     # -- netmap on ENA in impl/ena/nm_*.py
     "ena_netmap_attach": ena("ena_netmap.c", 85),
+    "ena_free_tx_resources": ena("ena.c", 761),
     "ena_netmap_free_rx_slot": ena("ena_netmap.c", 172),
     "ena_netmap_tx_map_slots": ena("ena_netmap.c", 552),
     "ena_netmap_unmap_last_socket_chain": ena("ena_netmap.c", 768),

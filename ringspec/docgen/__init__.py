@@ -22,6 +22,7 @@ from ringspec.docgen import (
     driver,
     ena_findings,
     ena_mgmt_page,
+    ena_netmap_page,
     ena_pages,
     ena_sysctl_page,
     errors,
@@ -57,6 +58,7 @@ def pages(ev: Evidence) -> dict[str, str]:
         out[rss_page.PAGE] = rss_page.render()
         out[ena_mgmt_page.PAGE] = ena_mgmt_page.render()
         out[ena_sysctl_page.PAGE] = ena_sysctl_page.render()
+        out[ena_netmap_page.PAGE] = ena_netmap_page.render()
         out["proofs.md"] = overview.proofs(ev)
         out["findings.md"] = findings.render(ev)
         out[ena_findings.PAGE] = ena_findings.render(ev)

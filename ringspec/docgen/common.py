@@ -16,6 +16,7 @@ PAGES = (
     ("ena_rss.md", "ENA receive-side scaling (RSS)"),
     ("ena_mgmt.md", "ENA management plane and faults"),
     ("ena_sysctl.md", "ENA sysctls"),
+    ("ena_netmap.md", "netmap on ENA"),
     ("proofs.md", "Proofs"),
     ("findings.md", "Findings"),
     ("ena-findings.md", "ENA findings"),

@@ -19,6 +19,7 @@ from impl.ena.watchdog import QueueWatch, scan_missing_completions
 from impl.ena_defs.regs import ResetReason
 from impl.netmap.layout import NS_BUF_CHANGED, NS_MOREFRAG
 from model import ena_netmap
+from ringspec.ena_netmap_run import frames_unread
 
 SHIPPED, HARDENED = Policy.SHIPPED, Policy.HARDENED
 
@@ -201,12 +202,7 @@ def test_refilling_the_gap_slot_stalls_rx(policy: Policy) -> None:
     kernel and traffic resumes once the user releases slots."""
     ring_ok = ena_netmap.NETMAP_RX.invariants["ENA-NM-RX-RING"]
     dev, nm = netmap_rig(ring=4, policy=policy)
-    for i in range(3):  # one at a time: a 4-deep SQ holds two packets
-        put_frames(nm, [[bytes([65 + i]) * 60]])
-        nm.txsync()
-        dev.step()
-        nm.txsync()
-        nm.rxsync()
+    frames_unread(dev, nm, 3)
     kr = nm.rx
     assert int(kr.ring_tail[0]) == 3  # three frames for the user, not released yet
     assert (ring_ok(nm.rx_state(0)) is True) is (policy is HARDENED)
@@ -227,3 +223,43 @@ def test_refilling_the_gap_slot_stalls_rx(policy: Policy) -> None:
     if policy is SHIPPED:  # and it stays stuck: nothing posted, and nothing ever will be
         assert int(nm.rings.rx_buf[0].astype(bool).sum()) == 0
         assert int(nm_rx.refill_count(nm.rings, np.array([0]))[0]) % 4 == 0
+
+
+@pytest.mark.parametrize("policy", [SHIPPED, HARDENED])
+def test_slots_the_c_mishandles_are_refused(policy: Policy) -> None:
+    """A zero-length slot is EINVAL under both policies (the C spins or leaks on it); a
+    chain still open at rhead waits for the next sync; a bad buf_idx is EINVAL hardened
+    and, as shipped, sends buffer 0 as PNMB would."""
+    _, nm = netmap_rig(policy=policy)
+    kr = nm.tx
+    put_frames(nm, [[b"a" * 60], [b""]])
+    r = nm.txsync()
+    assert r.rc.tolist() == [errno.EINVAL] and r.frames is not None
+    assert r.frames.sent.tolist() == [1] and int(kr.hwcur[0]) == 1
+    kr.slot_len[0, 1] = 60  # the user fixes the slot: the chain goes
+    kr.slot_flags[0, 1] = NS_MOREFRAG  # ... but now it is an open chain
+    r = nm.txsync()
+    assert r.rc.tolist() == [0] and r.frames.why.tolist() == [nm_tx.OPEN_CHAIN]
+    assert int(kr.hwcur[0]) == 1
+    put_frames(nm, [[b"b" * 60]])  # closes the chain at slot 2
+    r = nm.txsync()
+    assert r.frames.sent.tolist() == [1] and int(kr.hwcur[0]) == 3
+    put_frames(nm, [[b"c" * 60]])
+    kr.slot_buf_idx[0, 3] = nm.rings.mem.nbufs + 5  # a buffer that does not exist
+    r = nm.txsync()
+    if policy is HARDENED:
+        assert r.rc.tolist() == [errno.EINVAL] and int(kr.hwcur[0]) == 3
+    else:
+        assert r.rc.tolist() == [0] and int(kr.hwcur[0]) == 4  # sent from buffer 0
+
+
+def test_the_netmap_on_ena_page_reports_each_finding_where_it_shows() -> None:
+    """The traces the docs render: every finding breaks the driver as shipped and not
+    hardened, except netmap's prologue against ENA's nr_hwcur, which the as-shipped gap
+    refill hides and the hardened driver meets."""
+    from ringspec.ena_netmap_run import run_traces
+
+    seen = {t.title: (shipped.broken, hardened.broken) for t, shipped, hardened in run_traces()}
+    prologue = "netmap's RX prologue refuses a full ENA ring"
+    assert seen.pop(prologue) == (False, True)
+    assert len(seen) == 7 and set(seen.values()) == {(True, False)}
