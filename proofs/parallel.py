@@ -30,14 +30,18 @@ def _discharge_at(task: tuple[int, str, int, int, bool, bool]) -> Result:
 
 def discharge_all(obligations: list[Obligation], solver_name: str, rlimit: int,
                   seed: int = 0, minimize: bool = True, jobs: int = 1,
-                  cores: bool = True) -> list[Result]:
+                  cores: bool = True, minimal_mutants: bool = True) -> list[Result]:
     """:func:`~proofs.solve.discharge` over ``obligations``, in order, on ``jobs``
-    processes (1: in this process)."""
+    processes (1: in this process).  ``minimal_mutants`` off: a killed mutant's
+    counterexample is reported as the solver found it (shrinking them is most of the
+    cost of a proof run, and only the docs show them)."""
+    shrink = [minimize and (minimal_mutants or o.kind != "mutant") for o in obligations]
     if jobs <= 1 or len(obligations) < 2:
-        return [discharge(o, solver_name, rlimit, seed, minimize, cores) for o in obligations]
+        return [discharge(o, solver_name, rlimit, seed, m, cores)
+                for o, m in zip(obligations, shrink, strict=True)]
     global _WORK
     _WORK = obligations
-    tasks = [(i, solver_name, rlimit, seed, minimize, cores) for i in range(len(obligations))]
+    tasks = [(i, solver_name, rlimit, seed, shrink[i], cores) for i in range(len(obligations))]
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             results = pool.map(_discharge_at, tasks, chunksize=1)

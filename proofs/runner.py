@@ -115,15 +115,18 @@ def run(
     seeds: int = 1,
     jobs: int = 1,
     cores: bool = True,
+    minimal_mutants: bool = True,
 ) -> Report:
     """Discharge the obligations on ``solvers[0]`` (and re-check on ``solvers[1]``); with
     ``seeds > 1`` also re-run them on z3 with random seeds 1..seeds-1; on ``jobs``
     processes; ``cores``: search the unsat cores of the proofs that have none for free
-    (what the docs list as the invariants a proof uses)."""
+    (what the docs list as the invariants a proof uses); ``minimal_mutants``: shrink
+    the counterexamples of killed mutants too (the docs show them)."""
     start = time.perf_counter()
     obs = obligations if obligations is not None else all_obligations()
     obs = [o for o in obs if only in o.id]
-    first = discharge_all(obs, solvers[0], rlimit, jobs=jobs, cores=cores)
+    first = discharge_all(obs, solvers[0], rlimit, jobs=jobs, cores=cores,
+                          minimal_mutants=minimal_mutants)
     # the re-checks are compared by result only: their models are not minimized
     second = (discharge_all(obs, solvers[1], rlimit, minimize=False, jobs=jobs)
               if len(solvers) > 1 else [])
@@ -233,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cores", action="store_true",
                         help="also find, by deletion, the invariants each proof without a "
                         "free unsat core uses (the ENA proofs; the docs list them); slower")
+    parser.add_argument("--minimal-mutants", action="store_true",
+                        help="also shrink the counterexamples of killed mutants to the "
+                        "smallest ring and values (the docs show them); slower")
     parser.add_argument("--jobs", type=int, default=default_jobs(),
                         help="solver processes (default: the cores this process may use)")
     args = parser.parse_args(argv)
@@ -242,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--seeds must be at least 1")
     solvers = ("z3", "cvc5") if args.solver == "cvc5" else ("z3",)
     report = run(solvers, args.rlimit, args.only, seeds=args.seeds, jobs=args.jobs,
-                 cores=args.cores)
+                 cores=args.cores, minimal_mutants=args.minimal_mutants)
     if args.json:
         json.dump(report.as_json(), sys.stdout, indent=1)
         print()

@@ -1,7 +1,8 @@
 """What the docs quote as evidence: one z3 proof run, and snippets run against the model.
 
-The proof run happens in a fresh interpreter (``python -m proofs --json --cores``: with
-the invariants each proof uses).  z3's models, and therefore the counterexamples, depend
+The proof run happens in a fresh interpreter (``python -m proofs --json --cores
+--minimal-mutants``: with the invariants each proof uses, and every counterexample
+minimal).  z3's models, and therefore the counterexamples, depend
 on every term the process created before, so a run inside a process that already used z3
 (a second generation, a test session) could pick different counterexamples; a fresh
 process makes the docs the same on every run.
@@ -75,11 +76,11 @@ class Evidence:
 
 
 def run_proofs() -> Evidence:
-    """Run ``python -m proofs --json --cores`` in a fresh interpreter and join it with the
-    obligations' metadata."""
+    """Run ``python -m proofs --json --cores --minimal-mutants`` in a fresh interpreter
+    and join it with the obligations' metadata."""
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     proc = subprocess.run(
-        [sys.executable, "-m", "proofs", "--json", "--cores"],
+        [sys.executable, "-m", "proofs", "--json", "--cores", "--minimal-mutants"],
         cwd=ROOT, env=env, capture_output=True, text=True, check=False,
     )
     if proc.returncode not in (0, 1) or not proc.stdout.strip():
