@@ -381,7 +381,9 @@ class EnaDriver:
 
     # -- accounting
     def in_flight(self) -> int:
-        return int(self.tx.inflight.sum())
+        """Stack packets (mbufs) with the device; a netmap packet in flight has no
+        ``pkt_id`` (its buffers are netmap's, counted by the netmap rings)."""
+        return int((self.tx.inflight & (self.tx.pkt_id >= 0)).sum())
 
     def queued(self) -> int:
         return int(self.tx.drbr.count.sum())
