@@ -246,19 +246,24 @@ def trigger_reset(s: KeepAlive, reason: Term) -> Step:
     Param("in_aenq", "bit", "ena_com_aenq_has_keep_alive: a keep-alive waits unprocessed"),
     Param("admin_down", "bit", "the admin queue's running_state is false"),
     Param("tx_missing", "bit", "a TX queue has more missing completions than the threshold"),
+    Param("unresponsive", "bit", "the device does not answer: ena_com_validate_version "
+          "times out"),
 ))
-def timer_service(s: KeepAlive, in_aenq: Term, admin_down: Term, tx_missing: Term) -> Step:
+def timer_service(s: KeepAlive, in_aenq: Term, admin_down: Term, tx_missing: Term,
+                  unresponsive: Term = 0) -> Step:
     """The callout fires at its deadline (ena_timer_service): the keep-alive check, the
     admin-queue check, then the missing-completion check, which returns at once if a reset
     is requested and otherwise (``tx_missing``) stops before it sets the flag (see
     ``missing_tx_commit_*``).  At the end, if a reset is requested the reset task is queued
-    and the timer is not re-armed; otherwise it is re-armed one second on.  (The model's
-    clock ends at 2^62: a deadline past it never fires.)"""
-    return run_timer_service(s, in_aenq, admin_down, tx_missing, watchdog_due)
+    and the timer is not re-armed -- unless the device does not answer its version read
+    (``unresponsive``): then the reset waits (the flag stays) and the timer is re-armed;
+    otherwise it is re-armed one second on.  (The model's clock ends at 2^62: a deadline
+    past it never fires.)"""
+    return run_timer_service(s, in_aenq, admin_down, tx_missing, watchdog_due, unresponsive)
 
 
 def run_timer_service(s: KeepAlive, in_aenq: Term, admin_down: Term, tx_missing: Term,
-                      due: Callable[[KeepAlive, Term], Term]) -> Step:
+                      due: Callable[[KeepAlive, Term], Term], unresponsive: Term = 0) -> Step:
     """ena_timer_service with the keep-alive test ``due`` (mutants replace it)."""
     at = s.deadline
     t = s.replace(now=at)
@@ -266,9 +271,9 @@ def run_timer_service(s: KeepAlive, in_aenq: Term, admin_down: Term, tx_missing:
                  ite(_bit(in_aenq), MISSING_ADMIN_INTERRUPT, KEEP_ALIVE_TO))
     t = _trigger(t, _bit(admin_down), ADMIN_TO)
     checking = And(_bit(tx_missing), Eq(t.trigger, 0))
-    requested = _bit(t.trigger)
+    queue_it = And(_bit(t.trigger), Not(_bit(unresponsive)))
     post = choose(checking, t.replace(armed=0, in_check=1),
-                  choose(requested, t.replace(armed=0, queued=1),
+                  choose(queue_it, t.replace(armed=0, queued=1),
                          t.replace(deadline=at + SBT_1S)))
     return Step(And(_bit(s.armed), ule(at, UPTIME_MAX)), post)
 

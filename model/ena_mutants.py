@@ -283,22 +283,22 @@ def hdr_limit_not_clamped(s: EnaTxHeader, dev_max: Term) -> Step:
 
 @KEEPALIVE.mutant("ka-check-at-equal", "ENA-KA-TRIGGER", replaces="timer_service")
 def ka_check_at_equal(s: KeepAlive, in_aenq: Term, admin_down: Term,
-                      tx_missing: Term) -> Step:
+                      tx_missing: Term, unresponsive: Term = 0) -> Step:
     """The watchdog fires at ``>=``: a gap of exactly the timeout already resets."""
     def due(k: KeepAlive, at: Term) -> Term:
         return And(Eq(k.wd_active, 1), Not(Eq(k.timeout, NO_TIMEOUT)),
                    ule(k.timeout, at - k.timestamp))
-    return run_timer_service(s, in_aenq, admin_down, tx_missing, due)
+    return run_timer_service(s, in_aenq, admin_down, tx_missing, due, unresponsive)
 
 
 @KEEPALIVE.mutant("ka-disabled-ignored", "ENA-KA-TRIGGER", replaces="timer_service")
 def ka_disabled_ignored(s: KeepAlive, in_aenq: Term, admin_down: Term,
-                        tx_missing: Term) -> Step:
+                        tx_missing: Term, unresponsive: Term = 0) -> Step:
     """The check forgets ENA_HW_HINTS_NO_TIMEOUT: 0xFFFF is read as a timeout of 0xFFFF
     sbintime units (15 us)."""
     def due(k: KeepAlive, at: Term) -> Term:
         return And(Eq(k.wd_active, 1), ult(k.timeout, at - k.timestamp))
-    return run_timer_service(s, in_aenq, admin_down, tx_missing, due)
+    return run_timer_service(s, in_aenq, admin_down, tx_missing, due, unresponsive)
 
 
 @KEEPALIVE.mutant("ka-restore-without-refresh", "ENA-KA-REFRESH", replaces="reset_task")

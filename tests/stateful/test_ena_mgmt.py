@@ -15,11 +15,13 @@ queued, in flight or freed by a reset; and after a graceful detach every block o
 memory the adapter allocated is back.
 
 Not exercised here (the unit tests and ``ringspec faults`` cover them): a device that
-stops answering register reads (the model has no branch for ena_timer_service's "FW
-unresponsive, skipping reset"), and an admin command that times out (its 3 s wait holds
-the simulation's one thread, so a timer tick due meanwhile runs late, which the model's
-clock does not allow) -- which also rules out sysctl writes while a reset is requested
-(ena_down then resets the device, so ena_up's admin commands time out).
+stops answering register reads (the model has ena_timer_service's "FW unresponsive,
+skipping reset" branch and the lockstep passes it, but each timed-out read holds the
+simulation's one thread like the next case), and an admin command that times out (its
+3 s wait holds the simulation's one thread, so a timer tick due meanwhile runs late,
+which the model's clock does not allow) -- which also rules out sysctl writes while a
+reset is requested (ena_down then resets the device, so ena_up's admin commands time
+out).
 """
 
 from __future__ import annotations

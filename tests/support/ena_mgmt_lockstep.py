@@ -134,10 +134,12 @@ class LockstepAdapter(EnaAdapter):
         in_aenq = int(com is not None and com.aenq is not None and com.aenq.has_keep_alive())
         admin_down = int(com is not None and com.aq is not None and not com.aq.running_state)
         direct_before = self.stats.missing_tx_direct
+        skips_before = self.stats.unresponsive_skips
         super().timer_service()
         direct = self.stats.missing_tx_direct > direct_before
         self._apply("timer_service", in_aenq=in_aenq, admin_down=admin_down,
-                    tx_missing=int(direct))
+                    tx_missing=int(direct),
+                    unresponsive=int(self.stats.unresponsive_skips > skips_before))
         if direct:
             self._apply("missing_tx_commit_as_shipped",
                         in_cq=int(self.reset.reason == K.MISS_INTERRUPT))

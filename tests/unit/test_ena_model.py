@@ -127,3 +127,21 @@ def test_every_abstraction_claim_is_proved_and_has_a_killed_mutant() -> None:
     killed = {r.obligation.invariant for r in results if r.obligation.kind == "mutant"
               and r.result == "refuted"}
     assert proved == killed == {f"abstraction-{c}" for c in ABSTRACTION_CLAIMS}
+
+
+def test_an_unresponsive_device_makes_the_timer_wait_for_the_reset() -> None:
+    """ena_timer_service with a reset requested: queued and not re-armed, unless the
+    device does not answer its version read; then re-armed one second on, the request
+    kept for a later tick."""
+    from model.ena_keepalive import KEEPALIVE, SBT_1S
+
+    s = KEEPALIVE.init(10)
+    s = KEEPALIVE.transitions["trigger_reset"](s, reason=5).post
+    tick = KEEPALIVE.transitions["timer_service"]
+    args = {"in_aenq": 0, "admin_down": 0, "tx_missing": 0}
+    queued = tick(s, **args, unresponsive=0)
+    waiting = tick(s, **args, unresponsive=1)
+    assert queued.guard is True and waiting.guard is True
+    assert (queued.post.queued, queued.post.armed) == (1, 0)
+    assert (waiting.post.queued, waiting.post.armed, waiting.post.trigger) == (0, 1, 1)
+    assert waiting.post.deadline == s.deadline + SBT_1S
