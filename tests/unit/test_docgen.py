@@ -111,8 +111,12 @@ def test_ena_worked_examples_break_nothing_but_the_as_shipped_finding() -> None:
         rows = ena_pages.run_example(m, ena_pages.EXAMPLES[m.name])
         assert len(rows) >= 3, m.name
         for label, _, _, broken in rows:
-            shipped = "as_shipped" in label
-            assert bool(broken) == shipped, (m.name, label, broken)
+            if "as_shipped" not in label:
+                assert not broken, (m.name, label, broken)
+        # an as-shipped step may only set the finding up (rx_cleanup_as_shipped computes
+        # the count its refill then misuses); at least one of them breaks something
+        shipped = [broken for label, _, _, broken in rows if "as_shipped" in label]
+        assert not shipped or any(shipped), m.name
 
 
 def test_every_invariant_transition_and_mutant_id_appears(generated: tuple[Path, Path]) -> None:
