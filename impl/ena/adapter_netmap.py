@@ -54,9 +54,11 @@ if TYPE_CHECKING:
 class AdapterNetmap:
     """netmap native mode on one :class:`impl.ena.adapter.EnaAdapter` (``adapter.netmap``).
 
-    ``regif()`` is the user's registration (the netmap memory and krings are created,
-    sized by the adapter's requested ring sizes as ena_netmap_attach sizes them);
-    ``reg(onoff)`` is ena_netmap_reg; ``port`` the sync interface while registered."""
+    ``reg(True)`` also stands for the user's registration: the netmap memory and krings
+    are created then, sized by the adapter's requested ring sizes as ena_netmap_attach
+    sizes them (an ``ena_up`` that then backs its rings off after ENOMEM no longer
+    matches them and fails: the C has the same mismatch, unchecked); ``reg(False)``
+    ends it and returns the memory.  ``port`` is the sync interface while registered."""
 
     def __init__(self, adapter: EnaAdapter, policy: str = HARDENED, buf_size: int = 2048,
                  extra_bufs: int = 0) -> None:

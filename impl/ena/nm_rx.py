@@ -52,7 +52,7 @@ import numpy as np
 
 from impl.ena.nm_rings import EnaNetmapRings
 from impl.ena.ragged import first_occurrence
-from impl.ena.rxq import NO_BUFFER, reset_reasons
+from impl.ena.rxq import BAD_REQ_ID, MALFORMED, NO_BUFFER, TOO_MANY, reset_reasons
 from impl.netmap.layout import NS_BUF_CHANGED, NS_MOREFRAG
 from impl.netmap.ranges import ring_dist
 
@@ -61,7 +61,9 @@ _MORE = np.uint16(NS_MOREFRAG)
 
 class RxFramesResult(NamedTuple):
     rc: np.ndarray
-    """Per ring: 0, or the ena_com error that stopped the loop (EIO/EFAULT/ENOSPC)."""
+    """Per ring: 0, or the ena_com error that stopped the loop: ENA_COM_FAULT (EFAULT) for
+    a malformed completion, ENA_COM_NO_SPACE (ENOSPC) for too many descriptors,
+    ENA_COM_EIO (EIO) for a req_id past the ring (hardened: or not posted)."""
     packets: np.ndarray
     """Per ring: packets handed to the user."""
     slots: np.ndarray
@@ -114,7 +116,9 @@ def rx_frames(nm: EnaNetmapRings, qs: np.ndarray, cdesc_mbz: bool) -> RxFramesRe
     if nm.hardened:
         rx.stats.bad_req_id[qs] += dec.why == NO_BUFFER
     nm.drv.reset.trigger_first(reasons)
-    rc = np.where(reasons != 0, errno.EIO, 0)
+    rc = np.select([dec.why == MALFORMED, dec.why == TOO_MANY,
+                    (dec.why == BAD_REQ_ID) | (dec.why == NO_BUFFER)],
+                   [errno.EFAULT, errno.ENOSPC, errno.EIO], 0)
     return RxFramesResult(rc, npk, cnt, reasons)
 
 
