@@ -11,6 +11,11 @@ from __future__ import annotations
 
 import os
 
+from impl.bus import Bus
+from impl.device import DeviceConfig, EnaDevice, SimClock
+from impl.device.mgmt_faults import MgmtFaults
+from impl.ena.mmio import MmioRead
+from impl.ena_defs import regs
 from model import sources
 from ringspec import faults
 from ringspec.docgen import common, md, pictures
@@ -113,6 +118,88 @@ def _c(name: str) -> str:
     return sources.link(name)
 
 
+#: The fixed registers: who writes, who reads, what for (offsets from impl.ena_defs.regs).
+REGISTERS = {
+    "VERSION": ("device", "driver", "device version; checked at attach"),
+    "CONTROLLER_VERSION": ("device", "driver", "controller version; >= 0.0.1 required"),
+    "CAPS": ("device", "driver", "DMA width, reset timeout, admin command timeout"),
+    "CAPS_EXT": ("device", "driver", "more capabilities"),
+    "AQ_BASE_LO": ("driver", "device", "admin SQ address"),
+    "AQ_BASE_HI": ("driver", "device", "admin SQ address"),
+    "AQ_CAPS": ("driver", "device", "admin SQ depth (32) and entry size (64 B)"),
+    "ACQ_BASE_LO": ("driver", "device", "admin CQ address"),
+    "ACQ_BASE_HI": ("driver", "device", "admin CQ address"),
+    "ACQ_CAPS": ("driver", "device", "admin CQ depth and entry size"),
+    "AQ_DB": ("driver", "device", "admin SQ doorbell: the new tail"),
+    "ACQ_TAIL": ("device", "driver", "admin CQ tail (diagnostics)"),
+    "AENQ_CAPS": ("driver", "device", "AENQ depth (16) and entry size (64 B)"),
+    "AENQ_BASE_LO": ("driver", "device", "AENQ address"),
+    "AENQ_BASE_HI": ("driver", "device", "AENQ address"),
+    "AENQ_HEAD_DB": ("driver", "device", "AENQ head: room for more events"),
+    "AENQ_TAIL": ("device", "driver", "AENQ tail (diagnostics)"),
+    "INTR_MASK": ("driver", "device", "mask the management interrupt"),
+    "DEV_CTL": ("driver", "device", "reset request, with the reset reason"),
+    "DEV_STS": ("device", "driver", "ready, reset in progress"),
+    "MMIO_REG_READ": ("driver", "device", "readless read request: offset and sequence"),
+    "MMIO_RESP_LO": ("driver", "device", "where the device DMAs read responses"),
+    "MMIO_RESP_HI": ("driver", "device", "where the device DMAs read responses"),
+    "RSS_IND_ENTRY_UPDATE": ("driver", "device", "RSS indirection entry update"),
+    "PHC_DB": ("driver", "device", "PTP hardware clock doorbell"),
+}
+
+
+def readless_example() -> list[list[str]]:
+    """One readless read of CAPS and one that times out, run on the implementation (a
+    device on a bus, ena_com's register accessor)."""
+    bus = Bus(mem_size=1 << 20, nvec=2)
+    clock = SimClock()
+    dev = EnaDevice(bus, DeviceConfig(), clock=clock)
+    mmio = MmioRead(bus, clock)
+    mmio.set_read_mode_from_pci()
+    seq = (mmio.seq_num + 1) & 0xFFFF
+    word = int(regs.MmioRegRead.REG_OFF.put(regs.CAPS_OFF) | regs.MmioRegRead.REQ_ID.put(seq))
+    value = mmio.read32(regs.CAPS_OFF)
+    dev.set_mgmt_faults(MgmtFaults(readless_timeout=1.0))
+    start = clock.now_ns
+    lost = mmio.read32(regs.CAPS_OFF)
+    waited_us = (clock.now_ns - start) // 1000
+    return [
+        ["1", f"`seq_num` becomes {seq}; the response's `req_id` is poisoned with "
+              f"`seq + 0xDEAD`", "ena_com_reg_bar_read32"],
+        ["2", f"MMIO_REG_READ <- `(CAPS {regs.CAPS_OFF:#x} << 16) | {seq}` = `{word:#x}`",
+         "ena_com_reg_bar_read32"],
+        ["3", "the device DMA-writes `{req_id, reg_off, reg_val}` to MMIO_RESP", ""],
+        ["4", f"`req_id == {seq}` and `reg_off == CAPS`: the value, `{value:#010x}`",
+         "ena_com_reg_bar_read32"],
+        ["-", f"no response (the device's `readless_timeout`): after {waited_us} us of 1 us "
+              f"polls the read returns `{lost:#010x}`", "ena_com_reg_bar_read32"],
+    ]
+
+
+def registers_section() -> list[str]:
+    rows = [[f"`{name}`", f"`{off:#05x}`", *REGISTERS.get(name, ("", "", ""))]
+            for name, off in sorted(regs.REG_OFFSETS.items(), key=lambda kv: kv[1])]
+    steps = readless_example()
+    return [
+        "## The register BAR and the readless read",
+        "The fixed registers of BAR 0 (the IO queues' doorbells and interrupt-unmask "
+        "registers have no fixed offsets: the device returns them when a queue is "
+        "created). `impl/device/regs_bar.py` is the device's side, `impl/ena/mmio.py` "
+        "the driver's.",
+        md.table(["register", "offset", "written by", "read by", "for"], rows, "lrlll"),
+        f"ena_com does not read registers over the bus ({_c('ena_com_reg_bar_read32')}): "
+        "it asks the device to DMA the value into host memory and polls for it. A reset "
+        "clears the response address; ena_com programs it again right after every reset "
+        f"write ({_c('ena_com_dev_reset')}). One read, as the implementation does it when "
+        "this page is generated:",
+        md.table(["", "step", "C"], [[a, b, _c(c) if c else ""] for a, b, c in steps], "rll"),
+        "A driver author should remember that `0xFFFFFFFF` is both a timeout and a "
+        "possible register value: ena_com treats it as the error, and "
+        f"{_c('ena_timer_service')} uses exactly that (a version read that returns it) to "
+        "decide the device is unresponsive and not to reset it yet.",
+    ]
+
+
 def attach_section() -> list[str]:
     rows = [[str(i), text, _c(fn)] for i, (text, fn) in enumerate(ATTACH, 1)]
     return ["## Attach, in the driver's order",
@@ -172,11 +259,13 @@ def fault_section() -> list[str]:
 
 def render() -> str:
     body = [
-        "What the FreeBSD ENA driver does around its datapath: bringing the device up, "
-        "watching it once a second, and resetting it when something goes wrong. The "
+        "What the FreeBSD ENA driver does around its datapath: reaching its registers, "
+        "bringing the device up, watching it once a second, and resetting it when "
+        "something goes wrong. The "
         "implementation is `impl/ena/adapter.py` (with `device_init.py`, `sizing.py`, "
         "`watchdog.py`); its watchdog and reset flow run in lockstep with the "
         "[keep-alive model](ena_keepalive.md) in `tests/stateful/test_ena_mgmt.py`.",
+        *registers_section(),
         *attach_section(),
         *watchdog_section(),
         *fault_section(),
