@@ -1,5 +1,5 @@
-"""The ``ringspec`` console script: ``prove``, ``fuzz``, ``docs``, ``bench``, ``modes`` and
-``faults``."""
+"""The ``ringspec`` console script: ``prove``, ``fuzz``, ``docs``, ``bench``, ``modes``,
+``faults`` and ``ena-netmap``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ commands:
   bench   time the datapath loops against their slot-at-a-time port and the numpy floor
   modes   compare the classic and the RFC way of entering and leaving netmap mode
   faults  run every ENA fault knob with traffic and report what the driver did
+  ena-netmap  run each finding of netmap on ENA, as shipped and hardened
 
 Run `ringspec COMMAND --help` for a command's options."""
 
@@ -56,9 +57,15 @@ def _faults(argv: list[str]) -> int:
     return main(argv)
 
 
+def _ena_netmap(argv: list[str]) -> int:
+    from ringspec.ena_netmap_run import main
+
+    return main(argv)
+
+
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "prove": _prove, "fuzz": _fuzz, "docs": _docs, "bench": _bench, "modes": _modes,
-    "faults": _faults,
+    "faults": _faults, "ena-netmap": _ena_netmap,
 }
 
 

@@ -6,8 +6,11 @@ hardened -- what the ENA netmap page reports and the tests check."""
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -290,3 +293,27 @@ TRACES = (
 def run_traces() -> list[tuple[Trace, Outcome, Outcome]]:
     """Every trace, as shipped and hardened."""
     return [(t, t.run(Policy.SHIPPED), t.run(Policy.HARDENED)) for t in TRACES]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``ringspec ena-netmap``: run every netmap-on-ENA finding as shipped and hardened."""
+    p = argparse.ArgumentParser(
+        prog="ringspec ena-netmap",
+        description="Run each finding of netmap on ENA on the implementation, with the "
+                    "driver as shipped and hardened, and print what it measured.")
+    p.add_argument("--json", action="store_true", help="print the machine-readable table")
+    p.add_argument("--only", default="", help="run only the traces whose title contains this")
+    a = p.parse_args(argv)
+    rows = [(t, t.run(Policy.SHIPPED), t.run(Policy.HARDENED))
+            for t in TRACES if a.only.lower() in t.title.lower()]
+    if a.json:
+        json.dump({"traces": [{"title": t.title, "rule": t.rule, "scenario": t.scenario,
+                               "as_shipped": asdict(s), "hardened": asdict(h)}
+                              for t, s, h in rows]}, sys.stdout, indent=1)
+        print()
+    else:
+        for t, s, h in rows:
+            print(f"{t.title} ({t.rule})\n  as shipped: "
+                  f"{'BROKEN' if s.broken else 'fine'}: {s.text}\n  hardened:   "
+                  f"{'BROKEN' if h.broken else 'fine'}: {h.text}")
+    return 0

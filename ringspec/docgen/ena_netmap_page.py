@@ -81,7 +81,8 @@ def trace_section() -> list[str]:
         "## What goes wrong, measured",
         "Each finding run on the implementation (`impl/ena/nm_*.py` over the simulated "
         "device; `ringspec/ena_netmap_run.py`), once with the driver as shipped and once "
-        "hardened. Every figure below was measured when this page was generated.",
+        "hardened. Every figure below was measured when this page was generated; "
+        "`ringspec ena-netmap` prints the same table.",
         md.table(["finding", "rule", "scenario", "as shipped", "hardened"], rows),
         "The prologue row is not the ENA driver's policy: it is netmap's test against "
         "ENA's convention for `nr_hwcur`. As shipped it hides behind the gap refill "

@@ -263,3 +263,14 @@ def test_the_netmap_on_ena_page_reports_each_finding_where_it_shows() -> None:
     prologue = "netmap's RX prologue refuses a full ENA ring"
     assert seen.pop(prologue) == (False, True)
     assert len(seen) == 7 and set(seen.values()) == {(True, False)}
+
+
+def test_ringspec_ena_netmap_prints_each_trace_as_json(capsys: pytest.CaptureFixture) -> None:
+    import json
+
+    from ringspec.cli import main
+
+    assert main(["ena-netmap", "--json", "--only", "rolled-back"]) == 0
+    rows = json.loads(capsys.readouterr().out)["traces"]
+    assert [r["title"] for r in rows] == ["A rolled-back chain loses NS_MOREFRAG"]
+    assert rows[0]["as_shipped"]["broken"] and not rows[0]["hardened"]["broken"]
