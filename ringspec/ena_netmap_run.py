@@ -116,6 +116,15 @@ def every_buffer_once(nm: EnaNetmap) -> bool:
     return nm.rings.buffers_held().tolist() == list(range(2, nm.rings.mem.nbufs))
 
 
+def round_trip(dev: EnaDevice, nm: EnaNetmap) -> list[bytes]:
+    """The device sends and receives; the user reclaims TX slots and reads RX ring 0."""
+    dev.step()
+    nm.interrupts()
+    nm.txsync()
+    nm.rxsync()
+    return take_packets(nm)
+
+
 def frames_unread(dev: EnaDevice, nm: EnaNetmap, k: int) -> None:
     """``k`` frames sent one at a time (a small SQ holds few), looped back and synced
     into RX ring 0, where the user leaves them unread."""
@@ -197,13 +206,7 @@ def _rollback(policy: Policy) -> Outcome:
     put_frames(nm, [[b"x" * 40, b"y" * 40]] * 6)
     nm.txsync()
     flags = int(nm.tx.slot_flags[0, 10])
-    back: list[bytes] = []
-    for _ in range(4):
-        dev.step()
-        nm.interrupts()
-        nm.txsync()
-        nm.rxsync()
-        back += take_packets(nm)
+    back = [p for _ in range(4) for p in round_trip(dev, nm)]
     split = len(back) == 7
     return Outcome(split, f"the 6th 2-slot frame finds the SQ full; its first slot's flags "
                           f"become {flags:#x}; the user receives {len(back)} frames for "

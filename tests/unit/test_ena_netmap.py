@@ -19,23 +19,9 @@ from impl.ena.watchdog import QueueWatch, scan_missing_completions
 from impl.ena_defs.regs import ResetReason
 from impl.netmap.layout import NS_BUF_CHANGED, NS_MOREFRAG
 from model import ena_netmap
-from ringspec.ena_netmap_run import frames_unread
+from ringspec.ena_netmap_run import every_buffer_once, frames_unread, round_trip
 
 SHIPPED, HARDENED = Policy.SHIPPED, Policy.HARDENED
-
-
-def every_buffer_once(nm) -> bool:  # type: ignore[no-untyped-def]
-    held = nm.rings.buffers_held()
-    return held.tolist() == list(range(2, nm.rings.mem.nbufs))
-
-
-def round_trip(dev, nm) -> list[bytes]:  # type: ignore[no-untyped-def]
-    """The device sends and receives; the user reclaims TX slots and reads RX slots."""
-    dev.step()
-    nm.interrupts()
-    nm.txsync()
-    nm.rxsync()
-    return take_packets(nm)
 
 
 @pytest.mark.parametrize("llq", [False, True])
