@@ -314,6 +314,8 @@ class EnaDevice:
         re_order = np.argsort(rest[2], kind="stable")
         self._pend = tuple(a[re_order] for a in rest)  # type: ignore[assignment]
         sq, req = sq[take], req[take]
+        if sq.size == 0:  # max_per_queue=0: nothing is written
+            return 0
         qt = self.queues
         out, keep, mbz = txcomp.corrupt(sq, req, qt.sq_depth[sq], self.inflight,
                                         self.last_req, self.faults, self.rng, self.stats)

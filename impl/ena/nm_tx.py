@@ -17,7 +17,8 @@ order, each through ena_netmap_tx_frame:
    DRIVER_INVALID_STATE, rolled back, the error returned;
 5. sent: ``tx_descs`` recorded, ``next_to_use`` advanced (mask ``ring_size - 1``).
 
-At the end, if anything was sent, the doorbell and ``nr_hwcur`` past the last packet.
+At the end, if anything was sent, the doorbell (again, if the failing packet's own
+doorbell test just rang it) and ``nr_hwcur`` past the last packet.
 
 **Cleanup.** Completions in CQ order, no budget, each validated by
 ``ena_com_tx_comp_req_id_get`` (phase: stop quietly; MBZ bits with CDESC_MBZ ->
@@ -191,7 +192,7 @@ def tx_frames(nm: EnaNetmapRings, qs: np.ndarray, now_ns: int = 0) -> TxFramesRe
     _write(nm, qs, qi[gen], rid[gen], pk.rank[gen], pre[gen], db.written[gen],
            has_meta[gen], n_data[gen], num_bufs[gen], push[gen],
            pk.first[gen], pk.nslots[gen], idx, rows, length, bufs, kept, db.total_written)
-    tx.ring_doorbells(qs, qi, pk.start, pk.count, pk.rank, pre, db)
+    tx.ring_doorbells(qs, qi, pk.start, pk.count, pk.rank, pre, db, final=sent_n > 0)
 
     # the sent packets' slots go to their req_ids and are zeroed
     sq, srid = qs[qi[ok]], rid[ok]

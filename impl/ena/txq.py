@@ -327,13 +327,16 @@ class TxQueues:
 
     def ring_doorbells(self, act: np.ndarray, qi: np.ndarray, start: np.ndarray,
                        nper: np.ndarray, rank: np.ndarray, pre: np.ndarray,
-                       db: DoorbellPlan) -> None:
+                       db: DoorbellPlan, final: np.ndarray | None = None) -> None:
         """Write the planned doorbells (mid-loop ones in order, then each queue's final
-        one) and advance tail, phase, ``acum_pkts`` and the burst budget."""
+        one) and advance tail, phase, ``acum_pkts`` and the burst budget.  ``final``:
+        which queues ring at the end (default: those with packets since the last
+        doorbell, ena_start_xmit's ``acum_pkts != 0``; ena_netmap_tx_frames rings
+        whenever it sent anything)."""
         burst, depth = self.cfg.burst, self.cfg.depth
         dbi, total_written = db.dbi, db.total_written
         tail0, phase0 = self.tail[act], self.phase[act]
-        ring_end = db.acum_end != 0
+        ring_end = db.acum_end != 0 if final is None else final
         db_q = np.concatenate([act[qi[dbi]], act[ring_end]])
         db_val = np.concatenate([ring.u16(tail0[qi[dbi]] + pre[dbi]),
                                  ring.u16(tail0[ring_end] + total_written[ring_end])])
