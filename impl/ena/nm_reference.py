@@ -1,11 +1,14 @@
-"""A slot-at-a-time port of ena_netmap_tx_frames and ena_netmap_tx_cleanup:
-DIFFERENTIAL ORACLE ONLY.
+"""A slot-at-a-time port of ena_netmap_tx_frames, ena_netmap_tx_cleanup,
+ena_netmap_rx_frames and ena_netmap_rx_cleanup: DIFFERENTIAL ORACLE ONLY.
 
 Not a datapath: it walks slots, packets and completions one at a time, statement by
 statement as ena_netmap_tx_frames / ena_netmap_tx_frame / ena_netmap_tx_map_slots /
-ena_netmap_unmap_last_socket_chain and ena_netmap_tx_cleanup / ena_netmap_tx_clean_one
-do, with the SQ writes of :mod:`impl.ena.reference_loops` (ena_com_prepare_tx), over the
-same state objects as :mod:`impl.ena.nm_tx`, so a test can run both on twin rigs and
+ena_netmap_unmap_last_socket_chain, ena_netmap_tx_cleanup / ena_netmap_tx_clean_one,
+ena_netmap_rx_frames / ena_netmap_rx_load_desc and ena_netmap_rx_cleanup /
+ena_refill_rx_bufs / ena_netmap_alloc_rx_slot do, with the queue accesses of
+:mod:`impl.ena.reference_loops` (ena_com_prepare_tx, ena_com_rx_pkt,
+ena_com_add_single_rx_desc), over the same state objects as :mod:`impl.ena.nm_tx` and
+:mod:`impl.ena.nm_rx`, so a test can run both on twin rigs and
 compare everything.  It makes the choices :mod:`impl.ena.nm_tx` documents where the C
 mishandles its input (a chain open at rhead waits; a zero-length slot, and hardened a
 bad buffer or length, is EINVAL).
@@ -19,7 +22,7 @@ from __future__ import annotations
 import errno
 
 from impl.ena.nm_rings import EnaNetmapRings
-from impl.ena.reference_loops import ENOMEM, _doorbell, _prepare_tx, _Sq
+from impl.ena.reference_loops import ENOMEM, _doorbell, _free, _prepare_tx, _Sq, add_rx_desc, rx_pkt
 from impl.ena_defs.constants import DB_THRESHOLD
 from impl.ena_defs.layouts import TxCdesc
 from impl.ena_defs.regs import ResetReason
@@ -158,3 +161,92 @@ def tx_cleanup(nm: EnaNetmapRings, q: int, cdesc_mbz: bool) -> tuple[int, int]:
     if reason:
         nm.drv.reset.trigger(reason)
     return done, reason
+
+
+_RX_ERRNO = {int(ResetReason.RX_DESCRIPTOR_MALFORMED): errno.EFAULT,
+             int(ResetReason.TOO_MANY_RX_DESCS): errno.ENOSPC,
+             int(ResetReason.INV_RX_REQ_ID): errno.EIO}
+
+
+def rx_frames(nm: EnaNetmapRings, q: int, cdesc_mbz: bool) -> tuple[int, int]:
+    """ena_netmap_rx_frames on RX ring ``q``: (rc, reset reason or 0)."""
+    rx, kr = nm.drv.rx, nm.rx
+    n, mask = kr.num_slots, rx.cfg.depth - 1
+    nt, nm_i, reason = int(rx.next_to_clean[q]), int(kr.hwtail[q]), 0
+    while True:
+        pkt = rx_pkt(rx, q, cdesc_mbz)
+        if isinstance(pkt, int):
+            reason = pkt
+            break
+        _, bufs = pkt
+        ids = [rid for _, rid in bufs]
+        if nm.hardened and (len(set(ids)) < len(ids) or not all(nm.rx_buf[q, ids])):
+            rx.stats.bad_req_id[q] += 1
+            reason = int(ResetReason.INV_RX_REQ_ID)
+            break
+        for blen, rid in bufs:  # ena_netmap_rx_load_desc
+            kr.slot_buf_idx[q, nm_i] = nm.rx_buf[q, rid]
+            nm.rx_buf[q, rid] = 0
+            rx.posted[q, rid] = False
+            kr.slot_flags[q, nm_i] |= NS_MOREFRAG | NS_BUF_CHANGED
+            kr.slot_len[q, nm_i] = blen
+            rx.free_ids[q, nt] = rid
+            nm_i = (nm_i + 1) % n
+            nt = (nt + 1) & mask
+        kr.slot_flags[q, (nm_i - 1) % n] &= 0xFFFF ^ NS_MOREFRAG
+        rx.stats.cnt[q] += 1
+        rx.stats.bytes[q] += sum(blen for blen, _ in bufs)
+    kr.hwtail[q] = nm_i
+    rx.next_to_clean[q] = nt
+    if reason:
+        nm.drv.reset.trigger(reason)
+    return _RX_ERRNO.get(reason, 0), reason
+
+
+def refill(nm: EnaNetmapRings, q: int, num: int) -> tuple[int, int]:
+    """ena_refill_rx_bufs with ena_netmap_alloc_rx_slot: (posted, rc)."""
+    rx, kr = nm.drv.rx, nm.rx
+    n, depth = kr.num_slots, rx.cfg.depth
+    ntu, i, rc = int(rx.next_to_use[q]), 0, 0
+    while i < num:
+        rid = int(rx.free_ids[q, ntu])
+        if nm.rx_buf[q, rid] == 0:  # else: the buffer of an earlier try is reused
+            nm_i = int(kr.hwcur[q])
+            stop = (nm_i + 1) % n if nm.hardened else nm_i
+            if stop == int(kr.rhead[q]) and nm.rx_initialized[q]:
+                rc = errno.ENOMEM
+                break
+            buf = int(kr.slot_buf_idx[q, nm_i])
+            if buf == 0 or buf >= nm.mem.nbufs:
+                rc = errno.EFAULT
+                break
+            nm.rx_buf[q, rid] = buf
+            kr.slot_buf_idx[q, nm_i] = 0
+            kr.hwcur[q] = (nm_i + 1) % n
+        if _free(int(rx.tail[q]), int(rx.next_to_comp[q]), depth) < 1:
+            rc = errno.ENOSPC
+            break
+        rx.posted[q, rid] = True
+        add_rx_desc(rx, q, rid, int(nm.buf_addr(nm.rx_buf[q, rid])), nm.buf_size)
+        ntu = (ntu + 1) & (depth - 1)
+        i += 1
+    if i < num:
+        rx.stats.refil_partial[q] += 1
+    if i:
+        rx.bus.regs.write32(int(rx.db_off[q]), int(rx.tail[q]))
+    rx.next_to_use[q] = ntu
+    return i, rc
+
+
+def rx_cleanup(nm: EnaNetmapRings, q: int) -> tuple[int, int]:
+    """ena_netmap_rx_cleanup: the refill count, computed once (hardened: the released
+    slots), then the refill."""
+    kr, n = nm.rx, nm.rx.num_slots
+    hwcur, hwtail, rhead = int(kr.hwcur[q]), int(kr.hwtail[q]), int(kr.rhead[q])
+    if nm.hardened:
+        need = (rhead - hwcur - 1) % n
+    else:
+        need = rhead - hwcur - (1 if hwcur != hwtail else 0)
+        if need < 0:
+            need += n
+    return refill(nm, q, need) if need else (0, 0)

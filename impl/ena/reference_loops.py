@@ -377,6 +377,25 @@ def tx_cleanup(tx: TxQueues, q: int, cdesc_mbz: bool, hardened: bool,
     return done, budget == 0
 
 
+def add_rx_desc(rx: RxQueues, q: int, rid: int, addr: int, length: int) -> None:
+    """``ena_com_add_single_rx_desc`` (the caller checked for room)."""
+    depth = rx.cfg.depth
+    assert rx.sq is not None
+    d = rx.sq[q, int(rx.tail[q]) & (depth - 1)]
+    d["length"] = length & 0xFFFF
+    d["reserved2"] = 0
+    d["ctrl"] = (RxDesc.FIRST.mask | RxDesc.LAST.mask | RxDesc.COMP_REQ.mask
+                 | int(rx.phase[q]))
+    d["req_id"] = rid
+    d["reserved6"] = 0
+    d["buff_addr_lo"] = addr & 0xFFFFFFFF
+    d["buff_addr_hi"] = (addr >> 32) & (((1 << rx.cfg.dma_addr_bits) - 1) >> 32)
+    d["reserved16_w3"] = 0
+    rx.tail[q] = (int(rx.tail[q]) + 1) & 0xFFFF
+    if int(rx.tail[q]) & (depth - 1) == 0:
+        rx.phase[q] ^= 1
+
+
 def refill(rx: RxQueues, q: int, num: int) -> int:
     """``ena_refill_rx_bufs``."""
     cfg = rx.cfg
@@ -389,20 +408,7 @@ def refill(rx: RxQueues, q: int, num: int) -> int:
         rx.posted[q, rid] = True  # ena_alloc_rx_mbuf (reused if still set)
         if _free(int(rx.tail[q]), int(rx.next_to_comp[q]), depth) < 1:
             break
-        d = rx.sq[q, int(rx.tail[q]) & (depth - 1)]
-        addr = int(rx.buf_addr[q, rid])
-        d["length"] = cfg.buf_size & 0xFFFF
-        d["reserved2"] = 0
-        d["ctrl"] = (RxDesc.FIRST.mask | RxDesc.LAST.mask | RxDesc.COMP_REQ.mask
-                     | int(rx.phase[q]))
-        d["req_id"] = rid
-        d["reserved6"] = 0
-        d["buff_addr_lo"] = addr & 0xFFFFFFFF
-        d["buff_addr_hi"] = (addr >> 32) & (((1 << cfg.dma_addr_bits) - 1) >> 32)
-        d["reserved16_w3"] = 0
-        rx.tail[q] = (int(rx.tail[q]) + 1) & 0xFFFF
-        if int(rx.tail[q]) & (depth - 1) == 0:
-            rx.phase[q] ^= 1
+        add_rx_desc(rx, q, rid, int(rx.buf_addr[q, rid]), cfg.buf_size)
         ntu = (ntu + 1) & (depth - 1)
         i += 1
     if i < num:
@@ -411,6 +417,52 @@ def refill(rx: RxQueues, q: int, num: int) -> int:
         rx.bus.regs.write32(int(rx.db_off[q]), int(rx.tail[q]))
     rx.next_to_use[q] = ntu
     return i
+
+
+def rx_pkt(rx: RxQueues, q: int, cdesc_mbz: bool) -> int | tuple[int, list[tuple[int, int]]]:
+    """``ena_com_rx_pkt`` on queue ``q``: ``(first completion index, [(length, req_id)])``
+    for the next whole packet (the SQ's ``next_to_comp`` advanced past it), 0 when no
+    whole packet is there (a partial one is remembered), or the reset reason of the
+    error that stopped it (``bad_desc_num`` / ``bad_req_id`` counted)."""
+    cfg, st = rx.cfg, rx.stats
+    depth = cfg.depth
+    assert rx.cq is not None
+    # ena_com_cdesc_rx_pkt_get
+    count = int(rx.cur_count[q])
+    last = False
+    while True:
+        head = int(rx.cq_head[q])
+        status = int(rx.cq[q, head & (depth - 1)]["status"])
+        if (status >> 24) & 1 != int(rx.cq_phase[q]):
+            break
+        rx.cq_head[q] = (head + 1) & 0xFFFF
+        if int(rx.cq_head[q]) & (depth - 1) == 0:
+            rx.cq_phase[q] ^= 1
+        if (status & RxCdesc.FIRST.mask and count != 0) or (
+                cdesc_mbz and status & RxCdesc.MBZ):
+            return int(ResetReason.RX_DESCRIPTOR_MALFORMED)
+        count += 1
+        if status & RxCdesc.LAST.mask:
+            last = True
+            break
+    if not last:
+        rx.cur_count[q] = count
+        return 0
+    first_idx = int(rx.cur_start[q])
+    rx.cur_count[q] = 0
+    rx.cur_start[q] = int(rx.cq_head[q]) & (depth - 1)
+    if count > cfg.max_rx_sgl_size:
+        st.bad_desc_num[q] += 1
+        return int(ResetReason.TOO_MANY_RX_DESCS)
+    bufs = []
+    for i in range(count):
+        cd = rx.cq[q, (first_idx + i) & (depth - 1)]
+        bufs.append((int(cd["length"]), int(cd["req_id"])))
+        if bufs[-1][1] >= depth:
+            st.bad_req_id[q] += 1
+            return int(ResetReason.INV_RX_REQ_ID)
+    rx.next_to_comp[q] = (int(rx.next_to_comp[q]) + count) & 0xFFFF
+    return first_idx, bufs
 
 
 def rx_cleanup(rx: RxQueues, q: int, cdesc_mbz: bool,
@@ -424,49 +476,14 @@ def rx_cleanup(rx: RxQueues, q: int, cdesc_mbz: bool,
     budget = RX_DESC_BUDGET
     out: list[tuple] = []
     while True:
-        # ena_com_cdesc_rx_pkt_get
-        count = int(rx.cur_count[q])
-        last = False
-        fault = False
-        while True:
-            head = int(rx.cq_head[q])
-            status = int(rx.cq[q, head & (depth - 1)]["status"])
-            if (status >> 24) & 1 != int(rx.cq_phase[q]):
-                break
-            rx.cq_head[q] = (head + 1) & 0xFFFF
-            if int(rx.cq_head[q]) & (depth - 1) == 0:
-                rx.cq_phase[q] ^= 1
-            if (status & RxCdesc.FIRST.mask and count != 0) or (
-                    cdesc_mbz and status & RxCdesc.MBZ):
-                fault = True
-                break
-            count += 1
-            if status & RxCdesc.LAST.mask:
-                last = True
-                break
-        if fault:
-            reset_reasons.append(int(ResetReason.RX_DESCRIPTOR_MALFORMED))
-            return out, False
-        if not last:
-            rx.cur_count[q] = count
-            break
-        first_idx = int(rx.cur_start[q])
-        rx.cur_count[q] = 0
-        rx.cur_start[q] = int(rx.cq_head[q]) & (depth - 1)
-        ndesc = count
-        if ndesc > cfg.max_rx_sgl_size:
-            st.bad_desc_num[q] += 1
-            reset_reasons.append(int(ResetReason.TOO_MANY_RX_DESCS))
-            return out, False
-        bufs = []
-        for i in range(ndesc):
-            cd = rx.cq[q, (first_idx + i) & (depth - 1)]
-            bufs.append((int(cd["length"]), int(cd["req_id"])))
-            if bufs[-1][1] >= depth:
-                st.bad_req_id[q] += 1
-                reset_reasons.append(int(ResetReason.INV_RX_REQ_ID))
+        pkt = rx_pkt(rx, q, cdesc_mbz)
+        if isinstance(pkt, int):
+            if pkt:
+                reset_reasons.append(pkt)
                 return out, False
-        rx.next_to_comp[q] = (int(rx.next_to_comp[q]) + ndesc) & 0xFFFF
+            break
+        first_idx, bufs = pkt
+        ndesc = len(bufs)
         lastcd = rx.cq[q, (first_idx + ndesc - 1) & (depth - 1)]
         offset = int(rx.cq[q, first_idx & (depth - 1)]["offset"])
         # ena_rx_mbuf
