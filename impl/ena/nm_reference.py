@@ -22,7 +22,16 @@ from __future__ import annotations
 import errno
 
 from impl.ena.nm_rings import EnaNetmapRings
-from impl.ena.reference_loops import ENOMEM, _doorbell, _free, _prepare_tx, _Sq, add_rx_desc, rx_pkt
+from impl.ena.reference_loops import (
+    ENOMEM,
+    _doorbell,
+    _free,
+    _prepare_tx,
+    _Sq,
+    add_rx_desc,
+    end_refill,
+    rx_pkt,
+)
 from impl.ena_defs.constants import DB_THRESHOLD
 from impl.ena_defs.layouts import TxCdesc
 from impl.ena_defs.regs import ResetReason
@@ -230,11 +239,7 @@ def refill(nm: EnaNetmapRings, q: int, num: int) -> tuple[int, int]:
         add_rx_desc(rx, q, rid, int(nm.buf_addr(nm.rx_buf[q, rid])), nm.buf_size)
         ntu = (ntu + 1) & (depth - 1)
         i += 1
-    if i < num:
-        rx.stats.refil_partial[q] += 1
-    if i:
-        rx.bus.regs.write32(int(rx.db_off[q]), int(rx.tail[q]))
-    rx.next_to_use[q] = ntu
+    end_refill(rx, q, i, num, ntu)
     return i, rc
 
 

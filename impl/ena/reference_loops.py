@@ -411,12 +411,18 @@ def refill(rx: RxQueues, q: int, num: int) -> int:
         add_rx_desc(rx, q, rid, int(rx.buf_addr[q, rid]), cfg.buf_size)
         ntu = (ntu + 1) & (depth - 1)
         i += 1
-    if i < num:
+    end_refill(rx, q, i, num, ntu)
+    return i
+
+
+def end_refill(rx: RxQueues, q: int, posted: int, num: int, ntu: int) -> None:
+    """The end of ``ena_refill_rx_bufs``: count a short refill, ring the doorbell if
+    anything was posted, store ``next_to_use``."""
+    if posted < num:
         rx.stats.refil_partial[q] += 1
-    if i:
+    if posted:
         rx.bus.regs.write32(int(rx.db_off[q]), int(rx.tail[q]))
     rx.next_to_use[q] = ntu
-    return i
 
 
 def rx_pkt(rx: RxQueues, q: int, cdesc_mbz: bool) -> int | tuple[int, list[tuple[int, int]]]:
