@@ -35,8 +35,8 @@ from typing import Protocol
 
 import numpy as np
 
-LOOP_NAMES = ("tx", "rx", "netmap_tx", "netmap_rx")
-"""The loop names the results schema allows (issue 6, section 5)."""
+LOOP_NAMES = ("tx", "rx", "netmap_tx", "netmap_rx", "ena_netmap_tx", "ena_netmap_rx")
+"""The loop names the results schema allows (issue 6, section 5; then netmap on ENA)."""
 
 VARIANTS = ("vectorized", "baseline", "floor")
 
@@ -45,6 +45,8 @@ MODULES = (
     "ringspec.bench.ena_rx",
     "ringspec.bench.netmap_tx",
     "ringspec.bench.netmap_rx",
+    "ringspec.bench.ena_netmap_tx",
+    "ringspec.bench.ena_netmap_rx",
 )
 """Every loop module, in the order the results list them."""
 

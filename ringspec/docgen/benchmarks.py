@@ -127,8 +127,12 @@ def render(path: Path | None = None) -> str:
         "",
         "In the ENA loops (`tx`, `rx`) what is ported slot at a time is the driver "
         "(`impl/ena/reference_loops.py`, the C's loops one packet, descriptor and completion "
-        "at a time); both variants drive the same simulated device, whose own cost (parsing, "
-        "RSS, DMA, completions) is in both figures and bounds them.",
+        "at a time), and in the netmap-on-ENA loops (`ena_netmap_tx`, `ena_netmap_rx`) "
+        "ena_netmap_txsync's and ena_netmap_rxsync's bodies (`impl/ena/nm_reference.py`); "
+        "both variants drive the same simulated device, whose own cost (parsing, RSS, DMA, "
+        "completions) is in both figures and bounds them. The two netmap-on-ENA loops were "
+        "measured in a later run than the others (`ringspec bench --loop ena_netmap_tx "
+        "--loop ena_netmap_rx`, merged into the file).",
         "",
         f"Targets (issue 6): at least {report.LINE_RATE_MPPS} Mpps (10 GbE line rate at "
         f"64 B) at batch ≥ {report.TARGET_BATCH} on one core, at least "
