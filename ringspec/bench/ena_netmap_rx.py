@@ -6,8 +6,8 @@ Every step puts ``batch x queues`` 64 B UDP frames (one flow each) on the wire; 
 them over the queues.  What a variant moved is the payload the user reads from its RX
 slots, ring by ring in slot order (zero-copy: the device wrote it into the netmap buffers;
 the read is the gather).  The vectorized variant is :mod:`impl.ena.nm_rx` over all rings
-at once, the baseline :mod:`impl.ena.nm_reference` ring by ring, the floor the gather of
-the same frames' bytes.
+at once, the baseline :mod:`impl.ena.nm_reference` ring by ring, the floor the ``rx``
+loop's gather of the same frames' bytes.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from impl.ena_defs.constants import MIN_RING_SIZE
 from impl.netmap.ranges import flat_ranges, ring_dist
 from impl.packets import PacketBatch
 from ringspec.bench import ena_rig
+from ringspec.bench.ena_rx import Floor
 from ringspec.bench.registry import FRAME, Config, Loop, Moved, Payload, sweep
 
 
@@ -86,23 +87,6 @@ class Baseline(_Rings):
         self.user_reads()
         for q in range(self.qs.size):
             nm_reference.rx_cleanup(self.nm.rings, q)
-
-
-class Floor:
-    """One gather of the frames' bytes."""
-
-    def __init__(self, config: Config) -> None:
-        n = config.packets
-        self.mem = ena_rig.udp_frames(n).ravel()
-        self.index = (FRAME * np.arange(n))[:, None] + np.arange(FRAME)
-        self.record = Payload()
-        self.packets = n
-
-    def step(self) -> None:
-        self.record.add(self.mem[self.index], self.packets)
-
-    def drain(self) -> Moved:
-        return self.record.drain()
 
 
 def make(config: Config, variant: str) -> Vectorized | Baseline | Floor:
