@@ -294,10 +294,7 @@ def _write(nm: EnaNetmapRings, qs: np.ndarray, gqi: np.ndarray, rid: np.ndarray,
     hdr_src = _pushed_headers(nm, first, nslots, push, length, bufs)
     llq_rows = txdesc.llq_entries(lay, words, gstart[qa] + off, n_rows, cfg.llq_entry_size,
                                   gstart[gqi] + gpre, hdr_src, push)
-    rq = np.repeat(np.arange(qs.size), total_written)
-    re = np.arange(n_rows) - np.repeat(gstart, total_written)
-    dst = tx.llq_off[qs[rq]] + ((tail0[rq] + re) & mask) * cfg.llq_entry_size
-    tx.bus.llq.write_entries(dst, llq_rows)
+    tx.push_llq(qs, tail0, total_written, llq_rows)
 
 
 def _pushed_headers(nm: EnaNetmapRings, first: np.ndarray, nslots: np.ndarray,

@@ -424,19 +424,28 @@ class TxQueues:
         hdr_src = self.bus.mem.gather(addr, header_len)
         rows = txdesc.llq_entries(lay, words, row, n_rows, cfg.llq_entry_size, hdr_row,
                                   hdr_src, header_len)
-        rq = np.repeat(act, total_written)
-        re = np.arange(n_rows) - np.repeat(gstart, total_written)
-        dst = self.llq_off[rq] + ((tail0[np.repeat(np.arange(act.size), total_written)] + re)
-                                  & mask) * cfg.llq_entry_size
-        self.bus.llq.write_entries(dst, rows)
-        # bounce buffers: entry e of the queue's life was built in buffer e & 3; the next
-        # (current) one is zeroed
+        self.push_llq(act, tail0, total_written, rows)
+
+    def push_llq(self, act: np.ndarray, tail0: np.ndarray, total_written: np.ndarray,
+                 rows: np.ndarray) -> None:
+        """``ena_com_write_bounce_buffer_to_dev`` for every entry written: queue
+        ``act[i]``'s ``total_written[i]`` entries (``rows``, queue by queue) go to the LLQ
+        BAR from its tail ``tail0[i]`` on, and the bounce buffers keep what the C's do
+        (entry e of the queue's life built in buffer e & 3, the next one zeroed)."""
+        mask, entry = self.cfg.depth - 1, self.cfg.llq_entry_size
+        gstart = np.cumsum(total_written) - total_written
+        local = np.repeat(np.arange(act.size), total_written)
+        rq = act[local]
+        re = np.arange(rows.shape[0]) - gstart[local]
+        self.bus.llq.write_entries(self.llq_off[rq] + ((tail0[local] + re) & mask) * entry,
+                                   rows)
+        nb = self.bounce.shape[1]
         e_abs = self.bounce_ntu[rq] - 1 + re
-        recent = re >= np.repeat(total_written, total_written) - (self.bounce.shape[1] - 1)
-        self.bounce[rq[recent], e_abs[recent] & (self.bounce.shape[1] - 1)] = rows[recent]
+        recent = re >= total_written[local] - (nb - 1)
+        self.bounce[rq[recent], e_abs[recent] & (nb - 1)] = rows[recent]
         self.bounce_ntu[act] += total_written
         moved = act[total_written > 0]
-        self.bounce[moved, (self.bounce_ntu[moved] - 1) & (self.bounce.shape[1] - 1)] = 0
+        self.bounce[moved, (self.bounce_ntu[moved] - 1) & (nb - 1)] = 0
 
 
 def _segment_min(values: np.ndarray, start: np.ndarray, count: np.ndarray) -> np.ndarray:

@@ -85,7 +85,8 @@ def state(dev: EnaDevice, nm: EnaNetmap, sink: Sink) -> dict[str, object]:
         "device": dev.stats.as_dict(),
     }
     for name in ("tail", "phase", "next_to_use", "next_to_clean", "next_to_comp", "free_ids",
-                 "acum_pkts", "burst_left", "inflight", "cq_head", "cq_phase"):
+                 "acum_pkts", "burst_left", "inflight", "cq_head", "cq_phase", "bounce",
+                 "bounce_ntu"):
         out[name] = getattr(tx, name).tolist()
     out["tx_descs"] = np.where(rings.tx_sockets > 0, tx.tx_descs, 0).tolist()
     out["stats"] = {k: v.tolist() for k, v in tx.stats.as_dict().items()}
