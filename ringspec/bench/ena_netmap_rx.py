@@ -14,11 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from impl.bus import Bus
-from impl.device import DeviceConfig, EnaDevice
 from impl.ena import nm_reference, nm_rx
-from impl.ena.driver import DriverConfig, EnaDriver, Policy
-from impl.ena.nm_port import EnaNetmap
 from impl.ena_defs.constants import MIN_RING_SIZE
 from impl.netmap.ranges import flat_ranges, ring_dist
 from impl.packets import PacketBatch
@@ -32,14 +28,8 @@ class _Rings:
         if config.ring_size < MIN_RING_SIZE or not 1 <= config.batch <= config.ring_size // 4:
             raise ValueError(f"ena_netmap_rx needs ring_size >= {MIN_RING_SIZE} and "
                              f"1 <= batch <= ring_size // 4, got {config}")
-        q, n = config.queues, config.ring_size
-        bus = Bus(mem_size=q * n * (2 * 2048 + 64) + (64 << 20))
-        self.dev = EnaDevice(bus, DeviceConfig(seed=seed, max_queues=max(32, 2 * q)))
-        bus.regs.attach(self.dev)
-        drv = EnaDriver(bus, self.dev, DriverConfig(num_queues=q, tx_ring_size=n,
-                                                    rx_ring_size=n, policy=Policy.HARDENED))
-        self.nm = EnaNetmap.on_driver(drv)
-        self.nm.up()
+        q = config.queues
+        self.dev, self.nm = ena_rig.netmap_rig(config, seed)
         ena_rig.program_rss(self.dev, q)
         frames = ena_rig.udp_frames(config.packets, seed)
         self.wire = PacketBatch.from_payload(frames.ravel(), np.full(config.packets, FRAME))

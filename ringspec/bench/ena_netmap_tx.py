@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from impl.bus import Bus
-from impl.device import DeviceConfig, EnaDevice
 from impl.ena import nm_reference, nm_tx
-from impl.ena.driver import DriverConfig, EnaDriver, Policy
-from impl.ena.nm_port import EnaNetmap
 from impl.ena_defs.constants import MIN_RING_SIZE
-from ringspec.bench.ena_rig import TX_WINDOW, Sink
+from ringspec.bench import ena_rig
+from ringspec.bench.ena_rig import Sink
 from ringspec.bench.registry import FRAME, Config, Loop, Moved, Payload, sweep
 
 
@@ -29,17 +26,9 @@ class _Rings:
             raise ValueError(f"ena_netmap_tx needs ring_size >= {MIN_RING_SIZE} and "
                              f"1 <= batch <= ring_size // 2, got {config}")
         q, n = config.queues, config.ring_size
-        bus = Bus(mem_size=q * n * (2 * 2048 + 64) + (64 << 20))
-        self.dev = EnaDevice(bus, DeviceConfig(seed=seed, max_queues=max(32, 2 * q)),
-                             tx_window=TX_WINDOW)
-        bus.regs.attach(self.dev)
-        bus.llq.attach(self.dev)
+        self.dev, self.nm = ena_rig.netmap_rig(config, seed)
         self.sink = Sink()
         self.dev.link = self.sink
-        drv = EnaDriver(bus, self.dev, DriverConfig(num_queues=q, tx_ring_size=n,
-                                                    rx_ring_size=n, policy=Policy.HARDENED))
-        self.nm = EnaNetmap.on_driver(drv)
-        self.nm.up()
         kr, mem = self.nm.tx, self.nm.rings.mem
         bufs = kr.slot_buf_idx.ravel().astype(np.int64)
         rng = np.random.default_rng(seed)

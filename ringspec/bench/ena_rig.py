@@ -13,7 +13,8 @@ import numpy as np
 from impl.bus import Bus
 from impl.device import DeviceConfig, EnaDevice
 from impl.ena import reference_loops as ref
-from impl.ena.driver import DriverConfig, EnaDriver
+from impl.ena.driver import DriverConfig, EnaDriver, Policy
+from impl.ena.nm_port import EnaNetmap
 from impl.ena_defs.constants import SqDirection
 from impl.ena_defs.layouts import IntrReg
 from impl.packets import PacketBatch
@@ -54,6 +55,22 @@ def rig(config: Config, seed: int = 0) -> tuple[Bus, EnaDevice, EnaDriver]:
     drv.up()
     program_rss(dev, config.queues)
     return bus, dev, drv
+
+
+def netmap_rig(config: Config, seed: int = 0) -> tuple[EnaDevice, EnaNetmap]:
+    """A device and a hardened driver with ``config.queues`` queue pairs of
+    ``ring_size``, in netmap mode (netmap rings sized like the queues, up)."""
+    q, n = config.queues, config.ring_size
+    bus = Bus(mem_size=q * n * (2 * 2048 + 64) + (64 << 20))
+    dev = EnaDevice(bus, DeviceConfig(seed=seed, max_queues=max(32, 2 * q)),
+                    tx_window=TX_WINDOW)
+    bus.regs.attach(dev)
+    bus.llq.attach(dev)
+    drv = EnaDriver(bus, dev, DriverConfig(num_queues=q, tx_ring_size=n, rx_ring_size=n,
+                                           policy=Policy.HARDENED))
+    nm = EnaNetmap.on_driver(drv)
+    nm.up()
+    return dev, nm
 
 
 #: A fixed 40-byte Toeplitz key (the one of Microsoft's RSS verification suite).
