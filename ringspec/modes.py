@@ -35,6 +35,7 @@ import numpy as np
 from impl.switch import SwitchRxRings, SwitchTxRings
 from impl.switch.rx import DROP_REASONS, FrameLog
 from model.netmap_switch import NETMAP, STACK
+from ringspec import modes_ena
 
 #: (strategy, how an RFC ring leaves) of each row.
 RUNS = (("classic", ""), ("rfc", "wait"), ("rfc", "reset"))
@@ -124,9 +125,14 @@ def run(strategy: str, leave: str, sc: Scenario) -> dict[str, int | str]:
     }
 
 
-def report(sc: Scenario) -> dict:
-    return {"scenario": asdict(sc),
-            "strategies": [run(strategy, leave, sc) for strategy, leave in RUNS]}
+def report(sc: Scenario, ena: modes_ena.EnaScenario | None = None) -> dict:
+    """The soft NIC's rows for ``sc``; with ``ena``, also the ENA adapter's
+    (:mod:`ringspec.modes_ena`) under ``"ena"``."""
+    doc: dict = {"scenario": asdict(sc),
+                 "strategies": [run(strategy, leave, sc) for strategy, leave in RUNS]}
+    if ena is not None:
+        doc["ena"] = modes_ena.report(ena)
+    return doc
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,18 +145,27 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in asdict(defaults).items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=value,
                             help=f"(default {value})")
+    parser.add_argument("--no-ena", action="store_true",
+                        help="skip the ENA adapter's rows (its scenario is fixed)")
     args = parser.parse_args(argv)
     sc = Scenario(**{k: getattr(args, k) for k in asdict(defaults)})
     if sc.queues < 1 or sc.ring_size < 2 or not 0 <= sc.enter_at < sc.exit_at <= sc.ticks:
         parser.error("need queues >= 1, ring-size >= 2 and 0 <= enter-at < exit-at <= ticks")
-    doc = report(sc)
+    doc = report(sc, None if args.no_ena else modes_ena.EnaScenario())
     if args.json:
         json.dump(doc, sys.stdout, indent=2)
         print()
         return 0
     cols = ("strategy", "exit", "frames", "link_down_ticks", "dropped", "lost", "duplicated",
             "copies", "leaked_buffers", "leave_ticks")
-    print("  ".join(f"{c:>15}" for c in cols))
-    for row in doc["strategies"]:
-        print("  ".join(f"{row[c]!s:>15}" for c in cols))
+    _table(cols, doc["strategies"])
+    if "ena" in doc:
+        print("\non ENA (a hardened adapter, looped back):")
+        _table(modes_ena.COLUMNS, doc["ena"]["strategies"])
     return 0
+
+
+def _table(cols: tuple[str, ...], rows: list[dict]) -> None:
+    print("  ".join(f"{c:>15}" for c in cols))
+    for row in rows:
+        print("  ".join(f"{row[c]!s:>15}" for c in cols))

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import errno
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -55,6 +56,7 @@ from impl.ena.device_init import ComDev, device_init
 from impl.ena.driver import DriverConfig, EnaDriver, Policy, QueueSetupError
 from impl.ena.reset import ResetState
 from impl.ena.rss_cmds import DriverRss, default_table, fill_hash_function, indirect_table_set
+from impl.ena.rxq import RxResult
 from impl.ena.sizing import QueueSizes, calc_io_queue_size, calc_max_io_queue_num
 from impl.ena.watchdog import (
     SBT_1MS,
@@ -167,6 +169,8 @@ class EnaAdapter:
         self.driver: EnaDriver | None = None
         self.netmap: AdapterNetmap | None = None
         """Set by :class:`impl.ena.adapter_netmap.AdapterNetmap` (netmap attached)."""
+        self.on_stack_rx: Callable[[RxResult], None] | None = None
+        """Called with what each RX cleanup round handed to the stack."""
         # timer service state (ena_attach defaults, sbintime_t)
         self.keep_alive_timeout = DEFAULT_KEEP_ALIVE_TO_S * SBT_1S
         self.missing_tx_timeout = DEFAULT_TX_CMP_TO_S * SBT_1S
@@ -435,7 +439,16 @@ class EnaAdapter:
             if not self.reset.triggered:
                 nm.port.wake(qs)
             return
-        self.driver.cleanup(qs)
+        if nm is not None and nm.leaving:
+            nm.drain(qs)
+        else:
+            self.to_stack(self.driver.cleanup(qs).rx)
+
+    def to_stack(self, received: list[RxResult]) -> None:
+        """``if_input``: what RX cleanup rounds handed to the stack (:attr:`on_stack_rx`)."""
+        if self.on_stack_rx is not None:
+            for r in received:
+                self.on_stack_rx(r)
 
     # -- timer service
     def _arm_timer(self) -> None:

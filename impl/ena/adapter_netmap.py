@@ -34,11 +34,12 @@ https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a2
 
 from __future__ import annotations
 
+import errno
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from impl.ena import nm_rx
+from impl.ena import nm_rfc, nm_rx
 from impl.ena.driver import EnaDriver, Policy
 from impl.ena.nm_port import EnaNetmap
 from impl.ena.nm_rings import EnaNetmapRings
@@ -46,6 +47,8 @@ from impl.ena_defs.regs import ResetReason
 from impl.netmap.layout import NS_BUF_CHANGED
 from impl.netmap.reinit import netmap_reset
 from model.netmap_ring import HARDENED
+
+STRATEGIES = ("classic", "rfc")
 
 if TYPE_CHECKING:
     from impl.ena.adapter import EnaAdapter
@@ -61,8 +64,15 @@ class AdapterNetmap:
     ends it and returns the memory.  ``port`` is the sync interface while registered."""
 
     def __init__(self, adapter: EnaAdapter, policy: str = HARDENED, buf_size: int = 2048,
-                 extra_bufs: int = 0) -> None:
+                 extra_bufs: int = 0, strategy: str = "classic") -> None:
+        if strategy not in STRATEGIES:
+            raise ValueError(f"strategy {strategy!r}: choose one of {STRATEGIES}")
         self.adapter = adapter
+        self.strategy = strategy
+        """How ``reg`` enters and leaves: ``classic`` (ena_netmap_reg: down and up) or
+        ``rfc`` (the interface stays up, :mod:`impl.ena.nm_rfc`)."""
+        self.leaving = False
+        """The RFC's exit is under way: the device still holds netmap buffers."""
         self.policy = policy
         self.buf_size = buf_size
         self.extra_bufs = extra_bufs
@@ -76,21 +86,90 @@ class AdapterNetmap:
     def hardened(self) -> bool:
         return self.adapter.cfg.policy is Policy.HARDENED
 
+    def _create(self) -> None:
+        """The registration's netmap memory, krings and sync interface."""
+        ad = self.adapter
+        ad_cfg = ad.driver_config(ad.requested_tx_ring_size, ad.requested_rx_ring_size)
+        self.rings = EnaNetmapRings(ad.bus, ad.num_io_queues, ad.requested_tx_ring_size,
+                                    ad_cfg.max_tx_sgl_size, self.hardened, self.buf_size,
+                                    self.extra_bufs)
+        self.port = EnaNetmap(self.rings, self.policy)
+        self.port.link = lambda: ad.flags.link_up
+        self.port.now_ns = lambda: ad.clock.now_ns
+
+    def _release(self) -> None:
+        if self.rings is not None:
+            self.rings.release()
+        self.rings = self.port = None
+        self.leaving = False
+
     def reg(self, onoff: bool) -> int:
+        """Enter (``onoff``) or leave netmap mode by the strategy: 0 or an errno."""
+        if self.strategy == "rfc":
+            return self._reg_rfc(bool(onoff))
+        return self._reg_classic(bool(onoff))
+
+    def _reg_rfc(self, onoff: bool) -> int:
+        """The RFC (:mod:`impl.ena.nm_rfc`).  EBUSY while the previous registration is
+        still leaving; EINVAL if the stack's RX buffers are larger than a netmap buffer.
+        With the interface down, entering marks the rings and brings it up (its fill
+        then posts netmap buffers), and leaving has nothing to wait for."""
+        ad = self.adapter
+        if self.leaving:
+            return errno.EBUSY
+        if onoff == self.native:
+            return 0
+        if onoff:
+            rc = nm_rfc.refusal(self.buf_size, ad.cfg.rx_buf_size)
+            if rc:
+                return rc
+            self._create()
+            assert self.rings is not None
+            self.native = True
+            if ad.driver is None:
+                return self._up_or_restore()
+            self.rings.bind(ad.driver)
+            nm_rfc.enter(self.rings)
+            return 0
+        self.native = False
+        self.port = None
+        if ad.driver is None or self.rings is None or self.rings._drv is None:
+            self._release()
+            return 0
+        nm_rfc.leave(self.rings)
+        self.leaving = True
+        self.drain(np.arange(ad.num_io_queues))
+        return 0
+
+    def drain(self, qs: np.ndarray) -> None:
+        """An IO interrupt while leaving (:func:`impl.ena.nm_rfc.drain`), its packets up
+        the stack; once no netmap packet is in flight the stack's transmit restarts, and
+        once the device holds no netmap buffer the memory goes."""
+        rings = self.rings
+        assert rings is not None and self.leaving
+        self.adapter.to_stack(nm_rfc.drain(rings, qs))
+        if self.adapter.reset.triggered:
+            return
+        if rings.drv.xmit_held and nm_rfc.tx_drained(rings):
+            nm_rfc.restart_tx(rings)
+        if not rings.drv.xmit_held and nm_rfc.rx_drained(rings):
+            self._release()
+
+    def _reg_classic(self, onoff: bool) -> int:
         """ena_netmap_reg: 0, or the error of ``ena_up`` (after destroy/restore)."""
         ad = self.adapter
         if onoff and self.rings is None:
-            ad_cfg = ad.driver_config(ad.requested_tx_ring_size, ad.requested_rx_ring_size)
-            self.rings = EnaNetmapRings(ad.bus, ad.num_io_queues, ad.requested_tx_ring_size,
-                                        ad_cfg.max_tx_sgl_size, self.hardened, self.buf_size,
-                                        self.extra_bufs)
-            self.port = EnaNetmap(self.rings, self.policy)
-            self.port.link = lambda: ad.flags.link_up
-            self.port.now_ns = lambda: ad.clock.now_ns
+            self._create()
         if not self.hardened:
             ad.reset.clear_flag()
         ad.down()
         self.native = bool(onoff)
+        return self._up_or_restore()
+
+    def _up_or_restore(self) -> int:
+        """``ena_up``; on failure ``DRIVER_INVALID_STATE``, native flags off,
+        destroy/restore.  The registration ends unless the rings are native."""
+        ad = self.adapter
         rc = ad.up()
         if rc != 0:
             ad.reset.reason = ResetReason.DRIVER_INVALID_STATE
@@ -98,9 +177,8 @@ class AdapterNetmap:
             ad.destroy_device(graceful=False)
             ad.flags.dev_up_before_reset = True
             rc = ad.restore_device()
-        if not self.native and self.rings is not None:
-            self.rings.release()
-            self.rings = self.port = None
+        if not self.native:
+            self._release()
         return rc
 
     # -- hooks of ena_up / ena_down
@@ -115,11 +193,16 @@ class AdapterNetmap:
         netmap_reset(rings.tx, qs)
         netmap_reset(rings.rx, qs)
         drv.up(fill=lambda q: nm_rx.initial_fill(rings, q))
+        drv.xmit_held = True
         return True
 
     def down_free(self) -> None:
         """``ena_down``'s frees for rings in netmap mode (see the module docstring)."""
         rings = self.rings
+        if self.leaving and rings is not None:
+            nm_rfc.abandon(rings)
+            self._release()
+            return
         if not self.native or rings is None or rings._drv is None:
             return
         self._free_rx(rings)

@@ -158,6 +158,9 @@ class EnaDriver:
         cfg.start.apply(self.tx, self.rx)
         self.accounting = Accounting()
         self.running = False
+        self.xmit_held = False
+        """netmap owns the TX queues (native mode, or the RFC's leaving): ``ena_start_xmit``
+        leaves the stack's packets queued."""
         self.sq_idx = np.full((n, 2), -1, dtype=np.int64)
         """Device SQ index of each queue pair (TX, RX); -1 until created."""
         self.cq_idx = np.full((n, 2), -1, dtype=np.int64)
@@ -332,7 +335,7 @@ class EnaDriver:
 
     def start_xmit(self) -> XmitResult:
         """``ena_start_xmit`` on every running queue with queued packets."""
-        if not self.datapath_up:
+        if not self.datapath_up or self.xmit_held:
             empty = np.zeros(0, dtype=np.int64)
             return XmitResult(empty, empty)
         res = self.tx.start_xmit(self.reset)

@@ -59,6 +59,9 @@ class EnaNetmapRings:
         """``rx_info->netmap_buf_idx`` per (queue, req_id); 0 = nothing posted."""
         self.rx_initialized = np.zeros(nq, dtype=bool)
         """``rx_ring->initialized``: the first fill is done (it ignores rhead)."""
+        self.copies = np.zeros(nq, dtype=np.int64)
+        """Per RX ring: packets copied between a stack mbuf and a netmap buffer (the RFC's
+        way in and out, :mod:`impl.ena.nm_rfc`), over the registration."""
 
     @classmethod
     def for_driver(cls, drv: EnaDriver, buf_size: int = 2048,

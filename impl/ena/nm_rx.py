@@ -99,6 +99,7 @@ def rx_frames(nm: EnaNetmapRings, qs: np.ndarray, cdesc_mbz: bool) -> RxFramesRe
     j = np.arange(row.size, dtype=np.int64) - np.repeat(np.cumsum(cnt) - cnt, cnt)
     slot = (kr.hwtail[q] + j) % n
     fresh = first_occurrence(row, rid, depth)
+    _copy_out_of_mbufs(nm, q[fresh], rid[fresh], length[fresh])
     kr.slot_buf_idx[q, slot] = np.where(fresh, nm.rx_buf[q, rid], 0)
     nm.rx_buf[q, rid] = 0
     rx.posted[q, rid] = False
@@ -120,6 +121,22 @@ def rx_frames(nm: EnaNetmapRings, qs: np.ndarray, cdesc_mbz: bool) -> RxFramesRe
                     (dec.why == BAD_REQ_ID) | (dec.why == NO_BUFFER)],
                    [errno.EFAULT, errno.ENOSPC, errno.EIO], 0)
     return RxFramesResult(rc, npk, cnt, reasons)
+
+
+def _copy_out_of_mbufs(nm: EnaNetmapRings, q: np.ndarray, rid: np.ndarray,
+                       length: np.ndarray) -> None:
+    """The RFC's copy (:mod:`impl.ena.nm_rfc`): an id still posted with the stack's mbuf
+    when the ring entered netmap mode received into the mbuf; its bytes go into the
+    netmap buffer parked under the id, which the slot then gets."""
+    buf = nm.rx_buf[q, rid]
+    src = nm.drv.rx.dma_addr[q, rid]
+    mbuf = (buf != 0) & (src != nm.buf_addr(buf))
+    if not mbuf.any():
+        return
+    q, src, buf, length = q[mbuf], src[mbuf], buf[mbuf], length[mbuf]
+    mem = nm.drv.bus.mem
+    mem.scatter(nm.buf_addr(buf), length, mem.gather(src, length))
+    nm.copies[:] += np.bincount(q, minlength=nm.copies.size)
 
 
 def refill_count(nm: EnaNetmapRings, qs: np.ndarray) -> np.ndarray:

@@ -350,6 +350,11 @@ def tx_cleanup(nm: EnaNetmapRings, qs: np.ndarray, cdesc_mbz: bool) -> TxCleanup
         dup = np.r_[False, key[order][1:] == key[order][:-1]]
         first[order[dup]] = False
     socks = np.where(first, socks, 0)
+    # a stack packet still with the device when the ring entered netmap mode the RFC way
+    # (impl/ena/nm_rfc.py): its mbuf is freed and it counts as sent
+    stack = first & (tx.pkt_id[cq, crid] >= 0)
+    nm.drv.accounting.completed += int(stack.sum())
+    tx.pkt_id[cq[stack], crid[stack]] = -1
     ret_n = np.bincount(np.searchsorted(qs, cq), weights=socks, minlength=qs.size)
     ret_n = ret_n.astype(np.int64)
     pos = np.cumsum(socks) - socks - np.repeat((np.cumsum(ret_n) - ret_n), done)

@@ -102,6 +102,10 @@ class RxQueues:
         self.free_ids = np.tile(np.arange(d, dtype=np.int64), (n, 1))
         self.posted = np.zeros((n, d), dtype=bool)
         self.buf_addr = np.zeros((n, d), dtype=np.int64)
+        """The id's own buffer (its mbuf's DMA address)."""
+        self.dma_addr = np.zeros((n, d), dtype=np.int64)
+        """The address the id was last posted with (its own buffer, or a netmap
+        buffer): where the device wrote, so where a packet is read from."""
         self.stats = rx_counters(n)
         self.sq: np.ndarray | None = None
         self.cq: np.ndarray | None = None
@@ -112,6 +116,7 @@ class RxQueues:
         self.sq = self.bus.mem.array(sq_base, RX_DESC_DTYPE, n * d).reshape(n, d)
         self.cq = self.bus.mem.array(cq_base, RX_CDESC_DTYPE, n * d).reshape(n, d)
         self.buf_addr = buf_base + self.cfg.buf_size * np.arange(n * d).reshape(n, d)
+        self.dma_addr = self.buf_addr.copy()
         self.db_off = np.asarray(db_off, dtype=np.int64)
 
     def free(self, queues: np.ndarray | slice = slice(None)) -> np.ndarray:
@@ -157,6 +162,7 @@ class RxQueues:
         desc["buff_addr_lo"] = addr & 0xFFFFFFFF
         desc["buff_addr_hi"] = (addr >> 32) & (((1 << cfg.dma_addr_bits) - 1) >> 32)
         self.sq[q, slot] = desc
+        self.dma_addr[q, rid] = addr
         self.tail[qs], self.phase[qs] = ring.advance(self.tail[qs], self.phase[qs], n, depth)
         self.next_to_use[qs] = (self.next_to_use[qs] + n) & mask
         rang = qs[n > 0]
@@ -350,7 +356,7 @@ class RxQueues:
         is_first = np.arange(e_k.size) == np.repeat(starts, size)
         e_len = s.length[e_row, e_k]
         e_off = np.where(is_first, s.offset[e_row, e_k], 0)
-        addr = self.buf_addr[qs[e_row], s.rid[e_row, e_k]] + e_off
+        addr = self.dma_addr[qs[e_row], s.rid[e_row, e_k]] + e_off
         payload = self.bus.mem.gather(addr, e_len)
         lengths = np.add.reduceat(e_len, starts) if dl.size else e_len
         offsets = np.cumsum(lengths) - lengths

@@ -1,5 +1,6 @@
-"""A whole ENA adapter entering and leaving netmap mode while traffic flows, judged by
-model/ena_netmap.py's mode-switch machine after every step.
+"""A whole ENA adapter entering and leaving netmap mode while traffic flows -- the classic
+ena_netmap_reg and the 2015 RFC (:mod:`impl.ena.nm_rfc`) -- judged by model/ena_netmap.py's
+mode-switch machine after every step.
 
 Rules: ena_netmap_reg on and off, the netmap user sending and syncing (in netmap mode),
 the stack sending (otherwise), the device running, time passing (keep-alives, the timer
@@ -10,7 +11,9 @@ keeps a pending reset (ENA-NM-RESET-KEPT: the device was reset, or the request i
 there with its reason) -- as shipped the tests only record when it does not.  Hardened,
 every netmap buffer is in exactly one place after every step in netmap mode; in every
 mode the stack's packet ledger balances and no frame comes back more often than it was
-sent; and when the registration ends its netmap memory goes back to host memory.
+sent; and when the registration ends its netmap memory goes back to host memory.  The
+RFC's switches never reset the device or free a stack packet, and while the RFC's exit
+waits for the device, every netmap buffer is still in exactly one place (hardened).
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from support.ena_adapter_rig import SECOND, adapter_rig
 
 from impl.ena.adapter import AdapterConfig
-from impl.ena.adapter_netmap import AdapterNetmap
+from impl.ena.adapter_netmap import STRATEGIES, AdapterNetmap
 from impl.ena.driver import Policy
+from impl.ena.rxq import RxResult
 from impl.ena_defs.regs import ResetReason
 from model.ena_netmap import NETMAP_REG, NetmapReg
 from ringspec.ena_netmap_run import every_buffer_once, put_frames, room, take_packets
@@ -32,8 +36,8 @@ REASONS = [ResetReason.MISS_TX_CMPL, ResetReason.INV_TX_REQ_ID, ResetReason.KEEP
 
 
 class EnaNetmapAdapter(RuleBasedStateMachine):
-    @initialize(policy=st.sampled_from(list(Policy)))
-    def start(self, policy: Policy) -> None:
+    @initialize(policy=st.sampled_from(list(Policy)), strategy=st.sampled_from(STRATEGIES))
+    def start(self, policy: Policy, strategy: str) -> None:
         # one queue pair of 256 slots (the smallest ring ena_up accepts; the sysctl's
         # choice, set before the interface comes up) keeps each mode switch cheap
         self.rig = adapter_rig(adapter=AdapterConfig(ncpus=2, policy=policy), nvec=2,
@@ -41,11 +45,16 @@ class EnaNetmapAdapter(RuleBasedStateMachine):
         self.ad = self.rig.adapter
         self.ad.requested_tx_ring_size = self.ad.requested_rx_ring_size = 256
         assert self.ad.up() == 0
-        self.an = AdapterNetmap(self.ad)
+        self.an = AdapterNetmap(self.ad, strategy=strategy)
         self.hardened = policy is Policy.HARDENED
         self.sent: list[bytes] = []
         self.back: list[bytes] = []
-        event(policy.value)
+
+        def stack_receives(r: RxResult) -> None:
+            ends = r.offsets + r.lengths
+            self.back += [r.payload[a:b].tobytes() for a, b in zip(r.offsets, ends, strict=True)]
+        self.ad.on_stack_rx = stack_receives
+        event(f"{policy.value} {strategy}")
 
     def view(self) -> NetmapReg:
         r = self.ad.reset
@@ -56,9 +65,14 @@ class EnaNetmapAdapter(RuleBasedStateMachine):
     @rule(onoff=st.booleans())
     def reg(self, onoff: bool) -> None:
         before = self.view()
+        freed = self.ad.packets().freed_at_down
         base = self.an.rings.base if self.an.rings is not None else None
         rc = self.an.reg(onoff)
         after = self.view()
+        if self.an.strategy == "rfc" and before.trigger == 0 and after.trigger == 0:
+            # the interface stays up: no device reset, no stack packet freed
+            assert after.resets == before.resets
+            assert self.ad.packets().freed_at_down == freed
         if self.an.rings is None and base is not None:  # the registration ended
             assert base not in self.rig.bus.mem._blocks, "its netmap memory was kept"
         kept = NETMAP_REG.contracts["ENA-NM-RESET-KEPT"]
@@ -69,6 +83,8 @@ class EnaNetmapAdapter(RuleBasedStateMachine):
         elif not ok:
             event("as shipped: a mode switch dropped a pending reset")
         event(f"reg({int(onoff)}) rc={rc} native={self.an.native}")
+        if self.an.leaving:
+            event("rfc: the close waits for the device's netmap buffers")
 
     @precondition(lambda self: self.an.native and self.an.port is not None)
     @rule(k=st.integers(1, 6), size=st.integers(60, 1500))
@@ -95,7 +111,9 @@ class EnaNetmapAdapter(RuleBasedStateMachine):
     @rule(n=st.integers(1, 20), seed=st.integers(0, 99))
     def stack_sends(self, n: int, seed: int) -> None:
         assert self.ad.driver is not None
-        self.ad.driver.transmit(self.rig.frames(n, seed))
+        batch = self.rig.frames(n, seed)
+        self.ad.driver.transmit(batch)
+        self.sent += [batch.frame(i) for i in range(n)]
 
     @rule()
     def device_runs(self) -> None:
@@ -125,9 +143,11 @@ class EnaNetmapAdapter(RuleBasedStateMachine):
         assert self.ad.packets().accepted >= 0
         if self.ad.driver is not None:
             assert self.ad.driver.unaccounted() == 0
-        port = self.an.port
-        if self.hardened and port is not None and self.an.rings is not None:
+        port, rings = self.an.port, self.an.rings
+        if self.hardened and port is not None and rings is not None:
             assert every_buffer_once(port)
+        if self.hardened and self.an.leaving and rings is not None:
+            assert rings.buffers_held().tolist() == list(range(2, rings.mem.nbufs))
         seen = {}
         for b in self.back:
             seen[b] = seen.get(b, 0) + 1
@@ -135,9 +155,19 @@ class EnaNetmapAdapter(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         """Leaving netmap mode at the end gives the registration's memory back."""
-        if hasattr(self, "ad") and self.an.native:
+        if not hasattr(self, "ad"):
+            return
+        if self.an.native:
             self.reg(False)
-            assert self.an.rings is None
+        for i in range(40):  # the RFC's exit waits for traffic to bring the RX buffers back
+            if not self.an.leaving:  # (or for the reset task, if a reset is pending)
+                break
+            drv = self.ad.driver
+            if drv is not None and not drv.xmit_held:
+                self.stack_sends(64, i)
+            self.device_runs()
+            self.time_passes(100)
+        assert self.an.rings is None and not self.an.leaving
 
 
 TestEnaNetmapAdapter = EnaNetmapAdapter.TestCase

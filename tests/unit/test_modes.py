@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ringspec import cli, modes
+from ringspec import cli, modes, modes_ena
 
 SMALL = modes.Scenario(queues=3, ring_size=16, rate=5, ticks=40, enter_at=5, exit_at=25,
                        autoneg_ticks=4)
@@ -54,3 +54,41 @@ def test_cli_prints_json_and_refuses_a_bad_scenario(capsys) -> None:
     assert doc["scenario"]["ring_size"] == 8 and len(doc["strategies"]) == 3
     with pytest.raises(SystemExit):
         cli.main(["modes", "--enter-at", "50", "--exit-at", "10"])
+
+
+ENA_SMALL = modes_ena.EnaScenario(queues=1, ring_size=256, rate=32, ticks=16, enter_at=4,
+                                  exit_at=9)
+
+
+@pytest.fixture(scope="module")
+def ena_rows() -> dict[str, dict]:
+    return {r["strategy"]: r for r in modes_ena.report(ENA_SMALL)["strategies"]}
+
+
+def test_on_ena_the_rfc_delivers_every_frame_and_waits_to_leave(ena_rows) -> None:
+    r = ena_rows["rfc"]
+    assert set(r) == set(modes_ena.COLUMNS)
+    assert r["delivered"] == r["frames"] >= ENA_SMALL.rate * ENA_SMALL.ticks
+    assert (r["freed_at_down"], r["uncounted"], r["duplicated"]) == (0, 0, 0)
+    assert (r["device_resets"], r["leaked_bytes"]) == (0, 0)
+    # one round of copies each way: the mbufs posted at the switch, then the netmap
+    # buffers posted at the close (ENA refills in steps, so fewer than N - 1 each)
+    n = ENA_SMALL.ring_size - 1
+    assert n < r["copies"] <= 2 * n
+    assert r["leave_ticks"] >= (r["copies"] // 2) // ENA_SMALL.rate
+
+
+def test_on_ena_classic_loses_the_packets_in_flight_at_each_switch(ena_rows) -> None:
+    r = ena_rows["classic"]
+    # entering: the stack's packets of that tick, freed by ena_down before completing;
+    # leaving: the user's packets of that tick, received but not yet read, freed with the
+    # RX buffers -- counted nowhere
+    assert r["freed_at_down"] == ENA_SMALL.rate and r["uncounted"] == ENA_SMALL.rate
+    assert r["delivered"] == r["frames"] - 2 * ENA_SMALL.rate
+    assert (r["copies"], r["leave_ticks"], r["duplicated"], r["leaked_bytes"]) == (0, 0, 0, 0)
+
+
+def test_cli_prints_the_ena_rows(capsys) -> None:
+    assert cli.main(["modes"]) == 0
+    out = capsys.readouterr().out
+    assert "on ENA" in out and "rfc" in out.split("on ENA")[1]

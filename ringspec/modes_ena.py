@@ -1,0 +1,168 @@
+"""``ringspec modes`` on ENA: the classic ``ena_netmap_reg`` and the 2015 RFC
+(:mod:`impl.ena.nm_rfc`) through one traffic scenario on a whole adapter and a looped-back
+simulated device.
+
+The scenario (:class:`EnaScenario`): the adapter (hardened driver, ``queues`` IO queue
+pairs of ``ring_size`` slots) runs ``ticks`` ticks of 100 simulated ms.  Every tick
+``rate`` frames are sent -- by the stack while the rings are not in netmap mode (held in
+its queue while the RFC's exit waits), by the netmap user on TX ring 0 otherwise, as far as
+its free slots go -- and loop back into the RX rings; the switch comes after the sending
+and the device's receive, with the tick's packets still in flight; then the device
+completes, the interrupts are handled and the netmap user syncs and reads everything.
+netmap mode is entered at tick ``enter_at`` and left at ``exit_at``; the run continues
+until ``ticks`` and until the registration has ended.
+
+Each frame carries its number, so every frame is accounted for by number: ``frames``
+(sent), ``delivered`` (received by the stack or the netmap user), ``freed_at_down`` (stack
+packets ``ena_down`` freed before their completion: lost to the sender, whether or not the
+device had sent them), ``uncounted`` (frames neither delivered nor freed that way: no
+counter anywhere has them -- the filled RX buffers ``ena_down`` frees),
+``duplicated`` (received twice: must be 0), ``copies`` (buffers copied between an mbuf and
+a netmap buffer), ``device_resets``, ``leave_ticks`` (ticks from the close until the
+registration ended: 0 when the close finished it) and ``leaked_bytes`` (host memory not
+returned at the end: must be 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from impl.bus import Bus
+from impl.device import DeviceConfig, EnaDevice, SimClock, Wire
+from impl.ena.adapter import AdapterConfig, EnaAdapter
+from impl.ena.adapter_netmap import AdapterNetmap
+from impl.ena.driver import Policy
+from impl.ena.rxq import RxResult
+from impl.packets import PacketBatch
+from ringspec.ena_netmap_run import put_frames, room, take_packets
+
+TICK_NS = 100_000_000
+FRAME_LEN = 64
+COLUMNS = ("strategy", "exit", "frames", "delivered", "freed_at_down", "uncounted",
+           "duplicated", "copies", "device_resets", "leave_ticks", "leaked_bytes")
+RUNS = (("classic", ""), ("rfc", "wait"))
+
+
+@dataclass(frozen=True)
+class EnaScenario:
+    queues: int = 2
+    ring_size: int = 256
+    rate: int = 32
+    ticks: int = 40
+    enter_at: int = 10
+    exit_at: int = 25
+
+
+def _frame(number: int) -> bytes:
+    """A frame whose every 8 bytes are its number (little endian)."""
+    return np.full(FRAME_LEN // 8, number, dtype="<u8").tobytes()
+
+
+def _numbers(payloads: list[bytes]) -> list[int]:
+    return [int(np.frombuffer(p[:8], dtype="<u8")[0]) for p in payloads]
+
+
+class _Run:
+    """One adapter, its device and the frames' ledger for one strategy."""
+
+    def __init__(self, strategy: str, sc: EnaScenario) -> None:
+        self.sc = sc
+        self.bus = Bus(mem_size=1 << 25, nvec=sc.queues + 1)
+        clock = SimClock()
+        self.dev = EnaDevice(self.bus, DeviceConfig(max_tx_burst_bytes=2048), clock=clock)
+        Wire(SimClock()).loopback(self.dev)
+        self.ad = EnaAdapter(self.bus, clock, AdapterConfig(ncpus=sc.queues,
+                                                            policy=Policy.HARDENED))
+        ad = self.ad
+        assert ad.attach() == 0
+        ad.requested_tx_ring_size = ad.requested_rx_ring_size = sc.ring_size
+        assert ad.up() == 0
+        self.dev.events.start()
+        self.an = AdapterNetmap(ad, strategy=strategy)
+        self.arena = self.bus.mem.alloc(sc.rate * FRAME_LEN, 64)
+        self.sent = 0
+        self.received: list[int] = []
+        ad.on_stack_rx = self._stack_receives
+        self.baseline = self.bus.mem.allocated
+        self.resets0 = self.dev.mgmt_stats.resets
+
+    def _stack_receives(self, r: RxResult) -> None:
+        self.received += [int(np.frombuffer(r.payload[a:a + 8].tobytes(), dtype="<u8")[0])
+                          for a in r.offsets]
+
+    def send(self) -> None:
+        """The tick's frames: by the netmap user in netmap mode, else by the stack."""
+        sc, an, ad = self.sc, self.an, self.ad
+        if an.native and an.port is not None:
+            k = min(sc.rate, room(an.port, 0))
+            put_frames(an.port, [[_frame(self.sent + i)] for i in range(k)], q=0)
+            an.port.txsync(0)
+            self.sent += k
+        elif ad.driver is not None:
+            frames = b"".join(_frame(self.sent + i) for i in range(sc.rate))
+            self.bus.mem.data[self.arena:self.arena + len(frames)] = np.frombuffer(
+                frames, dtype=np.uint8)
+            offsets = self.arena + FRAME_LEN * np.arange(sc.rate)
+            ad.driver.transmit(PacketBatch.from_arrays(self.bus.mem.data, offsets,
+                                                       np.full(sc.rate, FRAME_LEN)))
+            self.sent += sc.rate
+
+    def finish_tick(self) -> None:
+        an = self.an
+        self.dev.complete_tx()
+        self.dev.rx()
+        self.ad.handle_interrupts()
+        if an.native and an.port is not None:
+            an.port.txsync()
+            an.port.rxsync()
+            for q in range(an.port.rx.count):
+                self.received += _numbers(take_packets(an.port, q))
+        self.ad.advance(TICK_NS)
+
+
+def run(strategy: str, leave: str, sc: EnaScenario) -> dict[str, int | str]:
+    """The scenario through one strategy; the figures of the module docstring."""
+    r = _Run(strategy, sc)
+    an = r.an
+    registration = None
+    leave_ticks = 0
+    leaving_since: int | None = None
+    tick = 0
+    while tick < sc.ticks or an.rings is not None:
+        r.send()
+        r.dev.rx()
+        if tick == sc.enter_at:
+            assert an.reg(True) == 0
+            registration = an.rings
+        if tick == sc.exit_at:
+            assert an.reg(False) == 0
+            leaving_since = tick if an.leaving else None
+        r.finish_tick()
+        if leaving_since is not None and not an.leaving:
+            leave_ticks, leaving_since = tick - leaving_since + 1, None
+        tick += 1
+        if tick > sc.ticks + 100:
+            raise RuntimeError(f"{strategy}: the registration never ended")
+    counts = np.bincount(np.asarray(r.received, dtype=np.int64), minlength=r.sent)
+    ledger = r.ad.packets()
+    got = int((counts > 0).sum())
+    return {
+        "strategy": strategy,
+        "exit": leave or "down-swap-up",
+        "frames": r.sent,
+        "delivered": got,
+        "freed_at_down": ledger.freed_at_down,
+        "uncounted": r.sent - got - ledger.freed_at_down,
+        "duplicated": int((counts > 1).sum()),
+        "copies": int(registration.copies.sum()) if registration is not None else 0,
+        "device_resets": r.dev.mgmt_stats.resets - r.resets0,
+        "leave_ticks": leave_ticks,
+        "leaked_bytes": r.bus.mem.allocated - r.baseline,
+    }
+
+
+def report(sc: EnaScenario) -> dict:
+    return {"scenario": asdict(sc),
+            "strategies": [run(strategy, leave, sc) for strategy, leave in RUNS]}
