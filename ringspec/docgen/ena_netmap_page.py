@@ -113,6 +113,19 @@ def deviation_section() -> list[str]:
     ]
 
 
+def switch_section() -> list[str]:
+    return [
+        "## Entering and leaving without taking the interface down",
+        "`ena_netmap_reg` switches the classic way: `ena_down`, the rings' mode, `ena_up`. "
+        "The stack's packets in flight and the frames in its RX buffers go with "
+        "`ena_down`. ringspec also runs the 2015 RFC's way on ENA (`impl/ena/nm_rfc.py`, "
+        "`AdapterNetmap(adapter, strategy=\"rfc\")`): the interface stays up, the "
+        "stack's posted buffers and packets in flight are kept and handed over one ring "
+        "round later, and the close waits for the device to give its netmap buffers back. "
+        "The two are compared, frame by frame, on [the enter/exit page](modes.md#on-ena).",
+    ]
+
+
 def evidence_section() -> list[str]:
     return [
         "## Evidence",
@@ -156,6 +169,7 @@ def render() -> str:
         *trace_section(),
         *checklist_section(),
         *deviation_section(),
+        *switch_section(),
         *evidence_section(),
     ]
     return md.page(TITLE, common.nav(PAGE), body)

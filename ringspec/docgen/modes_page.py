@@ -5,8 +5,8 @@ randomness, no timing), so they always match the implementation and the command.
 
 from __future__ import annotations
 
-from model import SWITCH_RX_CLASSIC, SWITCH_RX_RFC, SWITCH_TX_CLASSIC, SWITCH_TX_RFC
-from ringspec import modes
+from model import SWITCH_RX_CLASSIC, SWITCH_RX_RFC, SWITCH_TX_CLASSIC, SWITCH_TX_RFC, sources
+from ringspec import modes, modes_ena
 from ringspec.docgen import common, md
 
 PAGE = "modes.md"
@@ -25,9 +25,60 @@ def _invariant_links() -> str:
                     rows)
 
 
+def _ena_section(sc: modes_ena.EnaScenario, rows: list[dict]) -> list[str]:
+    cols = list(modes_ena.COLUMNS)
+    return [
+        "## On ENA",
+        "The same comparison on a whole ENA adapter (`impl.ena`, hardened) and a simulated "
+        "device looped back to itself (`ringspec/modes_ena.py`). The classic way is ENA's "
+        "own `ena_netmap_reg`: `ena_down`, the rings' mode, `ena_up` "
+        f"({sources.link('ena_netmap_reg')}). The RFC way "
+        "(`impl/ena/nm_rfc.py`, ringspec's design: ENA has no such code) keeps the "
+        "interface up: an id the stack posted keeps its mbuf and gets the netmap buffer of "
+        "the slot it will fill parked under it, and `ena_netmap_rx_frames` copies a packet "
+        "that landed in an mbuf into that buffer; a stack packet in flight keeps its "
+        "descriptors and the slot it will free, and `ena_netmap_tx_cleanup` frees the mbuf "
+        "and hands the slot to the user. On the close, the slots' buffers go back at once; "
+        "the netmap buffers the device still holds come back through ENA's mbuf RX cleanup "
+        "(each packet copied up the stack, the buffer freed, an mbuf posted) and the TX "
+        "completions; the stack's transmit is held until no netmap TX packet is in flight "
+        "(then `free_tx_ids` is set up as `ena_setup_tx_resources` does), and the "
+        "registration's memory goes when no RX descriptor holds a netmap buffer.",
+        f"The scenario: {sc.queues} IO queue pairs of {sc.ring_size} slots; every tick (100 "
+        f"simulated ms) {sc.rate} frames are sent -- by the stack outside netmap mode, by "
+        "the netmap user on TX ring 0 in it -- and loop back; the switch comes after the "
+        "tick's sending and the device's receive, with the tick's packets in flight; netmap "
+        f"mode from tick {sc.enter_at} to tick {sc.exit_at}, {sc.ticks} ticks and then "
+        "until the registration ends. Each frame carries its number, so each is accounted "
+        "for by number:",
+        md.table(cols, [[md.tick(row[c]) for c in cols] for row in rows]),
+        "- **classic** loses the tick's packets at each switch: entering, the stack's "
+        "packets in flight are freed by `ena_down` (`freed_at_down`: lost to the sender, "
+        "although the device had sent them); leaving, the user's packets received but not "
+        "yet read go with the RX buffers `ena_down` frees, and no counter anywhere has "
+        "them (`uncounted`). ENA keeps the link up across `ena_down` / `ena_up` (no "
+        "autonegotiation gap as on the soft NIC), and the device is not reset.",
+        "- **RFC** delivers every frame and pays one round of copies each way: the mbufs "
+        "posted at the switch, then the netmap buffers posted at the close (ENA refills in "
+        "only once more than `min(N/8, 256)` descriptors are free, so up to that many fewer "
+        "than N - 1 are posted). "
+        "Its close waits `leave_ticks` for traffic to land in the netmap buffers the "
+        "device holds: here the stack's own traffic, looped back; on an idle link it "
+        "would never end, and a reset (`ena_down`) ends it by freeing them all.",
+        "The unit tests `tests/unit/test_ena_rfc.py` check each step byte for byte (the "
+        "stack's packets reaching the netmap user and back, every netmap buffer in one "
+        "place, the memory returned, EBUSY while the close waits, EINVAL when a stack "
+        "buffer is larger than a netmap buffer); the stateful machine "
+        "`tests/stateful/test_ena_netmap_adapter.py` runs both strategies with traffic, "
+        "resets and time, and checks that an RFC switch never resets the device or frees a "
+        "stack packet.",
+    ]
+
+
 def render() -> str:
     sc = modes.Scenario()
-    doc = modes.report(sc)
+    ena = modes_ena.EnaScenario()
+    doc = modes.report(sc, ena)
     body = [
         "Every netmap driver today enters netmap mode the **classic** way: NIOCREGIF calls "
         "the driver's register routine, which takes the interface down, flushes the rings, "
@@ -84,8 +135,9 @@ def render() -> str:
         "the implementation against the models after every step, with every netmap "
         "buffer checked by id and every frame by id.",
         _invariant_links(),
+        *_ena_section(ena, doc["ena"]["strategies"]),
         "Not yet here: the per-ring modes of a real adapter (`nr_mode` / `nr_pending_mode`, "
-        "`netmap_krings_get`/`put`), which decide which rings switch; the strategies as "
-        "used by the ENA driver come with netmap on ENA.",
+        "`netmap_krings_get`/`put`), which decide which rings switch (on ENA every ring "
+        "switches together), and the RFC's exit by ring reset on ENA.",
     ]
     return md.page(TITLE, common.nav(PAGE), body)
