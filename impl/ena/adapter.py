@@ -354,6 +354,8 @@ class EnaAdapter:
         self.tx_ring_size, self.rx_ring_size = tx, rx
         drv.tx.now_ns = lambda: self.clock.now_ns
         rc = self._up_complete(drv)
+        if rc == 0 and self.netmap is not None:
+            rc = self.netmap.sizes_refused(drv)
         if rc:
             drv.destroy_queues()
             return rc

@@ -111,7 +111,8 @@ class AdapterNetmap:
 
     def _reg_rfc(self, onoff: bool) -> int:
         """The RFC (:mod:`impl.ena.nm_rfc`).  EBUSY while the previous registration is
-        still leaving; EINVAL if the stack's RX buffers are larger than a netmap buffer.
+        still leaving; EINVAL if the stack's RX buffers are larger than a netmap buffer;
+        ENOMEM if the running rings were backed off below the requested size.
         With the interface down, entering marks the rings and brings it up (its fill
         then posts netmap buffers), and leaving has nothing to wait for."""
         ad = self.adapter
@@ -128,6 +129,11 @@ class AdapterNetmap:
             self.native = True
             if ad.driver is None:
                 return self._up_or_restore()
+            rc = self.sizes_refused(ad.driver)
+            if rc:
+                self.native = False
+                self._release()
+                return rc
             self.rings.bind(ad.driver)
             nm_rfc.enter(self.rings)
             return 0
@@ -182,6 +188,20 @@ class AdapterNetmap:
         return rc
 
     # -- hooks of ena_up / ena_down
+    def sizes_refused(self, drv: EnaDriver) -> int:
+        """ENOMEM when ``ena_up`` backed its rings off (host memory ran out) below the
+        netmap rings of the registration, which netmap sized at NIOCREGIF from the
+        requested sizes; 0 otherwise.  The C carries on with a kring larger than the
+        ENA ring it indexes (a mismatch nothing checks); ringspec fails ``ena_up`` so
+        ena_netmap_reg's failure path brings the interface back in mbuf mode."""
+        rings = self.rings
+        if not self.native or rings is None:
+            return 0
+        cfg = drv.cfg
+        same = (cfg.num_queues, cfg.tx_ring_size, cfg.rx_ring_size) == (
+            rings.tx.count, rings.num_slots, rings.num_slots)
+        return 0 if same else errno.ENOMEM
+
     def up_fill(self, drv: EnaDriver) -> bool:
         """``ena_up``'s setup and fill for rings in netmap mode; False: not in netmap
         mode (the mbuf fill runs)."""

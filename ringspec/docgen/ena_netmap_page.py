@@ -110,6 +110,10 @@ def deviation_section() -> list[str]:
         "- Hardened only: a slot whose `buf_idx` is not a real buffer, or whose `len` "
         "exceeds the buffer, is EINVAL. As shipped `PNMB` maps a bad index to buffer 0 and "
         "the length goes to the device unchecked, which then reads past the buffer.",
+        "- `ena_up` in netmap mode whose rings were backed off after ENOMEM (host memory "
+        "ran out) below the size netmap gave its rings at NIOCREGIF fails with ENOMEM, and "
+        "`ena_netmap_reg`'s failure path brings the interface back in mbuf mode. The C "
+        "carries on with a kring larger than the ENA ring it indexes; nothing checks.",
     ]
 
 

@@ -220,3 +220,38 @@ def test_rx_buffers_are_read_where_they_were_posted() -> None:
     assert drv is not None
     posted = drv.rx.posted
     assert np.array_equal(drv.rx.dma_addr[posted], drv.rx.buf_addr[posted])
+
+
+def test_rings_backed_off_below_the_netmap_rings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """netmap sizes its rings from the requested ring size; when host memory runs out,
+    ``ena_up`` backs the IO rings off below it.  Classic: ena_up in netmap mode refuses
+    the mismatch (ENOMEM) and ena_netmap_reg's failure path brings the interface back in
+    mbuf mode.  RFC, on rings already backed off: ENOMEM and nothing changes."""
+    from impl.ena import adapter as adapter_mod
+    from impl.ena.admin_port import AdminQueuePort
+    from impl.ena.driver import QueueSetupError
+
+    class Port(AdminQueuePort):
+        def create_cq(self, cmd):  # type: ignore[no-untyped-def]
+            if cmd.cq_depth > 256:
+                raise QueueSetupError("no memory", errno.ENOMEM)
+            return super().create_cq(cmd)
+    monkeypatch.setattr(adapter_mod, "AdminQueuePort", Port)
+    for strategy in ("classic", "rfc"):
+        rig, an, _ = rfc_adapter(HARDENED, strategy)
+        ad = rig.adapter
+        ad.requested_tx_ring_size = ad.requested_rx_ring_size = 512
+        blocks = rig.blocks()
+        ad.down()
+        assert ad.up() == 0 and ad.tx_ring_size == 256  # backed off
+        resets = rig.dev.mgmt_stats.resets
+        rc = an.reg(True)
+        assert not an.native and an.rings is None and ad.flags.dev_up
+        assert rig.blocks() == blocks
+        if strategy == "rfc":
+            assert rc == errno.ENOMEM and rig.dev.mgmt_stats.resets == resets
+        else:  # ena_up failed: destroy (a device reset) and restore, in mbuf mode
+            assert rc == 0 and rig.dev.mgmt_stats.resets > resets
+        batch = rig.frames(4, seed=5)
+        rig.traffic(batch, 2)
+        assert ad.packets().completed >= 4
