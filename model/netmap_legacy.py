@@ -59,11 +59,11 @@ only by the emulated adapter's RX and VALE leases) is not modelled.
 
 Implemented by ``impl/netmap/legacy.py``: the 2013 API as a personality of the soft NIC's
 rings (the 2013 ring header byte for byte, ``nr_hwavail`` and the driver's own
-next_to_clean / next_to_check, the u32 arithmetic of the C).  ``tests/stateful/
-test_legacy_rings.py`` runs it in lockstep with this model after every step (in states the
-kernel invariants allow, where the model's reading of next_to_clean / next_to_check
-holds) and, while the user behaves, against a modern adapter through ``to_modern``; the
-worked examples of the findings replay on the real rings in
+next_to_clean / next_to_check, the u32 arithmetic of the C).
+``tests/stateful/test_legacy_rings.py`` runs it in lockstep with this model after every
+step (in states the kernel invariants allow, where the model's reading of next_to_clean /
+next_to_check holds) and, while the user behaves, against a modern adapter through
+``to_modern``; the worked examples of the findings replay on the real rings in
 ``tests/unit/test_legacy_port.py`` (the user reads ``avail = 2^32 - 5`` from the header's
 bytes).
 """

@@ -71,6 +71,7 @@ SYMBOLS: dict[str, Symbol] = {
     "nm_txsync_prologue": Symbol(_C, 1721),
     "nm_rxsync_prologue": Symbol(_C, 1785),
     "netmap_ring_reinit": Symbol(_C, 1847),
+    "netmap_get_hw_na": Symbol(_C, 1478),
     "nm_sync_finalize": Symbol(_C, 2716),
     "netmap_ioctl": Symbol(_C, 2757),
     "netmap_ioctl (NIOCTXSYNC)": Symbol(_C, 3216),

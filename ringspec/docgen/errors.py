@@ -124,6 +124,86 @@ def _poll_section() -> list[str]:
     ]
 
 
+def _control_rows() -> list[list[str]]:
+    """Each control-path refusal, run on :class:`impl.netmap.system.NetmapSystem`."""
+
+    from impl.netmap.control import NR_EXCLUSIVE, NR_REG_ALL_NIC, NR_REG_ONE_NIC
+    from impl.netmap.system import NetmapSystem
+    from model.netmap_admode import ADMODE_NATIVE, RingConfig
+
+    def fresh() -> NetmapSystem:
+        s = NetmapSystem()
+        s.attach("em0", True, RingConfig(4, 512, 4, 512))
+        s.attach("tap0", False, RingConfig(1, 1024, 1, 1024))
+        return s
+
+    rows: list[tuple[str, int]] = []
+    s = fresh()
+    rc, info = s.port_info("em0", 13, legacy=True)
+    rows.append((f"NIOCGINFO with `nr_version = 13` (2013: the kernel writes back "
+                 f"`nr_version = {info.nr_version if info else '?'}`)", rc))
+    rows.append(("NIOCREGIF with `nr_version = 16`", s.register(s.open(), "em0",
+                                                                NR_REG_ALL_NIC, version=16)))
+    rows.append(("NIOCREGIF on `em9`, which no interface is called",
+                 s.register(s.open(), "em9", NR_REG_ALL_NIC)))
+    s.admode = ADMODE_NATIVE
+    rows.append(("`dev.netmap.admode=1` (native) and an interface without native support",
+                 s.register(s.open(), "tap0", NR_REG_ALL_NIC)))
+    s = fresh()
+    s.attach_to_switch("tap0")
+    rows.append(("NIOCREGIF on an interface a VALE switch has (`vale-ctl -a`)",
+                 s.register(s.open(), "tap0", NR_REG_ALL_NIC)))
+    h = s.open()
+    s.register(h, "em0", NR_REG_ONE_NIC, ringid=0)
+    rows.append(("a second NIOCREGIF on the same fd", s.register(h, "em0", NR_REG_ALL_NIC)))
+    rows.append(("`NR_EXCLUSIVE` on a ring another fd has bound",
+                 s.register(s.open(), "em0", NR_REG_ONE_NIC, 0, NR_EXCLUSIVE)))
+    rows.append(("`NR_REG_ONE_NIC` with `ringid = 4` on 4 rings",
+                 s.register(s.open(), "em0", NR_REG_ONE_NIC, ringid=4)))
+    return [[text, md.tick(errno_name(rc))] for text, rc in rows]
+
+
+def errno_name(rc: int) -> str:
+    """The errno's name as the C spells it (Linux's errorcode calls 95 ENOTSUP)."""
+    import errno as errno_mod
+
+    if rc == errno_mod.EOPNOTSUPP:
+        return "EOPNOTSUPP"
+    return errno_mod.errorcode.get(rc, str(rc))
+
+
+def _admode_rows() -> list[list[str]]:
+    from model.netmap_admode import ADMODE_NAMES, hw_adapter
+
+    out = []
+    for mode, name in ADMODE_NAMES.items():
+        cells = []
+        for native in (True, False):
+            got = hw_adapter(mode, native, "native" if native else None, in_use=False)
+            cells.append(md.tick(errno_name(got) if isinstance(got, int) else got))
+        out.append([md.tick(f"{mode} ({name})"), *cells])
+    return out
+
+
+def _control_section() -> list[str]:
+    return [
+        "## NIOCREGIF and NIOCGINFO: the errors they do return",
+        "Unlike the syncs, the control path fails loudly. Each row below was run on "
+        "ringspec's control device (`impl/netmap/system.py`) when this page was generated; "
+        "every refusal leaves the fd unbound and the adapter as it was.",
+        md.table(["request", "errno"], _control_rows()),
+        "Which adapter a NIOCREGIF gets, when no fd has the interface open "
+        f"({sources.link('netmap_get_hw_na')}; with an fd open, the adapter attached is "
+        "returned whatever the admode). A generic adapter is created for the request and "
+        "destroyed with its last fd; a native one it stood in for comes back then. "
+        "`nr_tx_rings`, `nr_tx_slots` and friends are taken from the driver only while "
+        "no fd is open: a change made meanwhile (ethtool -L) is logged as \"configuration "
+        "changed while active\" and waits for the last close.",
+        md.table(["dev.netmap.admode", "native driver", "no native support"],
+                 _admode_rows()),
+    ]
+
+
 def render() -> str:
     body = [
         "## What the user sees",
@@ -154,11 +234,15 @@ def render() -> str:
         "## A bad cur fails every later sync (as shipped)",
         *_stuck_section(),
         *_poll_section(),
+        *_control_section(),
         "## Evidence",
         "The prologue and reinit of both policies are the model's "
         f"(`model.netmap_sync`), following {sources.link('nm_txsync_prologue')}, "
         f"{sources.link('nm_rxsync_prologue')} and {sources.link('netmap_ring_reinit')}; "
         "the findings page proves the adoption for every N "
-        "([findings](findings.md)).",
+        "([findings](findings.md)). The control path's rules are "
+        "`model.netmap_admode` (API versions, the admode table, the configuration) and "
+        "`model.netmap_regif` (bindings and lifetimes); `tests/unit/test_netmap_system.py` "
+        "checks the control device's adapter choice against the model's in every case.",
     ]
     return md.page("Error reporting", common.nav("errors.md"), body)
