@@ -46,7 +46,9 @@ class SimClock:
         return len(self._events)
 
     def advance(self, ns: int) -> int:
-        """Move the clock ``ns`` forward, running the callbacks that fall due on the way."""
+        """Move the clock ``ns`` forward, running the callbacks that fall due on the way.
+        A callback may itself wait (advance the clock, running later callbacks): the clock
+        then ends where that wait left it if that is later than ``now + ns``."""
         if ns < 0:
             raise ValueError("time does not go backwards")
         end = self.now_ns + int(ns)
@@ -54,5 +56,9 @@ class SimClock:
             at, _, fn = heapq.heappop(self._events)
             self.now_ns = max(self.now_ns, at)
             fn()
-        self.now_ns = end
+        self.now_ns = max(self.now_ns, end)
         return self.now_ns
+
+    def advance_to(self, at_ns: int) -> int:
+        """Advance to ``at_ns`` (nothing happens if the clock is already past it)."""
+        return self.advance(max(0, int(at_ns) - self.now_ns))

@@ -179,6 +179,7 @@ class EnaAdapter:
         self.wd_active = False
         self.next_monitored_tx_qid = 0
         self.timer_due_ns: int | None = None
+        self._timer_gen = 0
         self.reset_queued = False
         # sizes
         self.mac = b""
@@ -454,25 +455,40 @@ class EnaAdapter:
 
     # -- timer service
     def _arm_timer(self) -> None:
-        """``ENA_TIMER_RESET``: the next tick one second from now."""
-        self.timer_due_ns = self.clock.now_ns + TIMER_PERIOD_NS
+        """``ENA_TIMER_RESET``: the next tick one second from now, a callout on the
+        simulated clock -- so it runs on time also while the driver waits for the device
+        (an admin command, a register read), as the C's callout does."""
+        self._timer_gen += 1
+        gen = self._timer_gen
+        due = self.timer_due_ns = self.clock.now_ns + TIMER_PERIOD_NS
+        self.clock.call_at(due, lambda: self._timer_fires(gen))
+
+    def _timer_fires(self, gen: int) -> None:
+        """The callout: one tick, unless the timer was stopped or re-armed since."""
+        if gen != self._timer_gen or self.timer_due_ns is None:
+            return
+        self.timer_due_ns = None
+        self.timer_service()
 
     def advance(self, ns: int) -> None:
-        """Let ``ns`` of simulated time pass: device events, timer ticks and the reset
-        task each at its time."""
+        """Let ``ns`` of simulated time pass: device events and timer ticks each at its
+        time, and the reset task once a tick has queued it.  The task runs here, between
+        the driver's other work, never inside a wait (in the C it takes the adapter lock,
+        which a waiting sysctl handler or reset holds)."""
         end = self.clock.now_ns + int(ns)
         while True:
-            due = self.timer_due_ns
-            if due is None or due > end:
-                break
-            self.clock.advance(max(0, due - self.clock.now_ns))
-            self.timer_due_ns = None
-            self.timer_service()
             if self.reset_queued:
                 self.reset_queued = False
                 self.reset_task()
-        if end > self.clock.now_ns:
-            self.clock.advance(end - self.clock.now_ns)
+            due = self.timer_due_ns
+            if due is None or due > end:
+                break
+            if due > self.clock.now_ns:
+                self.clock.advance_to(due)  # the callout fires
+            else:  # armed in the past without its callout (a test setting the field)
+                self.timer_due_ns = None
+                self.timer_service()
+        self.clock.advance_to(end)
 
     def timer_service(self) -> None:
         """``ena_timer_service``: one tick. (Its metrics task -- ENI, SRD and customer

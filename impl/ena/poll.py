@@ -44,7 +44,7 @@ def poll_until(clock: SimClock, done: Callable[[], bool], iterations: int,
         nxt = clock.next_event_ns()
         j = iterations if nxt is None else max(i + 1, -(-(nxt - start) // step_ns))
         j = min(j, iterations)
-        clock.advance(start + j * step_ns - clock.now_ns)
+        clock.advance_to(start + j * step_ns)
         i = j
     return False
 
@@ -56,7 +56,7 @@ def wait_event(clock: SimClock, done: Callable[[], bool], timeout_ns: int) -> bo
     while not done():
         nxt = clock.next_event_ns()
         if nxt is None or nxt > deadline:
-            clock.advance(deadline - clock.now_ns)
+            clock.advance_to(deadline)
             return done()
-        clock.advance(max(0, nxt - clock.now_ns))
+        clock.advance_to(nxt)
     return True

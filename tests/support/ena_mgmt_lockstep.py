@@ -3,7 +3,8 @@
 
 :class:`LockstepAdapter` is the adapter with each management event also applied, as the
 model's transition, to a model state: a keep-alive processed (``aenq_keep_alive`` at the
-time it happened), a hint (``update_hints``), an ``ena_trigger_reset`` (``trigger_reset``),
+time it happened), a hint (``update_hints``), every ``ena_trigger_reset`` outside the timer
+(``trigger_reset``: a bad completion, the device's request by AENQ, a sysctl),
 a timer tick (``timer_service`` at the deadline, with what the adapter saw: an unprocessed
 keep-alive in the AENQ, the admin queue stopped, a TX queue over the threshold -- then
 ``missing_tx_commit_as_shipped``), and the reset task (``reset_task`` with the restore's
@@ -58,6 +59,17 @@ class LockstepAdapter(EnaAdapter):
             now=now, timestamp=stamp, restarted=stamp, wd_active=int(self.wd_active),
             deadline=sbt(self.timer_due_ns))
         self.steps: list[str] = []
+        self._in_timer = False
+        trigger = self.reset.trigger
+
+        def observed(reason: int) -> None:
+            """Every ena_trigger_reset outside the timer (whose own are part of its
+            transition): a bad completion, an AENQ request, a sysctl's double failure."""
+            trigger(reason)
+            if not self._in_timer and self.flags.device_running:
+                self._event("trigger_reset", reason=int(reason))
+        self.reset.trigger = observed  # type: ignore[method-assign]
+        self._deferred: list[tuple[int, str, dict[str, int]]] = []
 
     # -- the model side
     def sync_clock(self) -> K.KeepAlive:
@@ -67,12 +79,24 @@ class LockstepAdapter(EnaAdapter):
         return self.model
 
     def _to_now(self) -> None:
-        now = sbt(self.clock.now_ns)
+        self._to(sbt(self.clock.now_ns))
+
+    def _to(self, now: int) -> None:
         m = self.model
         if m.armed and now >= m.deadline:
             raise GuardFailedError(f"time {now} passed the armed deadline {m.deadline} "
                                    f"(after {self.steps[-4:]})")
         self.model = m.replace(now=max(m.now, now))
+
+    def _event(self, name: str, **args: int) -> None:
+        """An event of the management plane at the adapter's time; one that happens while
+        the timer service runs (an AENQ interrupt while the timer waits for a register
+        read) comes after the tick's checks, so the model takes it after the tick."""
+        if self._in_timer:
+            self._deferred.append((self.clock.now_ns, name, args))
+            return
+        self._to_now()
+        self._apply(name, **args)
 
     def _apply(self, name: str, **args: Any) -> None:
         step = T[name].fn(self.model, **args)
@@ -86,44 +110,27 @@ class LockstepAdapter(EnaAdapter):
         super()._enable_msix_and_admin_interrupts()
         assert self.com is not None and self.com.aenq is not None
         handlers = self.com.aenq.handlers
-        keep_alive, notify, reset = handlers[4], handlers[3], handlers[7]
+        keep_alive, notify = handlers[4], handlers[3]
 
         def on_keep_alive(e: np.ndarray) -> None:
             keep_alive(e)
             if hasattr(self, "model") and self.flags.device_running:
-                self._to_now()
-                self._apply("aenq_keep_alive")
+                self._event("aenq_keep_alive")
 
         def on_notify(e: np.ndarray) -> None:
             before = self.keep_alive_timeout
             notify(e)
             if hasattr(self, "model") and self.flags.device_running:
-                self._to_now()
                 hint = 0 if self.keep_alive_timeout == before else (
                     0xFFFF if self.keep_alive_timeout == 0xFFFF
                     else self.keep_alive_timeout // K.SBT_1MS)
-                self._apply("update_hints", hint=hint)
+                self._event("update_hints", hint=hint)
 
-        def on_reset(e: np.ndarray) -> None:
-            reset(e)
-            if hasattr(self, "model") and self.flags.device_running:
-                self._to_now()
-                self._apply("trigger_reset", reason=19)
-
-        handlers[4], handlers[3], handlers[7] = on_keep_alive, on_notify, on_reset
+        handlers[4], handlers[3] = on_keep_alive, on_notify
 
     def trigger(self, reason: int) -> None:
-        """``ena_trigger_reset`` from outside the timer (a bad completion, a test)."""
+        """``ena_trigger_reset`` from a test."""
         self.reset.trigger(reason)
-        self._to_now()
-        self._apply("trigger_reset", reason=int(reason))
-
-    def handle_interrupts(self) -> None:
-        before = (self.reset.triggered, int(self.reset.reason))
-        super().handle_interrupts()
-        if (self.reset.triggered, int(self.reset.reason)) != before:
-            self._to_now()
-            self._apply("trigger_reset", reason=int(self.reset.reason))
 
     def timer_service(self) -> None:
         m = self.model
@@ -135,7 +142,11 @@ class LockstepAdapter(EnaAdapter):
         admin_down = int(com is not None and com.aq is not None and not com.aq.running_state)
         direct_before = self.stats.missing_tx_direct
         skips_before = self.stats.unresponsive_skips
-        super().timer_service()
+        self._in_timer = True
+        try:
+            super().timer_service()
+        finally:
+            self._in_timer = False
         direct = self.stats.missing_tx_direct > direct_before
         self._apply("timer_service", in_aenq=in_aenq, admin_down=admin_down,
                     tx_missing=int(direct),
@@ -143,6 +154,10 @@ class LockstepAdapter(EnaAdapter):
         if direct:
             self._apply("missing_tx_commit_as_shipped",
                         in_cq=int(self.reset.reason == K.MISS_INTERRUPT))
+        deferred, self._deferred = self._deferred, []
+        for at, name, args in deferred:  # each at the time it happened
+            self._to(sbt(at))
+            self._apply(name, **args)
 
     def reset_task(self) -> None:
         super().reset_task()
