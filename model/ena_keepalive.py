@@ -48,6 +48,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from model.core import And, Eq, Implies, Not, Or, Param, Step, Term, Var, solver_module
 from model.ena_bits import ite, ule, ult
@@ -105,6 +106,7 @@ class KeepAlive:
     armed: Term
     deadline: Term
     in_check: Term
+    probing: Term
     trigger: Term
     reason: Term
     queued: Term
@@ -128,6 +130,9 @@ KEEPALIVE_VARS = (
         "was armed)."),
     Var("in_check", "driver", "bit", "The callout is inside check_missing_comp_in_tx_queue, "
         "past its test that no reset is requested, before it sets the flag and reason."),
+    Var("probing", "driver", "bit", "The callout found a reset requested and waits for "
+        "its version read (ena_com_validate_version), which takes time when the device "
+        "does not answer."),
     Var("trigger", "driver", "bit", "ENA_FLAG_TRIGGER_RESET: a reset is requested."),
     Var("reason", "driver", "u16", "adapter->reset_reason (0 = NORMAL)."),
     Var("queued", "driver", "bit", "The reset task is queued on reset_tq."),
@@ -143,8 +148,8 @@ def keepalive_init(k: Term = 0) -> KeepAlive:
     machine has no ring.)"""
     del k
     return KeepAlive(now=0, timestamp=0, timeout=DEFAULT_KEEP_ALIVE_TO, wd_active=1,
-                     running=1, armed=1, deadline=SBT_1S, in_check=0, trigger=0,
-                     reason=NORMAL, queued=0, restarted=0)
+                     running=1, armed=1, deadline=SBT_1S, in_check=0, probing=0,
+                     trigger=0, reason=NORMAL, queued=0, restarted=0)
 
 
 KEEPALIVE = EnaMachine(
@@ -246,24 +251,19 @@ def trigger_reset(s: KeepAlive, reason: Term) -> Step:
     Param("in_aenq", "bit", "ena_com_aenq_has_keep_alive: a keep-alive waits unprocessed"),
     Param("admin_down", "bit", "the admin queue's running_state is false"),
     Param("tx_missing", "bit", "a TX queue has more missing completions than the threshold"),
-    Param("unresponsive", "bit", "the device does not answer: ena_com_validate_version "
-          "times out"),
 ))
-def timer_service(s: KeepAlive, in_aenq: Term, admin_down: Term, tx_missing: Term,
-                  unresponsive: Term = 0) -> Step:
+def timer_service(s: KeepAlive, in_aenq: Term, admin_down: Term, tx_missing: Term) -> Step:
     """The callout fires at its deadline (ena_timer_service): the keep-alive check, the
     admin-queue check, then the missing-completion check, which returns at once if a reset
     is requested and otherwise (``tx_missing``) stops before it sets the flag (see
-    ``missing_tx_commit_*``).  At the end, if a reset is requested the reset task is queued
-    and the timer is not re-armed -- unless the device does not answer its version read
-    (``unresponsive``): then the reset waits (the flag stays) and the timer is re-armed;
-    otherwise it is re-armed one second on.  (The model's clock ends at 2^62: a deadline
-    past it never fires.)"""
-    return run_timer_service(s, in_aenq, admin_down, tx_missing, watchdog_due, unresponsive)
+    ``missing_tx_commit_*``).  At the end, if a reset is requested the callout reads the
+    device's version to see whether it answers (``version_read``); otherwise it is re-armed
+    one second on.  (The model's clock ends at 2^62: a deadline past it never fires.)"""
+    return run_timer_service(s, in_aenq, admin_down, tx_missing, watchdog_due)
 
 
 def run_timer_service(s: KeepAlive, in_aenq: Term, admin_down: Term, tx_missing: Term,
-                      due: Callable[[KeepAlive, Term], Term], unresponsive: Term = 0) -> Step:
+                      due: Callable[[KeepAlive, Term], Term]) -> Step:
     """ena_timer_service with the keep-alive test ``due`` (mutants replace it)."""
     at = s.deadline
     t = s.replace(now=at)
@@ -271,17 +271,29 @@ def run_timer_service(s: KeepAlive, in_aenq: Term, admin_down: Term, tx_missing:
                  ite(_bit(in_aenq), MISSING_ADMIN_INTERRUPT, KEEP_ALIVE_TO))
     t = _trigger(t, _bit(admin_down), ADMIN_TO)
     checking = And(_bit(tx_missing), Eq(t.trigger, 0))
-    queue_it = And(_bit(t.trigger), Not(_bit(unresponsive)))
     post = choose(checking, t.replace(armed=0, in_check=1),
-                  choose(queue_it, t.replace(armed=0, queued=1),
+                  choose(_bit(t.trigger), t.replace(armed=0, probing=1),
                          t.replace(deadline=at + SBT_1S)))
     return Step(And(_bit(s.armed), ule(at, UPTIME_MAX)), post)
+
+
+@KEEPALIVE.transition(actor="driver", params=(
+    Param("unresponsive", "bit", "ena_com_validate_version timed out: the device does not "
+          "answer"),))
+def version_read(s: KeepAlive, unresponsive: Term) -> Step:
+    """The end of the callout with a reset requested, once its version read is done (the
+    clock may have moved on meanwhile, up to the read timeouts): the device answers -> the
+    reset task is queued and the timer not re-armed; it does not ("FW unresponsive,
+    skipping reset") -> the request stays and the timer is re-armed one second from now."""
+    waits = s.replace(probing=0, armed=1, deadline=s.now + SBT_1S)
+    return Step(_bit(s.probing),
+                choose(_bit(unresponsive), waits, s.replace(probing=0, queued=1)))
 
 
 def _commit(s: KeepAlive, in_cq: Term, first_wins: bool) -> Step:
     reason = ite(_bit(in_cq), MISS_INTERRUPT, MISS_TX_CMPL)
     t = _trigger(s, True, reason) if first_wins else s.replace(reason=reason, trigger=1)
-    return Step(_bit(s.in_check), t.replace(in_check=0, queued=1))
+    return Step(_bit(s.in_check), t.replace(in_check=0, probing=1))
 
 
 _IN_CQ = Param("in_cq", "bit", "check_cdesc_in_tx_cq found a completion in the CQ (a lost "
@@ -292,7 +304,8 @@ _IN_CQ = Param("in_cq", "bit", "check_cdesc_in_tx_cq found a completion in the C
 def missing_tx_commit_as_shipped(s: KeepAlive, in_cq: Term) -> Step:
     """check_missing_comp_in_tx_queue as shipped, after its test: it sets
     ENA_FLAG_TRIGGER_RESET and assigns ``reset_reason`` directly, overwriting a reason an
-    ena_trigger_reset recorded since the test; then the callout queues the reset task."""
+    ena_trigger_reset recorded since the test; then the callout reads the version
+    (``version_read``)."""
     return _commit(s, in_cq, first_wins=False)
 
 
@@ -349,11 +362,12 @@ def ka_timeout(s: KeepAlive) -> Term:
     "ENA-KA-ARMED",
     "While the device runs exactly one of these holds, and none when it is down: the timer "
     "is armed for a deadline at most one second ahead, the callout is in its "
-    "missing-completion check, or the reset task is queued.",
+    "missing-completion check or waiting for its version read, or the reset task is "
+    "queued.",
 )
 def ka_armed(s: KeepAlive) -> Term:
     return And(
-        Eq(_bits(s.armed, s.in_check, s.queued), s.running),
+        Eq(_bits(s.armed, s.in_check, s.probing, s.queued), s.running),
         Implies(_bit(s.armed), And(ult(s.now, s.deadline),
                                    ule(s.deadline, s.now + SBT_1S))),
     )
@@ -362,9 +376,16 @@ def ka_armed(s: KeepAlive) -> Term:
 @KEEPALIVE.invariant(
     "ENA-RESET-PENDING",
     "A reset is requested exactly when a reason other than NORMAL is recorded (a valid "
-    "reason, below 20), and the reset task is queued only for a requested reset.",
+    "reason, below 20), and the version read and the reset task happen only for a "
+    "requested reset.",
 )
 def reset_pending(s: KeepAlive) -> Term:
+    return And(reset_requested(s), Implies(_bit(s.probing), _bit(s.trigger)))
+
+
+def reset_requested(s: Any) -> Term:
+    """The flag and the reason agree, and a queued reset task has a reset to do (shared
+    with the netmap mode switch's machine, :mod:`model.ena_netmap`)."""
     return And(Eq(Eq(s.trigger, 0), Eq(s.reason, NORMAL)), ult(s.reason, REASON_LAST),
                Implies(_bit(s.queued), _bit(s.trigger)))
 

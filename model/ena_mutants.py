@@ -35,6 +35,7 @@ from model.ena_keepalive import (
     run_timer_service,
     trigger_reset,
     update_hints,
+    version_read,
 )
 from model.ena_llq import BEFORE_HEADER, HDR, LLQ, EnaLlq, EnaTxHeader
 from model.ena_machine import EnaMachine, choose
@@ -283,22 +284,22 @@ def hdr_limit_not_clamped(s: EnaTxHeader, dev_max: Term) -> Step:
 
 @KEEPALIVE.mutant("ka-check-at-equal", "ENA-KA-TRIGGER", replaces="timer_service")
 def ka_check_at_equal(s: KeepAlive, in_aenq: Term, admin_down: Term,
-                      tx_missing: Term, unresponsive: Term = 0) -> Step:
+                      tx_missing: Term) -> Step:
     """The watchdog fires at ``>=``: a gap of exactly the timeout already resets."""
     def due(k: KeepAlive, at: Term) -> Term:
         return And(Eq(k.wd_active, 1), Not(Eq(k.timeout, NO_TIMEOUT)),
                    ule(k.timeout, at - k.timestamp))
-    return run_timer_service(s, in_aenq, admin_down, tx_missing, due, unresponsive)
+    return run_timer_service(s, in_aenq, admin_down, tx_missing, due)
 
 
 @KEEPALIVE.mutant("ka-disabled-ignored", "ENA-KA-TRIGGER", replaces="timer_service")
 def ka_disabled_ignored(s: KeepAlive, in_aenq: Term, admin_down: Term,
-                        tx_missing: Term, unresponsive: Term = 0) -> Step:
+                        tx_missing: Term) -> Step:
     """The check forgets ENA_HW_HINTS_NO_TIMEOUT: 0xFFFF is read as a timeout of 0xFFFF
     sbintime units (15 us)."""
     def due(k: KeepAlive, at: Term) -> Term:
         return And(Eq(k.wd_active, 1), ult(k.timeout, at - k.timestamp))
-    return run_timer_service(s, in_aenq, admin_down, tx_missing, due, unresponsive)
+    return run_timer_service(s, in_aenq, admin_down, tx_missing, due)
 
 
 @KEEPALIVE.mutant("ka-restore-without-refresh", "ENA-KA-REFRESH", replaces="reset_task")
@@ -330,6 +331,14 @@ def ka_keep_alive_stamps_the_deadline(s: KeepAlive) -> Step:
     """The handler stamps the time of the next tick instead of now."""
     step = aenq_keep_alive(s)
     return Step(step.guard, step.post.replace(timestamp=s.deadline))
+
+
+@KEEPALIVE.mutant("ka-unresponsive-still-queued", "ENA-KA-ARMED", replaces="version_read")
+def ka_unresponsive_still_queued(s: KeepAlive, unresponsive: Term) -> Step:
+    """The callout re-arms for an unresponsive device but queues the reset task as well:
+    the reset runs against a device that does not answer, and the timer ticks on."""
+    step = version_read(s, unresponsive)
+    return Step(step.guard, step.post.replace(queued=1))
 
 
 @KEEPALIVE.mutant("ka-restore-without-rearm", "ENA-KA-ARMED", replaces="reset_task")

@@ -83,7 +83,7 @@ from dataclasses import dataclass
 from model import netmap_ring
 from model.core import And, Eq, Implies, Not, Or, Param, Step, Term, Var, ring_dist
 from model.ena_bits import add16, ite, sub16, ule, ult
-from model.ena_keepalive import reset_pending
+from model.ena_keepalive import reset_requested
 from model.ena_machine import EnaMachine, choose, replace
 from model.ena_reqid import NORMAL, record_reason
 from model.netmap_state import NetmapRing
@@ -718,7 +718,7 @@ NETMAP_REG.invariant(
     "A reset is requested exactly when a reason other than NORMAL is recorded, and the "
     "reset task is queued only for a requested reset (ENA-RESET-PENDING of the keep-alive "
     "model, across netmap mode switches).",
-)(reset_pending)
+)(reset_requested)
 
 
 @NETMAP_REG.contract(

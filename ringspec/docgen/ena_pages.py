@@ -102,13 +102,16 @@ EXAMPLES: dict[str, Example] = {
     "ena_keepalive": Example(1, "The keep-alives stop at time 0 (6 s timeout, ticks every "
                              "second, times in sbintime_t: 1 s = 4294967296): at the sixth "
                              "tick the gap is exactly 6 s, not more, so nothing happens; the "
-                             "seventh requests KEEP_ALIVE_TO (1) and queues the reset task "
-                             "instead of re-arming. The reset waits 2.5 s; the restore "
+                             "seventh requests KEEP_ALIVE_TO (1), finds the device answering "
+                             "its version read and queues the reset task instead of "
+                             "re-arming. The reset waits 2.5 s; the restore "
                              "refreshes the timestamp, so the next tick finds a 1 s gap.", (
         Move("timer_service", {"in_aenq": 0, "admin_down": 0, "tx_missing": 0}, times=6,
              note="gap 6 s = timeout: no reset"),
         Move("timer_service", {"in_aenq": 0, "admin_down": 0, "tx_missing": 0},
-             note="gap 7 s > 6 s: reason 1, reset task queued"),
+             note="gap 7 s > 6 s: reason 1; the callout reads the version"),
+        Move("version_read", {"unresponsive": 0},
+             note="the device answers: reset task queued, timer not re-armed"),
         Move("clock_advance", {"dt_ms": 2500}, note="the timer is not armed: time runs on"),
         Move("reset_task", {"ok": 1}, note="timestamp refreshed, timer re-armed"),
         Move("timer_service", {"in_aenq": 0, "admin_down": 0, "tx_missing": 0},

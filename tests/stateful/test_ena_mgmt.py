@@ -18,11 +18,11 @@ The timer is a callout on the simulated clock, so it ticks on time while the dri
 for the device: an admin command whose completion the device loses (a statistics read; its
 wait times out, ``running_state`` goes false and the next tick resets with ADMIN_TO) and
 sysctl writes while a reset is requested (ena_down resets the device and ena_up's admin
-commands time out, a second failure requests an OS_TRIGGER reset) are exercised, each tick
-checked against the model at its deadline.  Not here: a device that stops answering
-register reads.  The model's tick is instantaneous, while the C's, finding a reset
-requested, waits for its version read to time out and re-arms one second after that; the
-unit tests and ``ringspec faults`` cover that path.
+commands time out, a second failure requests an OS_TRIGGER reset) and a device that stops
+answering register reads (a tick that finds a reset requested waits for its version read
+to time out, skips the reset as "FW unresponsive" and re-arms a second after that; a
+reset that does run fails to restore) are exercised, each tick checked against the model
+at its deadline and its version read when it ends.
 """
 
 from __future__ import annotations
@@ -98,6 +98,11 @@ class EnaManagement(RuleBasedStateMachine):
     def keep_alives(self, on: bool) -> None:
         self._faults(keep_alive_missing=0.0 if on else 1.0)
 
+    @rule(on=st.booleans())
+    def register_reads(self, on: bool) -> None:
+        """The device answers readless register reads, or lets every one time out."""
+        self._faults(readless_timeout=0.0 if on else 1.0)
+
     @precondition(lambda self: self.a.flags.device_running)
     @rule()
     def an_admin_completion_is_lost(self) -> None:
@@ -139,11 +144,15 @@ class EnaManagement(RuleBasedStateMachine):
         name, value = write
         host = AdapterSysctlHost(self.a, self.dev)
         before, downs = host.snapshot(), self.a.stats.interface_down
+        com = self.a.com
+        answering = com is not None and com.aq is not None and com.aq.running_state
         rc = Sysctl(host).write("dev.ena.0." + name, value)
         event(f"sysctl {name} -> {errno.errorcode.get(rc, 'ok')}")
-        if rc and self.a.stats.interface_down == downs:
+        if rc and self.a.stats.interface_down == downs and answering:
             # refused before the interface went down: nothing may have changed (a failed
-            # down/up leaves the interface down for a reset to restore, as in the C)
+            # down/up leaves the interface down for a reset to restore, and with the admin
+            # queue stopped a refused SET leaves the driver's RSS table as the write made
+            # it, both as in the C)
             assert host.snapshot() == before, (name, value, rc)
         self._step(1)
 
@@ -164,6 +173,7 @@ class EnaManagement(RuleBasedStateMachine):
             return
         for reason, n in self.a.stats.resets.items():
             event(f"reset {ResetReason(reason).name} x{min(n, 3)}")
+        self.a.stop_model()
         self.a.destroy_device(graceful=True)
         assert len(self.bus.mem._blocks) == self.baseline, "the adapter gave back everything"
 

@@ -7,10 +7,12 @@ time it happened), a hint (``update_hints``), every ``ena_trigger_reset`` outsid
 (``trigger_reset``: a bad completion, the device's request by AENQ, a sysctl),
 a timer tick (``timer_service`` at the deadline, with what the adapter saw: an unprocessed
 keep-alive in the AENQ, the admin queue stopped, a TX queue over the threshold -- then
-``missing_tx_commit_as_shipped``), and the reset task (``reset_task`` with the restore's
-outcome). Between events time passes with the clock; the model's clock is the adapter's
-(``sbintime_t`` of the simulated nanoseconds). Every transition's guard must hold, and
-:func:`abstract` of the adapter must equal the model state at any time.
+``missing_tx_commit_as_shipped`` -- and, with a reset requested, ``version_read`` when the
+tick's version read is done, whether the device answered), and the reset task
+(``reset_task`` with the restore's outcome). Between events time passes with the clock;
+the model's clock is the adapter's (``sbintime_t`` of the simulated nanoseconds). Every
+transition's guard must hold, and :func:`abstract` of the adapter must equal the model
+state at any time.
 """
 
 from __future__ import annotations
@@ -35,14 +37,14 @@ def sbt(ns: int) -> int:
 
 
 def abstract(a: EnaAdapter, restarted: int) -> K.KeepAlive:
-    """The adapter read as the model's state (``in_check`` is 0 between events: the
-    simulation runs the timer's missing-completion test and commit back to back)."""
+    """The adapter read as the model's state (``in_check`` and ``probing`` are 0 between
+    events: the lockstep applies a tick's steps together once the callout returns)."""
     due = a.timer_due_ns
     return K.KeepAlive(
         now=sbt(a.clock.now_ns), timestamp=sbt(a.events.keep_alive_timestamp_ns),
         timeout=a.keep_alive_timeout, wd_active=int(a.wd_active),
         running=int(a.flags.device_running), armed=int(due is not None),
-        deadline=sbt(due) if due is not None else 0, in_check=0,
+        deadline=sbt(due) if due is not None else 0, in_check=0, probing=0,
         trigger=int(a.reset.triggered), reason=int(a.reset.reason),
         queued=int(a.reset_queued), restarted=restarted)
 
@@ -66,10 +68,14 @@ class LockstepAdapter(EnaAdapter):
             """Every ena_trigger_reset outside the timer (whose own are part of its
             transition): a bad completion, an AENQ request, a sysctl's double failure."""
             trigger(reason)
-            if not self._in_timer and self.flags.device_running:
+            if hasattr(self, "model") and not self._in_timer and self.flags.device_running:
                 self._event("trigger_reset", reason=int(reason))
         self.reset.trigger = observed  # type: ignore[method-assign]
         self._deferred: list[tuple[int, str, dict[str, int]]] = []
+
+    def stop_model(self) -> None:
+        """The lockstep ends (a detach follows, which the model does not cover)."""
+        del self.model
 
     # -- the model side
     def sync_clock(self) -> K.KeepAlive:
@@ -133,6 +139,9 @@ class LockstepAdapter(EnaAdapter):
         self.reset.trigger(reason)
 
     def timer_service(self) -> None:
+        if not hasattr(self, "model"):
+            super().timer_service()
+            return
         m = self.model
         now = sbt(self.clock.now_ns)
         if not m.armed or now != m.deadline:
@@ -149,17 +158,22 @@ class LockstepAdapter(EnaAdapter):
             self._in_timer = False
         direct = self.stats.missing_tx_direct > direct_before
         self._apply("timer_service", in_aenq=in_aenq, admin_down=admin_down,
-                    tx_missing=int(direct),
-                    unresponsive=int(self.stats.unresponsive_skips > skips_before))
+                    tx_missing=int(direct))
         if direct:
             self._apply("missing_tx_commit_as_shipped",
                         in_cq=int(self.reset.reason == K.MISS_INTERRUPT))
         deferred, self._deferred = self._deferred, []
-        for at, name, args in deferred:  # each at the time it happened
+        for at, name, args in deferred:  # each at the time it happened, during the read
             self._to(sbt(at))
             self._apply(name, **args)
+        if self.model.probing:
+            self._to_now()  # the version read took this long
+            self._apply("version_read",
+                        unresponsive=int(self.stats.unresponsive_skips > skips_before))
 
     def reset_task(self) -> None:
         super().reset_task()
+        if not hasattr(self, "model"):
+            return
         self._to_now()  # the destroy and restore took simulated time (timer disarmed)
         self._apply("reset_task", ok=int(self.flags.device_running))

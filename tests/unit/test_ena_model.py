@@ -130,18 +130,23 @@ def test_every_abstraction_claim_is_proved_and_has_a_killed_mutant() -> None:
 
 
 def test_an_unresponsive_device_makes_the_timer_wait_for_the_reset() -> None:
-    """ena_timer_service with a reset requested: queued and not re-armed, unless the
-    device does not answer its version read; then re-armed one second on, the request
-    kept for a later tick."""
-    from model.ena_keepalive import KEEPALIVE, SBT_1S
+    """ena_timer_service with a reset requested reads the device's version: an answer
+    queues the reset task and leaves the timer off; none (after the read's timeouts, 400
+    ms here) re-arms it one second from then, the request kept for a later tick."""
+    from model.ena_keepalive import KEEPALIVE, SBT_1MS, SBT_1S
 
     s = KEEPALIVE.init(10)
     s = KEEPALIVE.transitions["trigger_reset"](s, reason=5).post
-    tick = KEEPALIVE.transitions["timer_service"]
-    args = {"in_aenq": 0, "admin_down": 0, "tx_missing": 0}
-    queued = tick(s, **args, unresponsive=0)
-    waiting = tick(s, **args, unresponsive=1)
-    assert queued.guard is True and waiting.guard is True
-    assert (queued.post.queued, queued.post.armed) == (1, 0)
+    tick = KEEPALIVE.transitions["timer_service"](s, in_aenq=0, admin_down=0, tx_missing=0)
+    assert tick.guard is True
+    probing = tick.post
+    assert (probing.probing, probing.armed, probing.queued) == (1, 0, 0)
+    later = KEEPALIVE.transitions["clock_advance"](probing, dt_ms=400)
+    assert later.guard is True  # the timer is off while the read waits
+    read = KEEPALIVE.transitions["version_read"]
+    queued = read(later.post, unresponsive=0)
+    waiting = read(later.post, unresponsive=1)
+    assert (queued.post.queued, queued.post.armed, queued.post.probing) == (1, 0, 0)
     assert (waiting.post.queued, waiting.post.armed, waiting.post.trigger) == (0, 1, 1)
-    assert waiting.post.deadline == s.deadline + SBT_1S
+    assert waiting.post.deadline == s.deadline + 400 * SBT_1MS + SBT_1S
+    assert not read(s, unresponsive=0).guard  # only after a tick found a reset requested
