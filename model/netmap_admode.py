@@ -6,7 +6,7 @@ functions (no state machine: each is one decision of the C).
   https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L2774):
   a request whose ``nr_version`` is outside ``[NETMAP_MIN_API, NETMAP_MAX_API]`` is
   EINVAL.  The 2013 NIOCGINFO also wrote the kernel's ``NETMAP_API`` back into the request
-  (https://github.com/luigirizzo/netmap/blob/95b478cfb7cbc07519092615c7c9481e7a5d14a6/sys/dev/netmap/netmap.c#L1346),
+  (https://github.com/luigirizzo/netmap/blob/95b478cfb7cbc07519092615c7c9481e7a5d14a6/sys/dev/netmap/netmap.c#L1345),
   so the user could print what the kernel speaks; today's NIOCCTRL does not.
 * The adapter (netmap_get_hw_na and its table:
   https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L1478):
