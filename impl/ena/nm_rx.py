@@ -110,7 +110,9 @@ def rx_frames(nm: EnaNetmapRings, qs: np.ndarray, cdesc_mbz: bool) -> RxFramesRe
     rx.free_ids[q, (rx.next_to_clean[q] + j) & mask] = rid
     rx.next_to_clean[qs] = (rx.next_to_clean[qs] + cnt) & mask
     kr.hwtail[qs] = (kr.hwtail[qs] + cnt) % n
-    npk = np.bincount(pk.row[dec.delivered], minlength=qs.size).astype(np.int64)
+    # one row per delivered packet (pk.row is per descriptor, dec.delivered per packet)
+    prow = pk.row[np.searchsorted(pk.gp, np.flatnonzero(dec.delivered))]
+    npk = np.bincount(prow, minlength=qs.size).astype(np.int64)
     np.add.at(rx.stats.cnt, qs, npk)
     np.add.at(rx.stats.bytes, q, length)
     reasons = reset_reasons(dec.why)
