@@ -169,15 +169,21 @@ def test_chains_rolled_back_on_two_rings_in_one_sync_keep_their_flags() -> None:
     assert (nm.tx.slot_buf_idx[:, 10:12] != 0).all()
 
 
-def test_a_tx_completion_naming_req_id_depth_is_inv_tx_req_id() -> None:
-    """``req_id >= depth`` -- ``depth`` itself included -- is INV_TX_REQ_ID: the cleanup
-    stops before it, counts it in ``bad_req_id`` and returns only the packets before."""
+def two_packets_completed():  # type: ignore[no-untyped-def]
+    """An 8-slot rig after two packets were sent and the device wrote their completions
+    (not yet cleaned): ``(device, port, TX queues)``; the tests then edit the CQ."""
     dev, nm = netmap_rig(ring=8)
     put_frames(nm, [[b"a" * 60]] * 2)
     nm.txsync()
     dev.step()
-    tx = nm.drv.tx
-    assert tx.cq is not None
+    assert nm.drv.tx.cq is not None
+    return dev, nm, nm.drv.tx
+
+
+def test_a_tx_completion_naming_req_id_depth_is_inv_tx_req_id() -> None:
+    """``req_id >= depth`` -- ``depth`` itself included -- is INV_TX_REQ_ID: the cleanup
+    stops before it, counts it in ``bad_req_id`` and returns only the packets before."""
+    _, nm, tx = two_packets_completed()
     tx.cq[0, int(tx.cq_head[0]) + 1]["req_id"] = 8
     r = nm.txsync()
     assert r.cleanup is not None and r.cleanup.completed.tolist() == [1]
@@ -257,12 +263,7 @@ def test_junk_in_a_tx_completion_entry_not_yet_written_is_ignored() -> None:
     """The phase bit is looked at first (ena_com_tx_comp_req_id_get): an entry the
     device has not written this lap ends the cleanup quietly whatever else it holds --
     MBZ bits or an impossible req_id are no reason for a reset."""
-    dev, nm = netmap_rig(ring=8)
-    put_frames(nm, [[b"a" * 60]] * 2)
-    nm.txsync()
-    dev.step()
-    tx = nm.drv.tx
-    assert tx.cq is not None
+    _, nm, tx = two_packets_completed()
     junk = tx.cq[0, int(tx.cq_head[0]) + 2]  # past the two completions: old phase
     junk["flags"] |= np.uint8(TxCdesc.MBZ6.put(3))
     junk["req_id"] = 0xFFFF
