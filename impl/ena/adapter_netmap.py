@@ -1,5 +1,6 @@
-"""Entering and leaving netmap mode on an ENA adapter: ena_netmap_reg, and what ``ena_up``
-and ``ena_down`` do to rings in netmap mode.
+"""Entering and leaving netmap mode on an ENA adapter: ena_netmap_reg (``strategy=
+"classic"``), the 2015 RFC's way with the interface up (``strategy="rfc"``,
+:mod:`impl.ena.nm_rfc`), and what ``ena_up`` and ``ena_down`` do to rings in netmap mode.
 
 ena_netmap_reg(onoff): clear ENA_FLAG_TRIGGER_RESET (as shipped), ``ena_down`` (which
 resets the device with ``reset_reason`` only if that flag is set), switch every ring's
@@ -60,8 +61,10 @@ class AdapterNetmap:
     ``reg(True)`` also stands for the user's registration: the netmap memory and krings
     are created then, sized by the adapter's requested ring sizes as ena_netmap_attach
     sizes them (an ``ena_up`` that then backs its rings off after ENOMEM no longer
-    matches them and fails: the C has the same mismatch, unchecked); ``reg(False)``
-    ends it and returns the memory.  ``port`` is the sync interface while registered."""
+    matches them and fails with ENOMEM, :meth:`sizes_refused`: the C carries on with the
+    mismatch, unchecked); ``reg(False)`` ends it and returns the memory -- with the RFC,
+    once the device has given its netmap buffers back (``leaving`` until then).  ``port``
+    is the sync interface while registered."""
 
     def __init__(self, adapter: EnaAdapter, policy: str = HARDENED, buf_size: int = 2048,
                  extra_bufs: int = 0, strategy: str = "classic") -> None:
