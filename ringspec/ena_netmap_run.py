@@ -19,6 +19,7 @@ from impl.device import DeviceConfig, EnaDevice, Faults, SimClock, Wire
 from impl.device.events import SECOND_NS
 from impl.ena.driver import DriverConfig, EnaDriver, Policy
 from impl.ena.nm_port import EnaNetmap
+from impl.ena.rxq import RxResult
 from impl.ena.watchdog import SBT_1S, QueueWatch, scan_missing_completions
 from impl.ena_defs.constants import DEFAULT_TX_CMP_THRESHOLD, DEFAULT_TX_CMP_TO_S
 from impl.ena_defs.regs import ResetReason
@@ -84,6 +85,12 @@ def take_packets(nm: EnaNetmap, q: int = 0) -> list[bytes]:
         i = (i + 1) % n
     kr.ring_head[q] = kr.ring_cur[q] = tail
     return out
+
+
+def stack_frames(r: RxResult) -> list[bytes]:
+    """The frames one RX cleanup round handed to the stack, each as bytes."""
+    ends = r.offsets + r.lengths
+    return [r.payload[a:b].tobytes() for a, b in zip(r.offsets, ends, strict=True)]
 
 
 # ---------------------------------------------------------------------------- traces

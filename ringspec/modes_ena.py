@@ -36,7 +36,7 @@ from impl.ena.adapter_netmap import AdapterNetmap
 from impl.ena.driver import Policy
 from impl.ena.rxq import RxResult
 from impl.packets import PacketBatch
-from ringspec.ena_netmap_run import put_frames, room, take_packets
+from ringspec.ena_netmap_run import put_frames, room, stack_frames, take_packets
 
 TICK_NS = 100_000_000
 FRAME_LEN = 64
@@ -89,8 +89,7 @@ class _Run:
         self.resets0 = self.dev.mgmt_stats.resets
 
     def _stack_receives(self, r: RxResult) -> None:
-        self.received += [int(np.frombuffer(r.payload[a:a + 8].tobytes(), dtype="<u8")[0])
-                          for a in r.offsets]
+        self.received += _numbers(stack_frames(r))
 
     def send(self) -> None:
         """The tick's frames: by the netmap user in netmap mode, else by the stack."""

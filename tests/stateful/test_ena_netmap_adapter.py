@@ -30,7 +30,13 @@ from impl.ena.driver import Policy
 from impl.ena.rxq import RxResult
 from impl.ena_defs.regs import ResetReason
 from model.ena_netmap import NETMAP_REG, NetmapReg
-from ringspec.ena_netmap_run import every_buffer_once, put_frames, room, take_packets
+from ringspec.ena_netmap_run import (
+    every_buffer_once,
+    put_frames,
+    room,
+    stack_frames,
+    take_packets,
+)
 
 REASONS = [ResetReason.MISS_TX_CMPL, ResetReason.INV_TX_REQ_ID, ResetReason.KEEP_ALIVE_TO]
 
@@ -51,8 +57,7 @@ class EnaNetmapAdapter(RuleBasedStateMachine):
         self.back: list[bytes] = []
 
         def stack_receives(r: RxResult) -> None:
-            ends = r.offsets + r.lengths
-            self.back += [r.payload[a:b].tobytes() for a, b in zip(r.offsets, ends, strict=True)]
+            self.back += stack_frames(r)
         self.ad.on_stack_rx = stack_receives
         event(f"{policy.value} {strategy}")
 

@@ -18,7 +18,7 @@ from impl.ena.adapter_netmap import AdapterNetmap
 from impl.ena.driver import Policy
 from impl.ena.rxq import RxResult
 from impl.packets import PacketBatch
-from ringspec.ena_netmap_run import every_buffer_once
+from ringspec.ena_netmap_run import every_buffer_once, stack_frames
 
 SHIPPED, HARDENED = Policy.SHIPPED, Policy.HARDENED
 
@@ -32,8 +32,7 @@ def rfc_adapter(policy: Policy, strategy: str = "rfc",
     stack: list[bytes] = []
 
     def received(r: RxResult) -> None:
-        ends = r.offsets + r.lengths
-        stack.extend(r.payload[a:b].tobytes() for a, b in zip(r.offsets, ends, strict=True))
+        stack.extend(stack_frames(r))
     rig.adapter.on_stack_rx = received
     return rig, an, stack
 
