@@ -119,11 +119,11 @@ class PollResult:
     post: NetmapRing
 
 
-def _first_pass_sees_stop(policy: str, call: PollCall) -> Term:
+def first_pass_sees_stop(policy: str, stopped: Term) -> Term:
     """FreeBSD's lock-free pass reads only ring->cur and ring->tail: as shipped it reports
     the event on a stopped ring (and POLLERR only if a later sync on the ring is
     attempted); hardened it also reads ``nkr_stopped``."""
-    return True if policy == AS_SHIPPED else Not(call.stopped)
+    return True if policy == AS_SHIPPED else Not(stopped)
 
 
 # ---------------------------------------------------------------------------- TX
@@ -162,7 +162,7 @@ class TxPollParts:
     """``nm_kr_tryget`` refuses a stopped ring (a mutant syncs it anyway)."""
 
 
-def _tx_pass(policy: str, s: NetmapRing, sent: Term, parts: TxPollParts
+def tx_pass(policy: str, s: NetmapRing, sent: Term, parts: TxPollParts
              ) -> tuple[Term, Term, NetmapRing]:
     """One iteration of the flush_tx loop on the ring: (accepted, found, state after)."""
     result = parts.prologue(policy, s)
@@ -178,14 +178,14 @@ def poll_tx(policy: str, s: NetmapRing, call: PollCall,
     """netmap_poll's TX half on one ring (module docstring)."""
     parts = parts or TxPollParts()
     early = And(call.lock_free, call.want, parts.first_pass_ready(s),
-                _first_pass_sees_stop(policy, call))
+                first_pass_sees_stop(policy, call.stopped))
     want = And(call.want, Not(early))
     runs = And(Or(call.txpoll, want), Or(want, Not(Eq(s.head, s.hwcur))))
     refused = And(runs, call.stopped, parts.honours_stop)
     syncs = And(runs, Not(refused))
-    ok1, found1, s1 = _tx_pass(policy, s, call.first, parts)
+    ok1, found1, s1 = tx_pass(policy, s, call.first, parts)
     retry = And(syncs, want, Not(found1))
-    ok2, found2, s2 = _tx_pass(policy, s1, call.second, parts)
+    ok2, found2, s2 = tx_pass(policy, s1, call.second, parts)
     ready = Or(early, And(syncs, want, Or(found1, And(retry, found2))))
     err = Or(refused, And(syncs, Not(ok1)), And(retry, Not(ok2)))
     post = select(syncs, select(retry, s2, s1), s)
@@ -210,7 +210,7 @@ class RxPollParts:
     """``nm_kr_tryget`` refuses a stopped ring (a mutant syncs it anyway)."""
 
 
-def _rx_pass(policy: str, s: NetmapRing, refill: Term, parts: RxPollParts
+def rx_pass(policy: str, s: NetmapRing, refill: Term, parts: RxPollParts
              ) -> tuple[Term, Term, NetmapRing]:
     """One iteration of the do_retry_rx loop: (accepted, found, state after)."""
     result = parts.prologue(policy, s)
@@ -226,13 +226,13 @@ def poll_rx(policy: str, s: NetmapRing, call: PollCall,
     """netmap_poll's RX half on one ring (module docstring).  ``txpoll`` is not read."""
     parts = parts or RxPollParts()
     early = And(call.lock_free, call.want, parts.first_pass_ready(s),
-                _first_pass_sees_stop(policy, call))
+                first_pass_sees_stop(policy, call.stopped))
     want = And(call.want, Not(early))
     refused = And(want, call.stopped, parts.honours_stop)
     syncs = And(want, Not(refused))
-    ok1, found1, s1 = _rx_pass(policy, s, call.first, parts)
+    ok1, found1, s1 = rx_pass(policy, s, call.first, parts)
     retry = And(syncs, Not(found1))
-    ok2, found2, s2 = _rx_pass(policy, s1, call.second, parts)
+    ok2, found2, s2 = rx_pass(policy, s1, call.second, parts)
     ready = Or(early, And(syncs, Or(found1, And(retry, found2))))
     err = Or(refused, And(syncs, Not(ok1)), And(retry, Not(ok2)))
     post = select(syncs, select(retry, s2, s1), s)

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import partial
 
-from model import netmap_poll, netmap_ring
+from model import netmap_poll, netmap_poll_rings, netmap_ring
 from model.core import If, Machine, state_fields
 from model.netmap_poll import CLAIMS, POLLS, Claim, PollCall, RxPollParts, TxPollParts
 from model.netmap_poll_mutants import MUTANTS
+from model.netmap_poll_rings import RING_COUNTS, RingsCall, RingsClaim, RingsParts
 from model.netmap_sync import HARDENED, POLICIES
 from proofs.obligations import Obligation, Query, _named_invariants
 from proofs.symbolic import SolverAPI, fresh_state
@@ -48,6 +49,81 @@ def _claim_query(api: SolverAPI, direction: str, claim: Claim, policy: str,
          "returns": outcome},
         _named_invariants(machine, pre.state, user_view=claim.premise == "user"),
     )
+
+
+def _rings_query(api: SolverAPI, claim: RingsClaim, policy: str, count: int,
+                 parts: RingsParts | None = None) -> Query:
+    """``count`` rings of one adapter (one size, each satisfying every invariant, the
+    user's view included) and any call on them; the goal is the claim."""
+    machine = MACHINES[claim.direction]
+    first = fresh_state(api, machine, "ring0")
+    n = first.state.n
+    pres = [first] + [fresh_state(api, machine, f"ring{i}", n) for i in range(1, count)]
+    flags = {name: api.Int(f"call.{name}") for name in ("want", "txpoll", "lock_free")}
+    per = {f"{name}{i}": api.Int(f"call.{name}{i}") for i in range(count)
+           for name in ("first", "second", "stopped")}
+    constraints = [c for x in flags.values() for c in (x >= 0, x <= 1)]
+    constraints += [c for k, x in per.items()
+                    for c in (x >= 0, x <= (1 if k.startswith("stopped") else n))]
+    call = RingsCall(**{k: v == 1 for k, v in flags.items()},
+                     first=tuple(per[f"first{i}"] for i in range(count)),
+                     second=tuple(per[f"second{i}"] for i in range(count)),
+                     stopped=tuple(per[f"stopped{i}"] == 1 for i in range(count)))
+    rings = [p.state for p in pres]
+    result = netmap_poll_rings.POLLS[claim.direction](policy, rings, call, parts)
+    watch = {f"pre{i}": p.variables for i, p in enumerate(pres)}
+    watch |= {f"post{i}": state_fields(q) for i, q in enumerate(result.posts)}
+    watch["call"] = {**flags, **per}
+    watch["returns"] = {"ready": If(result.ready, 1, 0), "err": If(result.err, 1, 0),
+                        "sleeps": If(result.sleeps, 1, 0)}
+    named = {f"ring{i}.{k}": v for i, p in enumerate(pres)
+             for k, v in _named_invariants(machine, p.state, user_view=True).items()}
+    return Query([*[c for p in pres for c in p.constraints], *constraints],
+                 claim.holds(rings, call, result), "valid", watch, named)
+
+
+def _rings_vacuity_query(api: SolverAPI, direction: str, count: int, policy: str) -> Query:
+    """Over ``count`` rings poll can put the caller to sleep and can report the event
+    after a sync (not only from the lock-free pass)."""
+    claim = RingsClaim("", direction, "", lambda rings, call, r: True)
+    q = _rings_query(api, claim, policy, count)
+    ready = q.watch["returns"]["ready"] == 1
+    return Query([*q.premises, *q.named.values()], ready, "sat", q.watch)
+
+
+def rings_obligations() -> Iterator[Obligation]:
+    """The several-ring claims for 2 and 3 rings under each policy, anti-vacuity, and
+    each mutant (hardened, 2 rings)."""
+    name = f"{NAME}_rings"
+    for direction in ("TX", "RX"):
+        for count in RING_COUNTS:
+            for policy in POLICIES:
+                yield Obligation(
+                    f"{name}/{direction.lower()}/vacuity-poll/{count}/{policy}",
+                    "vacuity-poll", "proved",
+                    partial(_rings_vacuity_query, direction=direction, count=count,
+                            policy=policy),
+                    NAME, transition=f"poll_{direction.lower()}_rings_{policy}")
+    for claim in netmap_poll_rings.CLAIMS:
+        for count in RING_COUNTS:
+            for policy in POLICIES:
+                finding = policy in claim.findings
+                yield Obligation(
+                    rings_claim_obligation_id(claim.id, count, policy), "poll",
+                    "refuted" if finding else "proved",
+                    partial(_rings_query, claim=claim, policy=policy, count=count),
+                    NAME, invariant=claim.id,
+                    transition=f"poll_{claim.direction.lower()}_rings_{policy}",
+                    note="as-shipped finding" if finding else "")
+    by_id = {c.id: c for c in netmap_poll_rings.CLAIMS}
+    for mutant in netmap_poll_rings.MUTANTS:
+        claim = by_id[mutant.claim]
+        yield Obligation(
+            rings_mutant_obligation_id(mutant.id), "mutant", "refuted",
+            partial(_rings_query, claim=claim, policy=HARDENED, count=2,
+                    parts=mutant.parts),
+            NAME, invariant=mutant.claim,
+            transition=f"poll_{claim.direction.lower()}_rings_{HARDENED}", note=mutant.doc)
 
 
 def _vacuity_query(api: SolverAPI, direction: str, outcome: str, policy: str) -> Query:
@@ -93,6 +169,7 @@ def poll_obligations() -> Iterator[Obligation]:
             NAME, invariant=mutant.claim,
             transition=f"poll_{mutant.direction.lower()}_{HARDENED}", note=mutant.doc,
         )
+    yield from rings_obligations()
 
 
 def claim_obligation_id(claim_id: str, policy: str) -> str:
@@ -101,10 +178,20 @@ def claim_obligation_id(claim_id: str, policy: str) -> str:
     return f"{NAME}/{direction}/{claim_id}/{policy}"
 
 
+def rings_claim_obligation_id(claim_id: str, count: int, policy: str) -> str:
+    """``netmap_poll_rings/NM-POLL-RINGS-TX-LIVE/2/as_shipped``."""
+    return f"{NAME}_rings/{claim_id}/{count}/{policy}"
+
+
+def rings_mutant_obligation_id(mutant_id: str) -> str:
+    return f"{NAME}_rings/mutant/{mutant_id}"
+
+
 def mutant_obligation_id(mutant_id: str) -> str:
     return f"{NAME}/mutant/{mutant_id}"
 
 
 def claim_ids() -> list[str]:
-    """Every poll claim: each needs a killed mutant."""
-    return [c.id for cs in netmap_poll.CLAIMS.values() for c in cs]
+    """Every poll claim (one ring and several): each needs a killed mutant."""
+    return ([c.id for cs in netmap_poll.CLAIMS.values() for c in cs]
+            + [c.id for c in netmap_poll_rings.CLAIMS])

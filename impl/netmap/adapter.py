@@ -14,6 +14,7 @@ import numpy as np
 from impl.netmap import dma
 from impl.netmap.driver import driver_ring_init
 from impl.netmap.host import HostRings, HostRxsyncResult, HostTxsyncResult
+from impl.netmap.intr import netmap_rx_irq
 from impl.netmap.kring import KINDS, Krings
 from impl.netmap.layout import U32_MAX
 from impl.netmap.mem import NetmapMemory
@@ -69,6 +70,9 @@ class NetmapAdapter:
         self.rxdev = SoftRxDevice(self.rx.count, self.num_slots, self.mem.bufs, seed=self.seed)
         driver_ring_init(self.tx, self.txdev, self.tx.check_rings(None))
         driver_ring_init(self.rx, self.rxdev, self.rx.check_rings(None))
+        self.no_pendintr = True
+        """The sysctl ``dev.netmap.no_pendintr`` (default 1): poll()'s rxsync reads the
+        NIC whether or not an interrupt came."""
 
     # ------------------------------------------------------------------ plumbing
 
@@ -121,7 +125,13 @@ class NetmapAdapter:
         _, rq = self._ring("rx", rx_ring)
         return netmap_poll(self._policy(policy), (self.tx, self.txdev, tq),
                            (self.rx, self.rxdev, rq), events, txpoll=txpoll,
-                           lock_free=lock_free, sent=sent, refill=refill)
+                           lock_free=lock_free, sent=sent, refill=refill,
+                           no_pendintr=self.no_pendintr)
+
+    def rx_irq(self, q: int) -> int:
+        """The NIC's RX interrupt for ring ``q``
+        (:func:`impl.netmap.intr.netmap_rx_irq`: NKR_PENDINTR set)."""
+        return netmap_rx_irq(self.rx, q)
 
     def host_rings(self) -> HostRings:
         """The host rings; ValueError if the adapter was built without them."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from impl.netmap.intr import SelWaits
 from model.netmap_regif import KringUse
 
 NETMAP_API, NETMAP_MIN_API, NETMAP_MAX_API = 14, 14, 15
@@ -63,6 +64,8 @@ class PortControl:
         self.krings = False
         self.handles: dict[int, Binding | None] = {}
         self._next_handle = 3
+        self.waits = SelWaits()
+        """The selinfos and the handles asleep on them (poll())."""
 
     def __repr__(self) -> str:
         bound = {h: b for h, b in self.handles.items() if b is not None}
@@ -136,6 +139,7 @@ class PortControl:
             self._register(on=True)
         self.active_fds += 1
         self.handles[handle] = b
+        self.waits.set_ringid(b)
         return 0
 
     def close(self, handle: int) -> int:
@@ -145,6 +149,7 @@ class PortControl:
         b = self.handles.pop(handle)
         if b is None:
             return 0
+        self.waits.unset_ringid(handle, b)
         sel = self._selected(b)
         self.active_fds -= 1
         for t, s in sel:

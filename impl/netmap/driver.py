@@ -15,6 +15,7 @@ slot of each ring, so it hands over only the good prefix and reports where it st
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,22 @@ _KEEP_FLAGS = np.uint16(0xFFFF ^ NS_BUF_CHANGED)
 
 #: When the TX driver reclaims completions (:func:`tx_driver_sync`).
 FORCE, TXEMPTY, WOULDBLOCK = "force", "txempty", "wouldblock"
+
+
+@dataclass(frozen=True)
+class RxRead:
+    """When the driver's rxsync reads the NIC and where it clears ``NKR_PENDINTR``
+    (model/netmap_pendintr.py): it reads when ``no_pendintr``
+    (``dev.netmap.no_pendintr``), when ``force`` (NAF_FORCE_READ: NIOCRXSYNC sets it,
+    poll() does not) or when the ring's ``NKR_PENDINTR`` is set.  As shipped the flag is
+    cleared after the read loop; ``clear_first`` (hardened) clears it before.
+    ``during`` runs right after the read loop, before the as-shipped clear: the window in
+    which a frame can land behind the loop and raise its interrupt."""
+
+    force: bool = True
+    no_pendintr: bool = True
+    clear_first: bool = False
+    during: Callable[[], object] | None = None
 
 
 @dataclass(frozen=True)
@@ -111,17 +128,24 @@ def tx_driver_sync(kr: Krings, dev: SoftRings, rings: Rings,
 
 
 def rx_driver_sync(
-    kr: Krings, dev: SoftRings, rings: Rings, refill: np.ndarray | int
+    kr: Krings, dev: SoftRings, rings: Rings, refill: np.ndarray | int,
+    read: RxRead | None = None,
 ) -> tuple[np.ndarray | int, Handover]:
-    """Driver rxsync with NAF_FORCE_READ.
+    """Driver rxsync (``read``: when it reads the NIC; default NIOCRXSYNC's
+    NAF_FORCE_READ).
 
-    Report: hwtail = n2k(RDH); the newly reported slots [old hwtail, hwtail) get the
-    device's lengths and flags = 0.  Refill: give up to ``refill`` released slots
-    [hwcur, rhead) back as empty buffers (good prefix only), write RDT = k2n(hwcur) - 1.
-    Returns (slots reported per ring, handover)."""
+    Report, on the rings it reads: hwtail = n2k(RDH); the newly reported slots
+    [old hwtail, hwtail) get the device's lengths and flags = 0; NKR_PENDINTR cleared.
+    Refill: give up to ``refill`` released slots [hwcur, rhead) back as empty buffers
+    (good prefix only), write RDT = k2n(hwcur) - 1.  Returns (slots reported per ring,
+    handover)."""
+    read = read or RxRead()
     n = kr.num_slots
-    nic = kr.n2k(rings, get(dev.head, rings))
     hwtail = get(kr.hwtail, rings)
+    reads = (read.no_pendintr or read.force) or get(kr.pendintr, rings)
+    if read.clear_first:
+        kr.pendintr[rings] = where(reads, False, get(kr.pendintr, rings))
+    nic = where(reads, kr.n2k(rings, get(dev.head, rings)), hwtail)
     reported = ring_dist(hwtail, nic, n)
     if any_(reported):
         seg, _, idx = flat_ranges(hwtail, reported, n)
@@ -129,6 +153,10 @@ def rx_driver_sync(
         kr.slot_len[ring_of, idx] = dev.desc_len[ring_of, kr.k2n(ring_of, idx)]
         kr.slot_flags[ring_of, idx] = 0
     kr.hwtail[rings] = nic
+    if read.during is not None:
+        read.during()
+    if not read.clear_first:
+        kr.pendintr[rings] = where(reads, False, get(kr.pendintr, rings))
     want = minimum(refill, ring_dist(get(kr.hwcur, rings), get(kr.rhead, rings), n))
     ho = _hand_over(kr, dev, rings, want, check_len=False)
     dev.doorbell(rings, kr.k2n(rings, get(kr.hwcur, rings)) - 1)

@@ -72,6 +72,9 @@ class Krings:
         self.stopped = np.zeros(self.count, dtype=bool)
         """``nkr_stopped == NM_KR_STOPPED`` per ring (nm_kr_stop / nm_kr_start): no sync
         may run on it; NIOCTXSYNC / NIOCRXSYNC skip it with EIO, poll with POLLERR."""
+        self.pendintr = np.zeros(self.count, dtype=bool)
+        """``NKR_PENDINTR`` in ``nr_kflags`` per ring: set by the RX interrupt
+        (:func:`impl.netmap.intr.netmap_rx_irq`), cleared by an rxsync that reads the NIC."""
         self._ids = np.arange(self.count, dtype=np.int64)
         self._ids.setflags(write=False)
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from impl.netmap.driver import TXEMPTY, WOULDBLOCK
+from impl.netmap.driver import TXEMPTY, WOULDBLOCK, RxRead
 from impl.netmap.kring import Krings
 from impl.netmap.prologue import check_policy
 from impl.netmap.softdev import SoftRings
@@ -95,7 +95,7 @@ def _poll_tx(policy: str, kr: Krings, dev: SoftRings, q: int, want: bool, txpoll
 
 
 def _poll_rx(policy: str, kr: Krings, dev: SoftRings, q: int, want: bool, lock_free: bool,
-             refill: tuple[int, int]) -> tuple[bool, bool]:
+             refill: tuple[int, int], no_pendintr: bool) -> tuple[bool, bool]:
     """The RX half on ring ``q``: (POLLIN reported, POLLERR)."""
     if not want:
         return False, False
@@ -105,7 +105,8 @@ def _poll_rx(policy: str, kr: Krings, dev: SoftRings, q: int, want: bool, lock_f
         return True, False
     err = False
     for budget in refill:
-        r = rxsync(policy, kr, dev, np.array([q]), budget)
+        r = rxsync(policy, kr, dev, np.array([q]), budget, None,
+                   RxRead(force=False, no_pendintr=no_pendintr))
         ran, failed = _synced(r)
         err |= failed
         if ran and _found(kr, q):
@@ -116,11 +117,15 @@ def _poll_rx(policy: str, kr: Krings, dev: SoftRings, q: int, want: bool, lock_f
 def netmap_poll(policy: str, tx: tuple[Krings, SoftRings, int], rx: tuple[Krings, SoftRings, int],
                 events: int, *, txpoll: bool = True, lock_free: bool = True,
                 sent: tuple[int, int] | None = None,
-                refill: tuple[int, int] | None = None) -> PollOutcome:
+                refill: tuple[int, int] | None = None,
+                no_pendintr: bool = True) -> PollOutcome:
     """poll(2) with ``events`` on a handle bound to TX ring ``tx`` and RX ring ``rx``
     (krings, soft NIC rings, ring index).  ``txpoll`` is False for NETMAP_NO_TX_POLL;
     ``lock_free`` selects FreeBSD's first pass (False: Linux).  ``sent`` / ``refill``
-    cap what the driver manages in the first and the retry pass (default: everything)."""
+    cap what the driver manages in the first and the retry pass (default: everything).
+    poll()'s rxsync passes no NAF_FORCE_READ: with ``no_pendintr`` False
+    (``dev.netmap.no_pendintr=0``) the driver reads the NIC only for a ring whose
+    NKR_PENDINTR is set."""
     check_policy(policy)
     if events & ~(POLLIN | POLLOUT):
         raise ValueError(f"events {events:#x}: netmap_poll looks at POLLIN and POLLOUT only")
@@ -130,7 +135,7 @@ def netmap_poll(policy: str, tx: tuple[Krings, SoftRings, int], rx: tuple[Krings
     out, terr = _poll_tx(policy, tkr, tdev, tq, bool(events & POLLOUT), txpoll, lock_free,
                          sent or full)
     inn, rerr = _poll_rx(policy, rkr, rdev, rq, bool(events & POLLIN), lock_free,
-                         refill or (rkr.num_slots, rkr.num_slots))
+                         refill or (rkr.num_slots, rkr.num_slots), no_pendintr)
     revents = (POLLOUT if out else 0) | (POLLIN if inn else 0) | (
         POLLERR if terr or rerr else 0)
     return PollOutcome(revents)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from impl.netmap import batch
-from impl.netmap.driver import FORCE, rx_driver_sync, tx_driver_sync
+from impl.netmap.driver import FORCE, RxRead, rx_driver_sync, tx_driver_sync
 from impl.netmap.kring import Krings
 from impl.netmap.prologue import (
     caller_accepts,
@@ -32,6 +32,7 @@ from impl.netmap.prologue import (
 )
 from impl.netmap.reinit import netmap_ring_reinit
 from impl.netmap.softdev import SoftRings
+from model.netmap_ring import HARDENED
 
 
 @dataclass(frozen=True)
@@ -117,21 +118,24 @@ def txsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
 
 
 def rxsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
-           refill: object, forward_up: Callable[[np.ndarray], object] | None = None
-           ) -> RxsyncResult:
+           refill: object, forward_up: Callable[[np.ndarray], object] | None = None,
+           read: RxRead | None = None) -> RxsyncResult:
     """NIOCRXSYNC on ``rings``; ``refill`` (scalar or per ring) bounds how many released
     slots the driver gives back to the NIC.  ``forward_up`` (transparent mode) runs on
-    the rings after the prologue and reinit, before the driver releases their slots."""
+    the rings after the prologue and reinit, before the driver releases their slots.
+    ``read`` says when the driver reads the NIC (default: NIOCRXSYNC's NAF_FORCE_READ;
+    its ``clear_first`` is set from the policy)."""
     check_policy(policy)
     if kr.stopped[rings].any():
-        return _skipping(rxsync, policy, kr, dev, rings, refill, forward_up)
+        return _skipping(rxsync, policy, kr, dev, rings, refill, forward_up, read)
+    read = dataclasses.replace(read or RxRead(), clear_first=policy == HARDENED)
     sel, refill = batch.counts(rings, refill, "refill")
     acc = caller_accepts(kr, nm_rxsync_prologue(policy, kr, sel))
     if not batch.all_(acc):
         netmap_ring_reinit(policy, kr, rings[~np.atleast_1d(acc)])
     if forward_up is not None:
         forward_up(rings)
-    reported, ho = rx_driver_sync(kr, dev, sel, refill)
+    reported, ho = rx_driver_sync(kr, dev, sel, refill, read)
     nm_sync_finalize(kr, sel)
     return RxsyncResult(rings.copy(), batch.per_ring_array(sel, acc, False, dtype=bool),
                         batch.per_ring_array(sel, reported, 0),

@@ -17,6 +17,7 @@ from model import (
     HOST_TX,
     LEGACY_RX,
     LEGACY_TX,
+    PENDINTR,
     REGIF,
     RX,
     SWITCH_RX_CLASSIC,
@@ -24,9 +25,11 @@ from model import (
     SWITCH_TX_CLASSIC,
     SWITCH_TX_RFC,
     TX,
+    WAKE,
 )
 from model.netmap_forward import forward_init
 from model.netmap_host import host_rx_init, host_tx_init
+from model.netmap_pendintr import pendintr_init
 from model.netmap_regif import init as regif_init
 from model.netmap_ring import (
     AS_SHIPPED,
@@ -38,6 +41,7 @@ from model.netmap_ring import (
 from model.netmap_state import rx_regions, tx_regions
 from model.netmap_switch import init as switch_init
 from model.netmap_switch_tx import init as switch_tx_init
+from model.netmap_wakeup import wake_init
 from ringspec.docgen import switch_pictures
 from ringspec.docgen.scenario import Action, Scenario
 
@@ -277,5 +281,35 @@ AREAS: dict[str, Area] = {
             Action("hardened NIOCRXSYNC: the waiting packet goes out", "rxsync_hardened"),
         )),
         "Example: forwarding down into a 4-slot TX ring",
+    ),
+    WAKE.name: Area(
+        None,
+        Scenario("area-wakeup", WAKE, wake_init(8), (
+            Action("process A binds every RX ring (NR_REG_ALL_NIC): np_si is the global "
+                   "selinfo, si_users = 1", "regif_multi"),
+            Action("process B binds this ring alone (NR_REG_ONE_NIC)", "regif_single"),
+            Action("A blocks in poll()", "sleep_multi"),
+            Action("B blocks in poll()", "sleep_single"),
+            Action("a frame arrives on this ring: netmap_notify wakes B on the ring's "
+                   "selinfo and A on the global one", "notify"),
+            Action("A closes: si_users = 0, the notify skips the global selinfo",
+                   "close_multi"),
+        )),
+        "Example: one process per ring and one for all rings",
+    ),
+    PENDINTR.name: Area(
+        None,
+        Scenario("area-pendintr", PENDINTR, pendintr_init(8), (
+            Action("root sets dev.netmap.no_pendintr=0", "set_no_pendintr", {"v": 0}),
+            Action("a frame arrives", "frame_arrives"),
+            Action("its interrupt: NKR_PENDINTR set, the poll() caller woken", "interrupt"),
+            Action("poll()'s rxsync (hardened: the flag cleared first) reads the frame; a "
+                   "second one lands behind the read loop and its interrupt sets the flag "
+                   "again", "rxsync_hardened", {"force": 0, "late": 1}),
+            Action("poll() again: NKR_PENDINTR is set, so the NIC is read",
+                   "rxsync_hardened", {"force": 0, "late": 0}),
+        )),
+        "Example: a frame that lands during the sync (the as-shipped order is a "
+        "[finding](findings.md#an-rx-interrupt-lost-between-the-read-loop-and-the-clear))",
     ),
 }

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import model
-from model import FORWARD, LEGACY_TX, RX, TX, sources
+from model import FORWARD, LEGACY_TX, PENDINTR, RX, TX, sources
 from model.netmap_forward import forward_init
 from model.netmap_legacy import LegacyRing
+from model.netmap_pendintr import pendintr_init
 from model.netmap_ring import (
     AS_SHIPPED,
     HARDENED,
@@ -729,6 +730,58 @@ def _forward_findings(rows: list[Row]) -> list[str]:
     ]
 
 
+PENDINTR_TITLE = "An RX interrupt lost between the read loop and the clear"
+
+#: The NKR_PENDINTR finding's worked example (as shipped; the table's steps are the C's).
+PENDINTR_EXAMPLE = Scenario("finding-pendintr", PENDINTR, pendintr_init(8), (
+    Action("root sets dev.netmap.no_pendintr=0", "set_no_pendintr", {"v": 0}),
+    Action("a frame arrives", "frame_arrives"),
+    Action("its interrupt: NKR_PENDINTR set, the poll() caller woken", "interrupt"),
+    Action("poll()'s rxsync reads the frame; a second one lands behind the read loop and "
+           "its interrupt fires before the driver clears the flag", "rxsync_as_shipped",
+           {"force": 0, "late": 1}),
+    Action("poll() again: NKR_PENDINTR is clear, so the driver does not read the NIC",
+           "rxsync_as_shipped", {"force": 0, "late": 0}),
+))
+
+
+def _pendintr_findings(rows: list[Row]) -> list[str]:
+    """The NKR_PENDINTR finding, with its worked example run on the model."""
+    steps = run(PENDINTR_EXAMPLE)
+    last = steps[-1].after
+    return [
+        f"## {PENDINTR_TITLE}",
+        "**Who can trigger it:** nobody on purpose: it takes `dev.netmap.no_pendintr=0` "
+        "(root; the default is 1) and a frame that lands while poll()'s rxsync runs. "
+        "**What goes wrong:** the RX interrupt sets `NKR_PENDINTR` "
+        f"({sources.link('netmap_common_irq')}); with `no_pendintr = 0` a driver's "
+        "rxsync reads the NIC only when the flag is set or the caller passed "
+        f"NAF_FORCE_READ ({sources.link('ixgbe_netmap_rxsync (NKR_PENDINTR test)', 'the test')}), "
+        "which NIOCRXSYNC does and poll() does not, and it clears the flag *after* its "
+        f"read loop ({sources.link('ixgbe_netmap_rxsync (NKR_PENDINTR clear)', 'the clear')}; "
+        "every native driver at the pinned commit does the same). A frame whose "
+        "descriptor the loop had already passed, and whose interrupt fires before the "
+        "clear, loses its interrupt: nothing sets the flag again, and every later poll() "
+        "skips the NIC. **How bad:** a receiver blocked in poll() with a frame in the "
+        "ring, until another frame arrives and interrupts; with interrupt moderation "
+        "and a last frame of a burst, that can be long. NIOCRXSYNC, busy-waiting "
+        "applications and the default setting are not affected. **The fix:** clear "
+        "`NKR_PENDINTR` before reading the NIC (the model's `rxsync_hardened`): a frame "
+        "that lands behind the loop then sets the flag again. The model: "
+        f"[NKR_PENDINTR]({PENDINTR.name}.md).",
+        f"### Example: {len(PENDINTR_EXAMPLE.actions)} steps",
+        scenario_table(PENDINTR_EXAMPLE, steps),
+        f"After the last poll(): `unread = {last.unread}` frame in the ring, "
+        f"`pendintr = {last.pendintr}`, `irq_due = {last.irq_due}`: no poll() will read "
+        "it. `impl.netmap` replays the same steps on the soft NIC "
+        "(`tests/stateful/test_pendintr.py`).",
+        md.details("Evidence: the NKR_PENDINTR obligations refuted as expected",
+                   common.obligation_table(rows) + "\n\n" + "\n\n".join(
+                       f"`{r.id}`\n\n{common.counterexample(r.counterexample)}"
+                       for r in rows)),
+    ]
+
+
 def render(ev: Evidence) -> str:
     body = [
         f"Where the shipped netmap code, and the legacy drivers before it, admit a ring "
@@ -757,7 +810,10 @@ def render(ev: Evidence) -> str:
                    f"- {md.link(FORWARD_TRUST_TITLE, '', FORWARD_TRUST_TITLE)}: the swap "
                    "takes the TX ring's head and tail from shared memory unchecked, so a "
                    "stray write makes the kernel overwrite slots in flight or write past "
-                   "the slot array."]),
+                   "the slot array.",
+                   f"- {md.link(PENDINTR_TITLE, '', PENDINTR_TITLE)}: with "
+                   "dev.netmap.no_pendintr=0, a frame that lands during poll()'s rxsync "
+                   "can lose its interrupt and wait in the ring until the next one."]),
     ]
     covered: set[str] = set()
     for f in FINDINGS:
@@ -770,6 +826,9 @@ def render(ev: Evidence) -> str:
     forward_rows = [r for r in ev.findings if r.obligation.machine == FORWARD.name]
     covered.update(r.id for r in forward_rows)
     body += _forward_findings(forward_rows)
+    pendintr_rows = [r for r in ev.findings if r.obligation.machine == PENDINTR.name]
+    covered.update(r.id for r in pendintr_rows)
+    body += _pendintr_findings(pendintr_rows)
     netmap = {m.name for m in model.MACHINES}  # the ENA ones have their own page
     rest = [r for r in ev.findings if r.id not in covered and r.obligation.machine in netmap]
     if rest:

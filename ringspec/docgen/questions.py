@@ -26,7 +26,9 @@ from model.netmap_ring import (
     tx_regions,
     user_space,
 )
+from model.netmap_wakeup import WAKE
 from ringspec.docgen import common, md, ownership, pictures, runs
+from ringspec.docgen.poll_page import RINGS_HEADING as POLL_RINGS_HEADING
 
 
 def _find(machine: Machine, name: str) -> tuple[str, str]:
@@ -375,6 +377,13 @@ def one_thread_per_ring() -> Question:
         "`NR_EXCLUSIVE` makes a second bind of the same ring fail with EBUSY "
         f"({sources.link('netmap_krings_get')}). If threads must share a ring, they need "
         "their own lock around filling slots, moving head/cur and the sync.",
+        "One thread for all rings is the other layout, and that part is modelled: a "
+        "descriptor bound to several rings of a direction sleeps in poll() on the "
+        "adapter's global selinfo, and the model proves for any number of handles that "
+        f"\"{WAKE.invariants['WAKE-NONE-MISSED'].sentence}\" "
+        f"({md.link('poll() wake-ups', WAKE.name + '.md')}). One poll() then pushes "
+        "every TX ring's pending packets and syncs every RX ring "
+        f"({md.link('poll over several rings', 'poll.md', POLL_RINGS_HEADING)}).",
     ]
 
 

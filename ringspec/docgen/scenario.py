@@ -115,7 +115,7 @@ def run(sc: Scenario, policy: str = AS_SHIPPED) -> list[Row]:
         name = for_policy(a.transition, policy)
         post = _step(sc.machine, name, s, a.args)
         moved: tuple[int, ...] = ()
-        if "sync" in name:
+        if "sync" in name and hasattr(s, "hwcur"):
             k = ring_dist(s.hwcur, post.hwcur, s.n)
             moved = tuple((s.hwcur + i) % s.n for i in range(k))
         rows.append(Row(a, name, s, post, _accepted(sc.machine, name, policy, s), moved,

@@ -19,10 +19,12 @@ from model import netmap_switch_tx as switch_tx
 from model.core import Machine
 from model.netmap_forward import Forward
 from model.netmap_host import HostRx, HostTx
+from model.netmap_pendintr import RxIntr
 from model.netmap_regif import KringUse
 from model.netmap_ring import RX, TX, NetmapRing
 from model.netmap_switch import LEAVING, NETMAP, STACK, SwitchRx
 from model.netmap_switch_tx import SwitchTx
+from model.netmap_wakeup import WakeState
 
 
 def compositions(total: int, parts: int) -> Iterator[tuple[int, ...]]:
@@ -115,6 +117,25 @@ def _regif_states(machine: Machine, n: int) -> Iterator[KringUse]:
             yield s
 
 
+def _wake_states(machine: Machine, n: int) -> Iterator[WakeState]:
+    """Up to three handles of each binding kind, any number of them asleep; ``si_users``
+    and ``missed`` as the invariants fix them."""
+    for multi, single in itertools.product(range(4), range(4)):
+        for am, asg in itertools.product(range(multi + 1), range(single + 1)):
+            s = WakeState(n, multi, multi, single, am, asg, 0)
+            if machine.holds(s):
+                yield s
+
+
+def _pendintr_states(machine: Machine, n: int) -> Iterator[RxIntr]:
+    """Both sysctl values, up to three unread frames, every flag, two read counts."""
+    for no_pendintr, unread, irq_due, pendintr, read in itertools.product(
+            (0, 1), range(4), (0, 1), (0, 1), (0, 2)):
+        s = RxIntr(n, no_pendintr, unread, irq_due, pendintr, read + unread, read)
+        if machine.holds(s):
+            yield s
+
+
 def _host_rx_states(machine: Machine, n: int) -> Iterator[HostRx]:
     """Every hwcur, ring occupancy, queue length and head; two values of each ghost."""
     for hwcur, busy in itertools.product(range(n), range(n)):
@@ -169,6 +190,10 @@ def consistent_states(machine: Machine, n: int) -> list:
         return list(_forward_states(machine, n))
     if machine.state_type is KringUse:
         return list(_regif_states(machine, n))
+    if machine.state_type is WakeState:
+        return list(_wake_states(machine, n))
+    if machine.state_type is RxIntr:
+        return list(_pendintr_states(machine, n))
     if machine.state_type is SwitchTx:
         return list(_switch_tx_states(machine, n))
     if machine.state_type is SwitchRx:
