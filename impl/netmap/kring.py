@@ -72,6 +72,10 @@ class Krings:
         self.stopped = np.zeros(self.count, dtype=bool)
         """``nkr_stopped == NM_KR_STOPPED`` per ring (nm_kr_stop / nm_kr_start): no sync
         may run on it; NIOCTXSYNC / NIOCRXSYNC skip it with EIO, poll with POLLERR."""
+        self.busy = np.zeros(self.count, dtype=bool)
+        """``nr_busy`` per ring: a sync holds the ring (nm_kr_tryget's test-and-set; the
+        implementation's syncs run to completion, so it is set only to stand for another
+        thread in the middle of one)."""
         self.pendintr = np.zeros(self.count, dtype=bool)
         """``NKR_PENDINTR`` in ``nr_kflags`` per ring: set by the RX interrupt
         (:func:`impl.netmap.intr.netmap_rx_irq`), cleared by an rxsync that reads the NIC."""

@@ -68,9 +68,12 @@ def _first_pass_sees_stop(policy: str, kr: Krings, q: int) -> bool:
 
 def _synced(r: object) -> tuple[bool, bool]:
     """(a sync ran, POLLERR) from a one-ring sync result: a stopped ring is skipped by
-    nm_kr_tryget with POLLERR; a refused prologue is POLLERR too."""
+    nm_kr_tryget with POLLERR, a busy one (another thread's sync) without; a refused
+    prologue is POLLERR too."""
     skipped = bool(r.skipped[0])  # type: ignore[attr-defined]
-    return not skipped, skipped or not bool(r.accepted[0])  # type: ignore[attr-defined]
+    if skipped:
+        return False, not bool(r.busy[0])  # type: ignore[attr-defined]
+    return True, not bool(r.accepted[0])  # type: ignore[attr-defined]
 
 
 def _poll_tx(policy: str, kr: Krings, dev: SoftRings, q: int, want: bool, txpoll: bool,

@@ -53,8 +53,14 @@ def _tx_sync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
     if rings.size == 0:
         return np.zeros(0, dtype=bool), False
     r = txsync(policy, kr, dev, rings, sent, POLL_RECLAIM[policy])
-    ran = ~r.skipped
-    return ran & _found(kr, rings), bool((r.skipped | ~r.accepted).any())
+    return ~r.skipped & _found(kr, rings), _pollerr(r)
+
+
+def _pollerr(r: object) -> bool:
+    """POLLERR from a sync over the bound rings: a stopped ring (not a busy one) or a
+    refused prologue."""
+    skipped, busy, accepted = r.skipped, r.busy, r.accepted  # type: ignore[attr-defined]
+    return bool(((skipped & ~busy) | (~skipped & ~accepted)).any())
 
 
 def _poll_tx(policy: str, bound: Bound, want: bool, txpoll: bool, lock_free: bool,
@@ -101,7 +107,7 @@ def _poll_rx(policy: str, bound: Bound, want: bool, lock_free: bool,
     read = RxRead(force=False, no_pendintr=no_pendintr)
     for refill in budgets:
         r = rxsync(policy, kr, dev, rings, refill, None, read)
-        err |= bool((r.skipped | ~r.accepted).any())
+        err |= _pollerr(r)
         if (~r.skipped & _found(kr, rings)).any():
             return True, err
     return False, err

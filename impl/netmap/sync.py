@@ -45,8 +45,11 @@ class TxsyncResult:
     sent: np.ndarray
     bad_slot: np.ndarray
     skipped: np.ndarray
-    """The ring was stopped (nkr_stopped): nm_kr_tryget refused it, nothing ran, and the
-    ioctl returns EIO."""
+    """nm_kr_tryget refused the ring and nothing ran on it: it was stopped (nkr_stopped;
+    the ioctl returns EIO) or ``busy``."""
+    busy: np.ndarray
+    """Another thread's sync held the ring (``nr_busy``): NM_KR_BUSY, skipped without an
+    error."""
 
     @property
     def stopped(self) -> np.ndarray:
@@ -55,14 +58,14 @@ class TxsyncResult:
     @property
     def errno(self) -> int:
         """What the ioctl returns: EIO if a bound ring was stopped, else 0 (a refused
-        prologue is not an error: netmap_ioctl returns 0)."""
-        return errno.EIO if self.skipped.any() else 0
+        prologue is not an error: netmap_ioctl returns 0; nor is a busy ring)."""
+        return errno.EIO if (self.skipped & ~self.busy).any() else 0
 
     def __repr__(self) -> str:
         return (
             f"TxsyncResult(rings={self.rings.tolist()}, accepted={self.accepted.tolist()}, "
             f"sent={self.sent.tolist()}, bad_slot={self.bad_slot.tolist()}, "
-            f"skipped={self.skipped.tolist()})"
+            f"skipped={self.skipped.tolist()}, busy={self.busy.tolist()})"
         )
 
 
@@ -78,6 +81,8 @@ class RxsyncResult:
     bad_slot: np.ndarray
     skipped: np.ndarray
     """As :attr:`TxsyncResult.skipped`."""
+    busy: np.ndarray
+    """As :attr:`TxsyncResult.busy`."""
 
     @property
     def stopped(self) -> np.ndarray:
@@ -85,13 +90,14 @@ class RxsyncResult:
 
     @property
     def errno(self) -> int:
-        return errno.EIO if self.skipped.any() else 0
+        return errno.EIO if (self.skipped & ~self.busy).any() else 0
 
     def __repr__(self) -> str:
         return (
             f"RxsyncResult(rings={self.rings.tolist()}, accepted={self.accepted.tolist()}, "
             f"reported={self.reported.tolist()}, refilled={self.refilled.tolist()}, "
-            f"bad_slot={self.bad_slot.tolist()}, skipped={self.skipped.tolist()})"
+            f"bad_slot={self.bad_slot.tolist()}, skipped={self.skipped.tolist()}, "
+            f"busy={self.busy.tolist()})"
         )
 
 
@@ -102,7 +108,7 @@ def txsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
     ``reclaim`` is the driver's reclaim test (:func:`impl.netmap.driver.tx_driver_sync`):
     NIOCTXSYNC forces it; poll's sync passes the policy's lazy test."""
     check_policy(policy)
-    if kr.stopped[rings].any():
+    if (kr.stopped[rings] | kr.busy[rings]).any():
         return _skipping(txsync, policy, kr, dev, rings, sent, reclaim)
     sel, sent = batch.counts(rings, sent, "sent")
     acc = caller_accepts(kr, nm_txsync_prologue(policy, kr, sel))
@@ -114,7 +120,7 @@ def txsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
     return TxsyncResult(rings.copy(), batch.per_ring_array(sel, acc, False, dtype=bool),
                         batch.per_ring_array(sel, ho.count, 0, acc),
                         batch.per_ring_array(sel, ho.bad_slot, -1, acc),
-                        np.zeros(rings.size, dtype=bool))
+                        np.zeros(rings.size, dtype=bool), np.zeros(rings.size, dtype=bool))
 
 
 def rxsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
@@ -126,7 +132,7 @@ def rxsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
     ``read`` says when the driver reads the NIC (default: NIOCRXSYNC's NAF_FORCE_READ;
     its ``clear_first`` is set from the policy)."""
     check_policy(policy)
-    if kr.stopped[rings].any():
+    if (kr.stopped[rings] | kr.busy[rings]).any():
         return _skipping(rxsync, policy, kr, dev, rings, refill, forward_up, read)
     read = dataclasses.replace(read or RxRead(), clear_first=policy == HARDENED)
     sel, refill = batch.counts(rings, refill, "refill")
@@ -141,17 +147,19 @@ def rxsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
                         batch.per_ring_array(sel, reported, 0),
                         batch.per_ring_array(sel, ho.count, 0),
                         batch.per_ring_array(sel, ho.bad_slot, -1),
-                        np.zeros(rings.size, dtype=bool))
+                        np.zeros(rings.size, dtype=bool), np.zeros(rings.size, dtype=bool))
 
 
 def _skipping(sync: Callable[..., Any], policy: str, kr: Krings, dev: SoftRings,
               rings: np.ndarray, counts: object, *rest: Any) -> Any:
-    """``sync`` on the rings of the batch that are not stopped (nm_kr_tryget skips the
-    others: nothing runs on them, the ioctl returns EIO), merged back in batch order."""
-    stopped = kr.stopped[rings]
-    live = rings[~stopped]
+    """``sync`` on the rings of the batch nm_kr_tryget lets through, merged back in batch
+    order.  It refuses a stopped ring (the ioctl returns EIO) and, with NM_KR_BUSY and no
+    error, a ring another thread is syncing (nm_kr_tryget tests ``nkr_stopped`` first)."""
+    busy = kr.busy[rings] & ~kr.stopped[rings]
+    skipped = kr.stopped[rings] | busy
+    live = rings[~skipped]
     if np.ndim(counts):
-        counts = np.asarray(counts)[~stopped]
+        counts = np.asarray(counts)[~skipped]
     ran = sync(policy, kr, dev, live, counts, *rest) if live.size else None
     fields = {}
     for f in dataclasses.fields(TxsyncResult if sync is txsync else RxsyncResult):
@@ -159,12 +167,12 @@ def _skipping(sync: Callable[..., Any], policy: str, kr: Krings, dev: SoftRings,
         if name == "rings":
             fields[name] = rings.copy()
             continue
-        if name == "skipped":
-            fields[name] = stopped.copy()
+        if name in ("skipped", "busy"):
+            fields[name] = (skipped if name == "skipped" else busy).copy()
             continue
         fill = {"accepted": False, "bad_slot": -1}.get(name, 0)
         out = np.full(rings.size, fill, dtype=bool if name == "accepted" else np.int64)
         if ran is not None:
-            out[~stopped] = getattr(ran, name)
+            out[~skipped] = getattr(ran, name)
         fields[name] = out
     return (TxsyncResult if sync is txsync else RxsyncResult)(**fields)

@@ -4,6 +4,7 @@ shipped (a replay on the model), and poll on a cur that is not a slot."""
 
 from __future__ import annotations
 
+from impl.netmap import NetmapAdapter
 from model import sources
 from model.core import Machine
 from model.netmap_ring import (
@@ -16,7 +17,7 @@ from model.netmap_ring import (
     caller_accepts,
 )
 from ringspec.docgen import common, md, pictures, runs
-from ringspec.docgen.questions import poll_found, trace
+from ringspec.docgen.questions import QUESTIONS, one_thread_per_ring, poll_found, trace
 
 #: NM_FAIL_ON's fields, in the order the line prints them: (label, C expression, owner).
 FAIL_FIELDS = (
@@ -204,6 +205,26 @@ def _control_section() -> list[str]:
     ]
 
 
+def _busy_ring() -> str:
+    """The busy-ring bullet, with a sync run on the implementation."""
+    ad = NetmapAdapter(2, 1, 8)
+    for q in (0, 1):
+        ad.user_advance("tx", q, 3)
+    ad.tx.busy[1] = True
+    r = ad.txsync([0, 1])
+    number = QUESTIONS.index(one_thread_per_ring) + 1
+    heading = f"{number}. {one_thread_per_ring()[0]}"
+    return (
+        "- **A ring another thread is syncing is skipped, silently**: "
+        f"{sources.link('nm_kr_tryget')} finds `nr_busy` set and returns NM_KR_BUSY "
+        "without an error, so NIOCTXSYNC / NIOCRXSYNC return 0 with nothing done on that "
+        "ring, and poll passes it without POLLERR. There is no EBUSY for a sync. Run on "
+        "`impl.netmap` (3 packets published on TX rings 0 and 1, ring 1 held by another "
+        f"thread): NIOCTXSYNC returns {r.errno} and hands {r.sent.tolist()[0]} and "
+        f"{r.sent.tolist()[1]} slots to the NIC. Threads that share a ring need their own "
+        f"lock ({md.link('one thread per ring', 'user-questions.md', heading)}).")
+
+
 def render() -> str:
     body = [
         "## What the user sees",
@@ -214,6 +235,7 @@ def render() -> str:
         f"{sources.link('netmap_ioctl (nm_kr_tryget)', 'nm_kr_tryget')}.) On RX the "
         f"driver's rxsync even runs after the reinit "
         f"({sources.link('netmap_ioctl (NIOCRXSYNC)', 'NIOCRXSYNC')}).",
+        _busy_ring(),
         f"- **poll sets POLLERR** in revents ({sources.link('netmap_poll (txsync)', 'TX')}, "
         f"{sources.link('netmap_poll (rxsync)', 'RX')}) for the same rejection, and for a "
         "driver sync that fails.",
