@@ -214,7 +214,11 @@ def several_rings(ev: Evidence) -> list[str]:
         "The implementation, `impl/netmap/poll_rings.py`, syncs all the rings with "
         "packets to push in one txsync and all the RX rings in one rxsync; "
         "`tests/unit/test_poll_rings.py` compares its revents and rings with the model's "
-        "on pairs of consistent 3-slot rings and every call.",
+        "on pairs of consistent 3-slot rings and every call, and "
+        "`tests/stateful/test_poll_system.py` runs several descriptors (every ring, one "
+        "ring) polling one adapter while frames arrive and transmissions complete, with "
+        "interrupts waking the sleepers: a descriptor sleeps only with nothing to wake up "
+        "for on any of its rings, whatever `dev.netmap.no_pendintr` says.",
         md.table(["mutant", "claim", "the change", "result"],
                  [[md.tick(m.id), md.tick(m.claim), m.doc,
                    common.result_text(ev.by_id[rings_mutant_obligation_id(m.id)])]

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from model import sources
+from impl.netmap.control import (
+    NR_REG_ALL_NIC,
+    NR_REG_NIC_SW,
+    NR_REG_ONE_NIC,
+    NR_REG_ONE_SW,
+    NR_REG_SW,
+    PortControl,
+)
+from impl.netmap.control import RX as RX_DIR
+from impl.netmap.control import TX as TX_DIR
+from model import REGIF, sources
 from model.core import Machine
 from model.netmap_forward import FORWARD
 from model.netmap_host import HOST_RX, HOST_TX
@@ -387,22 +397,42 @@ def one_thread_per_ring() -> Question:
     ]
 
 
+#: The register calls behind the binding-modes table, row by row (``i = 2``).
+_MODE_CALLS = ((NR_REG_ALL_NIC, 0), (NR_REG_ONE_NIC, 2), (NR_REG_SW, 0), (NR_REG_NIC_SW, 0),
+               (NR_REG_ONE_SW, 0))
+
+
 def binding_modes() -> Question:
     modes = [
         ("NR_REG_ALL_NIC", "netmap:foo", "every hardware ring pair (the default)"),
         ("NR_REG_ONE_NIC", "netmap:foo-i", "hardware ring pair i (`nr_ringid`)"),
         ("NR_REG_SW", "netmap:foo^", "the host rings"),
         ("NR_REG_NIC_SW", "netmap:foo*", "every hardware ring and the host rings"),
-        ("NR_REG_ONE_SW", "netmap:foo^i", "host ring pair i"),
+        ("NR_REG_ONE_SW", "netmap:foo^i", "host ring pair i (here the only one, 0)"),
     ]
+    port = PortControl(4, 4, host_rings=1)
+    rows = []
+    for (name, port_name, rings), (mode, ringid) in zip(modes, _MODE_CALLS, strict=True):
+        b = port.binding(mode, ringid)
+        assert not isinstance(b, int)
+        spans = [f"{b.first[t]}" if b.last[t] - b.first[t] == 1
+                 else f"{b.first[t]}..{b.last[t] - 1}" for t in (TX_DIR, RX_DIR)]
+        rows.append([md.tick(name), md.tick(port_name), rings,
+                     f"TX {spans[0]}, RX {spans[1]}"])
     return "Binding modes: which rings a descriptor syncs", [
-        NOT_MODELLED.format(what="ports, descriptors or binding modes"),
+        "**Partly modelled**: which descriptor puts a ring into netmap mode "
+        f"([NIOCREGIF, close and per-ring modes]({REGIF.name}.md)), poll() over the rings "
+        f"of a binding ({md.link('poll over several rings', 'poll.md', POLL_RINGS_HEADING)}) "
+        f"and who an interrupt wakes ([poll() wake-ups]({WAKE.name}.md)) are modelled and "
+        "proved; the mapping from `nr_mode` to rings is implemented "
+        "(`impl/netmap/control.py`) and tested, not proved.",
         "`nr_mode` of the register request picks the rings a file descriptor is bound to "
         f"({sources.link('netmap_interp_ringid')}); every NIOCTXSYNC / NIOCRXSYNC / poll on "
         "that descriptor syncs all of them, one after another, each with the protocol the "
-        "model describes for one ring.",
-        md.table(["nr_mode", "port name", "rings"], [[md.tick(a), md.tick(b), c]
-                                                      for a, b, c in modes]),
+        "model describes for one ring. The last column is what the implementation binds "
+        "on an adapter with 4 ring pairs and one host ring pair (`i = 2`; ring 4 of each "
+        "direction is the host ring):",
+        md.table(["nr_mode", "port name", "rings", "bound (4 ring pairs, i = 2)"], rows),
         "`NR_TX_RINGS_ONLY` / `NR_RX_RINGS_ONLY` drop one direction; `NR_EXCLUSIVE` "
         "refuses rings somebody else has bound. In the ring array the host rings come "
         "after the hardware rings: `NETMAP_TXRING(nifp, nr_tx_rings + k)` is host TX ring "
