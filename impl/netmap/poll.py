@@ -14,11 +14,11 @@ has no free slot (``nm_kr_txempty``), hardened when the caller would block
 (``nm_kr_wouldblock``).
 
 A stopped ring (``Krings.stopped``, nm_kr_stop) is skipped with POLLERR; as shipped the
-lock-free pass does not look at it, hardened it does.
+lock-free pass does not look at it, hardened it does.  A ring another thread is syncing
+(``Krings.busy``) is passed without POLLERR and without a sync (NM_KR_BUSY).  poll()'s
+rxsync passes no NAF_FORCE_READ (:class:`impl.netmap.driver.RxRead`).
 
-A handle bound to several rings of a direction is not supported yet: the C's TX loop
-stops asking for POLLOUT after the first ring that finds room, which makes which rings are
-synced depend on the rings before them.
+A handle bound to several rings of a direction is :mod:`impl.netmap.poll_rings`.
 """
 
 from __future__ import annotations
