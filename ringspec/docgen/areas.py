@@ -42,7 +42,7 @@ from model.netmap_state import rx_regions, tx_regions
 from model.netmap_switch import init as switch_init
 from model.netmap_switch_tx import init as switch_tx_init
 from model.netmap_wakeup import wake_init
-from ringspec.docgen import switch_pictures
+from ringspec.docgen import common, md, switch_pictures
 from ringspec.docgen.scenario import Action, Scenario
 
 #: A named subterm: (name, function of a state giving the term), see :class:`Area`.
@@ -310,6 +310,6 @@ AREAS: dict[str, Area] = {
                    "rxsync_hardened", {"force": 0, "late": 0}),
         )),
         "Example: a frame that lands during the sync (the as-shipped order is a "
-        "[finding](findings.md#an-rx-interrupt-lost-between-the-read-loop-and-the-clear))",
+        f"{md.link('finding', 'findings.md', common.PENDINTR_FINDING)})",
     ),
 }

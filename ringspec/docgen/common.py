@@ -30,6 +30,9 @@ PAGES = (
     ("glossary.md", "Glossary"),
 )
 
+#: The NKR_PENDINTR finding's heading on the findings page (other pages link to it).
+PENDINTR_FINDING = "An RX interrupt lost between the read loop and the clear"
+
 VIEW_MEANING = {
     "keeps": "keeps the user view (needs a consistent view and preserves it)",
     "restores": "restores the user view (re-establishes it whatever the user wrote)",

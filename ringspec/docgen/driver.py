@@ -5,7 +5,7 @@ registry)."""
 
 from __future__ import annotations
 
-from model import sources
+from model import PENDINTR, WAKE, sources
 from model.core import Machine
 from model.netmap_ring import (
     AS_SHIPPED,
@@ -153,9 +153,36 @@ def _lazy_reclaim() -> list[str]:
         f"when forced or when {sources.link('nm_kr_txempty')} (rhead == hwtail, the ring "
         f"is full) ({sources.link('ixgbe_netmap_txsync (reclaim)', 'the test')}). That is "
         "legal (hwtail may lag the NIC; it never runs ahead), but then a poll-driven "
-        "application sees tail move only when the ring fills up. **Not yet modelled**: "
-        "the model's driver reclaims on every sync, as with NAF_FORCE_RECLAIM. On RX, "
-        f"{sources.link('NAF_FORCE_READ')} plays the same role for reporting packets.",
+        "application sees tail move only when the ring fills up. The ring model's own "
+        "syncs reclaim every time, as NIOCTXSYNC does; poll's model "
+        "(`model/netmap_poll.py`, `tx_reclaims`) has the lazy test, and it is a finding: "
+        "a caller that keeps free slots and sets cur = tail sleeps while completed slots "
+        "wait ([poll() on a ring](poll.md)). Reclaim when the caller would block "
+        "(`nm_kr_wouldblock`, rcur == hwtail) instead. On RX, "
+        f"{sources.link('NAF_FORCE_READ')} plays the same role for reporting packets: "
+        "see the next section.",
+    ]
+
+
+def _interrupts() -> list[str]:
+    return [
+        "## Interrupts and NKR_PENDINTR",
+        "The driver's interrupt handler calls `netmap_rx_irq` / `netmap_tx_irq`; for a "
+        f"ring in netmap mode {sources.link('netmap_common_irq')} sets `NKR_PENDINTR` "
+        "(RX) and notifies the ring, which wakes the descriptors asleep on it: the ring's "
+        "own selinfo and, while a descriptor bound to several rings is registered, the "
+        f"adapter's global one ({sources.link('netmap_notify')}; "
+        f"[poll() wake-ups]({WAKE.name}.md)).",
+        "With `dev.netmap.no_pendintr=0` your rxsync reads the NIC only when the caller "
+        "passed NAF_FORCE_READ (NIOCRXSYNC does, poll() does not) or `NKR_PENDINTR` is "
+        "set. **Clear `NKR_PENDINTR` before you read the NIC's descriptors, not after**: "
+        "every native driver at the pinned commit clears it after its read loop "
+        f"({sources.link('ixgbe_netmap_rxsync (NKR_PENDINTR clear)', 'ixgbe')}), so a "
+        "frame that lands behind the loop and interrupts before the clear loses its "
+        "interrupt, and poll() leaves it in the ring until the next frame "
+        f"({md.link('the finding', 'findings.md', common.PENDINTR_FINDING)}; "
+        f"[the model]({PENDINTR.name}.md)). The invariants to keep:",
+        _checklist(PENDINTR),
     ]
 
 
@@ -186,6 +213,7 @@ def render() -> str:
         *_guard(),
         *_reset(),
         *_lazy_reclaim(),
+        *_interrupts(),
         "## Checklist: the ring invariants a driver must keep",
         "Generated from the model's invariant registry; the proofs check each one for "
         "every transition and every ring size.",

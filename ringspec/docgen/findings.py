@@ -730,7 +730,7 @@ def _forward_findings(rows: list[Row]) -> list[str]:
     ]
 
 
-PENDINTR_TITLE = "An RX interrupt lost between the read loop and the clear"
+PENDINTR_TITLE = common.PENDINTR_FINDING
 
 #: The NKR_PENDINTR finding's worked example (as shipped; the table's steps are the C's).
 PENDINTR_EXAMPLE = Scenario("finding-pendintr", PENDINTR, pendintr_init(8), (
