@@ -50,6 +50,13 @@ class RxRead:
     during: Callable[[], object] | None = None
 
 
+#: NIOCRXSYNC's read: NAF_FORCE_READ, the flag cleared after the read loop.
+FORCE_READ = RxRead()
+
+#: The same with the hardened order (the flag cleared first).
+FORCE_READ_CLEAR_FIRST = RxRead(clear_first=True)
+
+
 @dataclass(frozen=True)
 class Handover:
     """What the driver handed to the device, per ring of the batch."""
@@ -139,13 +146,15 @@ def rx_driver_sync(
     Refill: give up to ``refill`` released slots [hwcur, rhead) back as empty buffers
     (good prefix only), write RDT = k2n(hwcur) - 1.  Returns (slots reported per ring,
     handover)."""
-    read = read or RxRead()
+    read = read or FORCE_READ
     n = kr.num_slots
     hwtail = get(kr.hwtail, rings)
-    reads = (read.no_pendintr or read.force) or get(kr.pendintr, rings)
+    reads = True if read.force or read.no_pendintr else get(kr.pendintr, rings)
     if read.clear_first:
-        kr.pendintr[rings] = where(reads, False, get(kr.pendintr, rings))
-    nic = where(reads, kr.n2k(rings, get(dev.head, rings)), hwtail)
+        _clear_pendintr(kr, rings, reads)
+    nic = kr.n2k(rings, get(dev.head, rings))
+    if reads is not True:
+        nic = where(reads, nic, hwtail)
     reported = ring_dist(hwtail, nic, n)
     if any_(reported):
         seg, _, idx = flat_ranges(hwtail, reported, n)
@@ -156,11 +165,19 @@ def rx_driver_sync(
     if read.during is not None:
         read.during()
     if not read.clear_first:
-        kr.pendintr[rings] = where(reads, False, get(kr.pendintr, rings))
+        _clear_pendintr(kr, rings, reads)
     want = minimum(refill, ring_dist(get(kr.hwcur, rings), get(kr.rhead, rings), n))
     ho = _hand_over(kr, dev, rings, want, check_len=False)
     dev.doorbell(rings, kr.k2n(rings, get(kr.hwcur, rings)) - 1)
     return reported, ho
+
+
+def _clear_pendintr(kr: Krings, rings: Rings, reads: Any) -> None:
+    """NKR_PENDINTR cleared on the rings whose NIC was read."""
+    if reads is True:
+        kr.pendintr[rings] = False
+    else:
+        kr.pendintr[rings] = where(reads, False, get(kr.pendintr, rings))
 
 
 def driver_ring_init(kr: Krings, dev: SoftRings, rings: np.ndarray) -> None:

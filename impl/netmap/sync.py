@@ -21,7 +21,14 @@ from typing import Any
 import numpy as np
 
 from impl.netmap import batch
-from impl.netmap.driver import FORCE, RxRead, rx_driver_sync, tx_driver_sync
+from impl.netmap.driver import (
+    FORCE,
+    FORCE_READ,
+    FORCE_READ_CLEAR_FIRST,
+    RxRead,
+    rx_driver_sync,
+    tx_driver_sync,
+)
 from impl.netmap.kring import Krings
 from impl.netmap.prologue import (
     caller_accepts,
@@ -134,7 +141,10 @@ def rxsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
     check_policy(policy)
     if (kr.stopped[rings] | kr.busy[rings]).any():
         return _skipping(rxsync, policy, kr, dev, rings, refill, forward_up, read)
-    read = dataclasses.replace(read or RxRead(), clear_first=policy == HARDENED)
+    if read is None:
+        read = FORCE_READ_CLEAR_FIRST if policy == HARDENED else FORCE_READ
+    elif read.clear_first != (policy == HARDENED):
+        read = dataclasses.replace(read, clear_first=policy == HARDENED)
     sel, refill = batch.counts(rings, refill, "refill")
     acc = caller_accepts(kr, nm_rxsync_prologue(policy, kr, sel))
     if not batch.all_(acc):
