@@ -170,21 +170,33 @@ class RingsClaim:
     findings: frozenset[str] = frozenset()
 
 
+def nothing_seen(s: NetmapRing) -> Term:
+    """The user has nothing at its wake-up point: ``cur == tail``."""
+    return Eq(s.cur, s.tail)
+
+
+def nothing_left(direction: str, s: NetmapRing) -> Term:
+    """The kernel holds nothing back the NIC has done: every completed TX slot is
+    reclaimed (``nic == hwtail + 1``), every received packet reported (``nic ==
+    hwtail``)."""
+    return Eq(s.nic, ring_next(s.hwtail, s.n) if direction == "TX" else s.hwtail)
+
+
 def _pushed(rings: Sequence[NetmapRing], call: RingsCall, r: RingsResult) -> Term:
     return And(*[Or(Not(call.txpoll), stop, Eq(s.head, s.hwcur), synced)
                  for s, stop, synced in zip(rings, call.stopped, r.synced, strict=True)])
 
 
 def _ready(rings: Sequence[NetmapRing], call: RingsCall, r: RingsResult) -> Term:
-    return Or(Not(r.ready), *[Not(Eq(p.cur, p.tail)) for p in r.posts])
+    return Or(Not(r.ready), *[Not(nothing_seen(p)) for p in r.posts])
 
 
 def _sleep(rings: Sequence[NetmapRing], call: RingsCall, r: RingsResult) -> Term:
-    return Or(Not(r.sleeps), And(*[Eq(p.cur, p.tail) for p in r.posts]))
+    return Or(Not(r.sleeps), And(*[nothing_seen(p) for p in r.posts]))
 
 
 def _tx_live(rings: Sequence[NetmapRing], call: RingsCall, r: RingsResult) -> Term:
-    return Or(Not(r.sleeps), And(*[Eq(p.nic, ring_next(p.hwtail, p.n)) for p in r.posts]))
+    return Or(Not(r.sleeps), And(*[nothing_left("TX", p) for p in r.posts]))
 
 
 def _rx_all(rings: Sequence[NetmapRing], call: RingsCall, r: RingsResult) -> Term:
@@ -193,7 +205,7 @@ def _rx_all(rings: Sequence[NetmapRing], call: RingsCall, r: RingsResult) -> Ter
 
 
 def _rx_live(rings: Sequence[NetmapRing], call: RingsCall, r: RingsResult) -> Term:
-    return Or(Not(r.sleeps), And(*[Eq(p.nic, p.hwtail) for p in r.posts]))
+    return Or(Not(r.sleeps), And(*[nothing_left("RX", p) for p in r.posts]))
 
 
 CLAIMS: tuple[RingsClaim, ...] = (

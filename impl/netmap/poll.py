@@ -24,6 +24,7 @@ A handle bound to several rings of a direction is :mod:`impl.netmap.poll_rings`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -55,15 +56,16 @@ class PollOutcome:
         return f"PollOutcome(revents={self.revents:#x}, blocks={self.blocks})"
 
 
-def _found(kr: Krings, q: int) -> bool:
-    """netmap_poll's test after a sync: ``kring->rcur != kring->rtail``."""
-    return int(kr.rcur[q]) != int(kr.rtail[q])
+def found(kr: Krings, rings: Any) -> Any:
+    """netmap_poll's test after a sync: ``kring->rcur != kring->rtail`` (per ring of an
+    array, or for one ring)."""
+    return kr.rcur[rings] != kr.rtail[rings]
 
 
-def _first_pass_sees_stop(policy: str, kr: Krings, q: int) -> bool:
+def first_pass_sees(policy: str, kr: Krings, rings: Any) -> Any:
     """The lock-free pass may report the ring: as shipped it does not look at
     ``nkr_stopped``; hardened a stopped ring is never reported from it."""
-    return policy == "as_shipped" or not bool(kr.stopped[q])
+    return np.ones(np.shape(rings), dtype=bool) if policy == "as_shipped" else ~kr.stopped[rings]
 
 
 def _synced(r: object) -> tuple[bool, bool]:
@@ -80,7 +82,7 @@ def _poll_tx(policy: str, kr: Krings, dev: SoftRings, q: int, want: bool, txpoll
              lock_free: bool, sent: tuple[int, int]) -> tuple[bool, bool]:
     """The TX half on ring ``q``: (POLLOUT reported, POLLERR)."""
     if (lock_free and want and int(kr.ring_cur[q]) != int(kr.ring_tail[q])
-            and _first_pass_sees_stop(policy, kr, q)):
+            and first_pass_sees(policy, kr, q)):
         if not txpoll or int(kr.ring_head[q]) == int(kr.hwcur[q]):
             return True, False
         r = txsync(policy, kr, dev, np.array([q]), sent[0], POLL_RECLAIM[policy])
@@ -92,7 +94,7 @@ def _poll_tx(policy: str, kr: Krings, dev: SoftRings, q: int, want: bool, txpoll
         r = txsync(policy, kr, dev, np.array([q]), budget, POLL_RECLAIM[policy])
         ran, failed = _synced(r)
         err |= failed
-        if ran and _found(kr, q):
+        if ran and found(kr, q):
             return want, err
     return False, err
 
@@ -104,7 +106,7 @@ def _poll_rx(policy: str, kr: Krings, dev: SoftRings, q: int, want: bool, lock_f
         return False, False
     if (lock_free and int(kr.ring_cur[q]) != int(kr.ring_tail[q])
             and int(kr.rhead[q]) == int(kr.ring_head[q])
-            and _first_pass_sees_stop(policy, kr, q)):
+            and first_pass_sees(policy, kr, q)):
         return True, False
     err = False
     for budget in refill:
@@ -112,7 +114,7 @@ def _poll_rx(policy: str, kr: Krings, dev: SoftRings, q: int, want: bool, lock_f
                    RxRead(force=False, no_pendintr=no_pendintr))
         ran, failed = _synced(r)
         err |= failed
-        if ran and _found(kr, q):
+        if ran and found(kr, q):
             return True, err
     return False, err
 

@@ -19,11 +19,18 @@ import numpy as np
 
 from impl.netmap.driver import RxRead
 from impl.netmap.kring import Krings
-from impl.netmap.poll import POLL_RECLAIM, POLLERR, POLLIN, POLLOUT, PollOutcome
+from impl.netmap.poll import (
+    POLL_RECLAIM,
+    POLLERR,
+    POLLIN,
+    POLLOUT,
+    PollOutcome,
+    first_pass_sees,
+    found,
+)
 from impl.netmap.prologue import check_policy
 from impl.netmap.softdev import SoftRings
 from impl.netmap.sync import rxsync, txsync
-from model.netmap_sync import AS_SHIPPED
 
 Bound = tuple[Krings, SoftRings, np.ndarray]
 
@@ -36,24 +43,13 @@ def _budgets(value: object, rings: np.ndarray, default: int) -> np.ndarray:
     return out
 
 
-def _found(kr: Krings, rings: np.ndarray) -> np.ndarray:
-    """netmap_poll's test after a sync: ``kring->rcur != kring->rtail``, per ring."""
-    return kr.rcur[rings] != kr.rtail[rings]
-
-
-def _first_pass(policy: str, kr: Krings, rings: np.ndarray) -> np.ndarray:
-    """Per ring, the lock-free pass may look at it: as shipped always, hardened only if
-    it is not stopped."""
-    return np.ones(rings.size, dtype=bool) if policy == AS_SHIPPED else ~kr.stopped[rings]
-
-
 def _tx_sync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
              sent: np.ndarray) -> tuple[np.ndarray, bool]:
     """txsync without NAF_FORCE_RECLAIM on ``rings``: (found per ring, POLLERR)."""
     if rings.size == 0:
         return np.zeros(0, dtype=bool), False
     r = txsync(policy, kr, dev, rings, sent, POLL_RECLAIM[policy])
-    return ~r.skipped & _found(kr, rings), _pollerr(r)
+    return ~r.skipped & found(kr, rings), _pollerr(r)
 
 
 def _pollerr(r: object) -> bool:
@@ -68,7 +64,7 @@ def _poll_tx(policy: str, bound: Bound, want: bool, txpoll: bool, lock_free: boo
     """The TX half over the bound rings: (POLLOUT reported, POLLERR)."""
     kr, dev, rings = bound
     ready = bool(lock_free and want and (
-        (kr.ring_cur[rings] != kr.ring_tail[rings]) & _first_pass(policy, kr, rings)).any())
+        (kr.ring_cur[rings] != kr.ring_tail[rings]) & first_pass_sees(policy, kr, rings)).any())
     want = want and not ready
     if not (txpoll or want):
         return ready, False
@@ -101,14 +97,14 @@ def _poll_rx(policy: str, bound: Bound, want: bool, lock_free: bool,
         return False, False
     if lock_free and ((kr.ring_cur[rings] != kr.ring_tail[rings])
                       & (kr.rhead[rings] == kr.ring_head[rings])
-                      & _first_pass(policy, kr, rings)).all():
+                      & first_pass_sees(policy, kr, rings)).all():
         return True, False
     err = False
     read = RxRead(force=False, no_pendintr=no_pendintr)
     for refill in budgets:
         r = rxsync(policy, kr, dev, rings, refill, None, read)
         err |= _pollerr(r)
-        if (~r.skipped & _found(kr, rings)).any():
+        if (~r.skipped & found(kr, rings)).any():
             return True, err
     return False, err
 
