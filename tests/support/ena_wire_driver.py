@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from impl.bus import Bus
-from impl.device import EnaDevice
+from impl.device import DeviceConfig, EnaDevice
 from impl.ena_defs import (
     LLQ_DESC_CHUNK,
     RX_CDESC_DTYPE,
@@ -28,6 +28,30 @@ from impl.ena_defs import (
     split_req_id,
 )
 from impl.ena_defs.admin import CreateCqCmd, CreateSqCmd
+from impl.packets import PacketBatch
+
+
+class Sink:
+    """Collects what a device puts on the wire."""
+
+    def __init__(self) -> None:
+        self.got: list[bytes] = []
+
+    def transmit(self, src: EnaDevice, batch: PacketBatch) -> None:
+        self.got += batch.frames()
+
+
+def device(**kw: object) -> tuple[EnaDevice, Sink]:
+    """A device of up to 4 queue pairs on a 4 MiB bus (1 MiB LLQ BAR) wired to a
+    :class:`Sink`; ``faults`` and ``tx_window`` go to the device, the rest to its
+    DeviceConfig."""
+    faults = kw.pop("faults", None)
+    window = kw.pop("tx_window", 1)
+    dev = EnaDevice(Bus(mem_size=1 << 22, llq_size=1 << 20, nvec=5),
+                    DeviceConfig(max_queues=4, **kw), faults, tx_window=window)  # type: ignore[arg-type]
+    sink = Sink()
+    dev.link = sink
+    return dev, sink
 
 
 def _u32(x: int) -> np.uint32:

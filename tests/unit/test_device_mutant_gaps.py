@@ -37,6 +37,7 @@ import numpy as np
 import pytest
 from support.ena_wire_driver import (
     Queue,
+    device,
     make_queue,
     post_rx,
     rx_completions,
@@ -69,25 +70,6 @@ from impl.ena_defs import (
 )
 from impl.ena_defs.admin import CreateCqCmd, CreateSqCmd
 from impl.packets import PacketBatch
-
-
-class Sink:
-    """Collects what a device puts on the wire."""
-
-    def __init__(self) -> None:
-        self.got: list[bytes] = []
-
-    def transmit(self, src: EnaDevice, batch: PacketBatch) -> None:
-        self.got += batch.frames()
-
-
-def device(**kw: object) -> tuple[EnaDevice, Sink]:
-    dev = EnaDevice(
-        Bus(mem_size=1 << 22, llq_size=1 << 20, nvec=5), DeviceConfig(max_queues=4, **kw)
-    )  # type: ignore[arg-type]
-    sink = Sink()
-    dev.link = sink
-    return dev, sink
 
 
 def payload(n: int, seed: int) -> bytes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from support.ena_wire_driver import (
+    device,
     make_queue,
     send_host,
     send_llq,
@@ -16,33 +17,12 @@ from support.ena_wire_driver import (
 from impl.bus import Bus
 from impl.device import DeviceConfig, EnaDevice, Faults, SimClock, Wire
 from impl.ena_defs import SqDirection, TxCdesc, TxDesc
-from impl.packets import PacketBatch
 
 
 def frames(n: int, seed: int = 0, lo: int = 60, hi: int = 400) -> list[bytes]:
     rng = np.random.default_rng(seed)
     return [rng.integers(0, 256, int(k), dtype=np.uint8).tobytes()
             for k in rng.integers(lo, hi, n)]
-
-
-class Sink:
-    """Collects what a device puts on the wire."""
-
-    def __init__(self) -> None:
-        self.got: list[bytes] = []
-
-    def transmit(self, src: EnaDevice, batch: PacketBatch) -> None:
-        self.got += batch.frames()
-
-
-def device(**kw: object) -> tuple[EnaDevice, Sink]:
-    faults = kw.pop("faults", None)
-    window = kw.pop("tx_window", 1)
-    dev = EnaDevice(Bus(mem_size=1 << 22, llq_size=1 << 20, nvec=5),
-                    DeviceConfig(max_queues=4, **kw), faults, tx_window=window)
-    sink = Sink()
-    dev.link = sink
-    return dev, sink
 
 
 @pytest.mark.parametrize("meta", [False, True])
