@@ -598,6 +598,15 @@ def _section(f: Finding, rows: list[Row], ev: Evidence) -> list[str]:
     ]
 
 
+def _refuted(what: str, rows: list[Row]) -> str:
+    """A finding's evidence, folded: the obligations refuted as expected and their
+    counterexamples."""
+    return md.details(f"Evidence: the {what} obligations refuted as expected",
+                      common.obligation_table(rows) + "\n\n" + "\n\n".join(
+                          f"`{r.id}`\n\n{common.counterexample(r.counterexample)}"
+                          for r in rows))
+
+
 def _poll_findings(rows: list[Row]) -> list[str]:
     """poll's findings: the story and worked example live on the poll page."""
     return [
@@ -615,10 +624,7 @@ def _poll_findings(rows: list[Row]) -> list[str]:
         "does through NIOCTXSYNC / NIOCRXSYNC. The worked example and every claim about "
         "poll are on [poll() on a ring](poll.md#cur-at-tail-with-free-slots-a-sleep-"
         "nothing-ends).",
-        md.details("Evidence: the poll obligations refuted as expected",
-                   common.obligation_table(rows) + "\n\n" + "\n\n".join(
-                       f"`{r.id}`\n\n{common.counterexample(r.counterexample)}"
-                       for r in rows)),
+        _refuted("poll", rows),
     ]
 
 
@@ -723,10 +729,7 @@ def _forward_findings(rows: list[Row]) -> list[str]:
         f"{last.clobbered} prepared TX slot overwritten (`clobbered`): the application's "
         "frame in slot 1 now sits in the host RX ring as a free buffer.",
         *_forward_trust_finding(rows),
-        md.details("Evidence: the transparent-mode obligations refuted as expected",
-                   common.obligation_table(rows) + "\n\n" + "\n\n".join(
-                       f"`{r.id}`\n\n{common.counterexample(r.counterexample)}"
-                       for r in rows)),
+        _refuted("transparent-mode", rows),
     ]
 
 
@@ -775,10 +778,7 @@ def _pendintr_findings(rows: list[Row]) -> list[str]:
         f"`pendintr = {last.pendintr}`, `irq_due = {last.irq_due}`: no poll() will read "
         "it. `impl.netmap` replays the same steps on the soft NIC "
         "(`tests/stateful/test_pendintr.py`).",
-        md.details("Evidence: the NKR_PENDINTR obligations refuted as expected",
-                   common.obligation_table(rows) + "\n\n" + "\n\n".join(
-                       f"`{r.id}`\n\n{common.counterexample(r.counterexample)}"
-                       for r in rows)),
+        _refuted("NKR_PENDINTR", rows),
     ]
 
 
