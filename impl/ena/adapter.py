@@ -521,12 +521,21 @@ class EnaAdapter:
                                else ResetReason.KEEP_ALIVE_TO)
 
     def check_for_admin_com_state(self) -> None:
-        com = self.com
-        if com is None or com.aq is None or com.aq.running_state:
+        reason = self.admin_stopped_reason()
+        if reason is None:
             return
         self.stats.admin_q_pause += 1
-        self.reset.trigger(ResetReason.MISSING_ADMIN_INTERRUPT
-                           if com.aq.is_missing_admin_interrupt else ResetReason.ADMIN_TO)
+        self.reset.trigger(reason)
+
+    def admin_stopped_reason(self) -> ResetReason | None:
+        """The reset reason ``check_for_admin_com_state`` gives an admin queue that
+        stopped (a command timed out): MISSING_ADMIN_INTERRUPT if its completion came
+        without an interrupt, else ADMIN_TO; None while it runs."""
+        com = self.com
+        if com is None or com.aq is None or com.aq.running_state:
+            return None
+        return (ResetReason.MISSING_ADMIN_INTERRUPT if com.aq.is_missing_admin_interrupt
+                else ResetReason.ADMIN_TO)
 
     def check_for_missing_completions(self) -> None:
         drv = self.driver

@@ -1,6 +1,8 @@
 """Entering and leaving netmap mode on an ENA adapter: ena_netmap_reg (``strategy=
 "classic"``), the 2015 RFC's way with the interface up (``strategy="rfc"``,
-:mod:`impl.ena.nm_rfc`), and what ``ena_up`` and ``ena_down`` do to rings in netmap mode.
+:mod:`impl.ena.nm_rfc`; its RX side leaves by waiting for traffic, ``rx_exit="wait"``, or
+by resetting the RX queues that still hold netmap buffers, ``rx_exit="reset"``), and what
+``ena_up`` and ``ena_down`` do to rings in netmap mode.
 
 ena_netmap_reg(onoff): clear ENA_FLAG_TRIGGER_RESET (as shipped), ``ena_down`` (which
 resets the device with ``reset_reason`` only if that flag is set), switch every ring's
@@ -44,12 +46,14 @@ from impl.ena import nm_rfc, nm_rx
 from impl.ena.driver import EnaDriver, Policy
 from impl.ena.nm_port import EnaNetmap
 from impl.ena.nm_rings import EnaNetmapRings
+from impl.ena.rss_cmds import indirect_table_set
 from impl.ena_defs.regs import ResetReason
 from impl.netmap.layout import NS_BUF_CHANGED
 from impl.netmap.reinit import netmap_reset
 from model.netmap_ring import HARDENED
 
 STRATEGIES = ("classic", "rfc")
+RX_EXITS = ("wait", "reset")
 
 if TYPE_CHECKING:
     from impl.ena.adapter import EnaAdapter
@@ -67,13 +71,20 @@ class AdapterNetmap:
     is the sync interface while registered."""
 
     def __init__(self, adapter: EnaAdapter, policy: str = HARDENED, buf_size: int = 2048,
-                 extra_bufs: int = 0, strategy: str = "classic") -> None:
+                 extra_bufs: int = 0, strategy: str = "classic",
+                 rx_exit: str = "wait") -> None:
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy {strategy!r}: choose one of {STRATEGIES}")
+        if rx_exit not in RX_EXITS:
+            raise ValueError(f"rx_exit {rx_exit!r}: choose one of {RX_EXITS}")
         self.adapter = adapter
         self.strategy = strategy
         """How ``reg`` enters and leaves: ``classic`` (ena_netmap_reg: down and up) or
         ``rfc`` (the interface stays up, :mod:`impl.ena.nm_rfc`)."""
+        self.rx_exit = rx_exit
+        """How the RFC's close takes the RX netmap buffers back from the device: ``wait``
+        for traffic to land in them, or ``reset`` the RX queues holding them
+        (:func:`impl.ena.nm_rfc.reset_rx_ring`).  The classic strategy ignores it."""
         self.leaving = False
         """The RFC's exit is under way: the device still holds netmap buffers."""
         self.policy = policy
@@ -148,7 +159,46 @@ class AdapterNetmap:
         nm_rfc.leave(self.rings)
         self.leaving = True
         self.drain(np.arange(ad.num_io_queues))
+        if self.leaving and self.rx_exit == "reset":
+            self._reset_rx()
         return 0
+
+    def _reset_rx(self) -> None:
+        """The reset exit (:mod:`impl.ena.nm_rfc`): every RX queue whose ids still hold
+        netmap buffers destroyed and created again, one after the other (admin commands
+        are sequential), the RSS indirection table set again if a queue came back with
+        another device index.  A failed command triggers the reset -- the reason
+        ``check_for_admin_com_state`` would give a stopped admin queue, else
+        DRIVER_INVALID_STATE -- and stops here: the reset task's ``ena_down`` frees what
+        is left (:meth:`down_free`).  The registration ends now if no netmap TX packet is
+        in flight, else with the last TX completion (:meth:`drain`)."""
+        rings, ad = self.rings, self.adapter
+        assert rings is not None
+        drv = rings.drv
+        for q in nm_rfc.rx_holding(rings).tolist():  # admin commands, one queue at a time
+            if not drv.datapath_up:
+                return
+            sq = int(drv.sq_idx[q, 1])
+            rc, got = nm_rfc.reset_rx_ring(rings, q)
+            ad.to_stack(got)
+            if rc == 0 and int(drv.sq_idx[q, 1]) != sq:
+                rc = self._rss_again(drv)
+            if rc:
+                ad.reset.trigger(ad.admin_stopped_reason() or ResetReason.DRIVER_INVALID_STATE)
+                return
+        if drv.datapath_up and not drv.xmit_held and nm_rfc.rx_drained(rings):
+            self._release()
+
+    def _rss_again(self, drv: EnaDriver) -> int:
+        """``ena_rss_configure``'s table: SET again with the RX SQs' device indices of
+        now (0 if RSS is off or the device does not support the feature)."""
+        ad = self.adapter
+        com, rss = ad.com, ad.rss
+        if not ad.rss_active or rss is None or rss.table is None or com is None \
+                or com.aq is None:
+            return 0
+        rc = indirect_table_set(com.aq, com.com, rss.table, drv.sq_idx[:, 1])
+        return 0 if rc == errno.EOPNOTSUPP else rc
 
     def drain(self, qs: np.ndarray) -> None:
         """An IO interrupt while leaving (:func:`impl.ena.nm_rfc.drain`), its packets up

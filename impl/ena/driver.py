@@ -46,7 +46,7 @@ from impl.ena_defs.constants import (
     PlacementPolicy,
     SqDirection,
 )
-from impl.ena_defs.layouts import DESC_SIZE, IntrReg
+from impl.ena_defs.layouts import DESC_SIZE, RX_CDESC_DTYPE, IntrReg
 from impl.packets import PacketBatch
 
 
@@ -199,15 +199,70 @@ class EnaDriver:
             self.sq_idx[q, 0] = sq.sq_idx
             tdb[q], llq_off[q] = sq.sq_doorbell_offset, sq.llq_descriptors_offset
             self.unmask_off[q] = cq.cq_interrupt_unmask_register_offset
-            cq = self._ok(self.port.create_cq(CreateCqCmd(rd, rx_cq + q * rd * 16, q + 1, 4)))
-            self.cq_idx[q, 1] = cq.cq_idx
-            sq = self._ok(self.port.create_sq(CreateSqCmd(
-                SqDirection.RX, PlacementPolicy.HOST, cq.cq_idx, rd,
-                rx_sq + q * rd * DESC_SIZE)))
-            self.sq_idx[q, 1] = sq.sq_idx
-            rdb[q] = sq.sq_doorbell_offset
+            rdb[q] = self._create_rx(q, rx_sq, rx_cq)
         self.tx.attach(tx_sq, tx_cq, tdb, llq_off)
         self.rx.attach(rx_sq, rx_cq, bufs, rdb)
+
+    def _create_rx(self, q: int, sq_base: int, cq_base: int) -> int:
+        """``ena_com_create_io_queue`` for RX queue ``q`` (ena_com qid ``2q + 1``): its CQ,
+        then its SQ bound to that CQ, the rings at ``q * depth`` entries from the bases;
+        returns the SQ's doorbell offset.  QueueSetupError if the device refuses (the
+        indices created so far are recorded, for :meth:`destroy_queues`)."""
+        rd, entry = self.cfg.rx_ring_size, RX_CDESC_DTYPE.itemsize
+        cq = self._ok(self.port.create_cq(CreateCqCmd(rd, cq_base + q * rd * entry, q + 1,
+                                                      entry // 4)))
+        self.cq_idx[q, 1] = cq.cq_idx
+        sq = self._ok(self.port.create_sq(CreateSqCmd(
+            SqDirection.RX, PlacementPolicy.HOST, cq.cq_idx, rd, sq_base + q * rd * DESC_SIZE)))
+        self.sq_idx[q, 1] = sq.sq_idx
+        return int(sq.sq_doorbell_offset)
+
+    # -- one RX queue destroyed and created again on a running adapter (ringspec's RFC
+    #    ring reset, impl/ena/nm_rfc.py; the C only does it for every queue, in ena_down
+    #    and ena_up)
+    def destroy_rx_queue(self, q: int) -> int:
+        """``ena_com_destroy_io_queue`` for RX queue ``q``: DESTROY_SQ, then DESTROY_CQ
+        (the device refuses to destroy a CQ an SQ still completes into).  Each index is
+        forgotten once the device confirms; returns 0 or the errno of the first command
+        that failed (the second is then not sent).
+
+        https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L2259
+        https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L1558
+        """
+        resp = self.port.destroy_sq(DestroySqCmd(int(self.sq_idx[q, 1]), SqDirection.RX))
+        if resp.status != AdminStatus.SUCCESS:
+            return status_to_errno(resp.status)
+        self.sq_idx[q, 1] = -1
+        resp = self.port.destroy_cq(DestroyCqCmd(int(self.cq_idx[q, 1])))
+        if resp.status != AdminStatus.SUCCESS:
+            return status_to_errno(resp.status)
+        self.cq_idx[q, 1] = -1
+        return 0
+
+    def create_rx_queue(self, q: int) -> int:
+        """RX queue ``q`` set up and created again after :meth:`destroy_rx_queue`, in the
+        same host memory: ``ena_setup_rx_resources``'s state (nothing posted, every id
+        free, ``next_to_use = next_to_clean = 0``), ``ena_com_create_io_queue``'s (rings
+        zeroed, counters 0, phase 1 -- or :attr:`DriverConfig.start`'s), then CREATE_CQ
+        and CREATE_SQ.  If CREATE_SQ fails the new CQ is destroyed again, as
+        ``ena_com_create_io_queue`` does.  Returns 0 or the ena_com errno; nothing is
+        posted (the caller refills).  The queue's RX counters are kept.
+
+        https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L2198
+        https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L873
+        https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L1636
+        """
+        qs = np.array([q], dtype=np.int64)
+        self.rx.forget(qs)
+        self.cfg.start.apply_rx(self.rx, qs)
+        try:
+            self.rx.db_off[q] = self._create_rx(q, self.rx.sq_base, self.rx.cq_base)
+        except QueueSetupError as e:
+            if self.cq_idx[q, 1] >= 0 and self.sq_idx[q, 1] < 0:
+                self.port.destroy_cq(DestroyCqCmd(int(self.cq_idx[q, 1])))
+                self.cq_idx[q, 1] = -1
+            return e.errno
+        return 0
 
     @staticmethod
     def _ok(resp):  # type: ignore[no-untyped-def]

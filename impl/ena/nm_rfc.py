@@ -29,14 +29,64 @@ ena_netmap_tx_cleanup for TX, each completion's netmap buffers freed.  Once no n
 packet is in flight (:func:`tx_drained`), ``free_tx_ids`` is initialised as
 ``ena_setup_tx_resources`` does (the queue is empty) and the stack's transmit resumes
 (:func:`restart_tx`); once no RX id holds a netmap buffer (:func:`rx_drained`) the memory
-can go.  The RX side waits for traffic: on an idle link it never ends.
+can go.  What is left on RX comes back one of two ways (the RFC's open question;
+``AdapterNetmap(..., rx_exit=...)``):
 
-Not here: leaving by resetting the ring.  On ENA that means destroying and creating the IO
-queue pair again through the admin queue, which the driver only does for every queue at
-once in ``ena_down`` / ``ena_up`` -- the classic exit.
+* ``"wait"``: for traffic to land in those buffers.  On an idle link it never ends.
+* ``"reset"`` (:func:`reset_rx_ring`, right after the close's first :func:`drain`): each
+  RX queue whose ids still hold netmap buffers is destroyed and created again through the
+  admin queue -- DESTROY_SQ then DESTROY_CQ (``ena_com_destroy_io_queue``), the driver's
+  RX state set up as ``ena_setup_rx_resources`` and ``ena_com_create_io_queue`` leave it,
+  CREATE_CQ then CREATE_SQ, and ``ring_size - 1`` mbufs posted as
+  ``ena_refill_all_rx_bufs`` does.  Once DESTROY_SQ has completed the device has forgotten
+  the queue and every buffer posted on it, so the completions it wrote before are read
+  (the RX cleanup, packets copied up the stack) and every netmap buffer of the queue goes
+  back to the allocator at once.  Four admin commands per queue, one queue after the
+  other, all inside the close: the RX side is done when ``reg(False)`` returns, whatever
+  the traffic.  The link never goes down (no ``ena_down``, no device reset) and the TX
+  queue of the pair is not touched.
+
+  Only the RX SQ/CQ pair is reset.  On ENA a queue pair (``struct ena_que``) is two
+  ena_com IO queues, TX (qid ``2q``) and RX (qid ``2q + 1``), each an SQ with its own CQ,
+  created and destroyed separately; they share only the MSI-X vector, whose unmask
+  register belongs to the TX CQ.  So the RX reset needs no TX drain first, and TX netmap
+  packets in flight are neither lost nor waited for by it: they complete on the TX CQ,
+  :func:`drain` frees their buffers, and the registration ends after the last one (the
+  stack's transmit stays held until then, as with ``"wait"``).  TX needs no reset: its
+  netmap buffers come back with the device's completions, not with traffic; a device
+  that never completes them is the missing-completion watchdog's case (a device reset,
+  :func:`abandon`).
+
+  While an RX queue is gone, frames the RSS table steers to it find no queue: the device
+  drops them and counts them (``rx_no_queue``, part of the ``rx_drops`` that
+  ENA_ADMIN_GET_STATS reports) -- dropped for a documented reason, not lost.  In the
+  simulation the device receives only when :meth:`impl.device.EnaDevice.rx` runs, so a
+  frame is dropped this way only if that happens between DESTROY_SQ and CREATE_SQ.
+  The queue comes back with the same device index (the device gives the lowest free one);
+  were it another, the RSS indirection table is set again
+  (:meth:`impl.ena.adapter_netmap.AdapterNetmap`).
+
+  A command that fails (an error status, or no completion: the admin queue stops) ends
+  the reset at once with ``ena_trigger_reset`` -- ADMIN_TO or MISSING_ADMIN_INTERRUPT if
+  the admin queue stopped, as ``check_for_admin_com_state`` would find at the next timer
+  tick, else DRIVER_INVALID_STATE (what ``ena_netmap_reg`` records when ``ena_up``
+  fails) -- which stops the datapath; the reset task's ``ena_down`` then frees every
+  netmap buffer still recorded (:func:`abandon`).  Buffers are given back as soon as the
+  SQ is known destroyed, so none is freed twice and none leaks on either path.  This is
+  ringspec's design: ENA destroys and creates IO queues only all at once, in
+  ``ena_down`` / ``ena_up``.
 
 A bad ``buf_idx`` the user left in a slot is skipped when the buffers go back (netmap's
 ``netmap_free_buf`` logs and skips it too); the memory is released whole at the end.
+
+Upstream (ena_com_destroy_io_queue, ena_com_create_io_queue, ena_setup_rx_resources,
+ena_refill_all_rx_bufs, check_for_admin_com_state, ena_trigger_reset):
+https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L2259
+https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L2198
+https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L873
+https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L1470
+https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L3183
+https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.h#L655
 """
 
 from __future__ import annotations
@@ -48,7 +98,7 @@ import numpy as np
 from impl.ena import nm_tx
 from impl.ena.nm_rings import EnaNetmapRings
 from impl.ena.rxq import RxResult
-from impl.ena_defs.constants import CLEAN_BUDGET
+from impl.ena_defs.constants import CLEAN_BUDGET, RX_DESC_BUDGET
 from impl.ena_defs.layouts import IntrReg
 from impl.netmap.prologue import nm_sync_finalize
 from impl.netmap.reinit import netmap_reset
@@ -138,16 +188,7 @@ def drain(nm: EnaNetmapRings, qs: np.ndarray) -> list[RxResult]:
         out = drv.cleanup(qs).rx
         nm.copies += _sweep_rx(nm)
         return out
-    out = []
-    live = qs
-    for _ in range(CLEAN_BUDGET):
-        rx = drv.rx.cleanup(live, drv.cfg.cdesc_mbz)
-        out.append(rx)
-        drv.reset.trigger_first(rx.reasons)
-        live = live[rx.again]
-        if drv.reset.triggered or live.size == 0:
-            break
-    nm.copies += _sweep_rx(nm)
+    out = _mbuf_rx(nm, qs)
     if drv.reset.triggered:
         return out
     clean = nm_tx.tx_cleanup(nm, qs, drv.cfg.cdesc_mbz)
@@ -158,6 +199,58 @@ def drain(nm: EnaNetmapRings, qs: np.ndarray) -> list[RxResult]:
     val = IntrReg.INTR_UNMASK.put(1).item()
     drv.bus.regs.write32_batch(drv.unmask_off[qs], np.full(qs.size, val))
     return out
+
+
+def _mbuf_rx(nm: EnaNetmapRings, qs: np.ndarray,
+             rounds: int = CLEAN_BUDGET) -> list[RxResult]:
+    """ENA's mbuf RX cleanup on ``qs``, up to ``rounds`` calls (``ENA_CLEAN_BUDGET`` in
+    an interrupt; a reset reason stops it), then the netmap buffers no id holds any more
+    back to the allocator, each one a packet was read out of counted as a copy."""
+    drv = nm.drv
+    out = []
+    live = qs
+    for _ in range(rounds):
+        rx = drv.rx.cleanup(live, drv.cfg.cdesc_mbz)
+        out.append(rx)
+        drv.reset.trigger_first(rx.reasons)
+        live = live[rx.again]
+        if drv.reset.triggered or live.size == 0:
+            break
+    nm.copies += _sweep_rx(nm)
+    return out
+
+
+def rx_holding(nm: EnaNetmapRings) -> np.ndarray:
+    """The RX queues with an id posted with a netmap buffer: those the reset exit
+    destroys and creates again."""
+    return np.flatnonzero((nm.rx_buf != 0).any(axis=1))
+
+
+def reset_rx_ring(nm: EnaNetmapRings, q: int) -> tuple[int, list[RxResult]]:
+    """The reset exit on RX queue ``q`` (the module docstring): DESTROY_SQ and
+    DESTROY_CQ; once the SQ is gone, the completions the device wrote before are read
+    (the mbuf RX cleanup, packets copied up the stack) and every netmap buffer posted on
+    the queue goes back to the allocator; then the queue set up and created again and
+    ``ring_size - 1`` mbufs posted (``ena_refill_all_rx_bufs``).  Returns 0 or the errno
+    of the admin command that failed (the caller triggers the reset), and what the
+    stack received."""
+    drv = nm.drv
+    qs = np.array([q], dtype=np.int64)
+    rc = drv.destroy_rx_queue(q)
+    got: list[RxResult] = []
+    if drv.sq_idx[q, 1] < 0:  # the device confirmed: it holds no buffer of the queue
+        if drv.datapath_up:  # enough calls for a whole ring of completions
+            got = _mbuf_rx(nm, qs, drv.cfg.rx_ring_size // RX_DESC_BUDGET + 1)
+        give_back(nm, nm.rx_buf[q][nm.rx_buf[q] != 0])
+        nm.rx_buf[q] = 0
+    if rc or drv.reset.triggered:
+        return rc, got
+    rc = drv.create_rx_queue(q)
+    if rc:
+        return rc, got
+    drv.rx.refill(qs, np.array([drv.cfg.rx_ring_size - 1]))
+    nm.ring_resets[q] += 1
+    return 0, got
 
 
 def tx_drained(nm: EnaNetmapRings) -> bool:

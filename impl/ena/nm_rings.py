@@ -62,6 +62,10 @@ class EnaNetmapRings:
         self.copies = np.zeros(nq, dtype=np.int64)
         """Per RX ring: packets copied between a stack mbuf and a netmap buffer (the RFC's
         way in and out, :mod:`impl.ena.nm_rfc`), over the registration."""
+        self.ring_resets = np.zeros(nq, dtype=np.int64)
+        """Per RX ring: times its IO queue was destroyed and created again to take the
+        netmap buffers back from the device (the RFC's reset exit,
+        :func:`impl.ena.nm_rfc.reset_rx_ring`)."""
 
     @classmethod
     def for_driver(cls, drv: EnaDriver, buf_size: int = 2048,

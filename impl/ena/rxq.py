@@ -108,16 +108,35 @@ class RxQueues:
         buffer): where the device wrote, so where a packet is read from."""
         self.stats = rx_counters(n)
         self.sq: np.ndarray | None = None
+        self.sq_base = self.cq_base = 0
+        """Host addresses of every queue's descriptor and completion rings (queue ``q``'s
+        at ``q * depth`` entries), set by :meth:`attach`."""
         self.cq: np.ndarray | None = None
         self.db_off = z.copy()
 
     def attach(self, sq_base: int, cq_base: int, buf_base: int, db_off: np.ndarray) -> None:
         n, d = self.cfg.nqueues, self.cfg.depth
+        self.sq_base, self.cq_base = sq_base, cq_base
         self.sq = self.bus.mem.array(sq_base, RX_DESC_DTYPE, n * d).reshape(n, d)
         self.cq = self.bus.mem.array(cq_base, RX_CDESC_DTYPE, n * d).reshape(n, d)
         self.buf_addr = buf_base + self.cfg.buf_size * np.arange(n * d).reshape(n, d)
         self.dma_addr = self.buf_addr.copy()
         self.db_off = np.asarray(db_off, dtype=np.int64)
+
+    def forget(self, qs: np.ndarray) -> None:
+        """Queues ``qs`` as a fresh set-up leaves them before their counters are set
+        (:meth:`impl.ena.start.QueueStart.apply_rx`): ``ena_setup_rx_resources``'s zeroed
+        ``rx_buffer_info`` (nothing posted; each id's DMA address its own buffer's), no
+        partial packet, and the descriptor and completion rings zeroed as
+        ``ena_com_create_io_queue`` allocates them (``BUS_DMA_ZERO``) -- the same host
+        memory here, so no stale completion can match the new phase."""
+        qs = np.asarray(qs, dtype=np.int64)
+        assert self.sq is not None and self.cq is not None
+        self.posted[qs] = False
+        self.dma_addr[qs] = self.buf_addr[qs]
+        self.cur_count[qs] = self.cur_start[qs] = 0
+        self.sq[qs] = np.zeros(1, dtype=RX_DESC_DTYPE)
+        self.cq[qs] = np.zeros(1, dtype=RX_CDESC_DTYPE)
 
     def free(self, queues: np.ndarray | slice = slice(None)) -> np.ndarray:
         return ring.free_entries(self.tail[queues], self.next_to_comp[queues], self.cfg.depth)

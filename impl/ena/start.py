@@ -42,18 +42,29 @@ class QueueStart:
     def apply(self, tx: Any, rx: Any) -> None:
         """Set the counters and free lists of fresh :class:`~impl.ena.txq.TxQueues` and
         :class:`~impl.ena.rxq.RxQueues` (before any buffer is posted)."""
-        for q, ids, nxt in ((tx, self.tx_free_ids, self.tx_next),
-                            (rx, self.rx_free_ids, self.rx_next)):
-            d = q.cfg.depth
-            if ids is not None:
-                if sorted(ids) != list(range(d)):
-                    raise ValueError("free ids must be a permutation of 0..depth-1")
-                q.free_ids[:] = np.asarray(ids, dtype=np.int64)[None, :]
-            if not 0 <= nxt < d:
-                raise ValueError("next_to_use must be a slot of the ring")
-            q.next_to_use[:] = q.next_to_clean[:] = nxt
-            # the counter and phase after `counter` increments from the C's start
-            c, ph = ring.advance(np.zeros(1, np.int64), np.ones(1, np.int64),
-                                 ring.u16(self.counter), d)
-            q.tail[:] = q.next_to_comp[:] = q.cq_head[:] = int(c[0])
-            q.phase[:] = q.cq_phase[:] = int(ph[0])
+        every = slice(None)
+        self._start(tx, self.tx_free_ids, self.tx_next, every)
+        self._start(rx, self.rx_free_ids, self.rx_next, every)
+
+    def apply_rx(self, rx: Any, qs: np.ndarray) -> None:
+        """The same start for the RX queues ``qs`` alone, created again on a running
+        adapter (:meth:`impl.ena.driver.EnaDriver.create_rx_queue`)."""
+        self._start(rx, self.rx_free_ids, self.rx_next, np.asarray(qs, dtype=np.int64))
+
+    def _start(self, q: Any, ids: tuple[int, ...] | None, nxt: int,
+               qs: slice | np.ndarray) -> None:
+        d = q.cfg.depth
+        if ids is not None:
+            if sorted(ids) != list(range(d)):
+                raise ValueError("free ids must be a permutation of 0..depth-1")
+            q.free_ids[qs] = np.asarray(ids, dtype=np.int64)[None, :]
+        else:
+            q.free_ids[qs] = np.arange(d, dtype=np.int64)[None, :]
+        if not 0 <= nxt < d:
+            raise ValueError("next_to_use must be a slot of the ring")
+        q.next_to_use[qs] = q.next_to_clean[qs] = nxt
+        # the counter and phase after `counter` increments from the C's start
+        c, ph = ring.advance(np.zeros(1, np.int64), np.ones(1, np.int64),
+                             ring.u16(self.counter), d)
+        q.tail[qs] = q.next_to_comp[qs] = q.cq_head[qs] = int(c[0])
+        q.phase[qs] = q.cq_phase[qs] = int(ph[0])
