@@ -240,28 +240,33 @@ class EnaDriver:
         return 0
 
     def create_rx_queue(self, q: int) -> int:
-        """RX queue ``q`` set up and created again after :meth:`destroy_rx_queue`, in the
-        same host memory: ``ena_setup_rx_resources``'s state (nothing posted, every id
-        free, ``next_to_use = next_to_clean = 0``), ``ena_com_create_io_queue``'s (rings
-        zeroed, counters 0, phase 1 -- or :attr:`DriverConfig.start`'s), then CREATE_CQ
-        and CREATE_SQ.  If CREATE_SQ fails the new CQ is destroyed again, as
-        ``ena_com_create_io_queue`` does.  Returns 0 or the ena_com errno; nothing is
-        posted (the caller refills).  The queue's RX counters are kept.
+        """RX queue ``q`` created again after :meth:`destroy_rx_queue`, in the same host
+        memory: the rings zeroed, CREATE_CQ, CREATE_SQ, and then the driver's state of a
+        fresh queue -- ``ena_setup_rx_resources``'s (nothing posted, every id free,
+        ``next_to_use = next_to_clean = 0``) and ``ena_com_create_io_queue``'s (counters
+        0, phase 1; or :attr:`DriverConfig.start`'s).  That state comes only once the
+        device has the queue: the timer service runs while the driver waits for an admin
+        command, and its empty-ring check would otherwise find the queue empty and post
+        buffers behind a doorbell the device ignores.  If CREATE_SQ fails the new CQ is
+        destroyed again, as ``ena_com_create_io_queue`` does.  Returns 0 or the ena_com
+        errno; nothing is posted (the caller refills).  The queue's RX counters are kept.
 
         https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L2198
         https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L873
         https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L1636
         """
         qs = np.array([q], dtype=np.int64)
-        self.rx.forget(qs)
-        self.cfg.start.apply_rx(self.rx, qs)
+        self.rx.zero_rings(qs)
         try:
-            self.rx.db_off[q] = self._create_rx(q, self.rx.sq_base, self.rx.cq_base)
+            db = self._create_rx(q, self.rx.sq_base, self.rx.cq_base)
         except QueueSetupError as e:
             if self.cq_idx[q, 1] >= 0 and self.sq_idx[q, 1] < 0:
                 self.port.destroy_cq(DestroyCqCmd(int(self.cq_idx[q, 1])))
                 self.cq_idx[q, 1] = -1
             return e.errno
+        self.rx.forget(qs)
+        self.cfg.start.apply_rx(self.rx, qs)
+        self.rx.db_off[q] = db
         return 0
 
     @staticmethod

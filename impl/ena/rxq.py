@@ -123,20 +123,23 @@ class RxQueues:
         self.dma_addr = self.buf_addr.copy()
         self.db_off = np.asarray(db_off, dtype=np.int64)
 
-    def forget(self, qs: np.ndarray) -> None:
-        """Queues ``qs`` as a fresh set-up leaves them before their counters are set
-        (:meth:`impl.ena.start.QueueStart.apply_rx`): ``ena_setup_rx_resources``'s zeroed
-        ``rx_buffer_info`` (nothing posted; each id's DMA address its own buffer's), no
-        partial packet, and the descriptor and completion rings zeroed as
-        ``ena_com_create_io_queue`` allocates them (``BUS_DMA_ZERO``) -- the same host
-        memory here, so no stale completion can match the new phase."""
+    def zero_rings(self, qs: np.ndarray) -> None:
+        """The descriptor and completion rings of queues ``qs`` zeroed, as
+        ``ena_com_create_io_queue`` allocates them (``BUS_DMA_ZERO``; the same host memory
+        here), so no stale completion can match the new queue's phase."""
         qs = np.asarray(qs, dtype=np.int64)
         assert self.sq is not None and self.cq is not None
+        self.sq[qs] = np.zeros(1, dtype=RX_DESC_DTYPE)
+        self.cq[qs] = np.zeros(1, dtype=RX_CDESC_DTYPE)
+
+    def forget(self, qs: np.ndarray) -> None:
+        """Queues ``qs`` as ``ena_setup_rx_resources``'s zeroed ``rx_buffer_info`` leaves
+        them (nothing posted; each id's DMA address its own buffer's) and with no partial
+        packet; the counters are :meth:`impl.ena.start.QueueStart.apply_rx`'s."""
+        qs = np.asarray(qs, dtype=np.int64)
         self.posted[qs] = False
         self.dma_addr[qs] = self.buf_addr[qs]
         self.cur_count[qs] = self.cur_start[qs] = 0
-        self.sq[qs] = np.zeros(1, dtype=RX_DESC_DTYPE)
-        self.cq[qs] = np.zeros(1, dtype=RX_CDESC_DTYPE)
 
     def free(self, queues: np.ndarray | slice = slice(None)) -> np.ndarray:
         return ring.free_entries(self.tail[queues], self.next_to_comp[queues], self.cfg.depth)
