@@ -1,6 +1,6 @@
 """``ringspec modes`` on ENA: the classic ``ena_netmap_reg`` and the 2015 RFC
-(:mod:`impl.ena.nm_rfc`) through one traffic scenario on a whole adapter and a looped-back
-simulated device.
+(:mod:`impl.ena.nm_rfc`, leaving by waiting for traffic and by resetting the RX queues)
+through one traffic scenario on a whole adapter and a looped-back simulated device.
 
 The scenario (:class:`EnaScenario`): the adapter (hardened driver, ``queues`` IO queue
 pairs of ``ring_size`` slots) runs ``ticks`` ticks of 100 simulated ms.  Every tick
@@ -13,14 +13,19 @@ netmap mode is entered at tick ``enter_at`` and left at ``exit_at``; the run con
 until ``ticks`` and until the registration has ended.
 
 Each frame carries its number, so every frame is accounted for by number: ``frames``
-(sent), ``delivered`` (received by the stack or the netmap user), ``freed_at_down`` (stack
-packets ``ena_down`` freed before their completion: lost to the sender, whether or not the
-device had sent them), ``uncounted`` (frames neither delivered nor freed that way: no
-counter anywhere has them -- the filled RX buffers ``ena_down`` frees),
-``duplicated`` (received twice: must be 0), ``copies`` (buffers copied between an mbuf and
-a netmap buffer), ``device_resets``, ``leave_ticks`` (ticks from the close until the
-registration ended: 0 when the close finished it) and ``leaked_bytes`` (host memory not
-returned at the end: must be 0).
+(sent), ``delivered`` (received by the stack or the netmap user), ``dropped`` (discarded
+with a counter saying so: the device's ``rx_drops`` -- no posted buffer, or no RX queue,
+as while the reset exit has one destroyed -- read through ENA_ADMIN_GET_STATS, and the
+driver's ``br_drops`` / ``dma_mapping_err``), ``freed_at_down`` (stack packets
+``ena_down`` freed before their completion: lost to the sender, whether or not the device
+had sent them), ``lost`` (frames neither delivered, dropped nor freed that way: no counter
+anywhere has them -- the filled RX buffers ``ena_down`` frees), ``duplicated`` (received
+twice: must be 0), ``copies`` (buffers copied between an mbuf and a netmap buffer),
+``ring_resets`` (RX IO queues destroyed and created again by the reset exit),
+``device_resets``, ``interface_downs`` (``ena_down`` calls: the interface taken down,
+its queues destroyed), ``leave_ticks``
+(ticks from the close until the registration ended: 0 when the close finished it) and
+``leaked_bytes`` (host memory not returned at the end: must be 0).
 """
 
 from __future__ import annotations
@@ -40,9 +45,11 @@ from ringspec.ena_netmap_run import put_frames, room, stack_frames, take_packets
 
 TICK_NS = 100_000_000
 FRAME_LEN = 64
-COLUMNS = ("strategy", "exit", "frames", "delivered", "freed_at_down", "uncounted",
-           "duplicated", "copies", "device_resets", "leave_ticks", "leaked_bytes")
-RUNS = (("classic", ""), ("rfc", "wait"))
+COLUMNS = ("strategy", "exit", "frames", "delivered", "dropped", "freed_at_down", "lost",
+           "duplicated", "copies", "ring_resets", "device_resets", "interface_downs", "leave_ticks",
+           "leaked_bytes")
+#: (strategy, how an RFC registration's RX side leaves) of each row.
+RUNS = (("classic", ""), ("rfc", "wait"), ("rfc", "reset"))
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,7 @@ def _numbers(payloads: list[bytes]) -> list[int]:
 class _Run:
     """One adapter, its device and the frames' ledger for one strategy."""
 
-    def __init__(self, strategy: str, sc: EnaScenario) -> None:
+    def __init__(self, strategy: str, sc: EnaScenario, rx_exit: str = "wait") -> None:
         self.sc = sc
         self.bus = Bus(mem_size=1 << 25, nvec=sc.queues + 1)
         clock = SimClock()
@@ -80,13 +87,14 @@ class _Run:
         ad.requested_tx_ring_size = ad.requested_rx_ring_size = sc.ring_size
         assert ad.up() == 0
         self.dev.events.start()
-        self.an = AdapterNetmap(ad, strategy=strategy)
+        self.an = AdapterNetmap(ad, strategy=strategy, rx_exit=rx_exit)
         self.arena = self.bus.mem.alloc(sc.rate * FRAME_LEN, 64)
         self.sent = 0
         self.received: list[int] = []
         ad.on_stack_rx = self._stack_receives
         self.baseline = self.bus.mem.allocated
         self.resets0 = self.dev.mgmt_stats.resets
+        self.downs0 = ad.stats.interface_down
 
     def _stack_receives(self, r: RxResult) -> None:
         self.received += _numbers(stack_frames(r))
@@ -122,8 +130,9 @@ class _Run:
 
 
 def run(strategy: str, leave: str, sc: EnaScenario) -> dict[str, int | str]:
-    """The scenario through one strategy; the figures of the module docstring."""
-    r = _Run(strategy, sc)
+    """The scenario through one strategy (``leave``: the RFC's RX exit); the figures of
+    the module docstring."""
+    r = _Run(strategy, sc, leave or "wait")
     an = r.an
     registration = None
     leave_ticks = 0
@@ -143,20 +152,26 @@ def run(strategy: str, leave: str, sc: EnaScenario) -> dict[str, int | str]:
             leave_ticks, leaving_since = tick - leaving_since + 1, None
         tick += 1
         if tick > sc.ticks + 100:
-            raise RuntimeError(f"{strategy}: the registration never ended")
+            raise RuntimeError(f"{strategy}/{leave}: the registration never ended")
     counts = np.bincount(np.asarray(r.received, dtype=np.int64), minlength=r.sent)
     ledger = r.ad.packets()
+    rc, hw = r.ad.get_basic_stats()
+    assert rc == 0, f"ENA_ADMIN_GET_STATS failed: {rc}"
+    dropped = hw["rx_drops"] + ledger.dropped
     got = int((counts > 0).sum())
     return {
         "strategy": strategy,
         "exit": leave or "down-swap-up",
         "frames": r.sent,
         "delivered": got,
+        "dropped": dropped,
         "freed_at_down": ledger.freed_at_down,
-        "uncounted": r.sent - got - ledger.freed_at_down,
+        "lost": r.sent - got - dropped - ledger.freed_at_down,
         "duplicated": int((counts > 1).sum()),
         "copies": int(registration.copies.sum()) if registration is not None else 0,
+        "ring_resets": int(registration.ring_resets.sum()) if registration is not None else 0,
         "device_resets": r.dev.mgmt_stats.resets - r.resets0,
+        "interface_downs": r.ad.stats.interface_down - r.downs0,
         "leave_ticks": leave_ticks,
         "leaked_bytes": r.bus.mem.allocated - r.baseline,
     }
