@@ -13,7 +13,10 @@ every netmap buffer is in exactly one place after every step in netmap mode; in 
 mode the stack's packet ledger balances and no frame comes back more often than it was
 sent; and when the registration ends its netmap memory goes back to host memory.  The
 RFC's switches never reset the device or free a stack packet, and while the RFC's exit
-waits for the device, every netmap buffer is still in exactly one place (hardened).
+waits for the device, every netmap buffer is still in exactly one place (hardened).  The
+RFC's reset exit (``rx_exit="reset"``) leaves no RX netmap buffer with the device once the
+close returns (unless a reset was requested meanwhile), so all it can still wait for is
+netmap TX packets in flight.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from support.ena_adapter_rig import SECOND, adapter_rig
 
+from impl.ena import nm_rfc
 from impl.ena.adapter import AdapterConfig
-from impl.ena.adapter_netmap import STRATEGIES, AdapterNetmap
+from impl.ena.adapter_netmap import RX_EXITS, STRATEGIES, AdapterNetmap
 from impl.ena.driver import Policy
 from impl.ena.rxq import RxResult
 from impl.ena_defs.regs import ResetReason
@@ -42,8 +46,9 @@ REASONS = [ResetReason.MISS_TX_CMPL, ResetReason.INV_TX_REQ_ID, ResetReason.KEEP
 
 
 class EnaNetmapAdapter(RuleBasedStateMachine):
-    @initialize(policy=st.sampled_from(list(Policy)), strategy=st.sampled_from(STRATEGIES))
-    def start(self, policy: Policy, strategy: str) -> None:
+    @initialize(policy=st.sampled_from(list(Policy)), strategy=st.sampled_from(STRATEGIES),
+                rx_exit=st.sampled_from(RX_EXITS))
+    def start(self, policy: Policy, strategy: str, rx_exit: str) -> None:
         # one queue pair of 256 slots (the smallest ring ena_up accepts; the sysctl's
         # choice, set before the interface comes up) keeps each mode switch cheap
         self.rig = adapter_rig(adapter=AdapterConfig(ncpus=2, policy=policy), nvec=2,
@@ -51,7 +56,7 @@ class EnaNetmapAdapter(RuleBasedStateMachine):
         self.ad = self.rig.adapter
         self.ad.requested_tx_ring_size = self.ad.requested_rx_ring_size = 256
         assert self.ad.up() == 0
-        self.an = AdapterNetmap(self.ad, strategy=strategy)
+        self.an = AdapterNetmap(self.ad, strategy=strategy, rx_exit=rx_exit)
         self.hardened = policy is Policy.HARDENED
         self.sent: list[bytes] = []
         self.back: list[bytes] = []
@@ -59,7 +64,7 @@ class EnaNetmapAdapter(RuleBasedStateMachine):
         def stack_receives(r: RxResult) -> None:
             self.back += stack_frames(r)
         self.ad.on_stack_rx = stack_receives
-        event(f"{policy.value} {strategy}")
+        event(f"{policy.value} {strategy}" + (f" {rx_exit}" if strategy == "rfc" else ""))
 
     def view(self) -> NetmapReg:
         """The adapter as the model's state.  A reset task queued by a timer tick that
@@ -82,6 +87,10 @@ class EnaNetmapAdapter(RuleBasedStateMachine):
             # the interface stays up: no device reset, no stack packet freed
             assert after.resets == before.resets
             assert self.ad.packets().freed_at_down == freed
+            if self.an.rx_exit == "reset" and self.an.leaving:  # only TX is left
+                rings = self.an.rings
+                assert rings is not None and (rings.rx_buf == 0).all()
+                assert rings.drv.xmit_held and not nm_rfc.tx_drained(rings)
         if self.an.rings is None and base is not None:  # the registration ended
             assert base not in self.rig.bus.mem._blocks, "its netmap memory was kept"
         kept = NETMAP_REG.contracts["ENA-NM-RESET-KEPT"]
