@@ -125,7 +125,11 @@ def switch_section() -> list[str]:
         "`ena_down`. ringspec also runs the 2015 RFC's way on ENA (`impl/ena/nm_rfc.py`, "
         "`AdapterNetmap(adapter, strategy=\"rfc\")`): the interface stays up, the "
         "stack's posted buffers and packets in flight are kept and handed over one ring "
-        "round later, and the close waits for the device to give its netmap buffers back. "
+        "round later, and the close either waits for the device to give its netmap "
+        "buffers back (`rx_exit=\"wait\"`: on an idle link the RX side never ends) or "
+        "destroys and creates again, through the admin queue, each RX queue that still "
+        "holds some (`rx_exit=\"reset\"`: DESTROY_SQ, DESTROY_CQ, CREATE_CQ, CREATE_SQ, "
+        "the stack's mbufs posted; the TX side still drains by completions). "
         "The two are compared, frame by frame, on [the enter/exit page](modes.md#on-ena).",
     ]
 

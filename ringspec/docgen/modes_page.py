@@ -43,7 +43,23 @@ def _ena_section(sc: modes_ena.EnaScenario, rows: list[dict]) -> list[str]:
         "(each packet copied up the stack, the buffer freed, an mbuf posted) and the TX "
         "completions; the stack's transmit is held until no netmap TX packet is in flight "
         "(then `free_tx_ids` is set up as `ena_setup_tx_resources` does), and the "
-        "registration's memory goes when no RX descriptor holds a netmap buffer.",
+        "registration's memory goes when no RX descriptor holds a netmap buffer. The RX "
+        "netmap buffers the device still holds come back one of two ways "
+        "(`AdapterNetmap(adapter, strategy=\"rfc\", rx_exit=...)`): **wait** for traffic "
+        "to land in them, or **reset** each RX queue that holds any -- DESTROY_SQ then "
+        "DESTROY_CQ through the admin queue, the completions the device wrote before read "
+        "into the stack, every netmap buffer of the queue back in the allocator at once "
+        "(the device has forgotten the queue), the driver's RX state set up as "
+        "`ena_setup_rx_resources` and `ena_com_create_io_queue` leave it, CREATE_CQ then "
+        "CREATE_SQ, and the stack's mbufs posted. Only the RX SQ/CQ pair is reset: on ENA "
+        "the TX and RX queues of a pair are separate ena_com IO queues, so the TX side "
+        "still drains by completions and the registration ends with the last one. Frames "
+        "that reach the device while an RX queue is gone are dropped and counted "
+        "(`rx_no_queue`, in the `rx_drops` of ENA_ADMIN_GET_STATS); a failed admin command "
+        "triggers the reset (ADMIN_TO or MISSING_ADMIN_INTERRUPT if the admin queue "
+        "stopped, else DRIVER_INVALID_STATE), whose `ena_down` frees what is left. ENA has "
+        "no such code either: it destroys and creates IO queues only all at once, in "
+        "`ena_down` / `ena_up`.",
         f"The scenario: {sc.queues} IO queue pairs of {sc.ring_size} slots; every tick (100 "
         f"simulated ms) {sc.rate} frames are sent -- by the stack outside netmap mode, by "
         "the netmap user on TX ring 0 in it -- and loop back; the switch comes after the "
@@ -52,23 +68,38 @@ def _ena_section(sc: modes_ena.EnaScenario, rows: list[dict]) -> list[str]:
         "until the registration ends. Each frame carries its number, so each is accounted "
         "for by number:",
         md.table(cols, [[md.tick(row[c]) for c in cols] for row in rows]),
+        "`dropped` counts frames discarded with a counter saying so (the device's "
+        "`rx_drops`, read through ENA_ADMIN_GET_STATS, and the driver's drops), `lost` "
+        "those no counter has, `ring_resets` the RX IO queues destroyed and created "
+        "again, `interface_downs` the `ena_down` calls.",
         "- **classic** loses the tick's packets at each switch: entering, the stack's "
         "packets in flight are freed by `ena_down` (`freed_at_down`: lost to the sender, "
         "although the device had sent them); leaving, the user's packets received but not "
         "yet read go with the RX buffers `ena_down` frees, and no counter anywhere has "
-        "them (`uncounted`). ENA keeps the link up across `ena_down` / `ena_up` (no "
+        "them (`lost`). ENA keeps the link up across `ena_down` / `ena_up` (no "
         "autonegotiation gap as on the soft NIC), and the device is not reset.",
-        "- **RFC** delivers every frame and pays one round of copies each way: the mbufs "
-        "posted at the switch, then the netmap buffers posted at the close (ENA refills in "
-        "only once more than `min(N/8, 256)` descriptors are free, so up to that many fewer "
-        "than N - 1 are posted). "
+        "- **RFC, wait** delivers every frame and pays one round of copies each way: the "
+        "mbufs posted at the switch, then the netmap buffers posted at the close (ENA "
+        "refills in only once more than `min(N/8, 256)` descriptors are free, so up to "
+        "that many fewer than N - 1 are posted). "
         "Its close waits `leave_ticks` for traffic to land in the netmap buffers the "
         "device holds: here the stack's own traffic, looped back; on an idle link it "
-        "would never end, and a reset (`ena_down`) ends it by freeing them all.",
-        "The unit tests `tests/unit/test_ena_rfc.py` check each step byte for byte (the "
+        "would never end, and a device reset (`ena_down`) ends it by freeing them all.",
+        "- **RFC, reset** delivers every frame too, copies only on the way in, and never "
+        "takes the interface down: its close resets each RX queue that holds netmap "
+        "buffers (`ring_resets`, four admin commands each) and is done with RX before it "
+        "returns, traffic or not; the registration ends in the same tick, when the netmap "
+        "TX packets still in flight complete. Nothing reaches the device while a queue is "
+        "gone in this scenario (the simulated device receives only when the scenario runs "
+        "it), so `dropped` is 0 here; `tests/unit/test_ena_rfc_reset.py` makes frames "
+        "arrive in that window and checks they are dropped and counted.",
+        "The unit tests `tests/unit/test_ena_rfc.py` and `test_ena_rfc_reset.py` check "
+        "each step byte for byte (the "
         "stack's packets reaching the netmap user and back, every netmap buffer in one "
         "place, the memory returned, EBUSY while the close waits, EINVAL when a stack "
-        "buffer is larger than a netmap buffer); the stateful machine "
+        "buffer is larger than a netmap buffer; the reset exit on an idle link, the "
+        "queue carrying the stack's traffic afterwards, and admin commands failing during "
+        "it); the stateful machine "
         "`tests/stateful/test_ena_netmap_adapter.py` runs both strategies with traffic, "
         "resets and time, and checks that an RFC switch never resets the device or frees a "
         "stack packet.",
@@ -138,6 +169,6 @@ def render() -> str:
         *_ena_section(ena, doc["ena"]["strategies"]),
         "Not yet here: the per-ring modes of a real adapter (`nr_mode` / `nr_pending_mode`, "
         "`netmap_krings_get`/`put`), which decide which rings switch (on ENA every ring "
-        "switches together), and the RFC's exit by ring reset on ENA.",
+        "switches together).",
     ]
     return md.page(TITLE, common.nav(PAGE), body)
