@@ -23,9 +23,12 @@ several rings add is the order and the shared flags:
   neither an event it asked for nor POLLERR, on the adapter's global selinfo
   (:mod:`model.netmap_wakeup`).
 
-Transparent mode's ``send_down`` (packets of the host RX ring forwarded down on poll) is
-not modelled here.  The claims are proved for two and three rings of any size (a bound on
-the number of rings, not on N: the formulas are unrolled per ring).
+A binding with the host rings (NR_REG_NIC_SW, NR_REG_SW) ends each direction with the host
+kring, synced by the host stack's own sync (:mod:`model.netmap_poll_host`); the loops are
+the same.  Transparent mode's ``send_down`` (packets of the host RX ring forwarded down on
+poll) is not modelled here.  The claims are proved for two and three NIC rings, and for
+the host kring alone and after one NIC ring, of any size (a bound on the number of rings,
+not on N: the formulas are unrolled per ring).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from model.core import And, Eq, Not, Or, Term, ring_next
+from model.core import And, Eq, Not, Or, Term, ring_dist, ring_next
 from model.netmap_poll import (
     RxPollParts,
     TxPollParts,
@@ -41,11 +44,14 @@ from model.netmap_poll import (
     rx_pass,
     tx_pass,
 )
+from model.netmap_poll_host import HOST_RX, HOST_TX
 from model.netmap_state import NetmapRing, select
 from model.netmap_sync import AS_SHIPPED
 
 #: The numbers of rings the claims are proved for.
 RING_COUNTS = (2, 3)
+#: ... and, with the host kring last, the numbers of rings in all (1: NR_REG_SW alone).
+HOST_RING_COUNTS = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,9 @@ class RingsCall:
     second: tuple[Term, ...]
     """... and in the retry pass."""
     stopped: tuple[Term, ...]
+    host: bool = False
+    """The last ring is the host kring (NR_REG_NIC_SW; alone, NR_REG_SW): its sync is the
+    host stack's (:mod:`model.netmap_poll_host`)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,8 @@ class RingsParts:
 
     tx: TxPollParts = field(default_factory=TxPollParts)
     rx: RxPollParts = field(default_factory=RxPollParts)
+    host_tx: TxPollParts = HOST_TX
+    host_rx: RxPollParts = HOST_RX
     tx_skips: Callable[[Term, NetmapRing], Term] = (
         lambda want_tx, s: And(Not(want_tx), Eq(s.head, s.hwcur)))
     """flush_tx's skip test on a ring, given whether POLLOUT is still wanted."""
@@ -90,15 +101,23 @@ class RingsParts:
     rx_skips: Callable[[int, NetmapRing], Term] = lambda i, s: False
     rx_stops_on_found: bool = False
 
+    def of_ring(self, direction: str, call: RingsCall, i: int) -> TxPollParts | RxPollParts:
+        """The parts ring ``i`` of the call is synced with."""
+        host = call.host and i == len(call.stopped) - 1
+        if direction == "TX":
+            return self.host_tx if host else self.tx
+        return self.host_rx if host else self.rx
+
 
 def poll_tx_rings(policy: str, rings: Sequence[NetmapRing], call: RingsCall,
                   parts: RingsParts | None = None) -> RingsResult:
     """netmap_poll's TX half over the bound TX rings (module docstring)."""
     parts = parts or RingsParts()
     states = list(rings)
+    ring_parts = [parts.of_ring("TX", call, i) for i in range(len(states))]
     early = And(call.lock_free, call.want, Or(*[
-        And(parts.tx.first_pass_ready(s), first_pass_sees_stop(policy, stop))
-        for s, stop in zip(states, call.stopped, strict=True)]))
+        And(p.first_pass_ready(s), first_pass_sees_stop(policy, stop))
+        for s, stop, p in zip(states, call.stopped, ring_parts, strict=True)]))
     want: Term = And(call.want, Not(early))
     runs = Or(call.txpoll, want)
     synced: list[Term] = [False] * len(states)
@@ -109,9 +128,9 @@ def poll_tx_rings(policy: str, rings: Sequence[NetmapRing], call: RingsCall,
             active = And(runs, want)
         for i, s in enumerate(states):
             attempt = And(active, Not(parts.tx_skips(want, s)))
-            refused = And(attempt, call.stopped[i], parts.tx.honours_stop)
+            refused = And(attempt, call.stopped[i], ring_parts[i].honours_stop)
             does = And(attempt, Not(refused))
-            ok, found, after = tx_pass(policy, s, budgets[i], parts.tx)
+            ok, found, after = tx_pass(policy, s, budgets[i], ring_parts[i])
             states[i] = select(does, after, s)
             synced[i] = Or(synced[i], does)
             err = Or(err, refused, And(does, Not(ok)))
@@ -128,9 +147,10 @@ def poll_rx_rings(policy: str, rings: Sequence[NetmapRing], call: RingsCall,
     not read."""
     parts = parts or RingsParts()
     states = list(rings)
+    ring_parts = [parts.of_ring("RX", call, i) for i in range(len(states))]
     early = And(call.lock_free, call.want, *[
-        And(parts.rx.first_pass_ready(s), first_pass_sees_stop(policy, stop))
-        for s, stop in zip(states, call.stopped, strict=True)])
+        And(p.first_pass_ready(s), first_pass_sees_stop(policy, stop))
+        for s, stop, p in zip(states, call.stopped, ring_parts, strict=True)])
     want: Term = And(call.want, Not(early))
     synced: list[Term] = [False] * len(states)
     found_any: Term = False
@@ -140,9 +160,9 @@ def poll_rx_rings(policy: str, rings: Sequence[NetmapRing], call: RingsCall,
         stop_loop: Term = False
         for i, s in enumerate(states):
             attempt = And(active, Not(stop_loop), Not(parts.rx_skips(i, s)))
-            refused = And(attempt, call.stopped[i], parts.rx.honours_stop)
+            refused = And(attempt, call.stopped[i], ring_parts[i].honours_stop)
             does = And(attempt, Not(refused))
-            ok, found, after = rx_pass(policy, s, budgets[i], parts.rx)
+            ok, found, after = rx_pass(policy, s, budgets[i], ring_parts[i])
             states[i] = select(does, after, s)
             synced[i] = Or(synced[i], does)
             err = Or(err, refused, And(does, Not(ok)))
@@ -168,6 +188,11 @@ class RingsClaim:
     sentence: str
     holds: Callable[[Sequence[NetmapRing], RingsCall, RingsResult], Term]
     findings: frozenset[str] = frozenset()
+
+    def fails_under(self, policy: str, count: int, host: bool) -> bool:
+        """Is the claim a finding for ``count`` rings under ``policy``?  The findings
+        need a NIC ring: the host kring alone never keeps completed slots back."""
+        return policy in self.findings and count > int(host)
 
 
 def nothing_seen(s: NetmapRing) -> Term:
@@ -252,6 +277,8 @@ class RingsMutant:
     claim: str
     parts: RingsParts
     doc: str
+    host: bool = False
+    """Checked on a NIC ring and the host kring (else on two NIC rings)."""
 
 
 MUTANTS: tuple[RingsMutant, ...] = (
@@ -288,4 +315,16 @@ MUTANTS: tuple[RingsMutant, ...] = (
                 RingsParts(rx_skips=lambda i, s: i > 0),
                 "Only the first bound ring is synced (one-ring poll on a several-ring "
                 "handle): the others' packets stay unreported while the caller sleeps."),
+    RingsMutant("host-tx-no-reclaim", "NM-POLL-RINGS-TX-LIVE",
+                RingsParts(host_tx=TxPollParts(driver=lambda policy, s, sent: s.replace(
+                    hwcur=s.rhead, nic=s.rhead, busy=0))),
+                "The host txsync sends the released slots up the stack but leaves "
+                "hwtail behind: the caller sleeps with host slots the stack is done with.",
+                host=True),
+    RingsMutant("host-rx-queue-unread", "NM-POLL-RINGS-RX-LIVE",
+                RingsParts(host_rx=RxPollParts(driver=lambda s, refill: s.replace(
+                    hwcur=s.rhead, busy=s.busy + ring_dist(s.hwcur, s.rhead, s.n)))),
+                "The host rxsync releases slots but does not import rx_queue: the caller "
+                "sleeps while netmap_transmit has queued packets for it.",
+                host=True),
 )

@@ -16,8 +16,15 @@ from functools import partial
 from model import netmap_poll, netmap_poll_rings, netmap_ring
 from model.core import If, Machine, state_fields
 from model.netmap_poll import CLAIMS, POLLS, Claim, PollCall, RxPollParts, TxPollParts
+from model.netmap_poll_host import HOST_RING
 from model.netmap_poll_mutants import MUTANTS
-from model.netmap_poll_rings import RING_COUNTS, RingsCall, RingsClaim, RingsParts
+from model.netmap_poll_rings import (
+    HOST_RING_COUNTS,
+    RING_COUNTS,
+    RingsCall,
+    RingsClaim,
+    RingsParts,
+)
 from model.netmap_sync import HARDENED, POLICIES
 from proofs.obligations import Obligation, Query, _named_invariants
 from proofs.symbolic import SolverAPI, fresh_state
@@ -52,9 +59,10 @@ def _claim_query(api: SolverAPI, direction: str, claim: Claim, policy: str,
 
 
 def _rings_query(api: SolverAPI, claim: RingsClaim, policy: str, count: int,
-                 parts: RingsParts | None = None) -> Query:
+                 parts: RingsParts | None = None, host: bool = False) -> Query:
     """``count`` rings of one adapter (one size, each satisfying every invariant, the
-    user's view included) and any call on them; the goal is the claim."""
+    user's view included; with ``host`` the last is the host kring, in its shape) and any
+    call on them; the goal is the claim."""
     machine = MACHINES[claim.direction]
     first = fresh_state(api, machine, "ring0")
     n = first.state.n
@@ -68,8 +76,11 @@ def _rings_query(api: SolverAPI, claim: RingsClaim, policy: str, count: int,
     call = RingsCall(**{k: v == 1 for k, v in flags.items()},
                      first=tuple(per[f"first{i}"] for i in range(count)),
                      second=tuple(per[f"second{i}"] for i in range(count)),
-                     stopped=tuple(per[f"stopped{i}"] == 1 for i in range(count)))
+                     stopped=tuple(per[f"stopped{i}"] == 1 for i in range(count)),
+                     host=host)
     rings = [p.state for p in pres]
+    if host:
+        constraints.append(HOST_RING[claim.direction](rings[-1]))
     result = netmap_poll_rings.POLLS[claim.direction](policy, rings, call, parts)
     watch = {f"pre{i}": p.variables for i, p in enumerate(pres)}
     watch |= {f"post{i}": state_fields(q) for i, q in enumerate(result.posts)}
@@ -82,36 +93,45 @@ def _rings_query(api: SolverAPI, claim: RingsClaim, policy: str, count: int,
                  claim.holds(rings, call, result), "valid", watch, named)
 
 
-def _rings_vacuity_query(api: SolverAPI, direction: str, count: int, policy: str) -> Query:
+def _rings_vacuity_query(api: SolverAPI, direction: str, count: int, policy: str,
+                         host: bool = False) -> Query:
     """Over ``count`` rings poll can put the caller to sleep and can report the event
     after a sync (not only from the lock-free pass)."""
     claim = RingsClaim("", direction, "", lambda rings, call, r: True)
-    q = _rings_query(api, claim, policy, count)
+    q = _rings_query(api, claim, policy, count, host=host)
     ready = q.watch["returns"]["ready"] == 1
     return Query([*q.premises, *q.named.values()], ready, "sat", q.watch)
 
 
+def ring_sets() -> Iterator[tuple[int, bool]]:
+    """(number of rings, last one the host kring?) the claims are proved for."""
+    yield from ((count, False) for count in RING_COUNTS)
+    yield from ((count, True) for count in HOST_RING_COUNTS)
+
+
 def rings_obligations() -> Iterator[Obligation]:
-    """The several-ring claims for 2 and 3 rings under each policy, anti-vacuity, and
-    each mutant (hardened, 2 rings)."""
+    """The several-ring claims for 2 and 3 NIC rings and for the host kring alone and
+    after a NIC ring, under each policy, anti-vacuity, and each mutant (hardened, 2
+    rings)."""
     name = f"{NAME}_rings"
     for direction in ("TX", "RX"):
-        for count in RING_COUNTS:
+        for count, host in ring_sets():
             for policy in POLICIES:
                 yield Obligation(
-                    f"{name}/{direction.lower()}/vacuity-poll/{count}/{policy}",
-                    "vacuity-poll", "proved",
+                    f"{name}/{direction.lower()}/vacuity-poll/{rings_label(count, host)}"
+                    f"/{policy}", "vacuity-poll", "proved",
                     partial(_rings_vacuity_query, direction=direction, count=count,
-                            policy=policy),
+                            policy=policy, host=host),
                     NAME, transition=f"poll_{direction.lower()}_rings_{policy}")
     for claim in netmap_poll_rings.CLAIMS:
-        for count in RING_COUNTS:
+        for count, host in ring_sets():
             for policy in POLICIES:
-                finding = policy in claim.findings
+                finding = claim.fails_under(policy, count, host)
                 yield Obligation(
-                    rings_claim_obligation_id(claim.id, count, policy), "poll",
+                    rings_claim_obligation_id(claim.id, count, policy, host), "poll",
                     "refuted" if finding else "proved",
-                    partial(_rings_query, claim=claim, policy=policy, count=count),
+                    partial(_rings_query, claim=claim, policy=policy, count=count,
+                            host=host),
                     NAME, invariant=claim.id,
                     transition=f"poll_{claim.direction.lower()}_rings_{policy}",
                     note="as-shipped finding" if finding else "")
@@ -121,7 +141,7 @@ def rings_obligations() -> Iterator[Obligation]:
         yield Obligation(
             rings_mutant_obligation_id(mutant.id), "mutant", "refuted",
             partial(_rings_query, claim=claim, policy=HARDENED, count=2,
-                    parts=mutant.parts),
+                    parts=mutant.parts, host=mutant.host),
             NAME, invariant=mutant.claim,
             transition=f"poll_{claim.direction.lower()}_rings_{HARDENED}", note=mutant.doc)
 
@@ -178,9 +198,16 @@ def claim_obligation_id(claim_id: str, policy: str) -> str:
     return f"{NAME}/{direction}/{claim_id}/{policy}"
 
 
-def rings_claim_obligation_id(claim_id: str, count: int, policy: str) -> str:
-    """``netmap_poll_rings/NM-POLL-RINGS-TX-LIVE/2/as_shipped``."""
-    return f"{NAME}_rings/{claim_id}/{count}/{policy}"
+def rings_label(count: int, host: bool) -> str:
+    """``2`` (NIC rings), ``1+host`` (a NIC ring and the host kring), ``0+host``."""
+    return f"{count - 1}+host" if host else str(count)
+
+
+def rings_claim_obligation_id(claim_id: str, count: int, policy: str,
+                              host: bool = False) -> str:
+    """``netmap_poll_rings/NM-POLL-RINGS-TX-LIVE/2/as_shipped``,
+    ``netmap_poll_rings/NM-POLL-RINGS-TX-LIVE/1+host/as_shipped``."""
+    return f"{NAME}_rings/{claim_id}/{rings_label(count, host)}/{policy}"
 
 
 def rings_mutant_obligation_id(mutant_id: str) -> str:

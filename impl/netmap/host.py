@@ -56,6 +56,8 @@ from impl.netmap.prologue import (
 from impl.netmap.ranges import flat_ranges, ring_dist, ring_prev
 from impl.netmap.reinit import netmap_ring_reinit
 from model.netmap_host import HostRx, HostTx
+from model.netmap_poll_host import host_tx_ring
+from model.netmap_state import NetmapRing
 
 ETH_HLEN = 14
 """The shortest packet ``netmap_grab_packets`` sends up (an Ethernet header)."""
@@ -359,6 +361,41 @@ class HostRings:
         return HostTx(n=n, head=head, tail=int(kr.ring_tail[0]), hwcur=hwcur,
                       hwtail=int(kr.hwtail[0]), pending_bad=pending_bad,
                       released=self.released, sent_up=self.sent_up, bad_len=self.bad_len)
+
+    def ring_view(self, direction: str) -> NetmapRing:
+        """The host kring of ``direction`` as the NIC ring of :mod:`model.netmap_poll_host`
+        (what poll sees): TX: the stack has everything sent (``nic = hwcur``, ``busy =
+        0``); RX: ``nic = hwtail + qlen``, ``busy`` the room netmap_transmit has left."""
+        kr, n = (self.tx if direction == "TX" else self.rx), self.n
+        hwcur, hwtail = int(kr.hwcur[0]), int(kr.hwtail[0])
+        if direction == "TX":
+            nic, busy = hwcur, 0
+        else:
+            nic = (hwtail + len(self.rx_queue)) % n
+            busy = int(ring_dist(nic, ring_prev(hwcur, n), n))
+        return NetmapRing(n=n, head=int(kr.ring_head[0]), cur=int(kr.ring_cur[0]),
+                          tail=int(kr.ring_tail[0]), hwcur=hwcur, hwtail=hwtail,
+                          rhead=int(kr.rhead[0]), rcur=int(kr.rcur[0]),
+                          rtail=int(kr.rtail[0]), nic=nic, busy=busy)
+
+    def load_ring(self, direction: str, state: NetmapRing) -> None:
+        """Put the host kring of ``direction`` into ``state`` (test support), so that
+        ``ring_view(direction) == state`` afterwards: RX queues ``nic - hwtail`` packets
+        of 60 bytes.  ValueError for a state no host kring can be in."""
+        kr, n = (self.tx if direction == "TX" else self.rx), self.n
+        if state.n != n:
+            raise ValueError(f"state has n={state.n}, the host rings have {n} slots")
+        if direction == "TX" and not host_tx_ring(state):
+            raise ValueError(f"not a host TX kring: {state!r}")
+        kr.ring_head[0], kr.ring_cur[0], kr.ring_tail[0] = state.head, state.cur, state.tail
+        kr.hwcur[0], kr.hwtail[0] = state.hwcur, state.hwtail
+        kr.rhead[0], kr.rcur[0], kr.rtail[0] = state.rhead, state.rcur, state.rtail
+        if direction == "RX":
+            self.rx_queue = FrameQueue()
+            k = int(ring_dist(state.hwtail, state.nic, n))
+            self.rx_queue.push(np.full(k, 60, dtype=np.int64), np.zeros(60 * k, np.uint8))
+        if self.ring_view(direction) != state:
+            raise ValueError(f"not a host {direction} kring: {state!r}")
 
     def __repr__(self) -> str:
         return (f"HostRings(n={self.n}, tx={self.abstract_tx()!r}, rx={self.abstract_rx()!r}, "

@@ -15,9 +15,13 @@ with packets first leaves every ring as the C's order does.
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import dataclass
+
 import numpy as np
 
 from impl.netmap.driver import RxRead
+from impl.netmap.host import HostRings
 from impl.netmap.kring import Krings
 from impl.netmap.poll import (
     POLL_RECLAIM,
@@ -33,6 +37,8 @@ from impl.netmap.softdev import SoftRings
 from impl.netmap.sync import rxsync, txsync
 
 Bound = tuple[Krings, SoftRings, np.ndarray]
+_HOST = np.zeros(1, dtype=np.int64)
+"""The host kring's index in its own Krings."""
 
 
 def _budgets(value: object, rings: np.ndarray, default: int) -> np.ndarray:
@@ -59,65 +65,134 @@ def _pollerr(r: object) -> bool:
     return bool(((skipped & ~busy) | (~skipped & ~accepted)).any())
 
 
-def _poll_tx(policy: str, bound: Bound, want: bool, txpoll: bool, lock_free: bool,
-             budgets: tuple[np.ndarray, np.ndarray]) -> tuple[bool, bool]:
-    """The TX half over the bound rings: (POLLOUT reported, POLLERR)."""
+@dataclass
+class _Poll:
+    """netmap_poll's locals across its ``goto``s: what is still wanted and the retries
+    left (``want_tx``, ``retry_tx``, ``retry_rx``), and what the call reports."""
+
+    want_tx: bool
+    want_rx: bool
+    retry_tx: bool = True
+    retry_rx: bool = True
+    pollout: bool = False
+    pollin: bool = False
+    err: bool = False
+
+
+def _host_tx(policy: str, host: HostRings) -> tuple[bool, bool]:
+    """The host TX kring's turn in flush_tx: nm_kr_tryget, then netmap_txsync_to_host
+    (a refused prologue is reinit and POLLERR).  Returns (found room, POLLERR)."""
+    kr = host.tx
+    if kr.stopped[0] or kr.busy[0]:
+        return False, bool(kr.stopped[0])
+    r = host.txsync(policy)
+    return bool(r.accepted and found(kr, _HOST)[0]), not r.accepted
+
+
+def _tx_round(policy: str, bound: Bound, host: HostRings | None, want: bool,
+              send_down: bool, sent: np.ndarray) -> tuple[bool, bool]:
+    """One pass of flush_tx over the bound TX rings (the host kring last): (room found
+    while POLLOUT was wanted, POLLERR).  ``send_down`` syncs every ring."""
     kr, dev, rings = bound
-    ready = bool(lock_free and want and (
-        (kr.ring_cur[rings] != kr.ring_tail[rings]) & first_pass_sees(policy, kr, rings)).any())
-    want = want and not ready
-    if not (txpoll or want):
-        return ready, False
-    err = False
-    for sent in budgets:
-        pending = kr.ring_head[rings] != kr.hwcur[rings]
-        found, failed = _tx_sync(policy, kr, dev, rings[pending], sent[pending])
+    push = np.ones(rings.size, bool) if send_down else kr.ring_head[rings] != kr.hwcur[rings]
+    got, err = _tx_sync(policy, kr, dev, rings[push], sent[push])
+    hits = np.flatnonzero(push)[got]
+    room = bool(want and hits.size)
+    if want:
+        stop = int(hits[0]) if hits.size else rings.size
+        for i in np.flatnonzero(~push[:stop]):
+            one, failed = _tx_sync(policy, kr, dev, rings[i : i + 1], sent[i : i + 1])
+            err |= failed
+            if one[0]:
+                room = True
+                break
+    if host is not None and (send_down or (want and not room)
+                             or host.tx.ring_head[0] != host.tx.hwcur[0]):
+        got_host, failed = _host_tx(policy, host)
+        room |= want and got_host
         err |= failed
-        if want:
-            hits = np.flatnonzero(pending)[found]
-            stop = int(hits[0]) if hits.size else rings.size
-            for i in np.flatnonzero(~pending[:stop]):
-                got, failed = _tx_sync(policy, kr, dev, rings[i : i + 1], sent[i : i + 1])
-                err |= failed
-                if got[0]:
-                    break
-            else:
-                if not hits.size:
-                    continue  # no ring found room: the retry pass
-            ready, want = True, False
-        break
-    return ready, err
+    return room, err
 
 
-def _poll_rx(policy: str, bound: Bound, want: bool, lock_free: bool,
-             budgets: tuple[np.ndarray, np.ndarray], no_pendintr: bool) -> tuple[bool, bool]:
-    """The RX half over the bound rings: (POLLIN reported, POLLERR)."""
+def _flush_tx(policy: str, st: _Poll, bound: Bound, host: HostRings | None,
+              budgets: tuple[np.ndarray, np.ndarray], send_down: bool) -> None:
+    """The ``flush_tx`` block: a pass, then (POLLOUT still wanted, after selrecord) one
+    retry pass, once per call."""
+    for sent in budgets:
+        room, failed = _tx_round(policy, bound, host, st.want_tx, send_down, sent)
+        st.err |= failed
+        send_down = False
+        if room:
+            st.pollout, st.want_tx = True, False
+        if not (st.want_tx and st.retry_tx):
+            return
+        st.retry_tx = False
+
+
+def _host_rx(policy: str, host: HostRings, tx: Krings | None,
+             fwd_all: bool) -> tuple[bool, bool, bool]:
+    """The host RX kring's turn in do_retry_rx: nm_kr_tryget, then the prologue and
+    netmap_rxsync_from_host (forwarding down if ``tx``).  Returns (found, POLLERR,
+    send_down: some packet was forwarded to a NIC TX ring, NR_FORWARD in nr_kflags)."""
+    kr = host.rx
+    if kr.stopped[0] or kr.busy[0]:
+        return False, bool(kr.stopped[0]), False
+    r = host.rxsync(policy, tx, fwd_all)
+    return bool(found(kr, _HOST)[0]), not r.accepted, r.forwarded > 0
+
+
+def _rx_round(policy: str, bound: Bound, host: HostRings | None, tx: Krings | None,
+              refill: np.ndarray, read: RxRead, fwd_all: bool) -> tuple[bool, bool, bool]:
+    """One pass of do_retry_rx over every bound RX ring (the host kring last):
+    (found, POLLERR, send_down)."""
     kr, dev, rings = bound
-    if not want:
-        return False, False
-    if lock_free and ((kr.ring_cur[rings] != kr.ring_tail[rings])
-                      & (kr.rhead[rings] == kr.ring_head[rings])
-                      & first_pass_sees(policy, kr, rings)).all():
-        return True, False
-    err = False
-    read = RxRead(force=False, no_pendintr=no_pendintr)
-    for refill in budgets:
+    hit, err, send_down = False, False, False
+    if rings.size:
         r = rxsync(policy, kr, dev, rings, refill, None, read)
-        err |= _pollerr(r)
-        if (~r.skipped & found(kr, rings)).any():
-            return True, err
-    return False, err
+        err = _pollerr(r)
+        hit = bool((~r.skipped & found(kr, rings)).any())
+    if host is not None:
+        got, failed, send_down = _host_rx(policy, host, tx, fwd_all)
+        hit, err = hit or got, err or failed
+    return hit, err, send_down
+
+
+def _lock_free(policy: str, events: int, tx: Bound, rx: Bound,
+               host: tuple[Krings | None, Krings | None]) -> tuple[bool, bool]:
+    """FreeBSD's lock-free pass over the bound rings, the host krings included: (POLLOUT,
+    POLLIN)."""
+    out = inn = False
+    if events & POLLOUT:
+        out = any(bool(((k.ring_cur[r] != k.ring_tail[r]) & first_pass_sees(policy, k, r)
+                        ).any()) for k, r in _views(tx, host[0]))
+    views = _views(rx, host[1])
+    if events & POLLIN and views:
+        inn = all(bool(((k.ring_cur[r] != k.ring_tail[r]) & (k.rhead[r] == k.ring_head[r])
+                        & first_pass_sees(policy, k, r)).all()) for k, r in views)
+    return out, inn
+
+
+def _views(bound: Bound, host: Krings | None) -> list[tuple[Krings, np.ndarray]]:
+    views = [(bound[0], bound[2])] if bound[2].size else []
+    return views + ([(host, _HOST)] if host is not None else [])
 
 
 def netmap_poll_rings(policy: str, tx: Bound, rx: Bound, events: int, *,
                       txpoll: bool = True, lock_free: bool = True,
                       sent: tuple[object, object] | None = None,
                       refill: tuple[object, object] | None = None,
-                      no_pendintr: bool = True) -> PollOutcome:
+                      no_pendintr: bool = True, host: HostRings | None = None,
+                      host_rings: tuple[bool, bool] = (True, True),
+                      can_forward_down: bool = False, fwd_all: bool = False) -> PollOutcome:
     """poll(2) with ``events`` on a handle bound to the TX rings ``tx[2]`` and the RX rings
-    ``rx[2]`` (ring ids in order; krings and soft NIC rings first).  ``sent`` /
-    ``refill``: per pass, per bound ring, what the driver manages (default: everything);
-    the other arguments as :func:`impl.netmap.poll.netmap_poll`."""
+    ``rx[2]`` (ring ids in order; krings and soft NIC rings first) and, with ``host``, to
+    the host TX / RX kring as ``host_rings`` says (NR_REG_NIC_SW; NR_REG_SW with no
+    hardware ring).  ``sent`` / ``refill``: per pass, per bound hardware ring, what the
+    driver manages (default: everything); the other arguments as
+    :func:`impl.netmap.poll.netmap_poll`.  Transparent mode: ``can_forward_down`` (the
+    handle is bound to every hardware TX ring: NAF_CAN_FORWARD_DOWN) and ``fwd_all``
+    (``dev.netmap.fwd``); when the host rxsync forwards a packet to a NIC TX ring, the TX
+    loop runs again over every bound TX ring (``send_down``) and then the RX loop."""
     check_policy(policy)
     if events & ~(POLLIN | POLLOUT):
         raise ValueError(f"events {events:#x}: netmap_poll looks at POLLIN and POLLOUT only")
@@ -125,10 +200,34 @@ def netmap_poll_rings(policy: str, tx: Bound, rx: Bound, events: int, *,
     rkr, rdev, rrings = rx
     tx = (tkr, tdev, tkr.check_rings(trings))
     rx = (rkr, rdev, rkr.check_rings(rrings))
+    if not (tx[2].size or rx[2].size or (host is not None and any(host_rings))):
+        raise ValueError("the handle is bound to no ring")
+    host_tx = host if host is not None and host_rings[0] else None
+    host_rx = host if host is not None and host_rings[1] else None
     tb = tuple(_budgets(v, tx[2], tkr.num_slots) for v in (sent or (None, None)))
     rb = tuple(_budgets(v, rx[2], rkr.num_slots) for v in (refill or (None, None)))
-    out, terr = _poll_tx(policy, tx, bool(events & POLLOUT), txpoll, lock_free, tb)
-    inn, rerr = _poll_rx(policy, rx, bool(events & POLLIN), lock_free, rb, no_pendintr)
-    revents = (POLLOUT if out else 0) | (POLLIN if inn else 0) | (
-        POLLERR if terr or rerr else 0)
+    st = _Poll(bool(events & POLLOUT), bool(events & POLLIN))
+    if lock_free:
+        st.pollout, st.pollin = _lock_free(policy, events, tx, rx, (
+            host_tx.tx if host_tx else None, host_rx.rx if host_rx else None))
+        st.want_tx &= not st.pollout
+        st.want_rx &= not st.pollin
+    if txpoll or st.want_tx:
+        _flush_tx(policy, st, tx, host_tx, tb, False)
+    if st.want_rx:
+        read = RxRead(force=False, no_pendintr=no_pendintr)
+        down = tkr if can_forward_down else None
+        for refills in itertools.chain(rb[:1], itertools.repeat(rb[1])):
+            hit, failed, send_down = _rx_round(policy, rx, host_rx, down, refills, read,
+                                               fwd_all)
+            st.err |= failed
+            if hit:
+                st.pollin, st.retry_rx = True, False
+            if not (send_down or st.retry_rx):
+                break
+            st.retry_rx = False
+            if send_down:
+                _flush_tx(policy, st, tx, host_tx, tb, True)
+    revents = (POLLOUT if st.pollout else 0) | (POLLIN if st.pollin else 0) | (
+        POLLERR if st.err else 0)
     return PollOutcome(revents)

@@ -16,7 +16,9 @@ from proofs.poll_obligations import (
     NAME,
     claim_obligation_id,
     mutant_obligation_id,
+    ring_sets,
     rings_claim_obligation_id,
+    rings_label,
     rings_mutant_obligation_id,
 )
 from ringspec.docgen import common, md, pictures, runs
@@ -177,13 +179,13 @@ def several_rings(ev: Evidence) -> list[str]:
     body = []
     for c in RINGS_CLAIMS:
         cells = [md.tick(c.id), c.sentence]
-        for count in RING_COUNTS:
+        for count, host in ring_sets():
             for p in POLICIES:
                 cells.append(common.result_text(
-                    ev.by_id[rings_claim_obligation_id(c.id, count, p)]))
+                    ev.by_id[rings_claim_obligation_id(c.id, count, p, host)]))
         body.append(cells)
-    header = ["claim", "statement"] + [f"{count} rings, {p.replace('_', '-')}"
-                                       for count in RING_COUNTS for p in POLICIES]
+    header = ["claim", "statement"] + [f"{rings_label(count, host)}, {p.replace('_', '-')}"
+                                       for count, host in ring_sets() for p in POLICIES]
     return [
         f"## {RINGS_HEADING}",
         "A handle bound to several rings of a direction gets one poll for all of them. "
@@ -205,16 +207,34 @@ def several_rings(ev: Evidence) -> list[str]:
             "`dev.netmap.no_pendintr=0` the RX syncs of poll() read the NIC only after "
             "an interrupt: see [NKR_PENDINTR](netmap_pendintr.md).",
         ]),
-        f"Each claim is proved for {' and '.join(map(str, RING_COUNTS))} rings of any size "
-        "(a bound on the number of rings: the loops are unrolled), any state every ring's "
-        "invariants allow and any call, each ring stopped or not. Source: "
-        "`model/netmap_poll_rings.py`; with one ring it is the one-ring poll above "
-        "(`tests/unit/test_poll_rings.py` checks that on every small ring).",
+        f"Each claim is proved for {' and '.join(map(str, RING_COUNTS))} NIC rings of any "
+        "size, and for the host kring alone (`0+host`: NR_REG_SW) and after a NIC ring "
+        "(`1+host`: NR_REG_NIC_SW) -- a bound on the number of rings: the loops are "
+        "unrolled -- any state every ring's invariants allow and any call, each ring "
+        "stopped or not. Source: `model/netmap_poll_rings.py`; with one ring it is the "
+        "one-ring poll above (`tests/unit/test_poll_rings.py` checks that on every small "
+        "ring).",
+        "**The host rings.** netmap_poll does not tell them apart: its loops end with the "
+        "host kring and call its own sync, netmap_txsync_to_host "
+        f"({sources.link('netmap_txsync_to_host')}) or netmap_rxsync_from_host "
+        f"({sources.link('netmap_rxsync_from_host')}). The model reads the host kring as "
+        "a NIC ring whose device is the host stack (`model/netmap_poll_host.py`): on TX "
+        "the stack takes every released slot at once and the sync reclaims them all, so "
+        "the host TX kring never keeps completed slots back -- NM-POLL-RINGS-TX-LIVE's "
+        "as-shipped finding needs a NIC ring; on RX the packets netmap_transmit queued "
+        "are the ones the device received, and every rxsync imports the whole queue. "
+        "Transparent mode's `send_down` -- packets the host rxsync forwarded to a NIC TX "
+        "ring send poll back to the TX loop, which syncs every bound TX ring, then to "
+        "the RX loop -- is in the implementation (a test checks that the forwarded "
+        "packets reach the NIC within the same call, even with NETMAP_NO_TX_POLL) and "
+        "not in the model.",
         md.table(header, body),
         "The implementation, `impl/netmap/poll_rings.py`, syncs all the rings with "
         "packets to push in one txsync and all the RX rings in one rxsync; "
         "`tests/unit/test_poll_rings.py` compares its revents and rings with the model's "
-        "on pairs of consistent 3-slot rings and every call, and "
+        "on pairs of consistent 3-slot rings and every call "
+        "(`tests/unit/test_poll_host.py` does the same with the host krings bound, alone "
+        "and after a NIC ring), and "
         "`tests/stateful/test_poll_system.py` runs several descriptors (every ring, one "
         "ring) polling one adapter while frames arrive and transmissions complete, with "
         "interrupts waking the sleepers: a descriptor sleeps only with nothing to wake up "
