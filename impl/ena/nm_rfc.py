@@ -35,21 +35,28 @@ can go.  What is left on RX comes back one of two ways (the RFC's open question;
 * ``"wait"``: for traffic to land in those buffers.  On an idle link it never ends.
 * ``"reset"`` (:func:`reset_rx_ring`, right after the close's first :func:`drain`): each
   RX queue whose ids still hold netmap buffers is destroyed and created again through the
-  admin queue -- DESTROY_SQ then DESTROY_CQ (``ena_com_destroy_io_queue``), the driver's
-  RX state set up as ``ena_setup_rx_resources`` and ``ena_com_create_io_queue`` leave it,
-  CREATE_CQ then CREATE_SQ, and ``ring_size - 1`` mbufs posted as
-  ``ena_refill_all_rx_bufs`` does.  Once DESTROY_SQ has completed the device has forgotten
-  the queue and every buffer posted on it, so the completions it wrote before are read
-  (the RX cleanup, packets copied up the stack) and every netmap buffer of the queue goes
-  back to the allocator at once.  Four admin commands per queue, one queue after the
+  admin queue -- DESTROY_SQ then DESTROY_CQ (``ena_com_destroy_io_queue``), the rings
+  zeroed, CREATE_CQ then CREATE_SQ (``ena_com_create_io_queue``), the driver's RX state
+  set up as ``ena_setup_rx_resources`` and ``ena_com_create_io_queue`` leave it, and
+  ``ring_size - 1`` mbufs posted as ``ena_refill_all_rx_bufs`` does.  Once DESTROY_SQ has
+  completed the device has forgotten the queue and every buffer posted on it; once
+  DESTROY_CQ has too, nothing writes the
+  completion ring any more, so the completions the device wrote before are read from it
+  (the mbuf RX cleanup, as many calls as a whole ring needs, without its refill: packets
+  copied up the stack, nothing posted on the dead queue) and every netmap buffer of the
+  queue goes back to the allocator at once.  Four admin commands per queue (a fifth, the
+  RSS table, if the queue came back under another device index), one queue after the
   other, all inside the close: the RX side is done when ``reg(False)`` returns, whatever
-  the traffic.  The link never goes down (no ``ena_down``, no device reset) and the TX
-  queue of the pair is not touched.
+  the traffic, in at most one admin completion timeout per command.  The link never goes
+  down (no ``ena_down``, no device reset) and the TX queue of the pair is not touched.
+  The driver's state of the fresh queue is set only once CREATE_SQ has completed: the
+  timer service runs while the driver waits for an admin command, and its empty-RX-ring
+  check must not find the queue empty before the device has it.
 
   Only the RX SQ/CQ pair is reset.  On ENA a queue pair (``struct ena_que``) is two
   ena_com IO queues, TX (qid ``2q``) and RX (qid ``2q + 1``), each an SQ with its own CQ,
-  created and destroyed separately; they share only the MSI-X vector, whose unmask
-  register belongs to the TX CQ.  So the RX reset needs no TX drain first, and TX netmap
+  created and destroyed separately; they share only the MSI-X vector, which
+  ``ena_cleanup`` unmasks through the TX CQ.  So the RX reset needs no TX drain first, and TX netmap
   packets in flight are neither lost nor waited for by it: they complete on the TX CQ,
   :func:`drain` frees their buffers, and the registration ends after the last one (the
   stack's transmit stays held until then, as with ``"wait"``).  TX needs no reset: its
@@ -62,12 +69,14 @@ can go.  What is left on RX comes back one of two ways (the RFC's open question;
   ENA_ADMIN_GET_STATS reports) -- dropped for a documented reason, not lost.  In the
   simulation the device receives only when :meth:`impl.device.EnaDevice.rx` runs, so a
   frame is dropped this way only if that happens between DESTROY_SQ and CREATE_SQ.
-  The queue comes back with the same device index (the device gives the lowest free one);
-  were it another, the RSS indirection table is set again
-  (:meth:`impl.ena.adapter_netmap.AdapterNetmap`).
+  The simulated device gives a created queue the lowest free index, so the queue comes
+  back under its old one; a device that gives another gets the RSS indirection table set
+  again with it (``AdapterNetmap._reset_rx``).
 
-  A command that fails (an error status, or no completion: the admin queue stops) ends
-  the reset at once with ``ena_trigger_reset`` -- ADMIN_TO or MISSING_ADMIN_INTERRUPT if
+  A command that fails (an error status, or no completion within the admin timeout: the
+  admin queue stops; a completion whose interrupt is lost is still taken by the next
+  admin interrupt, e.g. a keep-alive's, and only slows the exit down) ends the reset at
+  once with ``ena_trigger_reset`` -- ADMIN_TO or MISSING_ADMIN_INTERRUPT if
   the admin queue stopped, as ``check_for_admin_com_state`` would find at the next timer
   tick, else DRIVER_INVALID_STATE (what ``ena_netmap_reg`` records when ``ena_up``
   fails) -- which stops the datapath; the reset task's ``ena_down`` then frees every
@@ -80,13 +89,16 @@ A bad ``buf_idx`` the user left in a slot is skipped when the buffers go back (n
 ``netmap_free_buf`` logs and skips it too); the memory is released whole at the end.
 
 Upstream (ena_com_destroy_io_queue, ena_com_create_io_queue, ena_setup_rx_resources,
-ena_refill_all_rx_bufs, check_for_admin_com_state, ena_trigger_reset):
+ena_refill_all_rx_bufs, check_for_admin_com_state, ena_trigger_reset, the TX and RX
+ena_com qids, ena_cleanup's unmask):
 https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L2259
 https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L2198
 https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L873
 https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L1470
 https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L3183
 https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.h#L655
+https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.h#L158
+https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena_datapath.c#L86
 """
 
 from __future__ import annotations
@@ -201,16 +213,17 @@ def drain(nm: EnaNetmapRings, qs: np.ndarray) -> list[RxResult]:
     return out
 
 
-def _mbuf_rx(nm: EnaNetmapRings, qs: np.ndarray,
-             rounds: int = CLEAN_BUDGET) -> list[RxResult]:
+def _mbuf_rx(nm: EnaNetmapRings, qs: np.ndarray, rounds: int = CLEAN_BUDGET,
+             refill: bool = True) -> list[RxResult]:
     """ENA's mbuf RX cleanup on ``qs``, up to ``rounds`` calls (``ENA_CLEAN_BUDGET`` in
-    an interrupt; a reset reason stops it), then the netmap buffers no id holds any more
-    back to the allocator, each one a packet was read out of counted as a copy."""
+    an interrupt; a reset reason stops it; ``refill=False`` on a destroyed queue), then
+    the netmap buffers no id holds any more back to the allocator, each one a packet was
+    read out of counted as a copy."""
     drv = nm.drv
     out = []
     live = qs
     for _ in range(rounds):
-        rx = drv.rx.cleanup(live, drv.cfg.cdesc_mbz)
+        rx = drv.rx.cleanup(live, drv.cfg.cdesc_mbz, refill)
         out.append(rx)
         drv.reset.trigger_first(rx.reasons)
         live = live[rx.again]
@@ -239,8 +252,8 @@ def reset_rx_ring(nm: EnaNetmapRings, q: int) -> tuple[int, list[RxResult]]:
     rc = drv.destroy_rx_queue(q)
     got: list[RxResult] = []
     if drv.sq_idx[q, 1] < 0:  # the device confirmed: it holds no buffer of the queue
-        if drv.datapath_up:  # enough calls for a whole ring of completions
-            got = _mbuf_rx(nm, qs, drv.cfg.rx_ring_size // RX_DESC_BUDGET + 1)
+        if drv.datapath_up:  # enough calls for a whole ring of completions; no refill
+            got = _mbuf_rx(nm, qs, drv.cfg.rx_ring_size // RX_DESC_BUDGET + 1, False)
         give_back(nm, nm.rx_buf[q][nm.rx_buf[q] != 0])
         nm.rx_buf[q] = 0
     if rc or drv.reset.triggered:

@@ -192,19 +192,21 @@ class RxQueues:
             self.bus.regs.write32_batch(self.db_off[rang], self.tail[rang])
 
     # -- ena_rx_cleanup
-    def cleanup(self, queues: np.ndarray, cdesc_mbz: bool) -> RxResult:
+    def cleanup(self, queues: np.ndarray, cdesc_mbz: bool, refill: bool = True) -> RxResult:
         """One ``ena_rx_cleanup`` call on each queue of ``queues`` (ascending, distinct).
 
         The completions are read through a window that grows (doubling, at most
-        ``log2(depth)`` times) until every queue's loop ends inside it."""
+        ``log2(depth)`` times) until every queue's loop ends inside it.  ``refill=False``
+        leaves out the refill at the end: the queues were destroyed and what is read is
+        what the device wrote before (the RFC's reset exit, :mod:`impl.ena.nm_rfc`)."""
         cfg = self.cfg
         qs = np.asarray(queues, dtype=np.int64)
         assert self.cq is not None
         head = self.cq[qs, self.cq_head[qs] & (cfg.depth - 1)]["status"].astype(np.int64)
         if not (RxCdesc.PHASE.get(head) == self.cq_phase[qs]).any():
-            return self._nothing_new(qs)
+            return self._nothing_new(qs, refill)
         scan, dec = self.read_packets(qs, cdesc_mbz)
-        return self._commit(qs, scan, dec)
+        return self._commit(qs, scan, dec, refill)
 
     def read_packets(self, qs: np.ndarray, cdesc_mbz: bool, budget: int = RX_DESC_BUDGET,
                      stale_ok: bool = False) -> tuple[_Scan, _Decision]:
@@ -225,12 +227,13 @@ class RxQueues:
                 return scan, dec
             width = min(2 * width, cfg.depth)
 
-    def _nothing_new(self, qs: np.ndarray) -> RxResult:
+    def _nothing_new(self, qs: np.ndarray, refill: bool = True) -> RxResult:
         """No queue has a new completion at its CQ head: the C loop reads nothing and
         ends; only the refill check after it runs."""
         cfg = self.cfg
         need = self.free(qs)
-        go = need > min(cfg.depth // RX_REFILL_THRESH_DIVIDER, RX_REFILL_THRESH_PACKET)
+        go = refill & (need > min(cfg.depth // RX_REFILL_THRESH_DIVIDER,
+                                  RX_REFILL_THRESH_PACKET))
         self.refill(qs[go], need[go])
         e = np.zeros(0, dtype=np.int64)
         return RxResult(e, e, e, np.zeros(0, dtype=np.uint8), e, e, e, e, e, e,
@@ -297,7 +300,8 @@ class RxQueues:
                      _Packets(npk, pstart, kind, first_k, size, fault_k, nobuf_k, row, kk,
                               gp))
 
-    def _commit(self, qs: np.ndarray, s: _Scan, dec: _Decision) -> RxResult:
+    def _commit(self, qs: np.ndarray, s: _Scan, dec: _Decision,
+                refill: bool = True) -> RxResult:
         cfg = self.cfg
         mask = cfg.depth - 1
         pk, why, nq = s.packets, dec.why, qs.size
@@ -328,7 +332,7 @@ class RxQueues:
         refill_q = qs[~fatal]
         need = self.free(refill_q)
         thresh = min(cfg.depth // RX_REFILL_THRESH_DIVIDER, RX_REFILL_THRESH_PACKET)
-        go = need > thresh
+        go = refill & (need > thresh)
         self.refill(refill_q[go], need[go])
         again = ~fatal & (dec.n_del >= RX_DESC_BUDGET)
         return RxResult(qs[out.queue_local], out.offsets, out.lengths, out.payload, out.flowid,

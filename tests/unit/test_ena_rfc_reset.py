@@ -232,13 +232,21 @@ def test_frames_that_find_the_queue_gone_are_dropped_and_counted() -> None:
     rig, an, stack, blocks = entered()
     ad = rig.adapter
     assert an.port is not None and ad.driver is not None
-    frames = udp(300, 40)
+    frames = [f for k in range(300, 316) for f in udp(k, 40)]  # > 256 per queue
     put_frames(an.port, [[f] for f in frames], q=0)
     an.port.txsync()
     rig.dev.complete_tx()  # on the wire: the frames wait in the device's inbox
     ad.handle_interrupts()
     an.port.txsync()
     port = ad.driver.port
+    rx_doorbells = set(ad.driver.rx.db_off.tolist())
+    write = rig.bus.regs.write32_batch
+    rung: list[int] = []
+
+    def doorbells(offsets, values):  # type: ignore[no-untyped-def]
+        rung.extend(o for o in np.asarray(offsets).tolist() if o in rx_doorbells)
+        return write(offsets, values)
+    rig.bus.regs.write32_batch = doorbells  # type: ignore[method-assign]
     destroy_sq = port.destroy_sq
     hits = []
 
@@ -254,6 +262,9 @@ def test_frames_that_find_the_queue_gone_are_dropped_and_counted() -> None:
     assert len(stack) + dropped == len(frames) and set(stack) <= set(frames)
     rc, hw = ad.get_basic_stats()
     assert rc == 0 and hw["rx_drops"] == dropped
+    # reading a destroyed queue's completions posts nothing: one doorbell per queue,
+    # the refill of the new one
+    assert sorted(rung) == sorted(rx_doorbells)
 
 
 @pytest.mark.parametrize("fault", ["comp_lost", "intr_and_keep_alive_lost", "unresponsive"])
