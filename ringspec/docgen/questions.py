@@ -472,6 +472,17 @@ def host_rings() -> Question:
         "slot you have filled before syncing the host RX ring, and never leave a wrong "
         "head or tail in a TX ring, because the swap trusts them (see the "
         "[findings](findings.md#transparent-mode-drops-and-overwrites-tx-slots)).",
+        "poll() on a descriptor bound to the host rings (`netmap:foo^`, `netmap:foo*`) "
+        "treats each host ring as one more ring of its direction, last in the loop: "
+        "POLLIN when the stack has queued packets, POLLOUT whenever the host TX ring "
+        "shows free slots -- and since the host TX sync hands everything to the stack at "
+        "once, a descriptor asleep on POLLOUT never has host slots held back. The "
+        "several-ring claims are proved with the host ring alone and after a NIC ring "
+        "([poll over several rings](poll.md#several-rings-nr_reg_all_nic-and-friends)). "
+        "In transparent mode a poll() whose host RX sync forwards packets to a NIC TX "
+        "ring goes back and syncs every bound TX ring, so the forwarded packets reach "
+        "the NIC within the same call, even with NETMAP_NO_TX_POLL "
+        "(`tests/unit/test_poll_host.py`; not in the model).",
     ]
 
 
