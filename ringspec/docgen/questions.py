@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from impl.netmap import NetmapAdapter
 from impl.netmap.control import (
     NR_REG_ALL_NIC,
     NR_REG_NIC_SW,
@@ -387,6 +388,7 @@ def one_thread_per_ring() -> Question:
         "`NR_EXCLUSIVE` makes a second bind of the same ring fail with EBUSY "
         f"({sources.link('netmap_krings_get')}). If threads must share a ring, they need "
         "their own lock around filling slots, moving head/cur and the sync.",
+        _busy_ring_run(),
         "One thread for all rings is the other layout, and that part is modelled: a "
         "descriptor bound to several rings of a direction sleeps in poll() on the "
         "adapter's global selinfo, and the model proves for any number of handles that "
@@ -395,6 +397,29 @@ def one_thread_per_ring() -> Question:
         "every TX ring's pending packets and syncs every RX ring "
         f"({md.link('poll over several rings', 'poll.md', POLL_RINGS_HEADING)}).",
     ]
+
+
+def _busy_ring_run() -> str:
+    """A NIOCTXSYNC that meets a ring another thread is syncing, run on the
+    implementation."""
+    ad = NetmapAdapter(1, 1, 8, host_rings=False)
+    ad.user_advance("tx", 0, 3)
+    ad.tx.busy[0] = True  # another thread is inside its txsync on ring 0
+    skipped = ad.txsync()
+    before = int(ad.tx.hwcur[0])
+    ad.tx.busy[0] = False
+    ad.txsync()
+    return (
+        "What the second thread sees, run on the implementation (`impl/netmap/sync.py`, "
+        "an 8-slot TX ring with 3 slots published while another thread's txsync holds the "
+        f"ring): its NIOCTXSYNC returns {skipped.errno} and does nothing -- hwcur stays "
+        f"{before}, nothing reaches the NIC -- because nm_kr_tryget answers NM_KR_BUSY and "
+        "the ioctl skips the ring without an error; the next sync with the ring free moves "
+        f"hwcur to {int(ad.tx.hwcur[0])}. A thread that needs its packets out cannot tell "
+        "from the return value that its sync was skipped: the other thread's sync may or "
+        "may not have seen its head. (A ring stopped for a reset is different: EIO, or "
+        "POLLERR from poll; see [error reporting](errors.md).)"
+    )
 
 
 #: The register calls behind the binding-modes table, row by row (``i = 2``).
