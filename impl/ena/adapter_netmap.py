@@ -67,8 +67,9 @@ class AdapterNetmap:
     sizes them (an ``ena_up`` that then backs its rings off after ENOMEM no longer
     matches them and fails with ENOMEM, :meth:`sizes_refused`: the C carries on with the
     mismatch, unchecked); ``reg(False)`` ends it and returns the memory -- with the RFC,
-    once the device has given its netmap buffers back (``leaving`` until then).  ``port``
-    is the sync interface while registered."""
+    once the device has given its netmap buffers back (``leaving`` until then: with
+    ``rx_exit="reset"`` only as long as netmap TX packets are in flight).  ``port`` is
+    the sync interface while registered."""
 
     def __init__(self, adapter: EnaAdapter, policy: str = HARDENED, buf_size: int = 2048,
                  extra_bufs: int = 0, strategy: str = "classic",

@@ -33,42 +33,42 @@ can go.  What is left on RX comes back one of two ways (the RFC's open question;
 ``AdapterNetmap(..., rx_exit=...)``):
 
 * ``"wait"``: for traffic to land in those buffers.  On an idle link it never ends.
-* ``"reset"`` (:func:`reset_rx_ring`, right after the close's first :func:`drain`): each
-  RX queue whose ids still hold netmap buffers is destroyed and created again through the
-  admin queue -- DESTROY_SQ then DESTROY_CQ (``ena_com_destroy_io_queue``), the rings
-  zeroed, CREATE_CQ then CREATE_SQ (``ena_com_create_io_queue``), the driver's RX state
-  set up as ``ena_setup_rx_resources`` and ``ena_com_create_io_queue`` leave it, and
-  ``ring_size - 1`` mbufs posted as ``ena_refill_all_rx_bufs`` does.  Once DESTROY_SQ has
-  completed the device has forgotten the queue and every buffer posted on it; once
-  DESTROY_CQ has too, nothing writes the
-  completion ring any more, so the completions the device wrote before are read from it
-  (the mbuf RX cleanup, as many calls as a whole ring needs, without its refill: packets
-  copied up the stack, nothing posted on the dead queue) and every netmap buffer of the
-  queue goes back to the allocator at once.  Four admin commands per queue (a fifth, the
-  RSS table, if the queue came back under another device index), one queue after the
-  other, all inside the close: the RX side is done when ``reg(False)`` returns, whatever
-  the traffic, in at most one admin completion timeout per command.  The link never goes
-  down (no ``ena_down``, no device reset) and the TX queue of the pair is not touched.
-  The driver's state of the fresh queue is set only once CREATE_SQ has completed: the
-  timer service runs while the driver waits for an admin command, and its empty-RX-ring
-  check must not find the queue empty before the device has it.
+* ``"reset"`` (:func:`reset_rx_ring`, right after the close's first :func:`drain`): each RX
+  queue whose ids still hold netmap buffers is destroyed and created again through the admin
+  queue -- DESTROY_SQ then DESTROY_CQ (``ena_com_destroy_io_queue``), the rings zeroed,
+  CREATE_CQ then CREATE_SQ (``ena_com_create_io_queue``), the driver's RX state set up as
+  ``ena_setup_rx_resources`` and ``ena_com_create_io_queue`` leave it, and ``ring_size - 1``
+  mbufs posted as ``ena_refill_all_rx_bufs`` does.  Once DESTROY_SQ has completed the device
+  has forgotten the queue and every buffer posted on it; once DESTROY_CQ has too, nothing
+  writes the completion ring any more, so the completions the device wrote before are read
+  from it (the mbuf RX cleanup, as many calls as a whole ring needs, without its refill:
+  packets copied up the stack, nothing posted on the dead queue) and every netmap buffer of
+  the queue goes back to the allocator at once.  Four admin commands per queue (a fifth, the
+  RSS table, if the queue came back under another device index), one queue after the other,
+  all inside the close: the RX side is done when ``reg(False)`` returns, whatever the
+  traffic, in at most one admin completion timeout per command.  The link never goes down
+  (no ``ena_down``, no device reset) and the TX queue of the pair is not touched. The
+  driver's state of the fresh queue is set only once CREATE_SQ has completed: the timer
+  service runs while the driver waits for an admin command, and its empty-RX-ring check must
+  not find the queue empty before the device has it.
 
-  Only the RX SQ/CQ pair is reset.  On ENA a queue pair (``struct ena_que``) is two
-  ena_com IO queues, TX (qid ``2q``) and RX (qid ``2q + 1``), each an SQ with its own CQ,
-  created and destroyed separately; they share only the MSI-X vector, which
-  ``ena_cleanup`` unmasks through the TX CQ.  So the RX reset needs no TX drain first, and TX netmap
-  packets in flight are neither lost nor waited for by it: they complete on the TX CQ,
-  :func:`drain` frees their buffers, and the registration ends after the last one (the
-  stack's transmit stays held until then, as with ``"wait"``).  TX needs no reset: its
-  netmap buffers come back with the device's completions, not with traffic; a device
-  that never completes them is the missing-completion watchdog's case (a device reset,
-  :func:`abandon`).
+  Only the RX SQ/CQ pair is reset.  On ENA a queue pair (``struct ena_que``) is two ena_com
+  IO queues, TX (qid ``2q``) and RX (qid ``2q + 1``), each an SQ with its own CQ, created
+  and destroyed separately; they share only the MSI-X vector, which ``ena_cleanup`` unmasks
+  through the TX CQ.  So the RX reset needs no TX drain first, and TX netmap packets in
+  flight are neither lost nor waited for by it: they complete on the TX CQ, :func:`drain`
+  frees their buffers, and the registration ends after the last one (the stack's transmit
+  stays held until then, as with ``"wait"``).  TX needs no reset: its netmap buffers come
+  back with the device's completions, not with traffic; a device that never completes them
+  is the missing-completion watchdog's case (a device reset, :func:`abandon`).
 
   While an RX queue is gone, frames the RSS table steers to it find no queue: the device
   drops them and counts them (``rx_no_queue``, part of the ``rx_drops`` that
   ENA_ADMIN_GET_STATS reports) -- dropped for a documented reason, not lost.  In the
   simulation the device receives only when :meth:`impl.device.EnaDevice.rx` runs, so a
-  frame is dropped this way only if that happens between DESTROY_SQ and CREATE_SQ.
+  frame is dropped this way only if that happens between DESTROY_SQ and CREATE_SQ (and
+  one arriving between CREATE_SQ and the refill would find no buffer: ``rx_no_buffer``,
+  counted as well).
   The simulated device gives a created queue the lowest free index, so the queue comes
   back under its old one; a device that gives another gets the RSS indirection table set
   again with it (``AdapterNetmap._reset_rx``).
