@@ -23,7 +23,8 @@ anywhere has them -- the filled RX buffers ``ena_down`` frees), ``duplicated`` (
 twice: must be 0), ``copies`` (buffers copied between an mbuf and a netmap buffer),
 ``ring_resets`` (RX IO queues destroyed and created again by the reset exit),
 ``device_resets``, ``interface_downs`` (``ena_down`` calls: the interface taken down,
-its queues destroyed), ``leave_ticks``
+its queues destroyed), ``leaked_buffers`` (netmap buffers neither back in the allocator
+nor in a slot when the registration ended: must be 0), ``leave_ticks``
 (ticks from the close until the registration ended: 0 when the close finished it) and
 ``leaked_bytes`` (host memory not returned at the end: must be 0).
 """
@@ -39,15 +40,17 @@ from impl.device import DeviceConfig, EnaDevice, SimClock, Wire
 from impl.ena.adapter import AdapterConfig, EnaAdapter
 from impl.ena.adapter_netmap import AdapterNetmap
 from impl.ena.driver import Policy
+from impl.ena.nm_rings import EnaNetmapRings
 from impl.ena.rxq import RxResult
+from impl.netmap.bufpool import RESERVED_BUFS
 from impl.packets import PacketBatch
 from ringspec.ena_netmap_run import put_frames, room, stack_frames, take_packets
 
 TICK_NS = 100_000_000
 FRAME_LEN = 64
 COLUMNS = ("strategy", "exit", "frames", "delivered", "dropped", "freed_at_down", "lost",
-           "duplicated", "copies", "ring_resets", "device_resets", "interface_downs", "leave_ticks",
-           "leaked_bytes")
+           "duplicated", "copies", "ring_resets", "device_resets", "interface_downs",
+           "leaked_buffers", "leave_ticks", "leaked_bytes")
 #: (strategy, how an RFC registration's RX side leaves) of each row.
 RUNS = (("classic", ""), ("rfc", "wait"), ("rfc", "reset"))
 
@@ -172,9 +175,20 @@ def run(strategy: str, leave: str, sc: EnaScenario) -> dict[str, int | str]:
         "ring_resets": int(registration.ring_resets.sum()) if registration is not None else 0,
         "device_resets": r.dev.mgmt_stats.resets - r.resets0,
         "interface_downs": r.ad.stats.interface_down - r.downs0,
+        "leaked_buffers": _leaked_buffers(registration),
         "leave_ticks": leave_ticks,
         "leaked_bytes": r.bus.mem.allocated - r.baseline,
     }
+
+
+def _leaked_buffers(rings: EnaNetmapRings | None) -> int:
+    """Real netmap buffers of the ended registration neither free in its allocator nor in
+    one of its slots (where ``ena_down`` puts the buffers it takes back in the classic
+    way): what went missing with the device."""
+    if rings is None:
+        return 0
+    mem = rings.mem
+    return mem.nbufs - RESERVED_BUFS - mem.pool.nfree - int((mem.slot_buf_idx != 0).sum())
 
 
 def report(sc: EnaScenario) -> dict:

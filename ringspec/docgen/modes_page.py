@@ -71,7 +71,9 @@ def _ena_section(sc: modes_ena.EnaScenario, rows: list[dict]) -> list[str]:
         "`dropped` counts frames discarded with a counter saying so (the device's "
         "`rx_drops`, read through ENA_ADMIN_GET_STATS, and the driver's drops), `lost` "
         "those no counter has, `ring_resets` the RX IO queues destroyed and created "
-        "again, `interface_downs` the `ena_down` calls.",
+        "again, `interface_downs` the `ena_down` calls, `leaked_buffers` the netmap "
+        "buffers neither back in the allocator nor in a slot when the registration "
+        "ended.",
         "- **classic** loses the tick's packets at each switch: entering, the stack's "
         "packets in flight are freed by `ena_down` (`freed_at_down`: lost to the sender, "
         "although the device had sent them); leaving, the user's packets received but not "

@@ -76,6 +76,7 @@ def test_on_ena_every_frame_is_delivered_dropped_freed_or_lost(ena_rows) -> None
         assert r["frames"] >= ENA_SMALL.rate * ENA_SMALL.ticks
         assert r["delivered"] + r["dropped"] + r["freed_at_down"] + r["lost"] == r["frames"]
         assert (r["duplicated"], r["leaked_bytes"], r["device_resets"]) == (0, 0, 0), r
+        assert r["leaked_buffers"] == 0, r
 
 
 def test_on_ena_the_rfc_delivers_every_frame_and_waits_to_leave(ena_rows) -> None:
