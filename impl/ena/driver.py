@@ -224,10 +224,11 @@ class EnaDriver:
         """``ena_com_destroy_io_queue`` for RX queue ``q``: DESTROY_SQ, then DESTROY_CQ
         (the device refuses to destroy a CQ an SQ still completes into).  Each index is
         forgotten once the device confirms; returns 0 or the errno of the first command
-        that failed (the second is then not sent).
+        that failed (the second is then not sent).  ``ena_com_destroy_io_queue`` sends the
+        same pair; the driver calls it only from ``ena_down``'s
+        ``ena_destroy_all_io_queues``, for every queue.
 
-        https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L2259
-        https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L1558
+        https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L2612
         """
         resp = self.port.destroy_sq(DestroySqCmd(int(self.sq_idx[q, 1]), SqDirection.RX))
         if resp.status != AdminStatus.SUCCESS:
@@ -253,7 +254,7 @@ class EnaDriver:
 
         https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L2198
         https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L873
-        https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L1636
+        https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L2254
         """
         qs = np.array([q], dtype=np.int64)
         self.rx.zero_rings(qs)

@@ -88,17 +88,21 @@ can go.  What is left on RX comes back one of two ways (the RFC's open question;
 A bad ``buf_idx`` the user left in a slot is skipped when the buffers go back (netmap's
 ``netmap_free_buf`` logs and skips it too); the memory is released whole at the end.
 
-Upstream (ena_com_destroy_io_queue, ena_com_create_io_queue, ena_setup_rx_resources,
-ena_refill_all_rx_bufs, check_for_admin_com_state, ena_trigger_reset, the TX and RX
-ena_com qids, ena_cleanup's unmask):
-https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L2259
+Upstream: ``ena_down`` (where the driver destroys IO queues, every one, through
+``ena_destroy_all_io_queues`` and ``ena_com_destroy_io_queue``), ``ena_com_create_io_queue``,
+``ena_setup_rx_resources``, ``ena_up`` (``ena_refill_all_rx_bufs`` of ``ring_size - 1``
+buffers per queue through ``ena_refill_rx_bufs``), ``check_for_admin_com_state``,
+``ena_trigger_reset``, the RX queue's ena_com qid (``ENA_IO_RXQ_IDX``; TX is the one
+before) and ``ena_cleanup`` (which unmasks through the TX CQ):
+https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L2612
 https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L2198
 https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L873
-https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L1470
+https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L2254
+https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L1112
 https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L3183
 https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.h#L655
-https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.h#L158
-https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena_datapath.c#L86
+https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.h#L159
+https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena_datapath.c#L70
 """
 
 from __future__ import annotations
