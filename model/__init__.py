@@ -12,6 +12,7 @@ from model import netmap_ring_mutants as _mutants  # noqa: F401  (registers the 
 from model import netmap_switch_mutants as _switch_mutants  # noqa: F401
 from model.netmap_forward import FORWARD
 from model.netmap_host import HOST_RX, HOST_TX
+from model.netmap_host_fwd import HOST_FWD
 from model.netmap_legacy import LEGACY_RX, LEGACY_TX
 from model.netmap_pendintr import PENDINTR
 from model.netmap_regif import REGIF
@@ -24,7 +25,7 @@ from model.netmap_wakeup import WAKE
 
 MACHINES = (
     TX, RX, LEGACY_TX, LEGACY_RX, REGIF, WAKE, PENDINTR, SWITCH_TX_CLASSIC, SWITCH_TX_RFC,
-    SWITCH_RX_CLASSIC, SWITCH_RX_RFC, HOST_RX, HOST_TX, FORWARD,
+    SWITCH_RX_CLASSIC, SWITCH_RX_RFC, HOST_RX, HOST_TX, FORWARD, HOST_FWD,
 )
 
 from model import (  # noqa: E402
@@ -52,7 +53,7 @@ ENA_MACHINES = (
 ALL_MACHINES = MACHINES + ENA_MACHINES
 
 __all__ = [
-    "ALL_MACHINES", "ENA_MACHINES", "FORWARD", "HOST_RX", "HOST_TX", "LEGACY_RX", "LEGACY_TX",
-    "MACHINES", "PENDINTR", "REGIF", "RX",
+    "ALL_MACHINES", "ENA_MACHINES", "FORWARD", "HOST_FWD", "HOST_RX", "HOST_TX", "LEGACY_RX",
+    "LEGACY_TX", "MACHINES", "PENDINTR", "REGIF", "RX",
     "SWITCH_RX_CLASSIC", "SWITCH_RX_RFC", "SWITCH_TX_CLASSIC", "SWITCH_TX_RFC", "TX", "WAKE",
 ]

@@ -9,7 +9,7 @@ skips finalize, a host txsync that forgets to move hwcur.
 
 from __future__ import annotations
 
-from model.core import And, Eq, If, Not, Step, in_range, ring_add, ring_dist, ring_prev
+from model.core import And, Eq, If, Not, Step, Term, in_range, ring_add, ring_dist, ring_prev
 from model.netmap_forward import (
     FORWARD,
     Forward,
@@ -33,6 +33,9 @@ from model.netmap_host import (
     rxsync_from_host,
     txsync_to_host,
 )
+from model.netmap_host_fwd import HOST_FWD, HostFwd, host_fwd_init
+from model.netmap_host_fwd import _sync as _fwd_sync
+from model.netmap_host_fwd import rxsync_hardened as rxsync_fwd_hardened
 
 
 @HOST_RX.mutant("transmit-ignores-queue", "HOST-RX-FITS", replaces="netmap_transmit")
@@ -183,3 +186,24 @@ def hardened_keeps_forwarded_marked(s: Forward) -> Step:
     post = forward_down_backpressure(s, sw_to_nic_room_hardened(s))
     return Step(Eq(s.prepared, 0), post.replace(marked=If(Eq(post.hwcur, s.hwcur), s.marked,
                                                             post.marked)))
+
+
+@HOST_FWD.mutant("fwd-up-from-first-host-ring", "FWD-NO-ECHO", replaces="rxsync_hardened")
+def fwd_up_from_first_host_ring(s: HostFwd, ring: Term, k: Term, can_down: Term) -> Step:
+    """The hardened forward-up test one off (``ring_id <= num_rx_rings``): the first host
+    RX kring, when it cannot forward down, sends its packets back up."""
+    return _fwd_sync(s, ring, k, can_down, lambda r: r <= s.nrx)
+
+
+@HOST_FWD.mutant("fwd-down-uncounted", "FWD-COUNTED", replaces="rxsync_hardened")
+def fwd_down_uncounted(s: HostFwd, ring: Term, k: Term, can_down: Term) -> Step:
+    """The swap into the NIC TX rings loses track of the packets it moved."""
+    step = rxsync_fwd_hardened(s, ring, k, can_down)
+    return Step(step.guard, step.post.replace(down=s.down))
+
+
+@HOST_FWD.mutant("fwd-init-without-host-ring", "FWD-SHAPE", replaces="init")
+def fwd_init_without_host_ring(n: Term) -> HostFwd:
+    """An adapter registered with ``nr_host_rx_rings = 0`` taken literally (netmap keeps
+    the default of one instead)."""
+    return host_fwd_init(n).replace(nhost=0)

@@ -147,6 +147,7 @@ SYMBOLS: dict[str, Symbol] = {
     "netmap_txsync_to_host": Symbol(_C, 1357),
     "netmap_rxsync_from_host": Symbol(_C, 1390),
     "netmap_grab_packets": Symbol(_C, 1239),
+    "nm_may_forward_up": Symbol(_C, 1277),
     "nm_may_forward_down": Symbol(_C, 1284),
     "netmap_sw_to_nic": Symbol(_C, 1304),
     "netmap_transmit": Symbol(_C, 4278),

@@ -48,7 +48,7 @@ class NetmapAdapter:
         policy: str = HARDENED,
         seed: int = 0,
         extra_bufs: int | None = None,
-        host_rings: bool = True,
+        host_rings: bool | tuple[int, int] = True,
     ) -> None:
         self.policy = check_policy(policy)
         self.seed = int(seed)
@@ -56,13 +56,18 @@ class NetmapAdapter:
         if extra < 0:
             raise ValueError(f"extra_bufs must be >= 0, got {extra}")
         hw_rings = int(num_tx_rings) + int(num_rx_rings)
-        nrings = hw_rings + (2 if host_rings else 0)
+        host = (1, 1) if host_rings is True else (0, 0) if host_rings is False else tuple(
+            int(h) for h in host_rings)
+        if len(host) != 2 or (any(host) and min(host) < 1):
+            raise ValueError(f"host_rings: True, False or (num_host_tx, num_host_rx) >= 1, "
+                             f"got {host_rings!r}")
+        nrings = hw_rings + sum(host)
         self.mem = NetmapMemory(nrings, num_slots, buf_size, 2 + nrings * num_slots + extra)
         self.num_slots = self.mem.num_slots
         self.tx = Krings("tx", self.mem, 0, int(num_tx_rings))
         self.rx = Krings("rx", self.mem, int(num_tx_rings), int(num_rx_rings))
-        self.host = (HostRings(self.mem, hw_rings, self.tx.count, self.rx.count)
-                     if host_rings else None)
+        self.host = (HostRings(self.mem, hw_rings, self.tx.count, self.rx.count, *host)
+                     if any(host) else None)
         self.mem.slot_buf_idx[:] = self.mem.alloc(nrings * self.num_slots).reshape(
             nrings, self.num_slots
         )
@@ -139,11 +144,11 @@ class NetmapAdapter:
             raise ValueError("this adapter has no host rings (built with host_rings=False)")
         return self.host
 
-    def netmap_transmit(self, frames: np.ndarray,
-                        lengths: np.ndarray | None = None) -> np.ndarray:
+    def netmap_transmit(self, frames: np.ndarray, lengths: np.ndarray | None = None,
+                        txq: np.ndarray | None = None) -> np.ndarray:
         """The host stack transmits a batch of packets while the port is in netmap mode
         (:meth:`impl.netmap.host.HostRings.netmap_transmit`); per packet 0 or ENOBUFS."""
-        return self.host_rings().netmap_transmit(frames, lengths)
+        return self.host_rings().netmap_transmit(frames, lengths, txq)
 
     def host_rxsync(self, policy: str | None = None, *, can_forward_down: bool = True,
                     fwd_all: bool = False) -> HostRxsyncResult:

@@ -37,8 +37,6 @@ from impl.netmap.softdev import SoftRings
 from impl.netmap.sync import rxsync, txsync
 
 Bound = tuple[Krings, SoftRings, np.ndarray]
-_HOST = np.zeros(1, dtype=np.int64)
-"""The host kring's index in its own Krings."""
 
 
 def _budgets(value: object, rings: np.ndarray, default: int) -> np.ndarray:
@@ -79,14 +77,40 @@ class _Poll:
     err: bool = False
 
 
-def _host_tx(policy: str, host: HostRings) -> tuple[bool, bool]:
-    """The host TX kring's turn in flush_tx: nm_kr_tryget, then netmap_txsync_to_host
-    (a refused prologue is reinit and POLLERR).  Returns (found room, POLLERR)."""
+def _host_tx_sync(policy: str, host: HostRings, rings: np.ndarray) -> tuple[np.ndarray, bool]:
+    """nm_kr_tryget, then netmap_txsync_to_host on the host TX krings ``rings`` (a refused
+    prologue is reinit and POLLERR): (found room per ring, POLLERR)."""
     kr = host.tx
-    if kr.stopped[0] or kr.busy[0]:
-        return False, bool(kr.stopped[0])
-    r = host.txsync(policy)
-    return bool(r.accepted and found(kr, _HOST)[0]), not r.accepted
+    stopped = kr.stopped[rings]
+    skip = stopped | kr.busy[rings]
+    hit = np.zeros(rings.size, dtype=bool)
+    err = bool(stopped.any())
+    if (~skip).any():
+        r = host.txsync(policy, rings[~skip])
+        err |= not r.accepted
+        hit[~skip] = found(kr, rings[~skip])
+    return hit, err
+
+
+def _host_tx_round(policy: str, host: HostRings, want: bool, room: bool,
+                   send_down: bool) -> tuple[bool, bool]:
+    """The host TX krings' turn in a flush_tx pass, after the hardware rings (``room``:
+    one of those found room while POLLOUT was wanted): as :func:`_tx_round`."""
+    kr = host.tx
+    ids = kr.check_rings(None)
+    push = np.ones(kr.count, bool) if send_down else kr.ring_head != kr.hwcur
+    got, err = _host_tx_sync(policy, host, ids[push])
+    hits = ids[push][got]
+    if want and not room:
+        stop = int(hits[0]) if hits.size else kr.count
+        for i in np.flatnonzero(~push[:stop]):
+            one, failed = _host_tx_sync(policy, host, ids[i : i + 1])
+            err |= failed
+            if one[0]:
+                room = True
+                break
+        room |= bool(hits.size)
+    return room, err
 
 
 def _tx_round(policy: str, bound: Bound, host: HostRings | None, want: bool,
@@ -106,10 +130,8 @@ def _tx_round(policy: str, bound: Bound, host: HostRings | None, want: bool,
             if one[0]:
                 room = True
                 break
-    if host is not None and (send_down or (want and not room)
-                             or host.tx.ring_head[0] != host.tx.hwcur[0]):
-        got_host, failed = _host_tx(policy, host)
-        room |= want and got_host
+    if host is not None:
+        room, failed = _host_tx_round(policy, host, want, room, send_down)
         err |= failed
     return room, err
 
@@ -131,14 +153,18 @@ def _flush_tx(policy: str, st: _Poll, bound: Bound, host: HostRings | None,
 
 def _host_rx(policy: str, host: HostRings, tx: Krings | None,
              fwd_all: bool) -> tuple[bool, bool, bool]:
-    """The host RX kring's turn in do_retry_rx: nm_kr_tryget, then the prologue and
-    netmap_rxsync_from_host (forwarding down if ``tx``).  Returns (found, POLLERR,
-    send_down: some packet was forwarded to a NIC TX ring, NR_FORWARD in nr_kflags)."""
+    """The host RX krings' turn in do_retry_rx: nm_kr_tryget, then the prologue and
+    netmap_rxsync_from_host (forwarding down from the first one if ``tx``).  Returns
+    (found, POLLERR, send_down: some packet was forwarded to a NIC TX ring, NR_FORWARD
+    in nr_kflags)."""
     kr = host.rx
-    if kr.stopped[0] or kr.busy[0]:
-        return False, bool(kr.stopped[0]), False
-    r = host.rxsync(policy, tx, fwd_all)
-    return bool(found(kr, _HOST)[0]), not r.accepted, r.forwarded > 0
+    ids = kr.check_rings(None)
+    live = ids[~(kr.stopped | kr.busy)]
+    err = bool(kr.stopped.any())
+    if not live.size:
+        return False, err, False
+    r = host.rxsync(policy, tx, fwd_all, live)
+    return bool(found(kr, live).any()), err or not r.accepted, r.forwarded > 0
 
 
 def _rx_round(policy: str, bound: Bound, host: HostRings | None, tx: Krings | None,
@@ -174,7 +200,7 @@ def _lock_free(policy: str, events: int, tx: Bound, rx: Bound,
 
 def _views(bound: Bound, host: Krings | None) -> list[tuple[Krings, np.ndarray]]:
     views = [(bound[0], bound[2])] if bound[2].size else []
-    return views + ([(host, _HOST)] if host is not None else [])
+    return views + ([(host, host.check_rings(None))] if host is not None else [])
 
 
 def netmap_poll_rings(policy: str, tx: Bound, rx: Bound, events: int, *,
@@ -186,7 +212,7 @@ def netmap_poll_rings(policy: str, tx: Bound, rx: Bound, events: int, *,
                       can_forward_down: bool = False, fwd_all: bool = False) -> PollOutcome:
     """poll(2) with ``events`` on a handle bound to the TX rings ``tx[2]`` and the RX rings
     ``rx[2]`` (ring ids in order; krings and soft NIC rings first) and, with ``host``, to
-    the host TX / RX kring as ``host_rings`` says (NR_REG_NIC_SW; NR_REG_SW with no
+    every host TX / RX kring as ``host_rings`` says (NR_REG_NIC_SW; NR_REG_SW with no
     hardware ring).  ``sent`` / ``refill``: per pass, per bound hardware ring, what the
     driver manages (default: everything); the other arguments as
     :func:`impl.netmap.poll.netmap_poll`.  Transparent mode: ``can_forward_down`` (the

@@ -13,6 +13,7 @@ from typing import Any
 
 from model import (
     FORWARD,
+    HOST_FWD,
     HOST_RX,
     HOST_TX,
     LEGACY_RX,
@@ -29,6 +30,7 @@ from model import (
 )
 from model.netmap_forward import forward_init
 from model.netmap_host import host_rx_init, host_tx_init
+from model.netmap_host_fwd import host_fwd_init
 from model.netmap_pendintr import pendintr_init
 from model.netmap_regif import init as regif_init
 from model.netmap_ring import (
@@ -296,6 +298,21 @@ AREAS: dict[str, Area] = {
                    "close_multi"),
         )),
         "Example: one process per ring and one for all rings",
+    ),
+    HOST_FWD.name: Area(
+        None,
+        Scenario("area-host-fwd", HOST_FWD, host_fwd_init(8), (
+            Action("a descriptor bound to every ring releases 2 NS_FORWARD packets on the "
+                   "first host RX ring (ring_id 4): swapped into the NIC TX rings",
+                   "rxsync_hardened", {"ring": 4, "k": 2, "can_down": 1}),
+            Action("3 NS_FORWARD packets released on hardware RX ring 1 go up the stack",
+                   "rxsync_hardened", {"ring": 1, "k": 3, "can_down": 1}),
+            Action("hardened: 2 released on the second host RX ring (ring_id 5) are "
+                   "released, not sent back up", "rxsync_hardened",
+                   {"ring": 5, "k": 2, "can_down": 1}),
+        )),
+        "Example: where NS_FORWARD packets go, ring by ring (as shipped the second host "
+        f"ring sends them back up: a {md.link('finding', 'findings.md', common.HOST_FWD_FINDING)})",
     ),
     PENDINTR.name: Area(
         None,

@@ -32,6 +32,7 @@ PAGES = (
 
 #: The NKR_PENDINTR finding's heading on the findings page (other pages link to it).
 PENDINTR_FINDING = "An RX interrupt lost between the read loop and the clear"
+HOST_FWD_FINDING = "Transparent mode sends the stack's own packets back up"
 
 VIEW_MEANING = {
     "keeps": "keeps the user view (needs a consistent view and preserves it)",

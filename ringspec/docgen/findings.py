@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import model
-from model import FORWARD, LEGACY_TX, PENDINTR, RX, TX, sources
+from model import FORWARD, HOST_FWD, LEGACY_TX, PENDINTR, RX, TX, sources
 from model.netmap_forward import forward_init
+from model.netmap_host_fwd import host_fwd_init
 from model.netmap_legacy import LegacyRing
 from model.netmap_pendintr import pendintr_init
 from model.netmap_ring import (
@@ -782,6 +783,51 @@ def _pendintr_findings(rows: list[Row]) -> list[str]:
     ]
 
 
+HOST_FWD_TITLE = common.HOST_FWD_FINDING
+
+#: The host-ring echo's worked example (as shipped).
+HOST_FWD_EXAMPLE = Scenario("finding-host-fwd", HOST_FWD, host_fwd_init(8), (
+    Action("2 NS_FORWARD packets released on the first host RX ring (ring_id 4) by a "
+           "descriptor bound to every ring: swapped into the NIC TX rings",
+           "rxsync_as_shipped", {"ring": 4, "k": 2, "can_down": 1}),
+    Action("3 NS_FORWARD packets released on the second host RX ring (ring_id 5): "
+           "nm_may_forward_up holds (5 != 4), they go up the stack", "rxsync_as_shipped",
+           {"ring": 5, "k": 3, "can_down": 1}),
+))
+
+
+def _host_fwd_findings(rows: list[Row]) -> list[str]:
+    """Transparent mode on a second host RX ring, with its worked example."""
+    steps = run(HOST_FWD_EXAMPLE)
+    last = steps[-1].after
+    return [
+        f"## {HOST_FWD_TITLE}",
+        "**Who can trigger it:** an application that asks for more than one host ring "
+        "pair (`nr_host_rx_rings` in NIOCREGIF) and uses transparent mode (`NR_FORWARD` "
+        "on the ring, or `dev.netmap.fwd=1`). **What goes wrong:** whether a released "
+        "`NS_FORWARD` packet goes down to the NIC or up to the stack is decided per RX "
+        f"kring: down only from the first host RX kring ({sources.link('nm_may_forward_down')}"
+        f", `ring_id == num_rx_rings`), up from any kring with `ring_id != num_rx_rings` "
+        f"({sources.link('nm_may_forward_up')}). That test was written when there was one "
+        "host ring; with two, the second host RX kring passes it, and its packets -- "
+        "packets the stack sent out through the interface -- are handed back to the "
+        f"stack as received ({sources.link('netmap_grab_packets')}). **How bad:** the "
+        "stack receives its own traffic (a loop for broadcasts and routed packets) and "
+        "the packets never reach the wire; with `dev.netmap.fwd=1` every packet the "
+        "application releases on that ring goes back up. With one host ring pair (the "
+        "default) the test is exact. **The fix:** forward up from hardware RX krings "
+        "only (`ring_id < num_rx_rings`, the model's `rxsync_hardened`). The model: "
+        f"[transparent mode with several host rings]({HOST_FWD.name}.md).",
+        f"### Example: {len(HOST_FWD_EXAMPLE.actions)} steps",
+        scenario_table(HOST_FWD_EXAMPLE, steps),
+        f"After the second sync: `down = {last.down}` packets went to the NIC, `echoed = "
+        f"{last.echoed}` came back up the stack. `impl.netmap` replays it on an adapter "
+        "with two host ring pairs (`tests/unit/test_host_ring_pairs.py`), and the "
+        "hardened policy releases them instead.",
+        _refuted("several-host-ring", rows),
+    ]
+
+
 def render(ev: Evidence) -> str:
     body = [
         f"Where the shipped netmap code, and the legacy drivers before it, admit a ring "
@@ -813,7 +859,10 @@ def render(ev: Evidence) -> str:
                    "the slot array.",
                    f"- {md.link(PENDINTR_TITLE, '', PENDINTR_TITLE)}: with "
                    "dev.netmap.no_pendintr=0, a frame that lands during poll()'s rxsync "
-                   "can lose its interrupt and wait in the ring until the next one."]),
+                   "can lose its interrupt and wait in the ring until the next one.",
+                   f"- {md.link(HOST_FWD_TITLE, '', HOST_FWD_TITLE)}: with several host "
+                   "ring pairs, NS_FORWARD packets released on a host RX ring other than "
+                   "the first go back up the stack instead of to the NIC."]),
     ]
     covered: set[str] = set()
     for f in FINDINGS:
@@ -829,6 +878,9 @@ def render(ev: Evidence) -> str:
     pendintr_rows = [r for r in ev.findings if r.obligation.machine == PENDINTR.name]
     covered.update(r.id for r in pendintr_rows)
     body += _pendintr_findings(pendintr_rows)
+    host_fwd_rows = [r for r in ev.findings if r.obligation.machine == HOST_FWD.name]
+    covered.update(r.id for r in host_fwd_rows)
+    body += _host_fwd_findings(host_fwd_rows)
     netmap = {m.name for m in model.MACHINES}  # the ENA ones have their own page
     rest = [r for r in ev.findings if r.id not in covered and r.obligation.machine in netmap]
     if rest:

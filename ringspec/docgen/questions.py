@@ -20,7 +20,7 @@ from impl.netmap.control import (
 )
 from impl.netmap.control import RX as RX_DIR
 from impl.netmap.control import TX as TX_DIR
-from model import REGIF, sources
+from model import HOST_FWD, REGIF, sources
 from model.core import Machine
 from model.netmap_forward import FORWARD
 from model.netmap_host import HOST_RX, HOST_TX
@@ -508,6 +508,13 @@ def host_rings() -> Question:
         "ring goes back and syncs every bound TX ring, so the forwarded packets reach "
         "the NIC within the same call, even with NETMAP_NO_TX_POLL "
         "(`tests/unit/test_poll_host.py`; not in the model).",
+        "Several host ring pairs (`nr_host_tx_rings` / `nr_host_rx_rings` in the register "
+        "request, honoured while no descriptor is active): the stack's packet for "
+        "transmit queue q lands on host RX ring q % `nr_host_rx_rings`, each host ring "
+        "syncs on its own, and transparent mode forwards down only from the first host "
+        "RX ring; packets released with NS_FORWARD on the others go back up the stack "
+        f"({md.link('finding', 'findings.md', common.HOST_FWD_FINDING)}; "
+        f"[the model]({HOST_FWD.name}.md)). Use one host ring pair with transparent mode.",
     ]
 
 

@@ -19,6 +19,7 @@ from model import netmap_switch_tx as switch_tx
 from model.core import Machine
 from model.netmap_forward import Forward
 from model.netmap_host import HostRx, HostTx
+from model.netmap_host_fwd import HostFwd
 from model.netmap_pendintr import RxIntr
 from model.netmap_regif import KringUse
 from model.netmap_ring import RX, TX, NetmapRing
@@ -181,7 +182,21 @@ def _forward_states(machine: Machine, n: int) -> Iterator[Forward]:
     yield from out[:: max(1, len(out) // 6000)]
 
 
+def _host_fwd_states(machine: Machine, n: int) -> Iterator[HostFwd]:
+    """One or two hardware and host RX rings; each way a released packet can go taken
+    0 or 2 times (never echoed: the invariants forbid it)."""
+    for nrx, nhost, up, down, released in itertools.product(
+            (1, 2), (1, 2), (0, 2), (0, 2), (0, 2)):
+        for from_stack in sorted({0, down, down + released}):
+            from_nic = up + down + released - from_stack
+            s = HostFwd(n, nrx, nhost, from_nic, from_stack, up, down, 0, released)
+            if machine.holds(s):
+                yield s
+
+
 def consistent_states(machine: Machine, n: int) -> list:
+    if machine.state_type is HostFwd:
+        return list(_host_fwd_states(machine, n))
     if machine.state_type is HostRx:
         return list(_host_rx_states(machine, n))
     if machine.state_type is HostTx:
