@@ -208,6 +208,7 @@ ENA_SYMBOLS: dict[str, Symbol] = {
     "ena_com_rx_pkt": ena("ena-com/ena_eth_com.c", 598),
     "ena_com_add_single_rx_desc": ena("ena-com/ena_eth_com.c", 664),
     "ena_com_create_io_queue": ena("ena-com/ena_com.c", 2198),
+    "ena_com_destroy_io_queue": ena("ena-com/ena_com.c", 2259),
     "ENA_PKT_MAX_BUFS": ena("ena.h", 117),
     "ENA_TX_RESUME_THRESH": ena("ena.h", 127),
     "ENA_TX_RING_IDX_NEXT": ena("ena.h", 154),

@@ -228,6 +228,7 @@ class EnaDriver:
         same pair; the driver calls it only from ``ena_down``'s
         ``ena_destroy_all_io_queues``, for every queue.
 
+        https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L2259
         https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L2612
         """
         resp = self.port.destroy_sq(DestroySqCmd(int(self.sq_idx[q, 1]), SqDirection.RX))

@@ -95,6 +95,7 @@ buffers per queue through ``ena_refill_rx_bufs``), ``check_for_admin_com_state``
 ``ena_trigger_reset``, the RX queue's ena_com qid (``ENA_IO_RXQ_IDX``; TX is the one
 before) and ``ena_cleanup`` (which unmasks through the TX CQ):
 https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L2612
+https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L2259
 https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L2198
 https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L873
 https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L2254
