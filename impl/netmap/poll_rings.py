@@ -11,6 +11,13 @@ each ring on the result of the rings before it: those rings are synced one at a 
 ring order, and the loop ends at the first that finds room (at once when a ring with
 packets to push before them already has).  Rings are independent, so syncing the rings
 with packets first leaves every ring as the C's order does.
+
+The host krings (NR_REG_SW, NR_REG_NIC_SW) come after the hardware rings of their
+direction and go through the same loop with their own syncs (netmap_txsync_to_host,
+netmap_rxsync_from_host; model/netmap_poll_host.py).  Transparent mode: when the host
+rxsync forwarded packets into a NIC TX ring (NR_FORWARD in its ``nr_kflags``), the C goes
+back to ``flush_tx`` with ``send_down`` set -- every bound TX ring synced -- and then
+runs the RX loop again; so does :func:`netmap_poll_rings`.
 """
 
 from __future__ import annotations
