@@ -36,6 +36,9 @@ from impl.ena_defs.constants import COM_BOUNCE_BUFFER_CNTRL_CNT as BOUNCE_BUFS
 from impl.ena_defs.layouts import DESC_SIZE, LLQ_DESC_CHUNK, TX_CDESC_DTYPE
 from impl.ena_defs.regs import ResetReason
 
+MAX_HEADER_SIZE = 256
+"""ena_com_create_io_queue: "header length is limited to 8 bits" (``min(value, 256)``)."""
+
 # Why a packet ended a queue's xmit loop (codes, in the order the C meets them).
 NONE, STOPPED, COLLAPSE_ENOMEM, MAP_EFBIG, RING_FULL, BURST_NO_SPACE = range(6)
 
@@ -57,7 +60,8 @@ class TxConfig:
     """Host mode: the device's ``max_tx_header_size`` (LLQ: entry size - 32 replaces it)."""
     u8_header_size: bool = True
     """As shipped, ``tx_ring->tx_max_header_size`` is a ``uint8_t``: a device value of 256
-    or more wraps. Hardened: kept whole."""
+    or more wraps. Hardened: a ``u16`` with ena_com's clamp, ``min(value, 256)``
+    (``ena_com_create_io_queue``), the limit ``ena_com_prepare_tx`` enforces."""
 
     @property
     def descs_per_entry(self) -> int:
@@ -69,7 +73,7 @@ class TxConfig:
         host mode the device's value (as a ``uint8_t`` as shipped). Host mode pushes no
         header; there it only feeds the collapse rule."""
         size = self.llq_entry_size - LLQ_DESC_CHUNK if self.llq else self.device_max_header_size
-        return size & 0xFF if self.u8_header_size else size
+        return size & 0xFF if self.u8_header_size else min(size, MAX_HEADER_SIZE)
 
     @property
     def push_skip(self) -> int:

@@ -17,7 +17,7 @@ consumed, a packet split across two calls (ena_com's start index and count).
 Each test checks the driver against the protocol rule it implements, taken from model/
 where the rule lives there (ena_reqid's completion verdicts and reset reasons, ena_txq's
 stop and resume tests, ena_queue's free-entry count, ena_llq's entry count, ena_bits'
-depths and slots).
+depths and slots, ena_llq's hardened header limit).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import pytest
 from support.ena_harness import World
 
 from impl.ena import ragged, ring
-from impl.ena.driver import DriverConfig
+from impl.ena.driver import DriverConfig, Policy
 from impl.ena.rxflags import M_HASHTYPE_RSS_IPV4, M_HASHTYPE_RSS_IPV6, rx_hash_type
 from impl.ena.txclean import tx_cleanup
 from impl.ena_defs.constants import (
@@ -466,3 +466,20 @@ def test_a_packet_split_across_two_calls_keeps_ena_com_s_indices() -> None:
     rx.cq[0, 2]["status"] = RxCdesc.LAST.mask | 1 << 24
     assert rx.cleanup(np.array([0]), True).lengths.tolist() == [500]
     assert (int(rx.cq_head[0]), int(rx.cur_count[0]), int(rx.cur_start[0])) == (3, 0, 3)
+
+
+# ---------------------------------------------------------------------------- header limit
+
+
+def test_hardened_header_limit_is_ena_com_s_clamp_not_the_whole_device_value() -> None:
+    # The hardened fix of ENA-TX-HDR-LIMIT keeps the driver's copy in a u16 with ena_com's
+    # clamp, min(dev, 256): with a device value of 300, a max_tx_sgl_size chain of 280 B
+    # is not shorter than the limit, so it is collapsed into one cluster and sent (kept
+    # whole it would pass as is and the 18-segment DMA tag would drop it).
+    w = world(device_max_header_size=300, policy=Policy.HARDENED)
+    setup = ena_llq.header_setup_hardened(ena_llq.header_init(1), 300)
+    cfg = w.drv.tx.cfg
+    assert cfg.tx_max_header_size == setup.post.ring_max == setup.post.sq_max == 256
+    r = w.drv.transmit(batch(w, [280], [cfg.max_tx_sgl_size]))
+    assert r.xmit.sent.tolist() == [0] and r.xmit.dropped.size == 0
+    assert int(w.drv.tx.stats.collapse[0]) == 1
