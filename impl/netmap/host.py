@@ -265,8 +265,9 @@ class HostRings:
         busy = ring_dist(kr.hwcur, kr.hwtail, self.n)
         room = self.n - 1 - busy - self.rx_queue.qlen()
         fits = lengths <= self.mem.buf_size
-        onehot = (ring[:, None] == np.arange(count)) & fits[:, None]
-        queued = fits & (np.cumsum(onehot, axis=0)[np.arange(k), ring] <= room[ring])
+        rank = np.full(k, -1, dtype=np.int64)  # among the packets that fit, per ring
+        rank[fits] = _rank_in_group(ring[fits], count)
+        queued = fits & (rank < room[ring])
         rows = frames[queued]
         self.rx_queue.push(ring[queued], lengths[queued],
                            rows[np.arange(width) < lengths[queued, None]])
