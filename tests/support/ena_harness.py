@@ -228,3 +228,21 @@ class Script:
                         e["offset"] = off
                     self.rx_ctail[q] = (c + 1) % 65536
                     self.rx_shead[q] = (s + 1) % 65536
+
+
+def rx_write(w: World, q: int, packets: list[list[int]], status: int = 0) -> None:
+    """RX completions written for packets of the given buffer lengths, on the posted
+    req_ids in posted order (``status`` bits added on each last descriptor)."""
+    rx = w.drv.rx
+    assert rx.cq is not None and rx.sq is not None
+    d = rx.cfg.depth
+    c = int(rx.cq_head[q])
+    for lens in packets:
+        for i, ln in enumerate(lens):
+            e = rx.cq[q, c % d]
+            e["req_id"] = rx.sq[q, c % d]["req_id"]
+            e["length"] = ln
+            e["status"] = ((RxCdesc.FIRST.mask if i == 0 else 0)
+                           | (RxCdesc.LAST.mask | status if i == len(lens) - 1 else 0)
+                           | (1 ^ (c // d) & 1) << 24)
+            c += 1

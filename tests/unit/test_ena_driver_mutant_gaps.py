@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from support.ena_harness import World
+from support.ena_harness import World, rx_write
 
 from impl.ena import ragged, ring
 from impl.ena.driver import DriverConfig, Policy
@@ -266,23 +266,6 @@ def test_drbr_holds_exactly_the_packets_the_xmit_pass_left() -> None:
 
 
 # ---------------------------------------------------------------------------- RX refill
-
-
-def rx_write(w: World, q: int, packets: list[list[int]]) -> None:
-    """RX completions for packets of the given buffer lengths, on the posted req_ids."""
-    rx = w.drv.rx
-    assert rx.cq is not None and rx.sq is not None
-    d = rx.cfg.depth
-    c = int(rx.cq_head[q])
-    for lens in packets:
-        for i, ln in enumerate(lens):
-            e = rx.cq[q, c % d]
-            e["req_id"] = rx.sq[q, c % d]["req_id"]
-            e["length"] = ln
-            e["status"] = ((RxCdesc.FIRST.mask if i == 0 else 0)
-                           | (RxCdesc.LAST.mask if i == len(lens) - 1 else 0)
-                           | (1 ^ (c // d) & 1) << 24)
-            c += 1
 
 
 def rx_free(w: World, q: int = 0) -> int:

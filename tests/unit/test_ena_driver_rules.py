@@ -10,7 +10,7 @@ import errno
 
 import numpy as np
 import pytest
-from support.ena_harness import World, state_of
+from support.ena_harness import World, rx_write, state_of
 
 from impl.ena.driver import DriverConfig, Policy
 from impl.ena.rxflags import (
@@ -137,23 +137,6 @@ def test_stale_phase_is_nothing_new() -> None:
     w.drv.tx.cq[0, 0]["flags"] = 0  # phase 0 on the first pass: not written yet
     c = w.drv.cleanup()
     assert c.completed.size == 0 and not w.drv.reset.triggered
-
-
-def rx_write(w: World, q: int, packets: list[list[int]], status: int = 0) -> None:
-    """Completions for packets of the given buffer lengths, in posted order."""
-    rx = w.drv.rx
-    assert rx.cq is not None and rx.sq is not None
-    d = rx.cfg.depth
-    c = int(rx.cq_head[q])
-    for lens in packets:
-        for i, ln in enumerate(lens):
-            e = rx.cq[q, c % d]
-            e["req_id"] = rx.sq[q, c % d]["req_id"]
-            e["length"] = ln
-            e["status"] = ((RxCdesc.FIRST.mask if i == 0 else 0)
-                           | (RxCdesc.LAST.mask | status if i == len(lens) - 1 else 0)
-                           | (1 ^ (c // d) & 1) << 24)
-            c += 1
 
 
 def test_rx_budget_counts_descriptors_and_refill_waits_for_the_threshold() -> None:
