@@ -246,3 +246,22 @@ def rx_write(w: World, q: int, packets: list[list[int]], status: int = 0) -> Non
                            | (RxCdesc.LAST.mask | status if i == len(lens) - 1 else 0)
                            | (1 ^ (c // d) & 1) << 24)
             c += 1
+
+
+def world(**kw: object) -> World:
+    """A driver with ``DriverConfig(**kw)``, up, its register-write log cleared."""
+    w = World(DriverConfig(**kw))  # type: ignore[arg-type]
+    w.drv.up()
+    w.log.writes.clear()
+    return w
+
+
+def complete(w: World, ids: list[int], flags: list[int] | None = None, q: int = 0) -> None:
+    """Write TX completions after the driver's current head, with the expected phase."""
+    tx = w.drv.tx
+    assert tx.cq is not None
+    d = tx.cfg.depth
+    for i, rid in enumerate(ids):
+        c = int(tx.cq_head[q]) + i
+        tx.cq[q, c % d]["req_id"] = rid
+        tx.cq[q, c % d]["flags"] = (1 ^ (c // d) & 1) | (flags[i] if flags else 0)

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from support.ena_harness import World, rx_write
+from support.ena_harness import World, complete, rx_write, world
 
 from impl.ena import ragged, ring
-from impl.ena.driver import DriverConfig, Policy
+from impl.ena.driver import Policy
 from impl.ena.rxflags import M_HASHTYPE_RSS_IPV4, M_HASHTYPE_RSS_IPV6, rx_hash_type
 from impl.ena.txclean import tx_cleanup
 from impl.ena_defs.constants import (
@@ -42,28 +42,10 @@ from impl.packets import PacketBatch
 from model import ena_bits, ena_llq, ena_queue, ena_reqid, ena_txq
 
 
-def world(**kw: object) -> World:
-    w = World(DriverConfig(**kw))  # type: ignore[arg-type]
-    w.drv.up()
-    w.log.writes.clear()
-    return w
-
-
 def batch(w: World, lengths: list[int], segs: list[int] | None = None) -> PacketBatch:
     ln = np.array(lengths)
     base = w.bus.mem.alloc(int(ln.sum()), 64)
     return PacketBatch.from_arrays(w.bus.mem.data, base + np.cumsum(ln) - ln, ln, segs)
-
-
-def complete(w: World, ids: list[int], flags: list[int] | None = None, q: int = 0) -> None:
-    """TX completions after the driver's CQ head, each with the phase of its pass."""
-    tx = w.drv.tx
-    assert tx.cq is not None
-    d = tx.cfg.depth
-    for i, rid in enumerate(ids):
-        c = int(tx.cq_head[q]) + i
-        tx.cq[q, c % d]["req_id"] = rid
-        tx.cq[q, c % d]["flags"] = (1 ^ (c // d) & 1) | (flags[i] if flags else 0)
 
 
 def tx_ids(w: World, q: int = 0) -> ena_reqid.ReqIds:

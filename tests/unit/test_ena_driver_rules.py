@@ -10,9 +10,9 @@ import errno
 
 import numpy as np
 import pytest
-from support.ena_harness import World, rx_write, state_of
+from support.ena_harness import World, complete, rx_write, state_of, world
 
-from impl.ena.driver import DriverConfig, Policy
+from impl.ena.driver import Policy
 from impl.ena.rxflags import (
     CSUM_IP_CHECKED,
     CSUM_IP_VALID,
@@ -38,24 +38,6 @@ def batch(w: World, lengths: list[int], segs: list[int] | None = None) -> Packet
 
 def doorbells(w: World) -> list[int]:
     return [v for off, v in w.log.writes if off == int(w.drv.tx.db_off[0])]
-
-
-def world(**kw: object) -> World:
-    w = World(DriverConfig(**kw))  # type: ignore[arg-type]
-    w.drv.up()
-    w.log.writes.clear()
-    return w
-
-
-def complete(w: World, ids: list[int], flags: list[int] | None = None, q: int = 0) -> None:
-    """Write TX completions after the driver's current head, with the expected phase."""
-    tx = w.drv.tx
-    assert tx.cq is not None
-    d = tx.cfg.depth
-    for i, rid in enumerate(ids):
-        c = int(tx.cq_head[q]) + i
-        tx.cq[q, c % d]["req_id"] = rid
-        tx.cq[q, c % d]["flags"] = (1 ^ (c // d) & 1) | (flags[i] if flags else 0)
 
 
 def test_doorbell_every_64_packets_then_at_the_end() -> None:
