@@ -34,6 +34,7 @@ from model import (  # noqa: E402
     ena_keepalive,
     ena_llq,
     ena_netmap,
+    ena_netmap_txq,
     ena_queue,
     ena_reqid,
     ena_txq,
@@ -47,6 +48,7 @@ ENA_MACHINES = (
     ena_queue.SQ, ena_queue.CQ, ena_reqid.TX, ena_reqid.RX, ena_txq.TXQ, ena_llq.LLQ,
     ena_llq.HDR, ena_keepalive.KEEPALIVE, ena_admin.ADMIN, ena_aenq.AENQ,
     ena_netmap.NETMAP_TX, ena_netmap.NETMAP_RX, ena_netmap.NETMAP_REG,
+    ena_netmap_txq.NETMAP_TXQ,
 )
 
 #: Every machine ``ringspec prove`` checks: netmap's, then ENA's.

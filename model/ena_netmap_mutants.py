@@ -1,4 +1,5 @@
-"""Deliberately broken ENA netmap steps (:mod:`model.ena_netmap`): one per invariant and
+"""Deliberately broken ENA netmap steps (:mod:`model.ena_netmap`,
+:mod:`model.ena_netmap_txq`): one per invariant and
 contract, each refuted by ``ringspec prove`` (a real state: the machines have a fixed ring
 of 4 slots, so every query is exact).
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 from model.core import And, Eq, Step, Term
 from model.ena_bits import ite, ult
+from model.ena_machine import choose
 from model.ena_netmap import (
     DEPTH,
     DRIVER_INVALID_STATE,
@@ -28,6 +30,7 @@ from model.ena_netmap import (
     tx_clean,
     tx_frame,
 )
+from model.ena_netmap_txq import NETMAP_TXQ, NetmapTxq, stack_transmit
 
 # ---------------------------------------------------------------------------- TX
 
@@ -110,3 +113,20 @@ def reg_forgets_request(s: NetmapReg, onoff: Term, up_ok: Term) -> Step:
     and the reset is lost."""
     return netmap_reg(s.replace(trigger=0, reason=NORMAL, queued=0), onoff, up_ok,
                       clears=False)
+
+
+@NETMAP_TXQ.mutant("nm-txq-unhashed-on-curcpu", "ENA-NM-TXQ-APART",
+                   replaces="stack_transmit_hardened")
+def txq_unhashed_on_curcpu(s: NetmapTxq, txq: Term, hashed: Term, cpuq: Term, rss: Term,
+                           rssq: Term) -> Step:
+    """The hardened choice for hashed packets only: a packet without a hash type still
+    goes to ``curcpu``'s queue."""
+    step = stack_transmit(s, txq, 1, cpuq, 0, rssq, hardened=True)
+    unhashed = stack_transmit(s, txq, hashed, cpuq, 0, rssq, hardened=False)
+    return Step(step.guard, choose(Eq(hashed, 1), step.post, unhashed.post))
+
+
+@NETMAP_TXQ.mutant("nm-txq-reg-unmasked", "ENA-NM-TXQ-SHAPE", replaces="register")
+def txq_reg_unmasked(s: NetmapTxq, onoff: Term, rings: Term) -> Step:
+    """ena_netmap_reg switching the bits it is given, queues that do not exist included."""
+    return Step(True, s.replace(on=ite(Eq(onoff, 1), s.on | rings, s.on & ~rings)))

@@ -151,6 +151,7 @@ SYMBOLS: dict[str, Symbol] = {
     "nm_may_forward_down": Symbol(_C, 1284),
     "netmap_sw_to_nic": Symbol(_C, 1304),
     "netmap_transmit": Symbol(_C, 4278),
+    "netmap_transmit (MBUF_TXQ)": Symbol(_C, 4305),
     "netmap_interp_ringid": Symbol(_C, 1899),
     "netmap_krings_get": Symbol(_C, 2062),
     "netmap_buf_size_validate": Symbol(_C, 2246),
@@ -165,6 +166,7 @@ SYMBOLS: dict[str, Symbol] = {
     "netmap_reset (nr_mode off)": Symbol(_C, 4433),
     "netmap_reset (commit)": Symbol(_C, 4442),
     "netmap_sync_kloop": Symbol("sys/dev/netmap/netmap_kloop.c", 573),
+    "nm_os_onenter": Symbol("sys/dev/netmap/netmap_freebsd.c", 1488),
     "nm_vale_preflush": Symbol("sys/dev/netmap/netmap_vale.c", 484),
     "nm_vale_preflush (incomplete chain)": Symbol("sys/dev/netmap/netmap_vale.c", 547),
     "ixgbe_netmap_txsync": Symbol("sys/dev/netmap/ixgbe_netmap.h", 173),
@@ -289,6 +291,7 @@ ENA_SYMBOLS: dict[str, Symbol] = {
 
     # -- netmap enter/exit on ENA (model/netmap_switch.py, model/ena_netmap.py)
     "ena_netmap_reg": ena("ena_netmap.c", 274),
+    "ena_ring_in_netmap": ena("ena_netmap.c", 222),
     # -- netmap datapath on ENA (model/ena_netmap.py)
     "ena_netmap_alloc_rx_slot": ena("ena_netmap.c", 107),
     "ena_netmap_txsync": ena("ena_netmap.c", 326),

@@ -439,8 +439,12 @@ class EnaAdapter:
             self.watch.first_interrupt[qs] = True
         nm = self.netmap
         if nm is not None and nm.native and nm.port is not None:
+            qs = np.unique(qs)
+            mine = nm.on[qs]
             if not self.reset.triggered:
-                nm.port.wake(qs)
+                nm.port.wake(qs[mine])
+            if not mine.all():  # queues the stack still has: ENA's own cleanup
+                self.to_stack(self.driver.cleanup(qs[~mine]).rx)
             return
         if nm is not None and nm.leaving:
             nm.drain(qs)
@@ -561,7 +565,7 @@ class EnaAdapter:
             return
         fire = empty_rx_rings(drv.rx, self.watch)
         if self.netmap is not None and self.netmap.native:
-            return  # the cleanup task only wakes netmap: nothing is refilled
+            fire = fire[~self.netmap.on[fire]]  # netmap's cleanup only wakes the user
         if fire.size:
             drv.rx.refill(fire, np.full(fire.size, self.rx_ring_size - 1))
 

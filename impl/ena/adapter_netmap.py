@@ -5,10 +5,20 @@ by resetting the RX queues that still hold netmap buffers, ``rx_exit="reset"``),
 ``ena_up`` and ``ena_down`` do to rings in netmap mode.
 
 ena_netmap_reg(onoff): clear ENA_FLAG_TRIGGER_RESET (as shipped), ``ena_down`` (which
-resets the device with ``reset_reason`` only if that flag is set), switch every ring's
-mode and the native flags, ``ena_up``.  If ``ena_up`` fails: ``reset_reason =
-DRIVER_INVALID_STATE``, native flags off, ``ena_destroy_device`` (a device reset) and
-``ena_restore_device`` (which brings the interface up again, in mbuf mode).
+resets the device with ``reset_reason`` only if that flag is set), switch the mode of the
+rings the registration binds -- every queue pair (NR_REG_ALL_NIC) or some
+(NR_REG_ONE_NIC: ``reg(True, rings=[q])``; a later registration adds its rings, a close
+takes its rings out) -- and the native flags, ``ena_up``.  If ``ena_up`` fails:
+``reset_reason = DRIVER_INVALID_STATE``, native flags off, ``ena_destroy_device`` (a
+device reset) and ``ena_restore_device`` (which brings the interface up again, in mbuf
+mode).
+
+With some rings in netmap mode the others stay the stack's: ``ena_up`` fills them with
+mbufs, their interrupts run ENA's own cleanup, the empty-RX-ring check refills them.  The
+stack's packets meet netmap_transmit first (``EnaDriver.netmap_tx``): those whose TX
+kring ``flowid % num_tx_rings`` is in netmap mode go to the host RX ring, the others to
+ena_mq_start, which as shipped picks its own queue and may put them on a queue in netmap
+mode (:mod:`model.ena_netmap_txq`, ENA-NM-TXQ-APART).
 
 ``ena_up`` with rings in netmap mode: ena_setup_tx_resources / ena_setup_rx_resources
 call netmap_reset on each (TX: ``hwcur = rhead``, ``hwtail = rhead - 1``; RX: ``hwcur =
@@ -69,7 +79,8 @@ class AdapterNetmap:
     mismatch, unchecked); ``reg(False)`` ends it and returns the memory -- with the RFC,
     once the device has given its netmap buffers back (``leaving`` until then: with
     ``rx_exit="reset"`` only as long as netmap TX packets are in flight).  ``port`` is
-    the sync interface while registered."""
+    the sync interface while registered.  The classic strategy takes ``rings``: the queue
+    pairs a registration binds or a close releases (None: all)."""
 
     def __init__(self, adapter: EnaAdapter, policy: str = HARDENED, buf_size: int = 2048,
                  extra_bufs: int = 0, strategy: str = "classic",
@@ -94,7 +105,10 @@ class AdapterNetmap:
         self.rings: EnaNetmapRings | None = None
         self.port: EnaNetmap | None = None
         self.native = False
-        """nm_set_native_flags: every ring is in netmap mode."""
+        """nm_set_native_flags: some ring is in netmap mode (``if_transmit`` is
+        netmap_transmit)."""
+        self.on = np.zeros(adapter.num_io_queues, dtype=bool)
+        """Per queue pair: its krings are in netmap mode (``nr_mode == NKR_NETMAP_ON``)."""
         adapter.netmap = self
 
     @property
@@ -118,11 +132,36 @@ class AdapterNetmap:
         self.rings = self.port = None
         self.leaving = False
 
-    def reg(self, onoff: bool) -> int:
-        """Enter (``onoff``) or leave netmap mode by the strategy: 0 or an errno."""
+    def reg(self, onoff: bool, rings: object = None) -> int:
+        """Enter (``onoff``) or leave netmap mode by the strategy: 0 or an errno.
+        ``rings``: the queue pairs switching (an id, ids, or None: all); ValueError for a
+        queue that does not exist, or for some rings with the RFC, which switches all."""
+        pairs = self._pairs(rings)
         if self.strategy == "rfc":
+            if not pairs.all():
+                raise ValueError("the RFC strategy switches every queue pair: rings=None")
             return self._reg_rfc(bool(onoff))
-        return self._reg_classic(bool(onoff))
+        return self._reg_classic(bool(onoff), pairs)
+
+    def _pairs(self, rings: object) -> np.ndarray:
+        """``rings`` as a mask over the adapter's queue pairs."""
+        nq = self.adapter.num_io_queues
+        mask = np.zeros(nq, dtype=bool)
+        if rings is None:
+            mask[:] = True
+            return mask
+        ids = np.atleast_1d(np.asarray(rings))
+        if ids.ndim != 1 or not (ids.size == 0 or np.issubdtype(ids.dtype, np.integer)):
+            raise ValueError(f"rings must be queue ids, got {rings!r}")
+        if ids.size and (ids.min() < 0 or ids.max() >= nq):
+            raise ValueError(f"queue id out of range 0..{nq - 1}: {rings!r}")
+        mask[ids] = True
+        return mask
+
+    def _set_native(self, on: np.ndarray) -> None:
+        """The rings' modes; the native flags follow (on while any ring is)."""
+        self.on = on
+        self.native = bool(on.any())
 
     def _reg_rfc(self, onoff: bool) -> int:
         """The RFC (:mod:`impl.ena.nm_rfc`).  EBUSY while the previous registration is
@@ -141,18 +180,18 @@ class AdapterNetmap:
                 return rc
             self._create()
             assert self.rings is not None
-            self.native = True
+            self._set_native(np.ones(ad.num_io_queues, dtype=bool))
             if ad.driver is None:
                 return self._up_or_restore()
             rc = self.sizes_refused(ad.driver)
             if rc:
-                self.native = False
+                self._set_native(np.zeros(ad.num_io_queues, dtype=bool))
                 self._release()
                 return rc
             self.rings.bind(ad.driver)
             nm_rfc.enter(self.rings)
             return 0
-        self.native = False
+        self._set_native(np.zeros(ad.num_io_queues, dtype=bool))
         self.port = None
         if ad.driver is None or self.rings is None or self.rings._drv is None:
             self._release()
@@ -215,15 +254,16 @@ class AdapterNetmap:
         if not rings.drv.xmit_held and nm_rfc.rx_drained(rings):
             self._release()
 
-    def _reg_classic(self, onoff: bool) -> int:
+    def _reg_classic(self, onoff: bool, pairs: np.ndarray) -> int:
         """ena_netmap_reg: 0, or the error of ``ena_up`` (after destroy/restore)."""
         ad = self.adapter
         if onoff and self.rings is None:
             self._create()
+            self.on = np.zeros(ad.num_io_queues, dtype=bool)
         if not self.hardened:
             ad.reset.clear_flag()
         ad.down()
-        self.native = bool(onoff)
+        self._set_native(self.on | pairs if onoff else self.on & ~pairs)
         return self._up_or_restore()
 
     def _up_or_restore(self) -> int:
@@ -233,7 +273,7 @@ class AdapterNetmap:
         rc = ad.up()
         if rc != 0:
             ad.reset.reason = ResetReason.DRIVER_INVALID_STATE
-            self.native = False
+            self._set_native(np.zeros(self.on.size, dtype=bool))
             ad.destroy_device(graceful=False)
             ad.flags.dev_up_before_reset = True
             rc = ad.restore_device()
@@ -261,13 +301,24 @@ class AdapterNetmap:
         mode (the mbuf fill runs)."""
         if not self.native or self.rings is None:
             return False
-        rings = self.rings
-        qs = rings.tx.check_rings(None)
+        rings, on = self.rings, self.on
+        qs = np.flatnonzero(on)
         rings.bind(drv)
         netmap_reset(rings.tx, qs)
         netmap_reset(rings.rx, qs)
-        drv.up(fill=lambda q: nm_rx.initial_fill(rings, q))
-        drv.xmit_held = True
+
+        def fill(all_qs: np.ndarray) -> None:
+            nm_rx.initial_fill(rings, all_qs[on[all_qs]])
+            mbuf = all_qs[~on[all_qs]]
+            drv.rx.refill(mbuf, np.full(mbuf.size, drv.cfg.rx_ring_size - 1))
+
+        drv.up(fill=fill)
+        if self.strategy == "rfc":
+            drv.xmit_held = True
+        else:
+            drv.netmap_tx = on.copy()
+        if self.port is not None:
+            self.port.bound = on.copy()
         return True
 
     def down_free(self) -> None:

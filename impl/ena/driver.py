@@ -126,7 +126,11 @@ class Accounting:
     accepted: int = 0
     completed: int = 0
     dropped: dict[str, int] = field(default_factory=lambda: {"br_drops": 0,
-                                                             "dma_mapping_err": 0})
+                                                             "dma_mapping_err": 0,
+                                                             "netmap_host": 0})
+    """Packets that left the driver without a completion, by reason: ``netmap_host`` is
+    what netmap_transmit took for the host RX ring (no host ring is bound here, so the
+    packet is out of the driver's hands; see :meth:`EnaDriver.enqueue`)."""
 
 
 class EnaDriver:
@@ -159,8 +163,12 @@ class EnaDriver:
         self.accounting = Accounting()
         self.running = False
         self.xmit_held = False
-        """netmap owns the TX queues (native mode, or the RFC's leaving): ``ena_start_xmit``
-        leaves the stack's packets queued."""
+        """netmap owns the TX queues (the RFC: native mode, or leaving it):
+        ``ena_start_xmit`` leaves the stack's packets queued."""
+        self.netmap_tx: np.ndarray | None = None
+        """While netmap mode is on for any ring (``if_transmit`` is netmap_transmit): per
+        TX queue, whether its kring is in netmap mode (ena_tx_ring_in_netmap); None
+        otherwise.  Set by :class:`impl.ena.adapter_netmap.AdapterNetmap`."""
         self.sq_idx = np.full((n, 2), -1, dtype=np.int64)
         """Device SQ index of each queue pair (TX, RX); -1 until created."""
         self.cq_idx = np.full((n, 2), -1, dtype=np.int64)
@@ -354,18 +362,42 @@ class EnaDriver:
         queue = self.select_queue(n, flowid, hashtype, curcpu)
         ids = np.full(n, -1, dtype=np.int64)
         error = np.zeros(n, dtype=np.int64)
+        host = np.zeros(n, dtype=bool)
+        if self.netmap_tx is not None:
+            queue, host = self._netmap_transmit(n, flowid, queue)
         if not self.datapath_up:
             error[:] = errno.ENODEV
             return ids, queue, error
         ids[:] = self.accounting.accepted + np.arange(n)
         self.accounting.accepted += n
-        fields = self._drbr_fields(batch, ids, csum_flags, tso_segsz)
-        ok = self.tx.drbr.enqueue(queue, fields)
+        self.accounting.dropped["netmap_host"] += int(host.sum())
+        queue[host] = -1
+        mine = ~host
+        fields = self._drbr_fields(batch.select(np.flatnonzero(mine)) if host.any() else batch,
+                                   ids[mine], None if csum_flags is None
+                                   else np.asarray(csum_flags)[mine],
+                                   None if tso_segsz is None else np.asarray(tso_segsz)[mine])
+        ok = np.ones(n, dtype=bool)
+        ok[mine] = self.tx.drbr.enqueue(queue[mine], fields)
         drops = np.bincount(queue[~ok], minlength=self.cfg.num_queues)
         self.tx.stats.br_drops[:] += drops
         self.accounting.dropped["br_drops"] += int(drops.sum())
         error[~ok] = errno.ENOBUFS
         return ids, queue, error
+
+    def _netmap_transmit(self, n: int, flowid: np.ndarray | None,
+                         queue: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """netmap_transmit in front of ena_mq_start (model/ena_netmap_txq.py): a packet
+        whose TX kring ``MBUF_TXQ % num_tx_rings`` (``flowid``; 0 without one) is in netmap
+        mode goes to the host RX ring (``host``); the others reach ena_mq_start, whose own
+        choice ``queue`` may be a queue in netmap mode as shipped (ENA-NM-TXQ-APART).
+        Hardened, ena_mq_start takes the queue netmap_transmit checked.  Returns
+        ``(queue, host)``."""
+        assert self.netmap_tx is not None
+        txq = (np.zeros(n, dtype=np.int64) if flowid is None
+               else np.asarray(flowid, dtype=np.int64) % self.cfg.num_queues)
+        host = self.netmap_tx[txq]
+        return (txq if self.hardened else queue), host
 
     def _drbr_fields(self, batch: PacketBatch, ids: np.ndarray, csum_flags: np.ndarray | None,
                      tso_segsz: np.ndarray | None) -> dict[str, np.ndarray]:

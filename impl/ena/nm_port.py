@@ -77,6 +77,9 @@ class EnaNetmap:
         """ENA_FLAG_LINK_UP (the adapter's link state)."""
         self.now_ns: Callable[[], int] = lambda: 0
         """The clock a hardened TX stamps with (``getbinuptime``)."""
+        self.bound = np.ones(rings.tx.count, dtype=bool)
+        """The queue pairs of the registration (in netmap mode): the syncs of ``None``
+        cover these, and naming another ring is an error."""
 
     @classmethod
     def on_driver(cls, drv: EnaDriver, policy: str = HARDENED, buf_size: int = 2048,
@@ -113,10 +116,21 @@ class EnaNetmap:
         drv = self.rings._drv
         return drv is not None and drv.running and self.link()
 
+    def _bound(self, rings: object) -> np.ndarray:
+        """``rings`` (None: every bound ring) checked against the binding: ValueError
+        for a ring in mbuf mode (netmap syncs only the rings a descriptor bound)."""
+        r = self.tx.check_rings(rings)
+        if rings is None:
+            return r[self.bound[r]]
+        if not self.bound[r].all():
+            raise ValueError(f"ring {r[~self.bound[r]].tolist()} is not in netmap mode: "
+                             f"bind it first (AdapterNetmap.reg(True, rings=...))")
+        return r
+
     def txsync(self, rings: object = None) -> EnaTxsync:
-        """NIOCTXSYNC on a batch of TX rings (None = all)."""
+        """NIOCTXSYNC on a batch of TX rings (None = all bound)."""
         kr = self.tx
-        r = kr.check_rings(rings)
+        r = self._bound(rings)
         acc = np.atleast_1d(caller_accepts(kr, nm_txsync_prologue(self.policy, kr, r)))
         netmap_ring_reinit(self.policy, kr, r[~acc])
         ok = r[acc]
@@ -135,9 +149,9 @@ class EnaNetmap:
         return EnaTxsync(r, acc, rc, frames, clean)
 
     def rxsync(self, rings: object = None) -> EnaRxsync:
-        """NIOCRXSYNC on a batch of RX rings (None = all)."""
+        """NIOCRXSYNC on a batch of RX rings (None = all bound)."""
         kr = self.rx
-        r = np.sort(kr.check_rings(rings))
+        r = np.sort(self._bound(rings))
         acc = np.atleast_1d(caller_accepts(kr, nm_rxsync_prologue(self.policy, kr, r)))
         netmap_ring_reinit(self.policy, kr, r[~acc])
         rc = np.zeros(r.size, dtype=np.int64)

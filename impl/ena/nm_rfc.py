@@ -139,6 +139,7 @@ def enter(nm: EnaNetmapRings) -> None:
     drv = nm.drv
     n, nq = nm.num_slots, nm.tx.count
     qs = np.arange(nq)
+    nm.frees_stack_mbufs = True
     netmap_reset(nm.tx, qs)
     netmap_reset(nm.rx, qs)
     kt = nm.tx

@@ -62,6 +62,10 @@ class EnaNetmapRings:
         self.copies = np.zeros(nq, dtype=np.int64)
         """Per RX ring: packets copied between a stack mbuf and a netmap buffer (the RFC's
         way in and out, :mod:`impl.ena.nm_rfc`), over the registration."""
+        self.frees_stack_mbufs = False
+        """A completion of a stack packet on a netmap ring frees its mbuf: the RFC's design
+        (:func:`impl.ena.nm_rfc.enter`).  ena_netmap_tx_clean_one does not: the mbuf and
+        its ``tx_info->timestamp`` stay until the next ``ena_down``."""
         self.ring_resets = np.zeros(nq, dtype=np.int64)
         """Per RX ring: times its IO queue was destroyed and created again to take the
         netmap buffers back from the device (the RFC's reset exit,

@@ -350,9 +350,13 @@ def tx_cleanup(nm: EnaNetmapRings, qs: np.ndarray, cdesc_mbz: bool) -> TxCleanup
         dup = np.r_[False, key[order][1:] == key[order][:-1]]
         first[order[dup]] = False
     socks = np.where(first, socks, 0)
-    # a stack packet still with the device when the ring entered netmap mode the RFC way
-    # (impl/ena/nm_rfc.py): its mbuf is freed and it counts as sent
+    # a stack packet on a netmap ring: still with the device when the ring entered netmap
+    # mode the RFC way (impl/ena/nm_rfc.py), its mbuf is freed and it counts as sent; put
+    # there by ena_mq_start (model/ena_netmap_txq.py), ena_netmap_tx_clean_one leaves its
+    # mbuf and timestamp to the next ena_down
     stack = first & (tx.pkt_id[cq, crid] >= 0)
+    kept = np.zeros(stack.size, dtype=bool) if nm.frees_stack_mbufs else stack
+    stack = stack & ~kept
     nm.drv.accounting.completed += int(stack.sum())
     tx.pkt_id[cq[stack], crid[stack]] = -1
     ret_n = np.bincount(np.searchsorted(qs, cq), weights=socks, minlength=qs.size)
@@ -369,7 +373,7 @@ def tx_cleanup(nm: EnaNetmapRings, qs: np.ndarray, cdesc_mbz: bool) -> TxCleanup
     acked = np.bincount(np.searchsorted(qs, cq), weights=tx.tx_descs[cq, crid],
                         minlength=qs.size).astype(np.int64)
     nm.tx_sockets[cq, crid] = 0
-    tx.inflight[cq, crid] = False
+    tx.inflight[cq[~kept], crid[~kept]] = False
     # free_tx_ids[nt] = req_id, then nt advances: hardened (nt + 1) & (N - 1); as shipped
     # ENA_TX_RING_IDX_NEXT(nt, lim) = (nt + 1) & (N - 2), which holds every even
     # position fixed and moves an odd one to the next even one

@@ -240,6 +240,40 @@ FINDINGS = (
         example="ena_netmap_reg/contract/netmap_reg_as_shipped/ENA-NM-RESET-KEPT",
     ),
     EnaFinding(
+        "The stack transmits on a queue netmap owns",
+        "with netmap on some queue pairs, ena_mq_start puts a stack packet without a hash "
+        "type on `curcpu`'s queue, which may be one in netmap mode.",
+        who="any local sender while a netmap application has bound some of the queue "
+        "pairs (NR_REG_ONE_NIC, one application per queue, the usual way to share an ENA "
+        "interface with the stack): every packet the stack has not hashed (ARP, ICMP, "
+        "the first packets of a connection on some paths) sent from a CPU whose queue is "
+        "netmap's. Also every hashed packet on a kernel built with `options RSS`, whose "
+        "bucket need not match `flowid % num_io_queues`.",
+        what="netmap_transmit, the interface's `if_transmit` in netmap mode, checks TX "
+        "kring `flowid % num_tx_rings` and passes the packet on to ena_mq_start when that "
+        "kring is not in netmap mode. ena_mq_start chooses again, `curcpu % "
+        "num_io_queues` for an unhashed packet, and ena_start_xmit writes the packet into "
+        "that queue's SQ with a `req_id` from its free list, beside the netmap "
+        "application's packets. Its completion is read by ena_netmap_tx_cleanup, which "
+        "returns netmap slots and never frees an mbuf: the mbuf, its DMA map and its "
+        "`tx_info->timestamp` stay until the next ena_down. On ringspec's implementation: "
+        "200 such packets, sent and completed by the device, are still in flight 5 s "
+        "later; the missing-completion check counts them and resets the device "
+        "(MISS_TX_CMPL), and ena_down frees them (tests/unit/test_ena_netmap_rings.py).",
+        how_bad="high: a leak of mbufs and DMA maps that grows with the traffic, a device "
+        "reset once more than 128 are older than the TX timeout (which takes the netmap "
+        "application's queue down too), and a netmap TX ring sharing its SQ with the "
+        "stack.",
+        code=("netmap_transmit (MBUF_TXQ)", "ena_mq_start", "ena_ring_in_netmap",
+              "ena_netmap_tx_clean_one"),
+        hardened="while netmap mode is on, ena_mq_start takes `flowid % num_io_queues` for "
+        "every packet, the queue netmap_transmit checked: ENA-NM-TXQ-APART is proved.",
+        machine="ena_netmap_txq",
+        transition="stack_transmit_as_shipped",
+        counterpart="stack_transmit_hardened",
+        example="ena_netmap_txq/step/stack_transmit_as_shipped/ENA-NM-TXQ-APART",
+    ),
+    EnaFinding(
         "netmap TX packets are invisible to the missing-completion watchdog",
         "ena_netmap_tx_frame never stamps `tx_info->timestamp`, and "
         "check_missing_comp_in_tx_queue only looks at entries with one.",

@@ -31,6 +31,9 @@ CHECKLIST = (
      "ena_free_tx_resources"),
     ("leave ENA_FLAG_TRIGGER_RESET alone in ena_netmap_reg", "clearing it drops a "
      "requested reset", "ena_netmap_reg"),
+    ("in netmap mode, send a stack packet on the queue netmap_transmit checked (`flowid % "
+     "num_io_queues`)", "an unhashed packet goes to `curcpu`'s queue, which may be "
+     "netmap's: its mbuf is never freed by netmap's TX cleanup", "ena_mq_start"),
     ("keep `nr_hwcur` in netmap's meaning (next slot to give back)", "ENA keeps the next "
      "slot to post, one behind: netmap's RX prologue then refuses a full ring",
      "ena_netmap_alloc_rx_slot"),
@@ -62,11 +65,21 @@ def travel_section() -> list[str]:
         f"refill count once and {link('ena_netmap_alloc_rx_slot')} posts slot `nr_hwcur`'s "
         "buffer for each, zeroing the slot.",
         "**Mode switch.** "
-        f"{link('ena_netmap_reg')} is the classic switch: `ena_down`, every ring's mode, "
-        "`ena_up` -- the link goes down and the device's queues are rebuilt. ena_up's "
-        "ring setup calls netmap_reset on each ring (TX: `hwtail = rhead - 1`, every "
-        "pending and in-flight slot counts as sent); ena_down returns posted RX buffers "
-        f"to the slots before `nr_hwcur` ({link('ena_netmap_free_rx_slot')}).",
+        f"{link('ena_netmap_reg')} is the classic switch: `ena_down`, the mode of the "
+        "rings the registration binds, `ena_up` -- the link goes down and the device's "
+        "queues are rebuilt. ena_up's ring setup calls netmap_reset on each ring in "
+        "netmap mode (TX: `hwtail = rhead - 1`, every pending and in-flight slot counts "
+        "as sent); ena_down returns posted RX buffers to the slots before `nr_hwcur` "
+        f"({link('ena_netmap_free_rx_slot')}).",
+        "**Some rings only.** A registration may bind one queue pair (NR_REG_ONE_NIC); "
+        "the others stay the stack's, and the datapath asks per queue "
+        f"({link('ena_ring_in_netmap')}): ena_up fills their RX rings with mbufs, their "
+        "interrupts run ENA's own cleanup, and a later registration adds its rings with "
+        "another down/up (`AdapterNetmap.reg(True, rings=[q])`). The stack's packets "
+        "first meet netmap_transmit, which takes those whose TX kring `flowid % "
+        "num_tx_rings` is netmap's for the host RX ring and passes the rest to "
+        f"{link('ena_mq_start')}, which chooses a queue again, by its own rule "
+        f"([the model](ena_netmap_txq.md), [ENA findings](ena-findings.md)).",
     ]
 
 

@@ -202,6 +202,25 @@ EXAMPLES: dict[str, Example] = {
         Move("netmap_reg_as_shipped", {"onoff": 0, "up_ok": 1},
              note="flag cleared: no device reset; the queued task will find no flag"),
     )),
+    "ena_netmap_txq": Example(1, "Four IO queues; a netmap application binds queue pair 0 "
+                              "alone (NR_REG_ONE_NIC). The stack sends three packets without "
+                              "a hash type (an ARP request, say) from CPU 0. The first has "
+                              "flowid 0: TX kring 0 is in netmap mode, so netmap_transmit "
+                              "takes it for the host ring. The other two have flowid 1: "
+                              "kring 1 is not in netmap mode, so netmap_transmit hands them "
+                              "to ena_mq_start. Hardened, the driver sends them on queue 1; "
+                              "as shipped it picks `curcpu % 4 = 0`, the netmap queue.", (
+        Move("register", {"onoff": 1, "rings": 1}, note="ena_netmap_reg: pair 0 only"),
+        Move("stack_transmit_hardened",
+             {"txq": 0, "hashed": 0, "cpuq": 0, "rss": 0, "rssq": 0},
+             note="kring 0 is netmap's: to the host RX ring"),
+        Move("stack_transmit_hardened",
+             {"txq": 1, "hashed": 0, "cpuq": 0, "rss": 0, "rssq": 0},
+             note="hardened: queue 1, in mbuf mode"),
+        Move("stack_transmit_as_shipped",
+             {"txq": 1, "hashed": 0, "cpuq": 0, "rss": 0, "rssq": 0},
+             note="as shipped: curcpu's queue 0, in netmap mode"),
+    )),
 }
 
 #: Machine -> what a driver author needs first: the rule, with the C, before the model.
@@ -262,6 +281,25 @@ RULES: dict[str, Callable[[], str]] = {
         f"{sources.link('ena_netmap_reg')} clears the flag before `ena_down`, so a reset "
         "requested before a netmap mode switch is never performed, and `reset_reason` stays "
         "behind without a request (see [ENA findings](ena-findings.md))."),
+    "ena_netmap_txq": lambda: (
+        "**The rule.** While netmap mode is on for some queue pairs, the stack's packets "
+        "must never reach a TX queue in netmap mode: that SQ, its free `req_id`s and its "
+        f"completions are {sources.link('ena_netmap_txsync')}'s. netmap_transmit "
+        f"({sources.link('nm_os_onenter')} installs it as `if_transmit`) checks TX kring "
+        f"`flowid % num_tx_rings` ({sources.link('netmap_transmit (MBUF_TXQ)')}) and "
+        f"hands the packet to {sources.link('ena_mq_start')} only if that kring is not in "
+        "netmap mode; ena_mq_start must then use that queue. It picks its own: "
+        "`flowid % num_io_queues` only for a packet with a hash type, `curcpu % "
+        "num_io_queues` otherwise (and the RSS bucket with `options RSS`), and nothing "
+        f"asks {sources.link('ena_ring_in_netmap')}. See [ENA findings](ena-findings.md).\n\n"
+        + md.code("4 queues, pair 0 bound by a netmap application (NR_REG_ONE_NIC 0)\n"
+                  "\n"
+                  "packet           netmap_transmit      ena_mq_start (as shipped)\n"
+                  "flowid 0         kring 0 netmap: host ring\n"
+                  "flowid 1, hash   kring 1 mbuf: driver  flowid % 4 = 1   (mbuf queue)\n"
+                  "flowid 1, none   kring 1 mbuf: driver  curcpu % 4 = 0   (netmap queue!)\n"
+                  "\n"
+                  "hardened: ena_mq_start takes flowid % 4 while netmap mode is on")),
 }
 
 
@@ -329,6 +367,9 @@ FIXED_SIZE_TEXT = {
     "ena_aenq": "Depth fixed at ENA_ASYNC_QUEUE_DEPTH = 16, the only one the driver "
                 "creates; counters are u16 and wrap at 65536 as in C.",
     "ena_netmap_reg": "No ring: the adapter's mode, reset flag and reason, as in C.",
+    "ena_netmap_txq": "No ring: the queue count (up to 15, the bits of a u16 mask) and "
+                      "each queue pair's mode; the queue choices as residues modulo the "
+                      "queue count.",
 }
 
 
