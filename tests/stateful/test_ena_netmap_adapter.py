@@ -24,46 +24,29 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
-from support.ena_adapter_rig import SECOND, adapter_rig
+from hypothesis.stateful import initialize, invariant, precondition, rule
+from support.ena_netmap_machine import EnaAdapterMachine
 
 from impl.ena import nm_rfc
-from impl.ena.adapter import AdapterConfig
 from impl.ena.adapter_netmap import RX_EXITS, STRATEGIES, AdapterNetmap
 from impl.ena.driver import Policy
-from impl.ena.rxq import RxResult
 from impl.ena_defs.regs import ResetReason
 from model.ena_netmap import NETMAP_REG, NetmapReg
 from ringspec.ena_netmap_run import (
     every_buffer_once,
     put_frames,
     room,
-    stack_frames,
-    take_packets,
 )
 
 REASONS = [ResetReason.MISS_TX_CMPL, ResetReason.INV_TX_REQ_ID, ResetReason.KEEP_ALIVE_TO]
 
 
-class EnaNetmapAdapter(RuleBasedStateMachine):
+class EnaNetmapAdapter(EnaAdapterMachine):
     @initialize(policy=st.sampled_from(list(Policy)), strategy=st.sampled_from(STRATEGIES),
                 rx_exit=st.sampled_from(RX_EXITS))
     def start(self, policy: Policy, strategy: str, rx_exit: str) -> None:
-        # one queue pair of 256 slots (the smallest ring ena_up accepts; the sysctl's
-        # choice, set before the interface comes up) keeps each mode switch cheap
-        self.rig = adapter_rig(adapter=AdapterConfig(ncpus=2, policy=policy), nvec=2,
-                               up=False)
-        self.ad = self.rig.adapter
-        self.ad.requested_tx_ring_size = self.ad.requested_rx_ring_size = 256
-        assert self.ad.up() == 0
+        self.setup(policy, nvec=2)  # one queue pair
         self.an = AdapterNetmap(self.ad, strategy=strategy, rx_exit=rx_exit)
-        self.hardened = policy is Policy.HARDENED
-        self.sent: list[bytes] = []
-        self.back: list[bytes] = []
-
-        def stack_receives(r: RxResult) -> None:
-            self.back += stack_frames(r)
-        self.ad.on_stack_rx = stack_receives
         event(f"{policy.value} {strategy}" + (f" {rx_exit}" if strategy == "rfc" else ""))
 
     def view(self) -> NetmapReg:
@@ -115,16 +98,6 @@ class EnaNetmapAdapter(RuleBasedStateMachine):
         port.txsync(0)
         self.sent += [f[0] for f in frames]
 
-    @precondition(lambda self: self.an.native and self.an.port is not None)
-    @rule()
-    def netmap_syncs(self) -> None:
-        port = self.an.port
-        assert port is not None
-        port.txsync()
-        port.rxsync()
-        for q in range(port.rx.count):
-            self.back += take_packets(port, q)
-
     @precondition(lambda self: not self.an.native and self.ad.driver is not None)
     @rule(n=st.integers(1, 20), seed=st.integers(0, 99))
     def stack_sends(self, n: int, seed: int) -> None:
@@ -132,15 +105,6 @@ class EnaNetmapAdapter(RuleBasedStateMachine):
         batch = self.rig.frames(n, seed)
         self.ad.driver.transmit(batch)
         self.sent += [batch.frame(i) for i in range(n)]
-
-    @rule()
-    def device_runs(self) -> None:
-        self.rig.dev.step()
-        self.ad.handle_interrupts()
-
-    @rule(ms=st.sampled_from([100, 700, 1500]))
-    def time_passes(self, ms: int) -> None:
-        self.ad.advance(ms * SECOND // 1000)
 
     @rule(reason=st.sampled_from(REASONS))
     def a_reset_is_requested(self, reason: ResetReason) -> None:
@@ -166,10 +130,7 @@ class EnaNetmapAdapter(RuleBasedStateMachine):
             assert every_buffer_once(port)
         if self.hardened and self.an.leaving and rings is not None:
             assert rings.buffers_held().tolist() == list(range(2, rings.mem.nbufs))
-        seen = {}
-        for b in self.back:
-            seen[b] = seen.get(b, 0) + 1
-        assert all(seen[b] <= self.sent.count(b) for b in seen)
+        assert self.none_back_twice()
 
     def teardown(self) -> None:
         """Leaving netmap mode at the end gives the registration's memory back."""

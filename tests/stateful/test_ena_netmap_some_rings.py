@@ -17,37 +17,25 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
-from support.ena_adapter_rig import SECOND, adapter_rig
+from hypothesis.stateful import initialize, invariant, precondition, rule
+from support.ena_netmap_machine import EnaAdapterMachine
 from support.ena_txq import impl_place, model_place
 
-from impl.ena.adapter import AdapterConfig
 from impl.ena.adapter_netmap import AdapterNetmap
 from impl.ena.driver import Policy
-from impl.ena.rxq import RxResult
 from model.ena_netmap_txq import NETMAP_TXQ, NetmapTxq
-from ringspec.ena_netmap_run import every_buffer_once, put_frames, room, stack_frames, take_packets
+from ringspec.ena_netmap_run import every_buffer_once, put_frames, room
 
 QUEUES = 2
 
 
-class EnaNetmapSomeRings(RuleBasedStateMachine):
+class EnaNetmapSomeRings(EnaAdapterMachine):
     @initialize(policy=st.sampled_from(list(Policy)), first=st.sampled_from([0, 1, None, -1]))
     def start(self, policy: Policy, first: int | None) -> None:
         """``first``: the queue pair a netmap application binds at once (None: all, -1:
         none yet)."""
-        self.rig = adapter_rig(adapter=AdapterConfig(ncpus=2, policy=policy), up=False)
-        self.ad = self.rig.adapter
-        self.ad.requested_tx_ring_size = self.ad.requested_rx_ring_size = 256
-        assert self.ad.up() == 0 and self.ad.num_io_queues == QUEUES
+        self.setup(policy, nvec=QUEUES + 1)
         self.an = AdapterNetmap(self.ad)
-        self.hardened = policy is Policy.HARDENED
-        self.sent: list[bytes] = []
-        self.back: list[bytes] = []
-
-        def stack_receives(r: RxResult) -> None:
-            self.back += stack_frames(r)
-        self.ad.on_stack_rx = stack_receives
         event(policy.value)
         if first != -1:
             self.register(True, first)
@@ -99,25 +87,6 @@ class EnaNetmapSomeRings(RuleBasedStateMachine):
         port.txsync(q)
         self.sent += [f[0] for f in frames]
 
-    @precondition(lambda self: self.an.port is not None)
-    @rule()
-    def netmap_syncs(self) -> None:
-        port = self.an.port
-        assert port is not None
-        port.txsync()
-        port.rxsync()
-        for q in np.flatnonzero(self.an.on).tolist():
-            self.back += take_packets(port, q)
-
-    @rule()
-    def device_runs(self) -> None:
-        self.rig.dev.step()
-        self.ad.handle_interrupts()
-
-    @rule(ms=st.sampled_from([100, 700, 1500]))
-    def time_passes(self, ms: int) -> None:
-        self.ad.advance(ms * SECOND // 1000)
-
     @invariant()
     def modes_as_the_model_says(self) -> None:
         if not hasattr(self, "ad"):
@@ -146,10 +115,7 @@ class EnaNetmapSomeRings(RuleBasedStateMachine):
         port = self.an.port
         if self.hardened and port is not None and self.an.rings is not None:
             assert every_buffer_once(port)
-        seen: dict[bytes, int] = {}
-        for b in self.back:
-            seen[b] = seen.get(b, 0) + 1
-        assert all(seen[b] <= self.sent.count(b) for b in seen)
+        assert self.none_back_twice()
 
     def teardown(self) -> None:
         if not hasattr(self, "ad"):
