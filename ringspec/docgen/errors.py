@@ -17,7 +17,7 @@ from model.netmap_ring import (
     caller_accepts,
 )
 from ringspec.docgen import common, md, pictures, runs
-from ringspec.docgen.questions import QUESTIONS, one_thread_per_ring, poll_found, trace
+from ringspec.docgen.questions import QUESTIONS, one_thread_per_ring, poll_says, trace
 
 #: NM_FAIL_ON's fields, in the order the line prints them: (label, C expression, owner).
 FAIL_FIELDS = (
@@ -98,30 +98,28 @@ def _poll_section() -> list[str]:
     for policy in (AS_SHIPPED, HARDENED):
         t = s
         for i in (1, 2, 3):
-            acc = _accepted(TX, policy, t)
-            t = TX.transitions[f"txsync_{policy}"](t, sent=0).post
-            rows.append([policy, i, acc, t.cur, t.rcur, t.rtail,
-                         "ready" if poll_found(t) else "blocks"])
+            said, t = poll_says(t, policy)
+            rows.append([policy, i, t.cur, t.rcur, t.rtail, said])
     return [
         "## Poll on a cur that is not a slot",
-        "**Not yet modelled**: poll is not a transition of the model. The readiness test "
-        f"below is the C's ({sources.link('netmap_poll (TX found)', 'rcur != rtail')}, "
-        "after the sync poll runs); the states it is evaluated on are computed by the "
-        "model's txsync.",
+        "Computed by the model's netmap_poll ([poll() on a ring](poll.md)): its sync, "
+        "then the readiness test "
+        f"({sources.link('netmap_poll (TX found)', 'rcur != rtail')}).",
         "When the user window wraps, the as-shipped TX prologue never range-checks cur "
         "([finding](findings.md)): a cur >= N is accepted and stored as `rcur`. poll then "
         "reports the ring ready because rcur can never equal rtail (always a slot), on "
         "every call: poll never blocks and the application spins. FreeBSD's lock-free "
         f"pre-check ({sources.link('netmap_poll (lock-free TX test)', 'cur != tail')}) "
         "gives the same answer. Worked example: the ring below, the user writes "
-        f"cur = {s.cur}, then calls poll three times (each poll = one txsync, nothing to "
-        "send):",
+        f"cur = {s.cur}, then calls poll for POLLOUT three times (each poll runs one "
+        "txsync, with nothing to send; Linux's poll, which has no lock-free pass):",
         pictures.figure("errors-poll-cur", [("the user writes cur = "
                                              f"{s.cur}", s)], "tx").markdown,
-        md.table(["policy", "poll", "prologue accepted", "cur", "rcur", "rtail",
-                  "poll says"], rows),
-        "Hardened, the prologue rejects the cur, reinit puts back the kernel's rcur, poll "
-        "returns POLLERR once and then blocks normally.",
+        md.table(["policy", "poll", "cur", "rcur", "rtail", "poll returns"], rows),
+        "Hardened, the prologue rejects the cur and reinit puts back the kernel's rcur: "
+        "the first poll returns POLLERR (with POLLOUT, since this ring has free slots), "
+        "and from then on poll reports room only when there is some, and blocks on a "
+        "full ring.",
     ]
 
 

@@ -169,8 +169,11 @@ def render() -> str:
         "buffer checked by id and every frame by id.",
         _invariant_links(),
         *_ena_section(ena, doc["ena"]["strategies"]),
-        "Not yet here: the per-ring modes of a real adapter (`nr_mode` / `nr_pending_mode`, "
-        "`netmap_krings_get`/`put`), which decide which rings switch (on ENA every ring "
-        "switches together).",
+        "Which rings switch: the soft NIC's strategies (`impl/switch`) take a ring mask "
+        "(`regif(mask)`, `unregif(mask)`), and on ENA the classic strategy switches only "
+        "the queue pairs a registration binds (`AdapterNetmap.reg(onoff, rings=...)`, "
+        "[netmap on ENA](ena_netmap.md)); the RFC on ENA switches every ring. Not yet "
+        "here: the control path's per-ring modes (`nr_mode` / `nr_pending_mode`, "
+        "`netmap_krings_get`/`put`, [NIOCREGIF](netmap_regif.md)) driving those masks.",
     ]
     return md.page(TITLE, common.nav(PAGE), body)

@@ -24,6 +24,7 @@ from model import HOST_FWD, REGIF, sources
 from model.core import Machine
 from model.netmap_forward import FORWARD
 from model.netmap_host import HOST_RX, HOST_TX
+from model.netmap_poll import PollCall, poll_tx
 from model.netmap_ring import (
     AS_SHIPPED,
     HARDENED,
@@ -326,13 +327,18 @@ def tx_tail_moves() -> Question:
     ]
 
 
-def poll_found(s: NetmapRing) -> bool:
-    """netmap_poll's readiness test after its sync: ``kring->rcur != kring->rtail``."""
-    return s.rcur != s.rtail
+def poll_says(s: NetmapRing, policy: str = HARDENED) -> tuple[str, NetmapRing]:
+    """What a poll(2) for POLLOUT on TX ring ``s`` returns, by the model's netmap_poll
+    (:func:`model.netmap_poll.poll_tx`: Linux's, no lock-free pass, nothing more to
+    send), and the ring it leaves."""
+    r = poll_tx(policy, s, PollCall(want=True, txpoll=True, lock_free=False, first=0,
+                                    second=0))
+    said = " + ".join(name for name, on in (("POLLOUT", r.ready), ("POLLERR", r.err)) if on)
+    return said or "blocks", r.post
 
 
-def _found(s: NetmapRing) -> str:
-    return "ready" if poll_found(s) else "blocks"
+def _poll_column(s: NetmapRing) -> str:
+    return poll_says(s)[0]
 
 
 def poll_readiness() -> Question:
@@ -340,7 +346,7 @@ def poll_readiness() -> Question:
                   ("device_complete", {"k": 3}), ("txsync_hardened", {"sent": 0})]
     full = runs.run(TX, TX.init(8), full_steps)
     cols = ["head", "cur", "tail", "rcur", "rtail"]
-    extra = [("poll (rcur != rtail)", _found)]
+    extra = [("poll(POLLOUT) now", _poll_column)]
     return "poll readiness and POLLOUT busy-looping", [
         "Modelled and proved: [poll() on a ring](poll.md) has what netmap_poll does, "
         "the claims about one call and a case where shipped poll sleeps with completed "
@@ -358,8 +364,9 @@ def poll_readiness() -> Question:
         "slot) and poll. Note also that poll pushes pending TX slots out even without "
         f"POLLOUT unless the port was bound with NETMAP_NO_TX_POLL "
         f"({sources.link('netmap(4) NIOCREGIF', 'netmap(4)')}).",
-        "The readiness test evaluated on states of the model (after the model's txsync; "
-        "the test is the C's, the states are computed): an idle ring is ready at once,",
+        "In each state below, the last column is what a poll for POLLOUT would return if "
+        "called then, computed by the model's netmap_poll (Linux's: no lock-free pass): "
+        "an idle ring is ready at once,",
         trace(TX, TX.init(8), [("txsync_hardened", {"sent": 0})], cols, extra),
         "and a full ring blocks until a sync has reclaimed completions:",
         _fig("poll-full", TX, full, ("head", "cur", "tail", "rcur", "rtail")),
