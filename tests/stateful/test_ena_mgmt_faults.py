@@ -10,7 +10,7 @@ the one place that states it.
 Rules: traffic and time passing; an admin command (a statistics read), a hint, a reset
 the driver requests or a valid sysctl write that takes the interface down and up; and
 
-* ``episode``: the next knob of a random permutation, from a quiet adapter
+* ``episodes``: for each of the next two knobs of a random permutation, from a quiet adapter
   (running, up, no reset requested, nothing armed since it last settled -- the episode
   first lets it settle if need be): the knob's scenario at this
   point of the run -- armed for its window with traffic and a statistics read a second,
@@ -25,6 +25,7 @@ the driver requests or a valid sysctl write that takes the interface down and up
 * ``reads_hold_off_a_reset(knob)``: a register-read knob with a device-requested reset:
   the ticks find the device unresponsive and skip the reset while the knob is on; once
   off, the reset runs with the device's reason and the adapter recovers;
+* ``admin_interrupt_lost_without_keep_alives``: the missing-admin-interrupt path;
 * ``arm(knob, rate)`` / ``disarm``: any knob (or several) left on at a rate across the
   other rules, then all off and time for their consequences to play out.
 
@@ -193,8 +194,12 @@ class EnaMgmtFaults(RuleBasedStateMachine):
             rc, _ = self.a.get_basic_stats()
             assert rc == 0 or not quiet, "a quiet device answers an admin command"
         elif what == "reset":
-            if self.a.flags.device_running:
+            if self.a.flags.device_running:  # two requests: the first reason wins
+                first = self.a.reset.reason if self.a.reset.triggered else \
+                    ResetReason.OS_TRIGGER
                 self.a.trigger(ResetReason.OS_TRIGGER)
+                self.a.trigger(ResetReason.INV_RX_REQ_ID)
+                assert self.a.reset.triggered and self.a.reset.reason == first
         elif quiet:
             name, value = what
             rc = Sysctl(AdapterSysctlHost(self.a, self.dev)).write("dev.ena.0." + name, value)
@@ -229,7 +234,13 @@ class EnaMgmtFaults(RuleBasedStateMachine):
     # -- the episodes
     @precondition(lambda self: self.a.flags.device_running and self.order)
     @rule()
-    def episode(self) -> None:
+    def episodes(self) -> None:
+        """The next two knobs of the permutation (CI's short runs then meet every one)."""
+        for _ in range(2):
+            if self.a.flags.device_running and self.order:
+                self._episode()
+
+    def _episode(self) -> None:
         if not self._quiet():
             self._settle()
             if not self._quiet():
@@ -331,6 +342,33 @@ class EnaMgmtFaults(RuleBasedStateMachine):
         event(f"{knob} held a reset off")
         self._recovers()
 
+    @precondition(lambda self: self._quiet())
+    @rule()
+    def admin_interrupt_lost_without_keep_alives(self) -> None:
+        """An admin command whose interrupt is lost while no keep-alive comes to raise the
+        same vector: the wait times out with the completion in the ACQ, so the next tick
+        resets with MISSING_ADMIN_INTERRUPT (or KEEP_ALIVE_TO, if a hinted watchdog shorter
+        than the wait fires first), and the adapter recovers."""
+        first = len(self.resets)
+        self._arm(Faults(), replace(MgmtFaults(), admin_intr_lost=1.0, keep_alive_missing=1.0))
+        try:
+            rc, _ = self.a.get_basic_stats()
+        finally:
+            self._arm(Faults(), MgmtFaults())
+        com = self.a.com
+        if len(self.resets) == first:  # (a hinted watchdog may have reset meanwhile)
+            assert rc == errno.ETIMEDOUT, errno.errorcode.get(rc)
+            assert com is not None and com.aq is not None and com.aq.is_missing_admin_interrupt
+        self._step(2, pace_ns=SECOND)
+        timeout = self._watchdog_s()
+        expected = {ResetReason.MISSING_ADMIN_INTERRUPT}
+        if timeout is not None and timeout < 5:
+            expected.add(ResetReason.KEEP_ALIVE_TO)
+        got = self.resets[first] if len(self.resets) > first else ResetReason.NORMAL
+        assert got in expected, got.name
+        event(f"admin interrupt lost, no keep-alive -> {got.name}")
+        self._recovers()
+
     # -- invariants
     @invariant()
     def the_adapter_is_the_model(self) -> None:
@@ -361,5 +399,5 @@ class EnaMgmtFaults(RuleBasedStateMachine):
         assert len(self.bus.mem._blocks) == self.baseline, "the adapter gave back everything"
 
 
-EnaMgmtFaults.TestCase.settings = settings(max_examples=20, stateful_step_count=25)
+EnaMgmtFaults.TestCase.settings = settings(max_examples=20, stateful_step_count=20)
 TestEnaMgmtFaults = EnaMgmtFaults.TestCase
