@@ -1,9 +1,10 @@
 """Deliberately broken enter/exit steps, each refuted against the invariant it names.
 
-Every invariant of the switch machines (RX and TX) has a mutant here, written as the bug a driver
-porting the protocol could plausibly ship: rxsync handing the user a slot still backed by
-an mbuf, the normal refill path left active in netmap mode, leaving before the NIC has
-given its netmap buffers back, a flush that forgets to count, the link bounced anyway.
+Every invariant of each switch machine (classic and RFC, RX and TX) has a mutant here,
+written as the bug a driver porting the protocol could plausibly ship: rxsync handing the
+user a slot still backed by an mbuf, the normal refill path left active in netmap mode,
+leaving before the NIC has given its netmap buffers back, a flush that forgets to count,
+the link bounced anyway, netmap_reset forgetting the empty slot.
 ``ringspec prove`` fails if any survives.
 """
 
@@ -26,6 +27,7 @@ from model.netmap_switch import (
     release,
     ring_reset_exit,
     select,
+    unregif_classic,
     unregif_rfc,
     wire,
 )
@@ -216,3 +218,72 @@ def tx_rfc_bounces_link(s: tx.SwitchTx) -> Step:
     """The RFC driver still calls its down/up routine around the switch."""
     step = tx.regif_rfc(s)
     return Step(step.guard, step.post.replace(link=0))
+
+
+# ---------------------------------------------------------------------------- classic
+# The classic machines share most transitions with the RFC's, so the same bugs are
+# registered on them too (the classic switch makes some unreachable, but every
+# obligation is inductive: a mutant is refuted from any state the invariants allow);
+# the rest are bugs of the classic switch's own steps.
+
+CLASSIC_RX.mutant("classic-harvest-unclamped", "SW-RX-SHAPE", replaces="harvest")(
+    harvest_unclamped)
+CLASSIC_RX.mutant("classic-rxsync-hands-over-mbuf", "SW-RX-NO-MBUF-TO-USER",
+                  replaces="harvest")(rxsync_hands_over_mbuf)
+CLASSIC_RX.mutant("classic-nic-fills-netmap-first", "SW-RX-FIFO", replaces="wire")(
+    nic_fills_netmap_first)
+CLASSIC_RX.mutant("classic-refill-posts-mbuf", "SW-RX-COPIES", replaces="release")(
+    refill_posts_mbuf)
+CLASSIC_RX.mutant("classic-rxsync-netmap-first", "SW-RX-ONE-ROUND", replaces="harvest")(
+    rxsync_netmap_first)
+
+
+@CLASSIC_RX.mutant("classic-enter-posts-every-slot", "SW-RX-SLOTS", replaces="regif_classic")
+def classic_enter_posts_every_slot(s: SwitchRx) -> Step:
+    """After netmap_reset the refill posts all N slots, the one kept empty included."""
+    step = regif_classic(s)
+    return Step(step.guard, step.post.replace(posted_n=s.n))
+
+
+@CLASSIC_RX.mutant("classic-exit-keeps-gap-buffer", "SW-RX-NORMAL-CLEAN",
+                   replaces="unregif_classic")
+def classic_exit_keeps_gap_buffer(s: SwitchRx) -> Step:
+    """The exit reposts mbufs in the N-1 descriptors and forgets the empty slot, which
+    keeps its netmap buffer's descriptor."""
+    step = unregif_classic(s)
+    return Step(step.guard, step.post.replace(gap_m=0))
+
+
+tx.CLASSIC_TX.mutant("classic-user-send-unclamped", "SW-TX-SHAPE", replaces="user_send")(
+    user_send_unclamped)
+tx.CLASSIC_TX.mutant("classic-nic-completes-netmap-first", "SW-TX-FIFO",
+                     replaces="complete")(nic_completes_netmap_first)
+tx.CLASSIC_TX.mutant("classic-lazy-mbuf-cleanup", "SW-TX-ONE-ROUND", replaces="cleanup")(
+    lazy_mbuf_cleanup)
+
+
+@tx.CLASSIC_TX.mutant("classic-enter-gives-every-slot", "SW-TX-SLOTS",
+                      replaces="regif_classic")
+def classic_enter_gives_every_slot(s: tx.SwitchTx) -> Step:
+    """netmap_reset sets hwtail to rhead instead of rhead - 1: the user gets all N slots,
+    the one kept empty included."""
+    step = tx.regif_classic(s)
+    return Step(step.guard, step.post.replace(user=s.n))
+
+
+@tx.CLASSIC_TX.mutant("classic-exit-keeps-a-buffer", "SW-TX-BUFFERS",
+                      replaces="unregif_classic")
+def classic_exit_keeps_a_buffer(s: tx.SwitchTx) -> Step:
+    """The exit gives back the user's slots and the ring's descriptors but not the empty
+    slot's netmap buffer: one buffer leaks per close."""
+    step = tx.unregif_classic(s)
+    return Step(step.guard, step.post.replace(pool=s.n - 1))
+
+
+@tx.CLASSIC_TX.mutant("classic-exit-keeps-user-slots", "SW-TX-NORMAL-CLEAN",
+                      replaces="unregif_classic")
+def classic_exit_keeps_user_slots(s: tx.SwitchTx) -> Step:
+    """The exit swaps the buffers back but leaves the user's free-slot count as it was:
+    the ring back in normal mode still reports slots to a user who is gone."""
+    step = tx.unregif_classic(s)
+    return Step(step.guard, step.post.replace(user=s.user))
