@@ -10,6 +10,7 @@ its docstring (whose "Differences from the C" section is printed here as is).
 from __future__ import annotations
 
 import errno
+import re
 
 from impl.bus import Bus
 from impl.device import DeviceConfig, EnaDevice, SimClock
@@ -26,6 +27,8 @@ DEV = "dev.ena.0."
 KEY = bytes(range(40)).hex()
 
 PROBES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("hw.ena.log_level", ("1", "x")),
+    ("hw.ena.driver_version", ("2.9",)),
     ("io_queues_nb", ("1", "0", "3", "2", "abc")),
     ("rx_queue_size", ("512", "255", "384", "8192", "16384", "1024")),
     ("buf_ring_size", ("1024", "0", "1000", "1")),
@@ -35,9 +38,17 @@ PROBES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("rss.indir_table", ("0:1 5:0", "0:1 ", "0;1", "128:0", "0:2", "-1:0", "")),
     ("rss.key", (KEY, KEY[:-1], KEY[:-2] + "zz")),
     ("keep_alive_timeout", ("0", "-5", "12abc")),
+    ("missing_tx_timeout", ("0", "21474836480")),
+    ("missing_tx_max_queues", ("8", "-1")),
     ("missing_tx_threshold", ("64", "-1", "4294967296")),
     ("wd_active", ("0",)),
+    ("rss.indir_table_size", ("64",)),
 )
+"""(node, values): a node is under ``dev.ena.0.`` unless it names ``hw.ena``."""
+
+
+def _full(node: str) -> str:
+    return node if node.startswith("hw.") else DEV + node
 
 
 def _fresh() -> tuple[Sysctl, EnaAdapter, EnaDevice]:
@@ -59,13 +70,45 @@ def probe_rows() -> list[list[object]]:
     for node, values in PROBES:
         for value in values:
             s, _, _ = _fresh()
-            rc = s.write(DEV + node, value)
+            rc = s.write(_full(node), value)
             try:
-                after = s.read(DEV + node)
+                after = s.read(_full(node))
             except SysctlError as e:
                 after = f"({errno.errorcode[e.errno]})"
             rows.append([md.tick(node), md.tick(_shown(value)) if value else "(empty)",
                          errno.errorcode.get(rc, "0") if rc else "0", md.tick(_shown(after))])
+    return rows
+
+
+def _rule(s: Sysctl, fn: object) -> str:
+    """A handler's docstring up to its permalink, in Markdown; a leading "After
+    :meth:`check`" is replaced by that check's own rule."""
+    doc = " ".join((getattr(fn, "__doc__", None) or "").split())
+    text = doc.split(" https://", 1)[0].rstrip(":")
+    after = re.match(r"After :meth:`(\w+)`: ", text)
+    if after:
+        text = f"{_rule(s, getattr(s, after.group(1)))}; then {text[after.end():]}"
+    text = re.sub(r":(?:meth|func):`~?(?:[\w.]+\.)?(\w+)`", r"`\1`", text)
+    return text.replace("``", "`")
+
+
+def node_rows() -> list[list[str]]:
+    """Every node: its type and what a write checks, from the write handler's docstring
+    in ``impl/ena/sysctl.py`` (up to its permalink)."""
+    s, _, _ = _fresh()
+    rows = []
+    for name in s.names():
+        node = s._nodes[name]
+        handler = node.write_int or node.write_str
+        kind = (node.ctype.name if node.ctype is not None
+                else "string" if node.write_str is not None else "read-only")
+        if handler is None:
+            rule = "read-only at run time: a write is EPERM"
+        elif not handler.__doc__:
+            rule = "no handler (a plain variable): any value of the type is stored as is"
+        else:
+            rule = _rule(s, handler)
+        rows.append([md.tick(name), kind, rule])
     return rows
 
 
@@ -109,6 +152,12 @@ def render() -> str:
         f"{sources.link('ena_sysctl_rx_queue_size')} and its neighbours in ena_sysctl.c; "
         "what they call (down, rebuild, up, revert, reset) is ena.c's "
         f"{sources.link('ena_update_queue_size')} family (`impl/ena/reconfig.py`).",
+        "## Every node",
+        "What each write handler checks, and the errno of each refusal, as the "
+        "implementation's handlers state it (`impl/ena/sysctl.py`, each citing its C "
+        "handler). Before any handler, sysctl(8) itself refuses a value it cannot parse "
+        "as the node's type (EINVAL), and a name that is not a leaf is ENOENT.",
+        md.table(["node", "type", "a write"], node_rows(), "lll"),
         "## What a write does",
         "Each row writes the value to a fresh running adapter (2 queue pairs, rings of "
         "1024, 2 CPUs, device maxima 8192) and reads the node back. A refused write "
