@@ -179,5 +179,3 @@ def install_handlers(aenq: Aenq, events: AenqEvents, reset: ResetState,
                           NOTIFICATION: notification, CONF_NOTIFICATIONS: conf_notification,
                           DEVICE_REQUEST_RESET: device_reset})
     aenq.unimplemented = unimplemented
-    aenq.unimplemented = lambda e: events.unimplemented.append(
-        int(e["aenq_common_desc"]["group"][0]))
