@@ -167,6 +167,8 @@ SYMBOLS: dict[str, Symbol] = {
     "netmap_reset (commit)": Symbol(_C, 4442),
     "netmap_sync_kloop": Symbol("sys/dev/netmap/netmap_kloop.c", 573),
     "nm_os_onenter": Symbol("sys/dev/netmap/netmap_freebsd.c", 1488),
+    "nmreq_register_from_legacy": Symbol("sys/dev/netmap/netmap_legacy.c", 62),
+    "netmap_ioctl_legacy": Symbol("sys/dev/netmap/netmap_legacy.c", 361),
     "nm_vale_preflush": Symbol("sys/dev/netmap/netmap_vale.c", 484),
     "nm_vale_preflush (incomplete chain)": Symbol("sys/dev/netmap/netmap_vale.c", 547),
     "ixgbe_netmap_txsync": Symbol("sys/dev/netmap/ixgbe_netmap.h", 173),

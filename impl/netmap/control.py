@@ -27,7 +27,39 @@ NETMAP_API, NETMAP_MIN_API, NETMAP_MAX_API = 14, 14, 15
 NR_REG_ALL_NIC, NR_REG_SW, NR_REG_NIC_SW, NR_REG_ONE_NIC = 1, 2, 3, 4
 NR_REG_NULL, NR_REG_ONE_SW = 7, 8
 NR_EXCLUSIVE, NR_RX_RINGS_ONLY, NR_TX_RINGS_ONLY = 0x800, 0x2000, 0x4000
+NR_DO_RX_POLL, NR_NO_TX_POLL = 0x10000, 0x20000
 TX, RX = 0, 1
+
+# the original control API (struct nmreq, sys/net/netmap_legacy.h)
+NR_REG_MASK = 0xF
+NR_REG_PIPE_MASTER, NR_REG_PIPE_SLAVE = 5, 6
+NETMAP_RING_MASK, NETMAP_NO_TX_POLL = 0x0FFF, 0x1000
+NETMAP_SW_RING, NETMAP_HW_RING, NETMAP_DO_RX_POLL = 0x2000, 0x4000, 0x8000
+NETMAP_MIN_LEGACY_API = 14
+"""netmap_ioctl_legacy refuses an ``nr_version`` below 14 (EINVAL) and, converting the
+request, checks no upper bound."""
+
+
+def register_from_legacy(nr_ringid: int, nr_flags: int) -> tuple[int, int, int]:
+    """``nmreq_register_from_legacy``: an old NIOCREGIF's ``(nr_ringid, nr_flags)`` as
+    the ``(mode, ringid, flags)`` of a NETMAP_REQ_REGISTER.  With no mode in ``nr_flags``
+    (NR_REG_DEFAULT, the original API) the ring id bits choose it: NETMAP_SW_RING the host
+    rings, NETMAP_HW_RING one hardware ring pair, neither all of them; the ring number is
+    the low 12 bits either way, and NETMAP_NO_TX_POLL / NETMAP_DO_RX_POLL become
+    NR_NO_TX_POLL / NR_DO_RX_POLL.  ValueError for the pipe modes (ringspec has no
+    pipes; netmap renames the request to a pipe port):
+    https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap_legacy.c#L62
+    """
+    mode = nr_flags & NR_REG_MASK
+    if mode in (NR_REG_PIPE_MASTER, NR_REG_PIPE_SLAVE):
+        raise ValueError("netmap pipes are not modelled (NR_REG_PIPE_MASTER/SLAVE)")
+    if mode == 0:
+        mode = (NR_REG_SW if nr_ringid & NETMAP_SW_RING else
+                NR_REG_ONE_NIC if nr_ringid & NETMAP_HW_RING else NR_REG_ALL_NIC)
+    flags = nr_flags & ~NR_REG_MASK
+    flags |= NR_NO_TX_POLL if nr_ringid & NETMAP_NO_TX_POLL else 0
+    flags |= NR_DO_RX_POLL if nr_ringid & NETMAP_DO_RX_POLL else 0
+    return mode, nr_ringid & NETMAP_RING_MASK, flags
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import errno
 from dataclasses import dataclass, field
 
-from impl.netmap.control import PortControl
+from impl.netmap.control import NETMAP_MIN_LEGACY_API, PortControl, register_from_legacy
 from impl.netmap.mem import NetmapMemory
 from model.netmap_admode import (
     ADMODE_BEST,
@@ -241,6 +241,18 @@ class NetmapSystem:
         self.handles[handle] = name
         self._bound[handle] = h
         return 0
+
+    def register_legacy(self, handle: int, name: str, nr_ringid: int, nr_flags: int = 0,
+                        version: int = NETMAP_API) -> int:
+        """The original NIOCREGIF (struct nmreq): EINVAL for ``nr_version`` below 14, else
+        the request converted (:func:`impl.netmap.control.register_from_legacy`) and run
+        as NETMAP_REQ_REGISTER at the kernel's own API version (netmap_ioctl_legacy):
+        https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap_legacy.c#L361
+        """
+        if version < NETMAP_MIN_LEGACY_API:
+            return errno.EINVAL
+        mode, ringid, flags = register_from_legacy(nr_ringid, nr_flags)
+        return self.register(handle, name, mode, ringid, flags)
 
     def close(self, handle: int) -> int:
         """close(): the handle's registration ends (the last one's generic adapter with

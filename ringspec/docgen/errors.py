@@ -143,6 +143,9 @@ def _control_rows() -> list[list[str]]:
                  f"`nr_version = {info.nr_version if info else '?'}`)", rc))
     rows.append(("NIOCREGIF with `nr_version = 16`", s.register(s.open(), "em0",
                                                                 NR_REG_ALL_NIC, version=16)))
+    rows.append(("the original NIOCREGIF (`struct nmreq`, `nr_ringid`) with "
+                 "`nr_version = 13` (a 2013 binary)",
+                 s.register_legacy(s.open(), "em0", 0, version=13)))
     rows.append(("NIOCREGIF on `em9`, which no interface is called",
                  s.register(s.open(), "em9", NR_REG_ALL_NIC)))
     s.admode = ADMODE_NATIVE

@@ -11,12 +11,17 @@ from collections.abc import Callable, Sequence
 
 from impl.netmap import NetmapAdapter
 from impl.netmap.control import (
+    NETMAP_HW_RING,
+    NETMAP_NO_TX_POLL,
+    NETMAP_SW_RING,
+    NR_NO_TX_POLL,
     NR_REG_ALL_NIC,
     NR_REG_NIC_SW,
     NR_REG_ONE_NIC,
     NR_REG_ONE_SW,
     NR_REG_SW,
     PortControl,
+    register_from_legacy,
 )
 from impl.netmap.control import RX as RX_DIR
 from impl.netmap.control import TX as TX_DIR
@@ -469,7 +474,28 @@ def binding_modes() -> Question:
         "refuses rings somebody else has bound. In the ring array the host rings come "
         "after the hardware rings: `NETMAP_TXRING(nifp, nr_tx_rings + k)` is host TX ring "
         f"k ({sources.link('NETMAP_TXRING')}, {sources.link('NR_REG_ALL_NIC', 'NR_REG_*')}).",
+        "The original API (`struct nmreq` with no mode in `nr_flags`) still works, from "
+        "`nr_version` 14 on: "
+        f"{sources.link('nmreq_register_from_legacy')} turns the `nr_ringid` bits into a "
+        "mode, as the implementation does (`impl/netmap/control.py`):",
+        md.table(["nr_ringid", "nr_mode", "ring", "flags"], _legacy_rows()),
     ]
+
+
+def _legacy_rows() -> list[list[str]]:
+    """``nr_ringid`` forms of the original API and the request each becomes."""
+    names = {NR_REG_ALL_NIC: "NR_REG_ALL_NIC", NR_REG_ONE_NIC: "NR_REG_ONE_NIC",
+             NR_REG_SW: "NR_REG_SW"}
+    forms = (("0", 0), ("NETMAP_HW_RING | 2", NETMAP_HW_RING | 2),
+             ("NETMAP_SW_RING", NETMAP_SW_RING),
+             ("NETMAP_HW_RING | NETMAP_NO_TX_POLL | 2",
+              NETMAP_HW_RING | NETMAP_NO_TX_POLL | 2))
+    rows = []
+    for text, ringid in forms:
+        mode, ring, flags = register_from_legacy(ringid, 0)
+        rows.append([md.tick(text), md.tick(names[mode]), str(ring),
+                     md.tick("NR_NO_TX_POLL") if flags & NR_NO_TX_POLL else ""])
+    return rows
 
 
 def host_rings() -> Question:
