@@ -30,21 +30,21 @@ from __future__ import annotations
 import errno
 from dataclasses import replace
 
-import numpy as np
 from hypothesis import event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import initialize, precondition, rule
 from support.ena_adapter_rig import SECOND
-from support.ena_mgmt_lockstep import LockstepAdapter, abstract
+from support.ena_mgmt_lockstep import (
+    LockstepMachine,
+    detach_gives_everything_back,
+    lockstep_world,
+)
 
-from impl.bus import Bus
-from impl.device import DeviceConfig, EnaDevice, Faults, SimClock, Wire
+from impl.device import Faults
 from impl.device.mgmt_faults import MgmtFaults
-from impl.ena.adapter import AdapterConfig
 from impl.ena.adapter_sysctl import AdapterSysctlHost
 from impl.ena.sysctl import Sysctl
 from impl.ena_defs.regs import ResetReason
-from impl.packets import PacketBatch
 
 SYSCTL_WRITES = [("rx_queue_size", "512"), ("rx_queue_size", "1024"), ("io_queues_nb", "1"),
                  ("io_queues_nb", "2"), ("buf_ring_size", "256"), ("rss.indir_table", "0:1 3:0"),
@@ -54,24 +54,12 @@ DATAPATH = ["tx_req_id_oob", "tx_req_id_stale", "cdesc_mbz", "rx_req_id_invalid"
             "tx_comp_lost"]
 
 
-class EnaManagement(RuleBasedStateMachine):
+class EnaManagement(LockstepMachine):
     @initialize(llq=st.booleans(), seed=st.integers(0, 3))
     def attach(self, llq: bool, seed: int) -> None:
-        self.bus = Bus(mem_size=1 << 25, nvec=3)
-        self.clock = SimClock()
-        self.dev = EnaDevice(self.bus, DeviceConfig(max_tx_burst_bytes=2048, seed=seed),
-                             clock=self.clock)
-        Wire(SimClock()).loopback(self.dev)
-        rng = np.random.default_rng(seed)
-        lengths = rng.integers(60, 3000, 16)
-        base = self.bus.mem.alloc(int(lengths.sum()), 64)
-        self.pool = PacketBatch.from_arrays(self.bus.mem.data,
-                                            base + np.cumsum(lengths) - lengths, lengths)
-        self.baseline = len(self.bus.mem._blocks)
-        self.a = LockstepAdapter(self.bus, self.clock, AdapterConfig(ncpus=2, want_llq=llq))
-        assert self.a.attach() == 0 and self.a.up() == 0
-        self.a.start_model()
-        self.dev.events.start()
+        w = lockstep_world(llq, seed)
+        self.bus, self.clock, self.dev, self.pool = w.bus, w.clock, w.dev, w.pool
+        self.baseline, self.a = w.baseline, w.a
         self.mgmt = MgmtFaults()
 
     def _step(self, n: int = 1) -> None:
@@ -156,26 +144,12 @@ class EnaManagement(RuleBasedStateMachine):
             assert host.snapshot() == before, (name, value, rc)
         self._step(1)
 
-    @invariant()
-    def the_adapter_is_the_model(self) -> None:
-        model = self.a.sync_clock()
-        if not model.armed:  # a stopped timer's deadline means nothing (the model keeps it)
-            model = model.replace(deadline=0)
-        assert abstract(self.a, model.restarted) == model
-
-    @invariant()
-    def every_packet_is_accounted_for(self) -> None:
-        led = self.a.packets()
-        assert led.accepted == led.completed + led.dropped + led.freed_at_down
-
     def teardown(self) -> None:
         if not hasattr(self, "a"):
             return
         for reason, n in self.a.stats.resets.items():
             event(f"reset {ResetReason(reason).name} x{min(n, 3)}")
-        self.a.stop_model()
-        self.a.destroy_device(graceful=True)
-        assert len(self.bus.mem._blocks) == self.baseline, "the adapter gave back everything"
+        detach_gives_everything_back(self.a, self.bus, self.baseline)
 
 
 EnaManagement.TestCase.settings = settings(max_examples=30, stateful_step_count=15)

@@ -17,12 +17,17 @@ state at any time.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from hypothesis.stateful import RuleBasedStateMachine, invariant
 
-from impl.ena.adapter import EnaAdapter
+from impl.bus import Bus
+from impl.device import DeviceConfig, EnaDevice, SimClock, Wire
+from impl.ena.adapter import AdapterConfig, EnaAdapter
 from impl.ena.watchdog import ns_to_sbt
+from impl.packets import PacketBatch
 from model import ena_keepalive as K  # noqa: N812 -- the model's machine, as in the docs
 
 T = K.KEEPALIVE.transitions
@@ -177,3 +182,65 @@ class LockstepAdapter(EnaAdapter):
             return
         self._to_now()  # the destroy and restore took simulated time (timer disarmed)
         self._apply("reset_task", ok=int(self.flags.device_running))
+
+
+@dataclass
+class LockstepWorld:
+    """A device on a loopback wire and a :class:`LockstepAdapter` attached and up, with
+    the model started and the device's events running; ``pool`` is 16 frames of 60..2999
+    bytes in host memory and ``baseline`` the host-memory blocks before the attach."""
+
+    bus: Bus
+    clock: SimClock
+    dev: EnaDevice
+    pool: PacketBatch
+    baseline: int
+    a: LockstepAdapter
+
+
+def lockstep_world(llq: bool, seed: int) -> LockstepWorld:
+    bus = Bus(mem_size=1 << 25, nvec=3)
+    clock = SimClock()
+    dev = EnaDevice(bus, DeviceConfig(max_tx_burst_bytes=2048, seed=seed), clock=clock)
+    Wire(SimClock()).loopback(dev)
+    lengths = np.random.default_rng(seed).integers(60, 3000, 16)
+    base = bus.mem.alloc(int(lengths.sum()), 64)
+    pool = PacketBatch.from_arrays(bus.mem.data, base + np.cumsum(lengths) - lengths, lengths)
+    baseline = len(bus.mem._blocks)
+    a = LockstepAdapter(bus, clock, AdapterConfig(ncpus=2, want_llq=llq))
+    assert a.attach() == 0 and a.up() == 0
+    a.start_model()
+    dev.events.start()
+    return LockstepWorld(bus, clock, dev, pool, baseline, a)
+
+
+def detach_gives_everything_back(a: LockstepAdapter, bus: Bus, baseline: int) -> None:
+    """The end of a run: the model stopped, a graceful detach, and every block of host
+    memory allocated since ``baseline`` back."""
+    a.stop_model()
+    a.destroy_device(graceful=True)
+    assert len(bus.mem._blocks) == baseline, "the adapter gave back everything"
+
+
+class LockstepMachine(RuleBasedStateMachine):
+    """A stateful machine over a :class:`LockstepAdapter` (``self.a``, set by its
+    ``initialize`` rule): after every rule the adapter read as the model's state equals
+    the model, and every TX packet is in one column of the ledger."""
+
+    a: LockstepAdapter
+
+    @invariant()
+    def the_adapter_is_the_model(self) -> None:
+        if not hasattr(self, "a"):
+            return
+        model = self.a.sync_clock()
+        if not model.armed:  # a stopped timer's deadline means nothing (the model keeps it)
+            model = model.replace(deadline=0)
+        assert abstract(self.a, model.restarted) == model
+
+    @invariant()
+    def every_packet_is_accounted_for(self) -> None:
+        if not hasattr(self, "a"):
+            return
+        led = self.a.packets()
+        assert led.accepted == led.completed + led.dropped + led.freed_at_down
