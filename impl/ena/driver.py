@@ -103,7 +103,8 @@ class TransmitResult(NamedTuple):
     ids: np.ndarray
     """The id given to each packet of the batch (-1 where ``ena_mq_start`` refused)."""
     queue: np.ndarray
-    """The TX queue each packet was steered to."""
+    """The TX queue each packet was steered to (-1: netmap_transmit took it for the host
+    RX ring, netmap mode being on for its TX kring)."""
     error: np.ndarray
     """Per packet: 0, ``ENOBUFS`` (drbr full: dropped, ``br_drops``) or ``ENODEV``
     (adapter not running: refused, nothing changed)."""
@@ -345,7 +346,8 @@ class EnaDriver:
                 tso_segsz: np.ndarray | None = None,
                 curcpu: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``ena_mq_start``'s queue choice and ``drbr_enqueue`` for every packet (frames in
-        host memory): ``(ids, queue, error)``.
+        host memory): ``(ids, queue, error)``; while netmap mode is on for some ring,
+        netmap_transmit first (:meth:`_netmap_transmit`).
 
         ValueError (nothing changed) if the frames are not in host memory, a frame is
         empty or longer than 65535 bytes, or a per-packet array has the wrong size."""
