@@ -257,9 +257,10 @@ class AdapterNetmap:
     def _reg_classic(self, onoff: bool, pairs: np.ndarray) -> int:
         """ena_netmap_reg: 0, or the error of ``ena_up`` (after destroy/restore)."""
         ad = self.adapter
-        if onoff and self.rings is None:
-            self._create()
+        if self.rings is None:  # no registration: no ring in netmap mode, of today's count
             self.on = np.zeros(ad.num_io_queues, dtype=bool)
+            if onoff:
+                self._create()
         if not self.hardened:
             ad.reset.clear_flag()
         ad.down()

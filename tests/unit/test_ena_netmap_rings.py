@@ -100,6 +100,17 @@ def test_registrations_add_rings_and_closes_take_them_out(policy: Policy) -> Non
     assert rig.blocks() == blocks
 
 
+def test_the_queue_count_is_taken_when_a_registration_starts() -> None:
+    """netmap attached before the adapter had its queues (or before a change of their
+    number): a close with nothing registered, then a registration, use today's count."""
+    rig = adapter_rig(adapter=AdapterConfig(ncpus=2), attach=False)
+    an = AdapterNetmap(rig.adapter)
+    assert rig.adapter.attach() == 0 and rig.adapter.up() == 0
+    assert an.reg(False) == 0 and not an.native and an.rings is None
+    assert an.reg(True, rings=[1]) == 0 and an.on.tolist() == [False, True]
+    assert an.reg(False, rings=1) == 0 and an.rings is None
+
+
 def test_bad_ring_lists_are_refused_before_anything_changes() -> None:
     rig, an, _ = classic(HARDENED)
     downs = rig.adapter.stats.interface_down
