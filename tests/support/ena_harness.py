@@ -27,6 +27,7 @@ from impl.ena_defs.admin import (
 )
 from impl.ena_defs.constants import AdminStatus, L3Proto, L4Proto
 from impl.ena_defs.layouts import RxCdesc
+from impl.packets import PacketBatch
 
 LLQ_WINDOW = 1 << 16
 
@@ -254,6 +255,13 @@ def world(**kw: object) -> World:
     w.drv.up()
     w.log.writes.clear()
     return w
+
+
+def batch(w: World, lengths: list[int], segs: list[int] | None = None) -> PacketBatch:
+    """Frames of ``lengths`` bytes (``segs`` segments each) in the world's host memory."""
+    ln = np.array(lengths)
+    base = w.bus.mem.alloc(int(ln.sum()), 64)
+    return PacketBatch.from_arrays(w.bus.mem.data, base + np.cumsum(ln) - ln, ln, segs)
 
 
 def complete(w: World, ids: list[int], flags: list[int] | None = None, q: int = 0) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from support.ena_harness import World, complete, rx_write, world
+from support.ena_harness import World, batch, complete, rx_write, world
 
 from impl.ena import ragged, ring
 from impl.ena.driver import Policy
@@ -38,14 +38,7 @@ from impl.ena_defs.constants import (
 )
 from impl.ena_defs.layouts import RxCdesc, TxCdesc
 from impl.ena_defs.regs import ResetReason
-from impl.packets import PacketBatch
 from model import ena_bits, ena_llq, ena_queue, ena_reqid, ena_txq
-
-
-def batch(w: World, lengths: list[int], segs: list[int] | None = None) -> PacketBatch:
-    ln = np.array(lengths)
-    base = w.bus.mem.alloc(int(ln.sum()), 64)
-    return PacketBatch.from_arrays(w.bus.mem.data, base + np.cumsum(ln) - ln, ln, segs)
 
 
 def tx_ids(w: World, q: int = 0) -> ena_reqid.ReqIds:

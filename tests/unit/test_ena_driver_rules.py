@@ -10,7 +10,7 @@ import errno
 
 import numpy as np
 import pytest
-from support.ena_harness import World, complete, rx_write, state_of, world
+from support.ena_harness import World, batch, complete, rx_write, state_of, world
 
 from impl.ena.driver import Policy
 from impl.ena.rxflags import (
@@ -28,12 +28,6 @@ from impl.ena_defs.constants import L3Proto, L4Proto
 from impl.ena_defs.layouts import RxCdesc
 from impl.ena_defs.regs import ResetReason
 from impl.packets import PacketBatch
-
-
-def batch(w: World, lengths: list[int], segs: list[int] | None = None) -> PacketBatch:
-    ln = np.array(lengths)
-    base = w.bus.mem.alloc(int(ln.sum()), 64)
-    return PacketBatch.from_arrays(w.bus.mem.data, base + np.cumsum(ln) - ln, ln, segs)
 
 
 def doorbells(w: World) -> list[int]:
