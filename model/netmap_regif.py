@@ -187,6 +187,17 @@ def krings_while_open(s: KringUse) -> Term:
     return Eq(s.krings, If(s.active_fds > 0, 1, 0))
 
 
+def ring_exists(s: KringUse) -> Term:
+    """The kring's netmap_ring and its buffers exist exactly while it has users:
+    ``netmap_mem_ring_needed`` (users > 0, or NKR_NEEDRING, which only pipes and monitors
+    set) creates them in ``netmap_mem2_rings_create`` and ``netmap_mem_ring_todelete``
+    deletes them, buffers freed, when the last user goes
+    (https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap_mem2.c#L1975).
+    The memory holding every ring of the adapter goes with the krings
+    (:func:`krings_while_open`)."""
+    return s.users > 0
+
+
 def exclusive_alone(s: KringUse) -> Term:
     return If(Eq(s.exclusive, 1), Eq(s.users, 1), True)
 

@@ -111,6 +111,8 @@ SYMBOLS: dict[str, Symbol] = {
     "nm_mem (ring pool objmaxsize)": Symbol("sys/dev/netmap/netmap_mem2.c", 551),
     "netmap_config_obj_allocator (size check)": Symbol("sys/dev/netmap/netmap_mem2.c", 1350),
     "netmap_mem_private_new (ring size)": Symbol("sys/dev/netmap/netmap_mem2.c", 1777),
+    "netmap_mem2_rings_create": Symbol("sys/dev/netmap/netmap_mem2.c", 1975),
+    "netmap_ioctl (NIOCTXSYNC / NIOCRXSYNC)": Symbol(_C, 3179),
     "struct netmap_ring (2013)": Symbol(_H, 213, NETMAP_2013_COMMIT),
     "netmap_txsync_to_host (2013)": Symbol(_C, 859, NETMAP_2013_COMMIT),
     "netmap_rxsync_from_host (2013)": Symbol(_C, 907, NETMAP_2013_COMMIT),
