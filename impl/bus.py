@@ -112,6 +112,34 @@ class HostMemory:
         """``count`` records of ``dtype`` at ``addr`` (a writable view, e.g. a ring)."""
         return self.view(addr, count * dtype.itemsize).view(dtype)
 
+    def records(self, addr: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        """DMA read of one ``dtype`` record at each address (a copy), e.g. descriptors
+        gathered from a ring; whole records at a time where every address is a multiple of
+        the record size, byte by byte otherwise. Like indexing ``data``, an address past
+        the end raises IndexError."""
+        addr = np.asarray(addr, dtype=np.int64)
+        size = dtype.itemsize
+        if addr.size == 0:
+            return np.zeros(0, dtype)
+        if int(addr.min()) >= 0 and not np.any(addr % size):
+            return self.data[:self.size - self.size % size].view(dtype)[addr // size]
+        raw = self.data[addr[:, None] + np.arange(size)[None, :]]
+        return raw.reshape(-1).view(dtype).copy()
+
+    def write_records(self, addr: np.ndarray, recs: np.ndarray) -> None:
+        """DMA write of record ``recs[j]`` at ``addr[j]``, in order (a later record wins
+        where two overlap); whole records at a time where every address is a multiple of
+        the record size, byte by byte otherwise."""
+        addr = np.asarray(addr, dtype=np.int64)
+        size = recs.dtype.itemsize
+        if addr.size == 0:
+            return
+        if int(addr.min()) >= 0 and not np.any(addr % size):
+            self.data[:self.size - self.size % size].view(recs.dtype)[addr // size] = recs
+            return
+        self.data[addr[:, None] + np.arange(size)[None, :]] = recs.view(np.uint8).reshape(
+            -1, size)
+
     def in_range(self, addr: np.ndarray, nbytes: np.ndarray) -> np.ndarray:
         """Per range: does ``[addr, addr + nbytes)`` lie inside host memory?"""
         addr = np.asarray(addr, dtype=np.int64)

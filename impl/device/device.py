@@ -287,7 +287,8 @@ class EnaDevice:
         self._reject = [  # forget rejected entries the device has moved past
             tuple(a[k] for a in r) for r in self._reject
             if (k := _ahead(r[1] + r[2] - qt.sq_head[r[0]], qt.sq_depth[r[0]])).any()]
-        frames = PacketBatch.concat(batches)
+        # one pass (host mode or LLQ): its batch is already packed in a fresh arena
+        frames = batches[0] if len(batches) == 1 else PacketBatch.concat(batches)
         self.stats.add("tx_pkts", len(frames))
         self.stats.add("tx_bytes", frames.nbytes)
         if self.link is not None and len(frames):

@@ -55,14 +55,33 @@ def header_matrix(batch: PacketBatch, width: int = HDR) -> np.ndarray:
     n = len(batch)
     cols = np.arange(width)
     inside = cols[None, :] < batch.lengths[:, None]
+    if n and batch.arena.size:
+        rows = _rows(batch.arena, batch.offsets, batch.lengths, width)
+        if rows is not None:
+            return np.where(inside, rows, np.uint8(0))
     idx = np.where(inside, batch.offsets[:, None] + cols[None, :], 0)
     out = batch.arena[idx] if batch.arena.size else np.zeros((n, width), np.uint8)
     return np.where(inside, out, 0).astype(np.uint8).reshape(n, width)
 
 
+def _rows(arena: np.ndarray, offsets: np.ndarray, lengths: np.ndarray,
+          width: int) -> np.ndarray | None:
+    """``arena[offsets[i] : offsets[i] + width]`` for every frame as an (n, width) copy,
+    bytes past the arena read as 0, taken whole rows at a time from a zero-padded copy of
+    the span the frames occupy; None when that span is much larger than the rows (frames
+    scattered over a large arena), where the per-byte gather is cheaper."""
+    lo = int(offsets.min())
+    hi = min(int((offsets + np.maximum(lengths, 0)).max()), arena.size)
+    if lo < 0 or hi - lo > 4 * offsets.size * width:
+        return None
+    span = np.zeros(max(hi - lo, 0) + width, dtype=np.uint8)
+    span[:max(hi - lo, 0)] = arena[lo:hi]
+    return np.lib.stride_tricks.sliding_window_view(span, width)[offsets - lo]
+
+
 def _u16(h: np.ndarray, off: np.ndarray) -> np.ndarray:
     rows = np.arange(h.shape[0])
-    off = np.clip(off, 0, h.shape[1] - 2)
+    off = np.minimum(np.maximum(off, 0), h.shape[1] - 2)
     return (h[rows, off].astype(np.int64) << 8) | h[rows, off + 1]
 
 
@@ -73,7 +92,7 @@ def _fold(s: np.ndarray) -> np.ndarray:
 
 
 def _take(h: np.ndarray, off: np.ndarray, width: int) -> np.ndarray:
-    cols = np.clip(off[:, None] + np.arange(width)[None, :], 0, h.shape[1] - 1)
+    cols = np.minimum(np.maximum(off[:, None] + np.arange(width)[None, :], 0), h.shape[1] - 1)
     return h[np.arange(h.shape[0])[:, None], cols]
 
 
@@ -82,10 +101,10 @@ def parse(batch: PacketBatch) -> Parsed:
     h = header_matrix(batch)
     n = len(batch)
     length = batch.lengths
-    eth = _u16(h, np.full(n, 12))
+    eth = (h[:, 12].astype(np.int64) << 8) | h[:, 13]
     vlan = (eth == ETH_P_8021Q) & (length >= 18)
     l3_off = np.where(vlan, 18, 14)
-    etype = np.where(vlan, _u16(h, np.full(n, 16)), eth)
+    etype = np.where(vlan, (h[:, 16].astype(np.int64) << 8) | h[:, 17], eth)
     rows = np.arange(n)
     b0 = h[rows, np.minimum(l3_off, HDR - 1)].astype(np.int64)
     v4 = (etype == ETH_P_IPV4) & (b0 >> 4 == 4) & (length >= l3_off + 20)
@@ -104,16 +123,18 @@ def parse(batch: PacketBatch) -> Parsed:
     tcp = (v4 | v6) & sane & (proto == IPPROTO_TCP) & (l4_len >= 20)
     udp = (v4 | v6) & sane & (proto == IPPROTO_UDP) & (l4_len >= 8)
     # IPv4 header checksum: the 16-bit one's-complement sum over the header is 0xFFFF
-    words = (h[:, 0:HDR - 1:2].astype(np.int64) << 8) | h[:, 1:HDR:2]
+    hdr_end = (l3_off + ihl) // 2  # 16-bit words past every header add nothing: not read
+    nw = min(HDR // 2, int(hdr_end.max(initial=0)))
+    words = (h[:, 0:2 * nw:2].astype(np.int64) << 8) | h[:, 1:2 * nw:2]
     widx = np.arange(words.shape[1])
     in_hdr = (widx[None, :] >= (l3_off // 2)[:, None]) & \
-             (widx[None, :] < ((l3_off + ihl) // 2)[:, None])
+             (widx[None, :] < hdr_end[:, None])
     l3_ok = _fold((words * in_hdr).sum(axis=1)) == 0xFFFF
     # TCP/UDP checksum over the pseudo-header and the L4 segment
-    src = np.where(v4[:, None], np.pad(_take(h, l3_off + 12, 4), ((0, 0), (0, 12))),
-                   _take(h, l3_off + 8, 16))
-    dst = np.where(v4[:, None], np.pad(_take(h, l3_off + 16, 4), ((0, 0), (0, 12))),
-                   _take(h, l3_off + 24, 16))
+    src = _take(h, l3_off + np.where(v4, 12, 8), 16)  # IPv4: 4 bytes, zero-padded
+    dst = _take(h, l3_off + np.where(v4, 16, 24), 16)
+    src[v4, 4:] = 0
+    dst[v4, 4:] = 0
     l4 = (tcp | udp) & ~frag
     seg_len = np.where(l4, l4_len, 0)
     flat = batch.arena[flat_offsets(batch.offsets + l4_off, seg_len)].astype(np.int64)

@@ -178,12 +178,17 @@ class RssConfig:
         data = np.concatenate([b for b, _ in parts], axis=1)
         keep = np.concatenate([m for _, m in parts], axis=1)
         keep &= (v4 | v6)[:, None] | (np.arange(keep.shape[1]) < 12)[None, :]
-        order = np.argsort(~keep, axis=1, kind="stable")
-        packed = np.take_along_axis(np.where(keep, data, 0), order, axis=1)
-        lengths = keep.sum(axis=1)
         out = np.zeros((n, MAX_INPUT), dtype=np.uint8)
-        w = min(MAX_INPUT, packed.shape[1])
-        out[:, :w] = packed[:, :w]
+        if n and not (keep != keep[0]).any():  # one field layout for every frame
+            cols = np.flatnonzero(keep[0])
+            take = cols[:MAX_INPUT]
+            out[:, :take.size] = data[:, take]
+            return out, np.full(n, cols.size, dtype=np.int64)
+        # kept bytes moved to the front, in order: byte c goes to column (kept before c)
+        dest = np.cumsum(keep, axis=1) - 1
+        lengths = dest[:, -1] + 1 if keep.shape[1] else np.zeros(n, dtype=np.int64)
+        put = keep & (dest < MAX_INPUT)
+        out[np.nonzero(put)[0], dest[put]] = data[put]
         return out, lengths.astype(np.int64)
 
     def hash(self, p: Parsed) -> np.ndarray:

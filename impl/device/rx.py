@@ -28,7 +28,7 @@ from impl.device.queues import QueueTable
 from impl.device.segs import clean_prefix, group_rank
 from impl.device.tx import expected_phase
 from impl.ena_defs.layouts import RX_CDESC_DTYPE, RX_DESC_DTYPE, RxCdesc, RxDesc
-from impl.netmap.ranges import flat_offsets
+from impl.netmap.ranges import flat_offsets, segment_min
 from impl.packets import PacketBatch, even_segments
 
 
@@ -43,15 +43,13 @@ def posted_window(qt: QueueTable, sqs: np.ndarray) -> tuple[np.ndarray, ...]:
     within = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
     ctr = head[j] + within
     addr = qt.sq_ba[sqs][j] + (ctr & (depth[j] - 1)) * RX_DESC_DTYPE.itemsize
-    raw = qt.bus.mem.data[addr[:, None] + np.arange(RX_DESC_DTYPE.itemsize)[None, :]]
-    desc = raw.reshape(-1).view(RX_DESC_DTYPE) if j.size else np.zeros(0, RX_DESC_DTYPE)
+    desc = qt.bus.mem.records(addr, RX_DESC_DTYPE)
     good = RxDesc.PHASE.get(desc["ctrl"]) == expected_phase(ctr, depth[j])
     usable = clean_prefix(~good, n)
     avail = np.bincount(j, weights=usable, minlength=sqs.size).astype(np.int64)
     length = desc["length"].astype(np.int64)
     length = np.where(length == 0, 1 << 16, length)
-    cap = np.full(sqs.size, 1 << 16, np.int64)
-    np.minimum.at(cap, j[usable], length[usable])
+    cap = segment_min(np.where(usable, length, 1 << 16), n, np.full(sqs.size, 1 << 16))
     badphase = int((n - avail).sum())
     buf_addr = desc["buff_addr_lo"].astype(np.int64) | (desc["buff_addr_hi"].astype(np.int64) << 32)
     return (j, ctr, desc["req_id"].astype(np.int64), buf_addr, avail, cap, badphase,
@@ -106,8 +104,11 @@ def deliver(qt: QueueTable, frames: PacketBatch, parsed: Parsed, hashes: np.ndar
                                     (np.cumsum(plen) - plen - np.repeat(
                                         (np.cumsum(plen) - plen)[np.cumsum(m) - m], m)),
                                     plen)]
-    src_off = np.cumsum(plen) - plen
-    qt.bus.mem.scatter(addr[ok], plen[ok], src[flat_offsets(src_off[ok], plen[ok])])
+    if ok.all():
+        qt.bus.mem.scatter(addr, plen, src)
+    else:
+        src_off = np.cumsum(plen) - plen
+        qt.bus.mem.scatter(addr[ok], plen[ok], src[flat_offsets(src_off[ok], plen[ok])])
     # completions
     sq_p = sqs[j_of_frame[pf]]
     cq_p = qt.sq_cq[sq_p]
@@ -160,8 +161,7 @@ def deliver(qt: QueueTable, frames: PacketBatch, parsed: Parsed, hashes: np.ndar
     rec["hash"] = np.where(is_last[o], hashes[pf[o]], 0).astype(np.uint32)
     size = RX_CDESC_DTYPE.itemsize
     caddr = qt.cq_ba[cq_s] + (cctr & (cdepth - 1)) * size
-    qt.bus.mem.data[caddr[:, None] + np.arange(size)[None, :]] = \
-        rec.view(np.uint8).reshape(-1, size)
+    qt.bus.mem.write_records(caddr, rec)
     np.add.at(qt.cq_tail, cq_s, 1)
     # SQ heads: buffers consumed per queue
     used = np.bincount(j_of_frame[fr], weights=m, minlength=sqs.size).astype(np.int64)

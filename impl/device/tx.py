@@ -83,9 +83,7 @@ def fetch_host(bus: Bus, sq: np.ndarray, ba: np.ndarray, depth: np.ndarray,
     q, ctr, _ = _segments(sq, head, n)
     d = np.repeat(depth, n)
     addr = np.repeat(ba, n) + (ctr & (d - 1)) * DESC_SIZE
-    raw = bus.mem.data[addr[:, None] + np.arange(DESC_SIZE)[None, :]]
-    desc = raw.reshape(-1).view(TX_DESC_DTYPE).copy() if q.size else \
-        np.zeros(0, TX_DESC_DTYPE)
+    desc = bus.mem.records(addr, TX_DESC_DTYPE)
     valid = TxDesc.PHASE.get(desc["len_ctrl"]) == expected_phase(ctr, d)
     return DescStream(q, desc, ctr, valid, np.full(q.size, -1, np.int64))
 
@@ -202,7 +200,12 @@ def parse_packets(bus: Bus, stream: DescStream, llq_header_max: int,
     meta = TxDesc.META_DESC.is_set(lc)
     first = TxDesc.FIRST.is_set(lc)
     data = ~meta
-    cnt = lambda mask: np.bincount(pkt, weights=mask, minlength=npkt).astype(np.int64)  # noqa: E731
+    if npkt == m:  # one descriptor per packet: a packet's count is its descriptor's
+        def cnt(mask: np.ndarray) -> np.ndarray:
+            return np.asarray(mask).astype(np.int64)
+    else:
+        def cnt(mask: np.ndarray) -> np.ndarray:
+            return np.bincount(pkt, weights=mask, minlength=npkt).astype(np.int64)
     # the first data descriptor of each packet
     data_rank = np.cumsum(data) - np.repeat(np.cumsum(data)[start] - data[start], cnt(np.ones(m)))
     first_data = data & (data_rank == 1)
@@ -235,6 +238,13 @@ def parse_packets(bus: Bus, stream: DescStream, llq_header_max: int,
     new_unit = np.concatenate([[True], stream.unit[1:] != stream.unit[:-1]]) if m else start
     units = np.where(hdr_at >= 0, cnt(new_unit | start), units_desc)
     # frame = LLQ header (if any) + data buffers, for the good packets only
+    if not (hdr_at >= 0).any():  # no pushed header: the data buffers in stream order
+        piece_len = np.where(data & ok[pkt], length, 0)
+        return TxPackets(sq=stream.sq[start], req_id=req, comp_req=comp, units=units, ok=ok,
+                         dma_error=~dma_ok & ~dropped, dropped=dropped,
+                         first_unit=stream.unit[start],
+                         payload=bus.mem.data[flat_offsets(addr, piece_len)],
+                         lengths=cnt(piece_len)[ok])
     piece_src = np.concatenate([np.zeros(npkt, np.int64), np.ones(m, np.int64)])
     piece_pkt = np.concatenate([np.arange(npkt), pkt])
     piece_len = np.concatenate([np.where(hdr_at >= 0, hlen, 0), np.where(data, length, 0)])

@@ -91,6 +91,5 @@ def write_cdescs(qt: QueueTable, cq: np.ndarray, req_id: np.ndarray, mbz: np.nda
     rec["flags"] = flags.astype(np.uint8)
     rec["sq_head_idx"] = (sq_head[order] & 0xFFFF).astype(np.uint16)
     addr = qt.cq_ba[cq_s] + (ctr & (depth - 1)) * TX_CDESC_DTYPE.itemsize
-    qt.bus.mem.data[addr[:, None] + np.arange(TX_CDESC_DTYPE.itemsize)[None, :]] = \
-        rec.view(np.uint8).reshape(n, -1)
+    qt.bus.mem.write_records(addr, rec)
     np.add.at(qt.cq_tail, cq_s, 1)

@@ -98,6 +98,10 @@ def flat_offsets(start: IntArray, count: IntArray) -> IntArray:
     start = np.asarray(start, dtype=np.int64)
     count = np.asarray(count, dtype=np.int64)
     total = int(count.sum())
+    first = int(count[0]) if count.size and count.ndim == 1 and start.shape == count.shape \
+        else -1
+    if first > 0 and not np.any(count != first):  # equal ranges (frames of one size)
+        return (start[:, None] + np.arange(first, dtype=np.int64)).reshape(-1)
     shift = start - (np.cumsum(count) - count)
     return np.arange(total, dtype=np.int64) + np.repeat(shift, count)
 
