@@ -37,6 +37,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from impl import vec
 from impl.bus import Bus
 from impl.ena import ring
 from impl.ena.ragged import first_occurrence
@@ -234,7 +235,8 @@ class RxQueues:
         need = self.free(qs)
         go = refill & (need > min(cfg.depth // RX_REFILL_THRESH_DIVIDER,
                                   RX_REFILL_THRESH_PACKET))
-        self.refill(qs[go], need[go])
+        if go.any():
+            self.refill(qs[go], need[go])
         e = np.zeros(0, dtype=np.int64)
         return RxResult(e, e, e, np.zeros(0, dtype=np.uint8), e, e, e, e, e, e,
                         np.zeros(qs.size, dtype=np.int64), np.zeros(qs.size, dtype=bool))
@@ -292,7 +294,7 @@ class RxQueues:
         nobuf_k = np.full(total, w, dtype=np.int64)
         nb = ~posted & ~oor
         np.minimum.at(nobuf_k, gp[nb], kk[nb])
-        kind = np.select(
+        kind = vec.select(
             [fault_k < w, ~complete, size > cfg.max_rx_sgl_size, bad_rid, nobuf_k < w],
             [MALFORMED, PARTIAL, TOO_MANY, BAD_REQ_ID, NO_BUFFER], _OK)
         return _Scan(w, c0, start, run, rid, cd["length"].astype(np.int64),
@@ -319,7 +321,7 @@ class RxQueues:
         self.posted[e_q[taken], e_rid[taken]] = False
         self.consume(qs, s, dec)
         why = dec.why
-        fatal = np.isin(why, (MALFORMED, TOO_MANY, BAD_REQ_ID))
+        fatal = vec.isin(why, (MALFORMED, TOO_MANY, BAD_REQ_ID))
         self.next_to_clean[qs] = np.where(fatal, self.next_to_clean[qs],
                                           (self.next_to_clean[qs] + consumed_n) & mask)
         reasons = reset_reasons(why)
@@ -333,7 +335,8 @@ class RxQueues:
         need = self.free(refill_q)
         thresh = min(cfg.depth // RX_REFILL_THRESH_DIVIDER, RX_REFILL_THRESH_PACKET)
         go = refill & (need > thresh)
-        self.refill(refill_q[go], need[go])
+        if go.any():
+            self.refill(refill_q[go], need[go])
         again = ~fatal & (dec.n_del >= RX_DESC_BUDGET)
         return RxResult(qs[out.queue_local], out.offsets, out.lengths, out.payload, out.flowid,
                         out.hashtype, out.csum_flags, out.l3, out.l4, out.descs, reasons, again)
@@ -346,7 +349,7 @@ class RxQueues:
         why = dec.why
         t_first, t_end = dec.t_first, dec.t_end
         # CQ head and the partial-packet memory
-        head_off = np.select(
+        head_off = vec.select(
             [why == MALFORMED, why == PARTIAL,
              (why == TOO_MANY) | (why == BAD_REQ_ID) | (why == NO_BUFFER)],
             [dec.t_fault + 1, s.run, t_end], dec.end_del)
@@ -354,12 +357,12 @@ class RxQueues:
         self.cq_head[qs], self.cq_phase[qs] = ring.advance(
             self.cq_head[qs], self.cq_phase[qs], head_off - s.c0, depth)
         any_del = dec.end_del > 0
-        ended = np.isin(why, (TOO_MANY, BAD_REQ_ID, NO_BUFFER))
-        normal = np.isin(why, (EMPTY, BUDGET))
-        self.cur_count[qs] = np.select(
+        ended = vec.isin(why, (TOO_MANY, BAD_REQ_ID, NO_BUFFER))
+        normal = vec.isin(why, (EMPTY, BUDGET))
+        self.cur_count[qs] = vec.select(
             [why == PARTIAL, ended | any_del], [s.run - t_first, 0], s.c0)
-        new_start = np.select([why == PARTIAL, ended], [s.start + t_first, s.start + t_end],
-                              s.start + dec.end_del)
+        new_start = vec.select([why == PARTIAL, ended], [s.start + t_first, s.start + t_end],
+                               s.start + dec.end_del)
         touch = (why == PARTIAL) | ended | ((normal | (why == MALFORMED)) & any_del)
         self.cur_start[qs] = np.where(touch, new_start & mask, self.cur_start[qs])
         sq_done = dec.n_del + np.where(why == NO_BUFFER, t_end - t_first, 0)
@@ -455,11 +458,11 @@ class _Delivered(NamedTuple):
 
 def reset_reasons(why: np.ndarray) -> np.ndarray:
     """The reset reason each way a receive loop can end triggers (0 = none)."""
-    return np.select([why == MALFORMED, why == TOO_MANY,
-                      (why == BAD_REQ_ID) | (why == NO_BUFFER)],
-                     [int(ResetReason.RX_DESCRIPTOR_MALFORMED),
-                      int(ResetReason.TOO_MANY_RX_DESCS),
-                      int(ResetReason.INV_RX_REQ_ID)], 0)
+    return vec.select([why == MALFORMED, why == TOO_MANY,
+                       (why == BAD_REQ_ID) | (why == NO_BUFFER)],
+                      [int(ResetReason.RX_DESCRIPTOR_MALFORMED),
+                       int(ResetReason.TOO_MANY_RX_DESCS),
+                       int(ResetReason.INV_RX_REQ_ID)], 0)
 
 
 def _decide(s: _Scan, budget: int = RX_DESC_BUDGET) -> _Decision:
@@ -500,6 +503,6 @@ def _decide(s: _Scan, budget: int = RX_DESC_BUDGET) -> _Decision:
                    np.where(t_budget | (n_del >= budget), BUDGET, EMPTY))
     t_first = np.where(has_t, at(pk.first_k, 0), 0)
     t_end = t_first + np.where(has_t, at(pk.size, 0), 0)
-    undecided = np.isin(why, (EMPTY, PARTIAL)) & (s.run >= s.width)
+    undecided = vec.isin(why, (EMPTY, PARTIAL)) & (s.run >= s.width)
     return _Decision(why, tg, delivered, n_del, end_del, t_first, t_end,
                      at(pk.fault_k, 0), undecided)

@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from impl import vec
 from impl.ena import ring
 from impl.ena.ragged import first_occurrence
 from impl.ena.txq import TxQueues
@@ -61,6 +62,9 @@ def tx_cleanup(tx: TxQueues, queues: np.ndarray, cdesc_mbz: bool,
     depth, mask = cfg.depth, cfg.depth - 1
     qs = np.asarray(queues, dtype=np.int64)
     assert tx.cq is not None
+    if not (TxCdesc.PHASE.get(tx.cq[qs, tx.cq_head[qs] & mask]["flags"])
+            == tx.cq_phase[qs]).any():
+        return _nothing_new(tx, qs)
     k = np.arange(TX_BUDGET, dtype=np.int64)[None, :]
     head, ph = tx.cq_head[qs][:, None], tx.cq_phase[qs][:, None]
     cd = tx.cq[qs[:, None], (head + k) & mask]
@@ -73,15 +77,15 @@ def tx_cleanup(tx: TxQueues, queues: np.ndarray, cdesc_mbz: bool,
     rows = np.broadcast_to(np.arange(qs.size)[:, None], rid.shape)
     first = first_occurrence(rows.ravel(), rid_c.ravel(), depth).reshape(rid.shape)
     missing = ~tx.inflight[qs[:, None], rid_c] | ~first
-    kind = np.select([~valid, mbz, oor, missing], [EMPTY, MALFORMED, OUT_OF_RANGE,
-                                                   NOT_IN_FLIGHT], BUDGET)
+    kind = vec.select([~valid, mbz, oor, missing], [EMPTY, MALFORMED, OUT_OF_RANGE,
+                                                    NOT_IN_FLIGHT], BUDGET)
     stop = kind != BUDGET
     done = np.where(stop.any(axis=1), np.argmax(stop, axis=1), TX_BUDGET)
     why = np.where(done < TX_BUDGET, kind[np.arange(qs.size), np.minimum(done, TX_BUDGET - 1)],
                    BUDGET)
-    reasons = np.select([why == MALFORMED, (why == OUT_OF_RANGE) | (why == NOT_IN_FLIGHT)],
-                        [int(ResetReason.TX_DESCRIPTOR_MALFORMED),
-                         int(ResetReason.INV_TX_REQ_ID)], 0)
+    reasons = vec.select([why == MALFORMED, (why == OUT_OF_RANGE) | (why == NOT_IN_FLIGHT)],
+                         [int(ResetReason.TX_DESCRIPTOR_MALFORMED),
+                          int(ResetReason.INV_TX_REQ_ID)], 0)
     st = tx.stats
     st.bad_req_id[qs] += why == OUT_OF_RANGE
     if not hardened:
@@ -103,8 +107,24 @@ def tx_cleanup(tx: TxQueues, queues: np.ndarray, cdesc_mbz: bool,
     moved = done + (why == NOT_IN_FLIGHT)
     tx.cq_head[qs], tx.cq_phase[qs] = ring.advance(tx.cq_head[qs], tx.cq_phase[qs], moved,
                                                    depth)
-    # resume a stopped queue
-    wake = ~tx.running[qs] & tx.enough(tx.free(qs), TX_RESUME_THRESH)
-    tx.running[qs[wake]] = True
-    st.queue_wakeup[qs[wake]] += 1
+    _resume(tx, qs)
     return TxCleanResult(completed, reasons, done == TX_BUDGET)
+
+
+def _nothing_new(tx: TxQueues, qs: np.ndarray) -> TxCleanResult:
+    """No queue has a completion at its CQ head (its phase is not the expected one): each
+    loop ends at once (``TRY_AGAIN``) with nothing taken, no reason and no count; only the
+    resume check after it runs."""
+    _resume(tx, qs)
+    empty = np.zeros(0, dtype=np.int64)
+    return TxCleanResult(empty, np.zeros(qs.size, dtype=np.int64),
+                         np.zeros(qs.size, dtype=bool))
+
+
+def _resume(tx: TxQueues, qs: np.ndarray) -> None:
+    """The end of ``ena_tx_cleanup``: a stopped queue with room for
+    ``ENA_TX_RESUME_THRESH`` entries resumes (``queue_wakeup``)."""
+    wake = ~tx.running[qs] & tx.enough(tx.free(qs), TX_RESUME_THRESH)
+    if wake.any():
+        tx.running[qs[wake]] = True
+        tx.stats.queue_wakeup[qs[wake]] += 1

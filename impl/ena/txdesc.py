@@ -118,6 +118,13 @@ def encode(batch: DescBatch, phase: np.ndarray, pk: PacketFields, buf_len: np.nd
     hi_hdr = (TxDesc.ADDR_HI.put((addr >> 32) & hi_mask)
               | np.where(first, TxDesc.HEADER_LENGTH.put(pk.header_len[p]), u(0)))
 
+    if not is_meta.any():  # no meta descriptor in the batch: the data words alone
+        words[:, 0] = _u32(len_ctrl)
+        words[:, 1] = _u32(meta_ctrl)
+        words[:, 2] = _u32(addr.astype(np.uint64) & u(0xFFFFFFFF))
+        words[:, 3] = _u32(hi_hdr)
+        return words
+
     # meta descriptors
     key = pk.meta_key[p]
     mss = key & 0xFFFF

@@ -120,6 +120,9 @@ def tx_csum(arena: np.ndarray, addr: np.ndarray, csum_flags: np.ndarray,
     n = addr.size
     zero = np.zeros(n, dtype=np.int64)
     offload = (mss != 0) | (flags & (CSUM_TSO | CSUM_OFFLOAD | CSUM6_OFFLOAD) != 0)
+    if not offload.any():  # ena_tx_csum returns before reading any header
+        return TxMeta(np.full(n, 1 if disable_meta_caching else 0, dtype=np.int64),
+                      *(zero.copy() for _ in range(7)))
 
     def byte(off: np.ndarray) -> np.ndarray:
         return arena.take(addr + off, mode="clip").astype(np.int64)

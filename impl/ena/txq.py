@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from impl import vec
 from impl.bus import Bus
 from impl.ena import ring, txdesc, txmap
 from impl.ena.bufring import BufRings
@@ -188,7 +189,8 @@ class TxQueues:
         length = br.length[q, slot]
         addr = br.addr[q, slot]
         used = br.used_segs[q, slot]
-        seg_len = br.seg_len[q, slot].astype(np.int64)
+        # segment columns past every packet's last used one are never read
+        seg_len = br.seg_len[q, slot, :max(1, int(used.max(initial=0)))].astype(np.int64)
 
         col = txmap.collapse_plan(length, br.nsegs[q, slot], cfg.max_tx_sgl_size,
                                   cfg.tx_max_header_size)
@@ -226,9 +228,9 @@ class TxQueues:
         ring_full = ~self.enough(free_before, num_bufs + 1)
         burst = cfg.burst
         burst_fail = (entries > burst) if burst else np.zeros(q.size, dtype=bool)
-        kind = np.select([stopped_prev, collapse_fail, map_fail, ring_full, burst_fail],
-                         [STOPPED, COLLAPSE_ENOMEM, MAP_EFBIG, RING_FULL, BURST_NO_SPACE],
-                         NONE)
+        kind = vec.select([stopped_prev, collapse_fail, map_fail, ring_full, burst_fail],
+                          [STOPPED, COLLAPSE_ENOMEM, MAP_EFBIG, RING_FULL, BURST_NO_SPACE],
+                          NONE)
         term_rank = np.full(act.size, -1, dtype=np.int64)
         hit = np.flatnonzero(kind != NONE)
         if hit.size:
@@ -406,7 +408,7 @@ class TxQueues:
         # buffer b of packet p: its (first kept + b)-th segment, trimmed past the header
         b = lay.d - has_meta[p]
         first_kept = np.argmax(kept, axis=1) if cfg.llq else np.zeros(gq.size, dtype=np.int64)
-        k = np.clip(first_kept[p] + b, 0, seg_len.shape[1] - 1)
+        k = np.minimum(np.maximum(first_kept[p] + b, 0), seg_len.shape[1] - 1)
         seg_end = np.cumsum(seg_len, axis=1)
         s_end = seg_end[p, k]
         s_start = s_end - seg_len[p, k]
