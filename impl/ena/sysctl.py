@@ -231,8 +231,9 @@ class Sysctl:
         return list(self._nodes)
 
     def writable(self, name: str) -> bool:
-        """Whether ``name`` is a leaf that can be written at run time."""
-        node = self._nodes.get(name)
+        """Whether ``name`` is a leaf that can be written at run time (trailing whitespace
+        dropped, as :meth:`read` and :meth:`write` drop it)."""
+        node = self._nodes.get(_trim(name))
         return node is not None and node.writable
 
     def read(self, name: str) -> str:

@@ -611,6 +611,7 @@ def test_indir_table_length_limit(sc: Sysctl, host: FakeSysctlHost) -> None:
 def test_trailing_blanks_in_the_name(sc: Sysctl, host: FakeSysctlHost) -> None:
     accepted(sc, RXQ + " \t", "512")
     assert sc.read(RXQ + " ") == "512"
+    assert sc.writable(RXQ + " \t") and not sc.writable(" " + RXQ)
 
 
 @pytest.mark.parametrize("setup", ["inactive", "no_table"])
