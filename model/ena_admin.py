@@ -31,12 +31,15 @@ https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a2
 and _interrupts,
 https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L821)
 returns on COMPLETED or ABORTED, or after ``completion_timeout`` sets ``running_state =
-false``; it always releases the context (comp_ctxt_release: ``user_cqe = NULL``, not
-occupied, ``outstanding_cmds--``;
+false`` (the interrupt waiter also when the ACQ pass it then makes finds the command
+COMPLETED: the entry came, its interrupt did not); it always releases the context
+(comp_ctxt_release: ``user_cqe = NULL``, not occupied, ``outstanding_cmds--``;
 https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L217).
 ena_com_abort_admin_commands marks every context ABORTED
 (https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L1530)
-when ena_destroy_device tears the device down.  check_for_admin_com_state requests an
+when ena_destroy_device tears the device down (first, unless graceful, it stops the queue
+with ena_com_set_admin_running_state(false), so the IO-queue destroys of its ena_down are
+refused with NO_DEVICE).  check_for_admin_com_state requests an
 ADMIN_TO reset whenever ``running_state`` is false
 (https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L3183).
 
@@ -117,8 +120,9 @@ ADMIN_VARS = (
     Var("completed", "driver", "mask32", "Bit i: comp_ctx[i].status is ENA_CMD_COMPLETED."),
     Var("aborted", "driver", "mask32", "Bit i: comp_ctx[i].status is ENA_CMD_ABORTED."),
     Var("cause", "ghost", "bit", "Ghost: the queue met a reason to stop: a command timed "
-        "out, the device completed an id past the depth, a command id collided with a "
-        "command still outstanding, or the device is being torn down."),
+        "out (its completion missing, or its interrupt), the device completed an id past "
+        "the depth, a command id collided with a command still outstanding, or the device "
+        "is being torn down."),
     Var("stray", "ghost", "bit", "Ghost: a completion was written into a context no "
         "waiter owns (a released one)."),
 )
@@ -309,11 +313,31 @@ def wait_times_out(s: EnaAdmin, ctx: Term) -> Step:
                 release(s.replace(running=0, cause=1), ctx))
 
 
+@ADMIN.transition(actor="driver", params=(_CTX,))
+def wait_misses_interrupt(s: EnaAdmin, ctx: Term) -> Step:
+    """ena_com_wait_and_process_admin_cq_interrupts: the wait times out, and the ACQ pass it
+    then makes finds the command COMPLETED -- the device wrote the entry but its MSI-X never
+    came (``is_missing_admin_interrupt``).  Without auto-polling (FreeBSD never turns it
+    on) ``running_state = false``, ETIMEDOUT, and the context is released."""
+    return Step(And(ult(ctx, ADMIN_DEPTH), has(s.occupied, ctx), has(s.completed, ctx)),
+                release(s.replace(running=0, cause=1), ctx))
+
+
+@ADMIN.transition(actor="driver")
+def admin_stop(s: EnaAdmin) -> Step:
+    """ena_destroy_device (not graceful) calls ena_com_set_admin_running_state(false)
+    before ena_down, so the commands ena_down sends (the IO queues' destroys) are refused
+    with NO_DEVICE."""
+    return Step(True, s.replace(running=0, cause=1))
+
+
 @ADMIN.transition(actor="driver")
 def abort_all(s: EnaAdmin) -> Step:
-    """ena_destroy_device: ``running_state = false``, then ena_com_abort_admin_commands
-    marks every context ABORTED, which wakes each waiter with NO_DEVICE."""
-    return Step(True, s.replace(running=0, cause=1, aborted=ALL_CTX))
+    """ena_com_abort_admin_commands (ena_destroy_device, after ``admin_stop`` unless
+    graceful; ena_restore_device's error path) sets every context's status to ABORTED --
+    a status is one value: a COMPLETED one is COMPLETED no more -- which wakes each waiter
+    with NO_DEVICE.  It leaves ``running_state`` alone."""
+    return Step(True, s.replace(completed=0, aborted=ALL_CTX))
 
 
 @ADMIN.transition(actor="driver")

@@ -27,7 +27,9 @@ on every ENA completion queue (:mod:`model.ena_queue`); the driver's ``head`` ru
 ahead of the event it expects, so the entry it takes is event ``head - 16``, and, as
 ENA-CQ-SLOTS and ENA-CQ-VISIBLE prove there, its phase bit is the current pass's exactly
 when the device has written it.  The doorbell lets the device write events below
-``AENQ_HEAD_DB`` (in the driver's count): 16 past the last one returned.
+``AENQ_HEAD_DB`` (in the driver's count): 16 past the last one returned.  A reset
+(ena_destroy_device, then ena_restore_device) resets the device, which forgets the ring,
+and re-creates it as at attach while ENA_FLAG_DEVICE_RUNNING is clear (``aenq_reinit``).
 """
 
 from __future__ import annotations
@@ -197,6 +199,18 @@ def set_running(s: EnaAenq, on: Term) -> Step:
     """ena_destroy_device clears ENA_FLAG_DEVICE_RUNNING, ena_restore_device sets it
     (between interrupts: ena_destroy_device frees the management IRQ first)."""
     return Step(Eq(s.in_handler, 0), s.replace(running=on))
+
+
+@AENQ.transition(actor="driver")
+def aenq_reinit(s: EnaAenq) -> Step:
+    """ena_restore_device, with ENA_FLAG_DEVICE_RUNNING still clear: the device was reset
+    (it forgot the ring and its events), ena_com_admin_init_aenq starts a new ring at head
+    16 with phase 1 and ena_com_admin_aenq_enable writes 16 to AENQ_HEAD_DB.  The
+    keep-alive timestamp is the adapter's and stays."""
+    fresh = aenq_init()
+    return Step(And(Eq(s.running, 0), Eq(s.in_handler, 0)),
+                fresh.replace(running=0, timestamp=s.timestamp,
+                              db_writes=add16(s.db_writes, 1)))
 
 
 # ---------------------------------------------------------------------------- invariants
