@@ -601,6 +601,8 @@ class EnaAdapter:
         com.teardown()
         self.com = None
         self.reset.clear()  # shared with the datapath: cleared in place
+        # ena.c:3649: so no AENQ event is handled until ena_restore_device sets it again
+        self.flags.device_running = False
 
     def restore_device(self) -> int:
         """``ena_restore_device``: 0, or the error that left the adapter dead."""
