@@ -78,6 +78,9 @@ SCENARIOS: tuple[Scenario, ...] = (
                   "more than 128 missing on one queue"),
     Scenario("keep_alive_missing", (R.KEEP_ALIVE_TO,), window_s=8, datapath=False),
     Scenario("admin_comp_lost", (R.ADMIN_TO,), datapath=False),
+    Scenario("admin_comp_late", (R.ADMIN_TO,), datapath=False,
+             note="the waiter times out; the entry written 50 ms later finds its context "
+                  "released and is ignored"),
     Scenario("admin_intr_lost", (R.NORMAL,), datapath=False,
              note="the next keep-alive's interrupt (same vector) delivers the completion"),
     Scenario("device_reset_request", (R.DEVICE_REQUEST,), datapath=False),
@@ -95,6 +98,10 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("feature_unsupported", (R.DEVICE_REQUEST,), window_s=3, datapath=False,
              extra=(("device_reset_request", 1.0),),
              note="the restore's feature reads fail: the driver gives up", recovers=False),
+    Scenario("create_cq_refused", (R.DEVICE_REQUEST,), window_s=3, datapath=False,
+             extra=(("device_reset_request", 1.0),),
+             note="the restore's ena_up fails: ena_com_abort_admin_commands, the device "
+                  "reset with DRIVER_INVALID_STATE, the driver gives up", recovers=False),
 )
 
 

@@ -132,6 +132,9 @@ class AdminCommands:
         return int(status), body
 
     def _create_cq(self, raw: np.ndarray) -> tuple[int, np.ndarray]:
+        if hit(self.rng, self.faults.create_cq_refused):
+            self.mgmt_stats.add("create_cq_refused")
+            return AdminStatus.UNKNOWN_ERROR, np.zeros(BODY, np.uint8)
         c = _rec(raw, CREATE_CQ_CMD_DTYPE)
         cmd = CreateCqCmd(
             cq_depth=int(c["cq_depth"][0]), cq_ba=get_addr(c, "cq_ba"),

@@ -19,7 +19,10 @@ https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a2
   fires once for the batch.
 
 Faults (:mod:`impl.device.mgmt_faults`): ``admin_comp_lost`` drops one command's ACQ entry
-(the command still takes effect); ``admin_intr_lost`` drops the batch's interrupt.
+(the command still takes effect); ``admin_comp_late`` writes it (and raises the vector)
+only :data:`LATE_MARGIN_NS` past the command timeout the device advertises (CAPS.ADMIN_CMD_TO,
+3 s if 0), when the driver's waiter has given up -- unless a device reset came first;
+``admin_intr_lost`` drops the batch's interrupt.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from impl.device.clock import SimClock
 from impl.device.mgmt_faults import MgmtFaults, MgmtStats, hit
 from impl.device.regs_bar import MgmtRegs
 from impl.ena_defs import regs
-from impl.ena_defs.constants import AdminStatus
+from impl.ena_defs.constants import ADMIN_CMD_TIMEOUT_US, AdminStatus
 from impl.ena_defs.mgmt_layouts import (
     ACQ_COMMAND_ID,
     ACQ_ENTRY_DTYPE,
@@ -45,6 +48,11 @@ from impl.ena_defs.mgmt_layouts import (
 from impl.ena_defs.regs import QueueCaps
 
 U16 = 0xFFFF
+LATE_MARGIN_NS = 50_000_000
+"""How far past the advertised command timeout a late completion (``admin_comp_late``)
+is written."""
+ADMIN_CMD_TO_UNIT_NS = 100_000_000
+"""CAPS.ADMIN_CMD_TO counts 100 ms."""
 ADMIN_VECTOR = 0
 """MSI-X vector 0: management (admin completions and AENQ events)."""
 
@@ -139,10 +147,36 @@ class DeviceAdminQueue:
             if hit(self.rng, self.faults.admin_comp_lost):
                 self.stats.add("admin_comp_lost")
                 continue
+            if hit(self.rng, self.faults.admin_comp_late):
+                self.stats.add("admin_comp_late")
+                self._complete_late(epoch, cmd_id, status, body)
+                continue
             self._complete(cq_base, cq_depth, cmd_id, status, body)
             wrote += 1
         if wrote:
             self._interrupt()
+
+    def late_ns(self) -> int:
+        """When a late completion comes after its command: the advertised command timeout
+        (``ena_com_dev_reset`` sets the driver's ``completion_timeout`` from CAPS) plus
+        :data:`LATE_MARGIN_NS`."""
+        to = self.mgmt.config.admin_cmd_to
+        return (to * ADMIN_CMD_TO_UNIT_NS if to else ADMIN_CMD_TIMEOUT_US * 1000) \
+            + LATE_MARGIN_NS
+
+    def _complete_late(self, epoch: int, cmd_id: int, status: int,
+                       body: np.ndarray) -> None:
+        """``admin_comp_late``: the entry is written (and the vector raised) after
+        :meth:`late_ns`, in the ACQ as it is then; a device reset meanwhile forgets it."""
+
+        def write() -> None:
+            cq = _ring(self.mgmt, regs.ACQ_BASE_LO_OFF, regs.ACQ_BASE_HI_OFF,
+                       regs.ACQ_CAPS_OFF)
+            if epoch != self._epoch or cq is None:
+                return
+            self._complete(*cq, cmd_id, status, body)
+            self._interrupt()
+        self.clock.call_after(self.late_ns(), write)
 
     def _complete(self, base: int, depth: int, cmd_id: int, status: int,
                   body: np.ndarray) -> None:

@@ -16,8 +16,15 @@ reset_unresponsive     after DEV_CTL is cleared the device never leaves    ETIME
                        reset (DEV_STS.RESET_IN_PROGRESS stays 1)           ena_com_dev_reset
 admin_comp_lost        an admin command is executed but its completion    ETIMEDOUT, admin
                        entry is never written                             not running
+admin_comp_late        an admin command's completion entry is written     ETIMEDOUT, admin
+                       50 ms past the advertised command timeout          not running; the
+                                                                          late entry ignored
 admin_intr_lost        the completion entry is written but the admin      missing admin
                        MSI-X vector is not raised                         interrupt (polls)
+create_cq_refused      a CREATE_CQ is answered UNKNOWN_ERROR              EINVAL: ena_up
+                                                                          fails (a restore
+                                                                          aborts the admin
+                                                                          queue, gives up)
 feature_unsupported    a GET/SET_FEATURE of an advertised feature is      EOPNOTSUPP
                        answered UNSUPPORTED_OPCODE                        (ENA_COM_UNSUPPORTED)
 keep_alive_missing     one second's KEEP_ALIVE event is not sent           KEEP_ALIVE_TO once
@@ -51,6 +58,8 @@ class MgmtFaults:
     keep_alive_missing: float = 0.0
     link_flap: float = 0.0
     device_reset_request: float = 0.0
+    admin_comp_late: float = 0.0
+    create_cq_refused: float = 0.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -89,6 +98,8 @@ class MgmtStats:
     keep_alive_missing: int = 0
     link_flap: int = 0
     device_reset_request: int = 0
+    admin_comp_late: int = 0
+    create_cq_refused: int = 0
 
     def add(self, name: str, n: int = 1) -> None:
         setattr(self, name, getattr(self, name) + int(n))
