@@ -14,9 +14,14 @@ restore never triggers another; every TX packet the driver took is completed, dr
 queued, in flight or freed by a reset; and after a graceful detach every block of host
 memory the adapter allocated is back.
 
+The admin queue and the AENQ, read as the states of their models (:mod:`model.ena_admin`,
+:mod:`model.ena_aenq`), equal those models stepped through the same events after every
+rule too (:mod:`support.ena_queues_lockstep`).
+
 The timer is a callout on the simulated clock, so it ticks on time while the driver waits
 for the device: an admin command whose completion the device loses (a statistics read; its
-wait times out, ``running_state`` goes false and the next tick resets with ADMIN_TO) and
+wait times out, ``running_state`` goes false and the next tick resets with ADMIN_TO) or
+writes late (the same, and the late entry is ignored) and
 sysctl writes while a reset is requested (ena_down resets the device and ena_up's admin
 commands time out, a second failure requests an OS_TRIGGER reset) and a device that stops
 answering register reads (a tick that finds a reset requested waits for its version read
@@ -41,6 +46,7 @@ from support.ena_mgmt_lockstep import (
 )
 
 from impl.device import Faults
+from impl.device.admin_queue import LATE_MARGIN_NS
 from impl.device.mgmt_faults import MgmtFaults
 from impl.ena.adapter_sysctl import AdapterSysctlHost
 from impl.ena.sysctl import Sysctl
@@ -103,6 +109,26 @@ class EnaManagement(LockstepMachine):
         assert rc in (errno.ETIMEDOUT, errno.ENODEV), rc
         event(f"stats read -> {errno.errorcode.get(rc)} after "
               f"{(self.a.clock.now_ns - before) // SECOND} s")
+
+    @precondition(lambda self: self.a.flags.device_running)
+    @rule()
+    def an_admin_completion_is_late(self) -> None:
+        """A statistics read whose completion the device writes 50 ms past the command
+        timeout: the waiter times out (ETIMEDOUT, ``running_state`` false); the entry that
+        then comes finds its context released and is ignored -- unless a reset came first
+        and the device forgot it (the admin lockstep follows either)."""
+        self._faults(admin_comp_late=1.0)
+        late = self.dev.mgmt_stats.admin_comp_late
+        rc, _ = self.a.get_basic_stats()
+        self._faults(admin_comp_late=0.0)
+        assert rc in (errno.ETIMEDOUT, errno.ENODEV), rc
+        if self.dev.mgmt_stats.admin_comp_late > late:
+            assert rc == errno.ETIMEDOUT, "the waiter gave up before the completion came"
+        before = len(self.a.queues.steps)
+        self.a.advance(2 * LATE_MARGIN_NS)  # the late entry comes (if no reset came first)
+        taken = self.a.queues.steps[before:].count("acq_process")
+        event(f"late completion -> {errno.errorcode.get(rc)}, ACQ entries taken after: "
+              f"{min(taken, 2)}")
 
     @rule()
     def device_requests_reset(self) -> None:

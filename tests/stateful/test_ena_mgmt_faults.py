@@ -30,7 +30,11 @@ the driver requests or a valid sysctl write that takes the interface down and up
   other rules, then all off and time for their consequences to play out.
 
 After every rule: the adapter read as the keep-alive model's state equals the model
-stepped through the same events (:mod:`support.ena_mgmt_lockstep`), every TX packet is
+stepped through the same events (:mod:`support.ena_mgmt_lockstep`), so do the admin queue
+and the AENQ read as the states of :mod:`model.ena_admin` and :mod:`model.ena_aenq`
+(:mod:`support.ena_queues_lockstep`; through every knob: a late completion finds its
+context released and is ignored, a refused CREATE_CQ in a restore aborts the admin
+queue), every TX packet is
 accounted for, and while the device runs with an empty AENQ the driver's link state is
 the device's; after a graceful detach all host memory is back.
 """

@@ -13,6 +13,10 @@ tick's version read is done, whether the device answered), and the reset task
 the model's clock is the adapter's (``sbintime_t`` of the simulated nanoseconds). Every
 transition's guard must hold, and :func:`abstract` of the adapter must equal the model
 state at any time.
+
+The admin queue and the AENQ are also in lockstep with their models
+(:mod:`support.ena_queues_lockstep`): :attr:`LockstepAdapter.queues`, checked by
+:class:`LockstepMachine` after every rule too.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from impl.ena.adapter import AdapterConfig, EnaAdapter
 from impl.ena.watchdog import ns_to_sbt
 from impl.packets import PacketBatch
 from model import ena_keepalive as K  # noqa: N812 -- the model's machine, as in the docs
+from support.ena_queues_lockstep import QueuesLockstep
 
 T = K.KEEPALIVE.transitions
 
@@ -57,6 +62,9 @@ def abstract(a: EnaAdapter, restarted: int) -> K.KeepAlive:
 class LockstepAdapter(EnaAdapter):
     """An adapter whose management events also step the model."""
 
+    queues: QueuesLockstep
+    """The admin-queue and AENQ lockstep (installed before the attach)."""
+
     def start_model(self) -> None:
         """After attach: the model's ``keepalive_init`` at the adapter's time."""
         now = sbt(self.clock.now_ns)
@@ -77,10 +85,12 @@ class LockstepAdapter(EnaAdapter):
                 self._event("trigger_reset", reason=int(reason))
         self.reset.trigger = observed  # type: ignore[method-assign]
         self._deferred: list[tuple[int, str, dict[str, int]]] = []
+        self.queues.timestamped()
 
     def stop_model(self) -> None:
         """The lockstep ends (a detach follows, which the model does not cover)."""
         del self.model
+        self.queues.stop()
 
     # -- the model side
     def sync_clock(self) -> K.KeepAlive:
@@ -138,6 +148,9 @@ class LockstepAdapter(EnaAdapter):
                 self._event("update_hints", hint=hint)
 
         handlers[4], handlers[3] = on_keep_alive, on_notify
+        isr, aenq = self.com.aq.extra_isr, self.com.aenq
+        assert isr is not None
+        self.com.aq.extra_isr = lambda: self.queues.interrupt(aenq, isr)
 
     def trigger(self, reason: int) -> None:
         """``ena_trigger_reset`` from a test."""
@@ -176,8 +189,16 @@ class LockstepAdapter(EnaAdapter):
             self._apply("version_read",
                         unresponsive=int(self.stats.unresponsive_skips > skips_before))
 
+    def destroy_device(self, graceful: bool) -> None:
+        """``ena_destroy_device``: not graceful, it first stops the admin queue
+        (``ena_com_set_admin_running_state(false)``, the admin model's ``admin_stop``)."""
+        if not graceful and self.flags.device_running:
+            self.queues.stopping()
+        super().destroy_device(graceful)
+
     def reset_task(self) -> None:
         super().reset_task()
+        self.queues.timestamped()
         if not hasattr(self, "model"):
             return
         self._to_now()  # the destroy and restore took simulated time (timer disarmed)
@@ -208,6 +229,8 @@ def lockstep_world(llq: bool, seed: int) -> LockstepWorld:
     pool = PacketBatch.from_arrays(bus.mem.data, base + np.cumsum(lengths) - lengths, lengths)
     baseline = len(bus.mem._blocks)
     a = LockstepAdapter(bus, clock, AdapterConfig(ncpus=2, want_llq=llq))
+    a.queues = QueuesLockstep(a, dev)
+    a.queues.install()
     assert a.attach() == 0 and a.up() == 0
     a.start_model()
     dev.events.start()
@@ -237,6 +260,12 @@ class LockstepMachine(RuleBasedStateMachine):
         if not model.armed:  # a stopped timer's deadline means nothing (the model keeps it)
             model = model.replace(deadline=0)
         assert abstract(self.a, model.restarted) == model
+
+    @invariant()
+    def the_queues_are_their_models(self) -> None:
+        """The admin queue and the AENQ, read as the models' states, equal the models."""
+        if hasattr(self, "a"):
+            self.a.queues.check()
 
     @invariant()
     def every_packet_is_accounted_for(self) -> None:
