@@ -19,6 +19,7 @@ import ringspec
 from ringspec.docgen import (
     benchmarks,
     common,
+    control_page,
     driver,
     ena_findings,
     ena_mgmt_page,
@@ -66,6 +67,7 @@ def pages(ev: Evidence) -> dict[str, str]:
         out["user-questions.md"] = questions.render()
         out["rules.md"] = rules.render()
         out["errors.md"] = errors.render()
+        out[control_page.PAGE] = control_page.render()
         out[poll_page.PAGE] = poll_page.render(ev)
         out["driver.md"] = driver.render()
         out["benchmarks.md"] = benchmarks.render()

@@ -24,6 +24,7 @@ PAGES = (
     ("user-questions.md", "User questions"),
     ("rules.md", "Rules, with C"),
     ("errors.md", "Error reporting"),
+    ("control.md", "The control path: handles, NIOCREGIF, lifetimes"),
     ("poll.md", "poll() on a ring"),
     ("driver.md", "For driver authors"),
     ("benchmarks.md", "Benchmarks"),

@@ -80,7 +80,7 @@ def test_every_machine_has_a_page(generated: tuple[Path, Path]) -> None:
     expected = {"index.md", "proofs.md", "findings.md", "ownership.md", "user-questions.md",
                 "rules.md", "errors.md", "driver.md", "benchmarks.md", "glossary.md",
                 "modes.md", "ena-findings.md", "poll.md", "ena_rss.md", "ena_mgmt.md",
-                "ena_sysctl.md", "ena_netmap.md"}
+                "ena_sysctl.md", "ena_netmap.md", "control.md"}
     expected |= {f"{m.name}.md" for m in model.ALL_MACHINES}
     assert set(_pages(pages)) == expected
 
