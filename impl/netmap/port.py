@@ -107,7 +107,7 @@ class Rings:
             for k, ids in ((kr, np.flatnonzero(self.live[t][:hw])),
                            (host, np.flatnonzero(self.live[t][hw:]))):
                 idx = k.slot_buf_idx[ids].ravel().astype(np.int64)
-                held[idx[(idx >= 0) & (idx < mem.nbufs)]] = True
+                held[idx[idx < mem.nbufs]] = True
         return np.flatnonzero(~held)
 
 
@@ -196,7 +196,6 @@ class NetmapPorts(NetmapSystem):
                              f"{cfg}")
         nic = NetmapAdapter(cfg.tx_rings, cfg.rx_rings, cfg.tx_slots, self.buf_size,
                             self.policy, self.seed, host_rings=(HOST_RINGS, HOST_RINGS))
-        nic.no_pendintr = True
         live = [np.ones(cfg.tx_rings + HOST_RINGS, bool), np.ones(cfg.rx_rings + HOST_RINGS,
                                                                    bool)]
         r = self.rings[id(na)] = Rings(nic, live)

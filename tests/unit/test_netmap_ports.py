@@ -19,7 +19,8 @@ from model.netmap_ring import RX, TX
 from model.netmap_sync import AS_SHIPPED, HARDENED
 
 N = 8
-CFG = RingConfig(2, N, 2, N)
+CFG = RingConfig(3, N, 2, N)
+"""Three TX rings and two RX rings: a direction mixed up shows."""
 
 
 def ports() -> NetmapPorts:
@@ -75,7 +76,8 @@ def test_rings_exist_while_their_kring_has_users_and_memory_with_the_last_handle
     a = bind(s, c.NR_REG_ONE_NIC, 0)
     r = s.rings_of("em0")
     assert r is not None
-    assert r.live[c.TX].tolist() == [True, False, False]
+    assert r.live[c.TX].tolist() == [True, False, False, False]
+    assert r.live[c.RX].tolist() == [True, False, False]
     lifetimes_follow_the_model(s)
     b = bind(s, c.NR_REG_NIC_SW)
     assert s.rings_of("em0") is r and r.live[c.RX].all()
@@ -207,10 +209,10 @@ def test_a_scribbled_buf_idx_costs_the_overwritten_buffers_and_no_double_free() 
     a = bind(s, c.NR_REG_ONE_NIC, 0)
     r = s.rings_of("em0")
     slots = r.nic.slots("tx", 0)["buf_idx"]
-    overwritten = {int(x) for x in slots[[0, 2, 3]]}
+    overwritten = {int(x) for x in slots[[1, 2, 3]]}
     victim = int(r.nic.slots("tx", 1)["buf_idx"][0])
-    slots[0] = slots[1]  # a duplicate: freed once
-    slots[2] = 60000  # not a buffer: skipped
+    slots[1] = slots[0]  # a duplicate: freed once
+    slots[2] = r.nic.mem.nbufs  # not a buffer (one past the last): skipped
     slots[3] = victim  # ring 1's buffer: netmap frees it under ring 1
     assert s.close(a) == 0
     assert r.skipped == 2
@@ -221,20 +223,24 @@ def test_a_scribbled_buf_idx_costs_the_overwritten_buffers_and_no_double_free() 
 
 def test_registration_without_buffers_for_its_rings_is_enomem_and_changes_nothing() -> None:
     s = ports()
-    b, sw = bind(s, c.NR_REG_ONE_NIC, 1), bind(s, c.NR_REG_SW)
-    a = bind(s, c.NR_REG_ONE_NIC, 0)
+    a, b = bind(s, c.NR_REG_ONE_NIC, 0), bind(s, c.NR_REG_ONE_NIC, 1)
+    sw, d = bind(s, c.NR_REG_SW), bind(s, c.NR_REG_ONE_NIC, 2)  # d: TX ring 2, RX ring 0
     r = s.rings_of("em0")
-    r.nic.slots("tx", 0)["buf_idx"][:] = 0
-    r.nic.slots("rx", 0)["buf_idx"][:] = 0
-    assert s.close(a) == 0
+    assert r.nic.mem.pool.nfree == N, "every ring exists: only the extra ring's worth"
+    for kind, q in (("tx", 0), ("rx", 0), ("tx", 2)):
+        r.nic.slots(kind, q)["buf_idx"][:] = 0  # users zero 24 slots
+    assert s.close(a) == 0 and s.close(d) == 0
     users = [u.copy() for u in s.adapters["em0"].control.users]
     nfree = r.nic.mem.pool.nfree
+    assert nfree == N and r.unowned().size == 3 * N
     a = s.open()
-    assert s.register(a, "em0", c.NR_REG_ONE_NIC, 0) == errno.ENOMEM
+    assert s.register(a, "em0", c.NR_REG_ONE_NIC, 0) == errno.ENOMEM  # 2N wanted
     assert s.handles[a] is None and s.txsync(a) == errno.ENXIO
     assert [u.tolist() for u in s.adapters["em0"].control.users] == [u.tolist() for u in users]
     assert r.nic.mem.pool.nfree == nfree and not r.live[c.TX][0]
     assert s.txsync(b) == 0 and s.rxsync(sw) == 0
+    assert s.register(a, "em0", c.NR_REG_ONE_NIC, 0, c.NR_TX_RINGS_ONLY) == 0, "N: enough"
+    assert r.nic.mem.pool.nfree == 0 and r.live[c.TX][0]
 
 
 def test_a_stopped_host_ring_is_eio_too() -> None:
@@ -250,3 +256,56 @@ def test_a_stopped_host_ring_is_eio_too() -> None:
     assert hr.sent_up == 0 and nic.abstract("tx", 0).hwcur == 1
     hr.tx.stopped[0] = False
     assert s.txsync(h) == 0 and hr.sent_up == 1
+
+
+def test_rxsync_reads_exactly_the_bound_rx_rings() -> None:
+    s = ports()
+    all_rx, one = bind(s, c.NR_REG_ALL_NIC), bind(s, c.NR_REG_ONE_NIC, 1)
+    s.deliver("em0", 0, 2)
+    s.deliver("em0", 1, 3)
+    nic = s.rings_of("em0").nic
+    assert s.rxsync(one) == 0
+    assert [nic.abstract("rx", q).hwtail for q in (0, 1)] == [0, 3]
+    assert s.rxsync(all_rx) == 0
+    assert [nic.abstract("rx", q).hwtail for q in (0, 1)] == [2, 3]
+
+
+def test_transparent_mode_forwards_up_and_down_only_as_the_binding_allows() -> None:
+    """dev.netmap.fwd: released NIC RX slots go up the stack; released host RX slots go
+    down to the NIC TX rings only for a handle bound to every hardware TX ring
+    (NAF_CAN_FORWARD_DOWN)."""
+    for mode, down in ((c.NR_REG_NIC_SW, 2), (c.NR_REG_SW, 0)):
+        s = ports()
+        s.fwd = True
+        keep = bind(s, c.NR_REG_ALL_NIC)
+        h = bind(s, mode)
+        hr = s.rings_of("em0").nic.host_rings()
+        got, _ = s.stack_transmit("em0", np.full((2, 60), 4, np.uint8))
+        assert got.tolist() == [0, 0]
+        assert s.rxsync(h) == 0
+        hr.user_release(2)
+        assert s.rxsync(h) == 0
+        assert hr.forwarded == down, mode
+        nic = s.rings_of("em0").nic
+        s.deliver("em0", 0, 2)
+        assert s.rxsync(keep) == 0
+        nic.user_advance("rx", 0, 2)
+        assert s.rxsync(keep) == 0
+        assert hr.forwarded_up == 2
+
+
+def test_counts_and_requests_pass_through() -> None:
+    s = NetmapPorts(buf_size=256, seed=7)
+    s.attach("em0", True, CFG)
+    h = s.open()
+    assert s.close(h) == 0, "closing an fd that never registered"
+    h = s.open()
+    assert s.register(h, "em0", c.NR_REG_ALL_NIC, version=13) == errno.EINVAL
+    for _ in range(2):
+        h = bind(s, c.NR_REG_ONE_NIC, 0)
+        assert s.rings_of("em0").nic.seed == 7
+        assert s.close(h) == 0
+    assert s.memory_freed == 2
+    s.attach("em1", True, RingConfig(1, N, 1, 2 * N))
+    with pytest.raises(ValueError, match="one ring size"):
+        s.register(s.open(), "em1", c.NR_REG_ALL_NIC)
