@@ -123,6 +123,7 @@ def test_a_ring_created_again_gets_new_buffers_and_a_netmap_reset(policy: str) -
     ring = r.nic.abstract("rx", 0)
     assert RX.violated(ring) == [] and TX.violated(r.nic.abstract("tx", 0)) == []
     assert set(r.nic.slots("rx", 0)["buf_idx"].tolist()) <= old, "new buffers"
+    assert (r.nic.slots("rx", 0)["flags"] == 0).all()
     assert ring.hwcur == ring.rhead, "netmap_reset: the NIC starts at the user's head"
     head, _, tail = r.nic.user_indices("rx", 0)
     if policy == AS_SHIPPED:
@@ -141,12 +142,15 @@ def test_syncs_touch_exactly_the_bound_rings() -> None:
     one = bind(s, c.NR_REG_ONE_NIC, 1)
     host = bind(s, c.NR_REG_SW)
     nic = s.rings_of("em0").nic
-    nic.user_fill(1, np.full((2, 60), 1, np.uint8))
-    nic.user_advance("tx", 1, 2)
+    other = bind(s, c.NR_REG_ONE_NIC, 0)
+    for q in (0, 1):
+        nic.user_fill(q, np.full((2, 60), 1, np.uint8))
+        nic.user_advance("tx", q, 2)
     assert s.txsync(host) == 0
     assert nic.abstract("tx", 1).hwcur == 0, "the host handle does not sync ring 1"
     assert s.txsync(one) == 0
-    assert nic.abstract("tx", 1).hwcur == 2
+    assert [nic.abstract("tx", q).hwcur for q in (0, 1)] == [0, 2], "ring 1 only"
+    assert s.close(other) == 0
     hr = nic.host_rings()
     hr.user_send(np.full((2, 60), 9, np.uint8))
     assert s.txsync(one) == 0 and hr.sent_up == 0
@@ -292,6 +296,11 @@ def test_transparent_mode_forwards_up_and_down_only_as_the_binding_allows() -> N
         nic.user_advance("rx", 0, 2)
         assert s.rxsync(keep) == 0
         assert hr.forwarded_up == 2
+        got, _ = s.stack_transmit("em0", np.full((2, 60), 5, np.uint8))
+        assert s.poll(h, POLLIN).revents & POLLIN
+        hr.user_release(2)
+        assert s.poll(h, POLLIN).blocks
+        assert hr.forwarded == 2 * down, ("poll forwards as the ioctl does", mode)
 
 
 def test_counts_and_requests_pass_through() -> None:
@@ -309,3 +318,16 @@ def test_counts_and_requests_pass_through() -> None:
     s.attach("em1", True, RingConfig(1, N, 1, 2 * N))
     with pytest.raises(ValueError, match="one ring size"):
         s.register(s.open(), "em1", c.NR_REG_ALL_NIC)
+
+
+def test_a_tx_completion_wakes_the_handle_waiting_for_room() -> None:
+    s = ports()
+    a, b = bind(s, c.NR_REG_ONE_NIC, 0), bind(s, c.NR_REG_ONE_NIC, 1)
+    nic = s.rings_of("em0").nic
+    for q in (0, 1):
+        nic.user_fill(q, np.full((N - 1, 60), q, np.uint8))
+        nic.user_advance("tx", q, N - 1)
+    assert s.poll(a, POLLOUT).blocks and s.poll(b, POLLOUT).blocks
+    assert s.complete("em0", 1, 2) == {b}
+    assert s.asleep("em0", c.TX) == {a}
+    assert s.poll(b, POLLOUT).revents == POLLOUT
