@@ -94,6 +94,15 @@ class Rings:
                 f"rx={self.live[RX].astype(int).tolist()}), nfree={self.nic.mem.pool.nfree}, "
                 f"skipped={self.skipped})")
 
+    def held(self) -> np.ndarray:
+        """The ``buf_idx`` of every slot of every ring that exists (scribbles included)."""
+        out = []
+        for t in (TX, RX):
+            kr, host, hw = self.krings(t, self.live[t].size - HOST_RINGS)
+            out += [kr.slot_buf_idx[np.flatnonzero(self.live[t][:hw])].ravel(),
+                    host.slot_buf_idx[np.flatnonzero(self.live[t][hw:])].ravel()]
+        return np.concatenate(out).astype(np.int64)
+
     def unowned(self) -> np.ndarray:
         """The buffers that are neither free nor in a slot of a ring that exists: empty
         unless a user overwrote a slot's ``buf_idx``, which takes its buffer out of reach
@@ -102,12 +111,8 @@ class Rings:
         held = np.zeros(mem.nbufs, bool)
         held[:2] = True
         held[mem.pool.is_free] = True
-        for t in (TX, RX):
-            kr, host, hw = self.krings(t, self.live[t].size - HOST_RINGS)
-            for k, ids in ((kr, np.flatnonzero(self.live[t][:hw])),
-                           (host, np.flatnonzero(self.live[t][hw:]))):
-                idx = k.slot_buf_idx[ids].ravel().astype(np.int64)
-                held[idx[idx < mem.nbufs]] = True
+        idx = self.held()
+        held[idx[idx < mem.nbufs]] = True
         return np.flatnonzero(~held)
 
 
@@ -268,21 +273,21 @@ class NetmapPorts(NetmapSystem):
 
     def txsync(self, handle: int) -> int:
         """NIOCTXSYNC: 0, or ENXIO / EBADF / EIO (see the module docstring)."""
-        got = self._lookup(handle)
-        if isinstance(got, int):
-            return got
-        _, r, b = got
-        hw, host = self._rings(r, b, TX)
-        rc = r.nic.txsync(hw).errno if hw.size else 0
-        return self._host_sync(r, TX, host) or rc
+        return self._ioctl_sync(handle, TX)
 
     def rxsync(self, handle: int) -> int:
         """NIOCRXSYNC: 0, or ENXIO / EBADF / EIO (see the module docstring)."""
+        return self._ioctl_sync(handle, RX)
+
+    def _ioctl_sync(self, handle: int, t: int) -> int:
         got = self._lookup(handle)
         if isinstance(got, int):
             return got
         _, r, b = got
-        hw, host = self._rings(r, b, RX)
+        hw, host = self._rings(r, b, t)
+        if t == TX:
+            rc = r.nic.txsync(hw).errno if hw.size else 0
+            return self._host_sync(r, TX, host) or rc
         rc = r.nic.rxsync(hw, fwd_all=self.fwd).errno if hw.size else 0
         return self._host_sync(r, RX, host, self._forwards_down(r, b)) or rc
 

@@ -236,12 +236,7 @@ class PortsSystem(RuleBasedStateMachine):
             return
         r = self.r
         mem = r.nic.mem
-        held = []
-        for t in (c.TX, c.RX):
-            kr, host, hw = r.krings(t, HW)
-            held += [kr.slot_buf_idx[np.flatnonzero(r.live[t][:hw])].ravel(),
-                     host.slot_buf_idx[np.flatnonzero(r.live[t][hw:])].ravel()]
-        idx = np.concatenate(held).astype(np.int64)
+        idx = r.held()
         idx = np.concatenate([idx[(idx >= 2) & (idx < mem.nbufs)], mem.pool.free_indices()])
         assert np.unique(idx).size == idx.size, "a buffer in two places"
         assert r.unowned().size == self.lost == mem.nbufs - 2 - idx.size, r

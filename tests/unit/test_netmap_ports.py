@@ -12,7 +12,7 @@ import pytest
 
 from impl.netmap import control as c
 from impl.netmap.poll import POLLERR, POLLIN, POLLOUT
-from impl.netmap.port import NetmapPorts, Rings
+from impl.netmap.port import NetmapPorts
 from model.netmap_admode import RingConfig
 from model.netmap_regif import krings_while_open, ring_exists
 from model.netmap_ring import RX, TX
@@ -47,19 +47,8 @@ def lifetimes_follow_the_model(s: NetmapPorts) -> None:
     for t in (c.TX, c.RX):
         want = [bool(ring_exists(na.control.abstract(t, i))) for i in range(r.live[t].size)]
         assert r.live[t].tolist() == want, (t, r)
-    held = np.concatenate([held_buffers(r), r.nic.mem.pool.free_indices()])
+    held = np.concatenate([r.held(), r.nic.mem.pool.free_indices()])
     assert np.array_equal(np.sort(held), np.arange(2, r.nic.mem.nbufs)), r
-
-
-def held_buffers(r: Rings) -> np.ndarray:
-    """The buffer indices in the slots of every ring that exists."""
-    out = []
-    for t in (c.TX, c.RX):
-        kr, host, hw = r.krings(t, r.live[t].size - 1)
-        live = r.live[t]
-        out += [kr.slot_buf_idx[np.flatnonzero(live[:hw])].ravel(),
-                host.slot_buf_idx[np.flatnonzero(live[hw:])].ravel()]
-    return np.concatenate(out).astype(np.int64)
 
 
 def test_a_handle_before_niocregif_gets_enxio_and_pollerr() -> None:
