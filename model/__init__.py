@@ -37,6 +37,7 @@ from model import (  # noqa: E402
     ena_netmap_txq,
     ena_queue,
     ena_reqid,
+    ena_reset_buffers,
     ena_txq,
 )
 from model import ena_mutants as _ena_mutants  # noqa: E402,F401  (registers the mutants)
@@ -48,7 +49,7 @@ ENA_MACHINES = (
     ena_queue.SQ, ena_queue.CQ, ena_reqid.TX, ena_reqid.RX, ena_txq.TXQ, ena_llq.LLQ,
     ena_llq.HDR, ena_keepalive.KEEPALIVE, ena_admin.ADMIN, ena_aenq.AENQ,
     ena_netmap.NETMAP_TX, ena_netmap.NETMAP_RX, ena_netmap.NETMAP_REG,
-    ena_netmap_txq.NETMAP_TXQ,
+    ena_netmap_txq.NETMAP_TXQ, ena_reset_buffers.BUFFERS,
 )
 
 #: Every machine ``ringspec prove`` checks: netmap's, then ENA's.

@@ -64,6 +64,14 @@ from model.ena_reqid import (
     rx_completion,
     tx_completion,
 )
+from model.ena_reset_buffers import (
+    BUFFERS,
+    Buffers,
+    down_free_hardened,
+    free_rings,
+    restore_device,
+    run_up,
+)
 from model.ena_txq import TX_RESUME_THRESH, TXQ, EnaTxQueue, resume_check, xmit
 
 # ---------------------------------------------------------------------------- SQ
@@ -459,3 +467,63 @@ def aenq_every_event_stamps(s: EnaAenq, group: Term, now: Term) -> Step:
     sends link changes but no keep-alives is never found dead."""
     step = aenq_process(s, group, now)
     return Step(step.guard, step.post.replace(timestamp=now))
+
+
+# ---------------------------------------------------------------------------- reset buffers
+
+
+@BUFFERS.mutant("buf-free-forgets-tx-mbufs", "ENA-BUF-MBUFS", replaces="down_free_hardened")
+def buf_free_forgets_tx_mbufs(s: Buffers) -> Step:
+    """ena_free_tx_bufs clears ``tx_info->mbuf`` without m_free (and
+    ena_free_tx_resources then finds NULL): the TX mbufs in flight never reach the
+    pool."""
+    step = down_free_hardened(s)
+    return Step(step.guard, step.post.replace(pool=sub16(step.post.pool, s.tx_mbuf)))
+
+
+@BUFFERS.mutant("buf-rx-free-skips-netmap-slots", "ENA-BUF-NETMAP",
+                replaces="down_free_hardened")
+def buf_rx_free_skips_netmap_slots(s: Buffers) -> Step:
+    """ena_free_rx_bufs does not call ena_netmap_free_rx_slot (as when IFCAP_NETMAP is
+    already off): the posted netmap buffers are dropped with ``rx_buffer_info``."""
+    step = down_free_hardened(s)
+    return Step(step.guard, step.post.replace(nm_rx_slots=s.nm_rx_slots))
+
+
+@BUFFERS.mutant("buf-failed-restore-keeps-the-fill", "ENA-BUF-STOPPED",
+                replaces="restore_device")
+def buf_failed_restore_keeps_the_fill(s: Buffers, ok: Term, up_ok: Term,
+                                      fill: Term) -> Step:
+    """ena_up fails after ena_refill_all_rx_bufs and its error path frees the queues but
+    not the buffers: the restore fails with buffers still posted on a dead device."""
+    step = restore_device(s, ok, up_ok, fill)
+    kept = run_up(s, 1, fill).replace(up=0, running=0, task=0)
+    failed = And(Eq(ok, 1), Eq(s.up_before, 1), Eq(up_ok, 0))
+    return Step(step.guard, choose(failed, kept, step.post))
+
+
+@BUFFERS.mutant("buf-free-before-stop", "ENA-BUF-STOP-FIRST", replaces="if_down")
+def buf_free_before_stop(s: Buffers) -> Step:
+    """ena_down frees the buffers before it destroys the IO queues (or resets the
+    device): the device may still write into freed RX buffers and read freed TX ones."""
+    running = free_rings(s.replace(freeing=1), give_back_tx=True).replace(freeing=0)
+    return Step(And(Eq(s.task, 0), Eq(s.reg, 0), Eq(s.freeing, 0), Eq(s.running, 1),
+                    Eq(s.up, 1)),
+                running.replace(up=0))
+
+
+@BUFFERS.mutant("buf-restore-refills-from-nowhere", "ENA-BUF-REFILLED",
+                replaces="restore_device")
+def buf_restore_refills_from_nowhere(s: Buffers, ok: Term, up_ok: Term,
+                                     fill: Term) -> Step:
+    """The restore's refill posts mbufs the pool never gave: the pool is not debited."""
+    step = restore_device(s, ok, up_ok, fill)
+    return Step(step.guard, step.post.replace(pool=s.pool))
+
+
+@BUFFERS.mutant("buf-restore-without-refill", "ENA-BUF-REFILLED", replaces="restore_device")
+def buf_restore_without_refill(s: Buffers, ok: Term, up_ok: Term, fill: Term) -> Step:
+    """ena_restore_device brings the interface up without ena_refill_all_rx_bufs."""
+    step = restore_device(s, ok, up_ok, fill)
+    return Step(step.guard, step.post.replace(pool=s.pool, rx_mbuf=s.rx_mbuf,
+                                              nm_rx=s.nm_rx, nm_rx_slots=s.nm_rx_slots))

@@ -385,6 +385,19 @@ ADAPTER_SYMBOLS: dict[str, Symbol] = {
 }
 SYMBOLS.update(ADAPTER_SYMBOLS)
 
+#: The buffer frees and refills of ena_down / ena_up (model/ena_reset_buffers.py).
+RESET_BUFFER_SYMBOLS: dict[str, Symbol] = {
+    "ena_free_all_io_rings_resources": ena("ena.c", 494),
+    "ena_free_rx_bufs": ena("ena.c", 1443),
+    "ena_refill_all_rx_bufs": ena("ena.c", 1470),
+    "ena_free_all_rx_bufs": ena("ena.c", 1491),
+    "ena_free_tx_bufs": ena("ena.c", 1505),
+    "ena_free_all_tx_bufs": ena("ena.c", 1539),
+    "ena_destroy_all_io_queues": ena("ena.c", 1570),
+    "ena_up_complete": ena("ena.c", 2128),
+}
+SYMBOLS.update(RESET_BUFFER_SYMBOLS)
+
 #: The sysctl interface (impl/ena/sysctl*.py): the handlers of ena_sysctl.c and what they call.
 SYSCTL_SYMBOLS: dict[str, Symbol] = {
     "hw.ena": ena("ena_sysctl.c", 129),
