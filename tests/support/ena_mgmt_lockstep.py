@@ -16,7 +16,9 @@ state at any time.
 
 The admin queue and the AENQ are also in lockstep with their models
 (:mod:`support.ena_queues_lockstep`): :attr:`LockstepAdapter.queues`, checked by
-:class:`LockstepMachine` after every rule too.
+:class:`LockstepMachine` after every rule too.  And every ena_destroy_device and
+ena_restore_device leaves the buffers where the buffer model's transitions put them
+(:mod:`model.ena_reset_buffers`, :mod:`support.ena_buffers_lockstep`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from impl.ena.adapter import AdapterConfig, EnaAdapter
 from impl.ena.watchdog import ns_to_sbt
 from impl.packets import PacketBatch
 from model import ena_keepalive as K  # noqa: N812 -- the model's machine, as in the docs
+from support import ena_buffers_lockstep as buffers
 from support.ena_queues_lockstep import QueuesLockstep
 
 T = K.KEEPALIVE.transitions
@@ -191,10 +194,23 @@ class LockstepAdapter(EnaAdapter):
 
     def destroy_device(self, graceful: bool) -> None:
         """``ena_destroy_device``: not graceful, it first stops the admin queue
-        (``ena_com_set_admin_running_state(false)``, the admin model's ``admin_stop``)."""
+        (``ena_com_set_admin_running_state(false)``, the admin model's ``admin_stop``).
+        On a running adapter the buffers must then be where the buffer model's destroy
+        puts them (:func:`support.ena_buffers_lockstep.check_destroy`)."""
         if not graceful and self.flags.device_running:
             self.queues.stopping()
+        before = buffers.snapshot(self) if self.flags.device_running else None
         super().destroy_device(graceful)
+        if before is not None:
+            buffers.check_destroy(self, before)
+
+    def restore_device(self) -> int:
+        """``ena_restore_device``, the buffers then where the buffer model's restore puts
+        them (:func:`support.ena_buffers_lockstep.check_restore`)."""
+        before = buffers.snapshot(self)
+        rc = super().restore_device()
+        buffers.check_restore(self, before, rc)
+        return rc
 
     def reset_task(self) -> None:
         super().reset_task()
