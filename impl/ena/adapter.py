@@ -380,8 +380,14 @@ class EnaAdapter:
                        fill_hash_function(com.aq, com.com, self.rss.function, self.rss.key)):
                 if rc and rc != errno.EOPNOTSUPP:
                     return rc
+        return self._change_mtu(self.cfg.mtu)
+
+    def _change_mtu(self, mtu: int) -> int:
+        """``ena_change_mtu``: SET MTU (``ena_com_set_dev_mtu``) to the L3 MTU."""
+        com = self.com
+        assert com is not None and com.aq is not None
         rec = np.zeros(1, m.MTU_DTYPE)
-        rec["mtu"] = self.cfg.mtu
+        rec["mtu"] = mtu
         return set_feature(com.aq, com.com, MTU_FEATURE, rec)
 
     def down(self) -> None:
@@ -420,8 +426,9 @@ class EnaAdapter:
         return led
 
     def get_basic_stats(self) -> tuple[int, dict[str, int]]:
-        """``ena_com_get_dev_basic_stats`` (what reading the hw stats sysctls does): an
-        admin command in steady state."""
+        """``ena_com_get_dev_basic_stats``: an admin command in steady state. The FreeBSD
+        driver has no caller of it (its hw stats are the datapath's counters and the
+        keep-alive's drop counters); the simulator's tests and docs use it."""
         com = self.com
         if com is None or com.aq is None or not self.flags.device_running:
             return errno.ENODEV, {}

@@ -96,7 +96,7 @@ def _resp(comp: np.ndarray, dtype: np.dtype) -> np.ndarray:
 # -- IO queues
 def create_io_cq(aq: AdminQueue, feat: ComFeatures,
                  cmd: CreateCqCmd) -> tuple[int, CreateCqResp | None]:
-    """ENA_ADMIN_CREATE_CQ."""
+    """``ena_com_create_io_cq``: ENA_ADMIN_CREATE_CQ."""
     if not _addr_ok(feat, cmd.cq_ba):
         return errno.EINVAL, None
     c = np.zeros(1, CREATE_CQ_CMD_DTYPE)
@@ -120,7 +120,7 @@ def create_io_cq(aq: AdminQueue, feat: ComFeatures,
 
 def create_io_sq(aq: AdminQueue, feat: ComFeatures,
                  cmd: CreateSqCmd) -> tuple[int, CreateSqResp | None]:
-    """ENA_ADMIN_CREATE_SQ."""
+    """``ena_com_create_io_sq``: ENA_ADMIN_CREATE_SQ."""
     if not _addr_ok(feat, cmd.sq_ba):
         return errno.EINVAL, None
     c = np.zeros(1, CREATE_SQ_CMD_DTYPE)
@@ -143,7 +143,7 @@ def create_io_sq(aq: AdminQueue, feat: ComFeatures,
 
 
 def destroy_io_sq(aq: AdminQueue, cmd: DestroySqCmd) -> int:
-    """ENA_ADMIN_DESTROY_SQ."""
+    """``ena_com_destroy_io_sq``: ENA_ADMIN_DESTROY_SQ."""
     c = np.zeros(1, DESTROY_SQ_CMD_DTYPE)
     c["aq_common_descriptor"]["opcode"] = AdminOpcode.DESTROY_SQ
     c["sq_idx"] = cmd.sq_idx
@@ -152,7 +152,7 @@ def destroy_io_sq(aq: AdminQueue, cmd: DestroySqCmd) -> int:
 
 
 def destroy_io_cq(aq: AdminQueue, cmd: DestroyCqCmd) -> int:
-    """ENA_ADMIN_DESTROY_CQ."""
+    """``ena_com_destroy_io_cq``: ENA_ADMIN_DESTROY_CQ."""
     c = np.zeros(1, DESTROY_CQ_CMD_DTYPE)
     c["aq_common_descriptor"]["opcode"] = AdminOpcode.DESTROY_CQ
     c["cq_idx"] = cmd.cq_idx

@@ -55,13 +55,26 @@ class CmdStatus(IntEnum):
     ABORTED = 2
 
 
+STATUS_TO_ERRNO: dict[int, int] = {
+    AdminStatus.SUCCESS: 0,
+    AdminStatus.RESOURCE_ALLOCATION_FAILURE: errno.ENOMEM,
+    AdminStatus.UNSUPPORTED_OPCODE: errno.EOPNOTSUPP,
+    AdminStatus.BAD_OPCODE: errno.EINVAL,
+    AdminStatus.MALFORMED_REQUEST: errno.EINVAL,
+    AdminStatus.ILLEGAL_PARAMETER: errno.EINVAL,
+    AdminStatus.UNKNOWN_ERROR: errno.EINVAL,
+    AdminStatus.RESOURCE_BUSY: TRY_AGAIN,
+}
+"""The cases of ``ena_com_comp_status_to_errno``'s switch: each completion status and the
+ena_com code (``ENA_COM_OK``, ``NO_MEM``, ``UNSUPPORTED``, ``INVAL``, ``TRY_AGAIN``)."""
+UNKNOWN_STATUS_ERRNO = errno.EINVAL
+"""What the switch falls through to for a status it does not name."""
+
+
 def status_to_errno(status: int) -> int:
-    """``ena_com_comp_status_to_errno``."""
-    s = AdminStatus
-    return {s.SUCCESS: 0, s.RESOURCE_ALLOCATION_FAILURE: errno.ENOMEM,
-            s.UNSUPPORTED_OPCODE: errno.EOPNOTSUPP, s.BAD_OPCODE: errno.EINVAL,
-            s.MALFORMED_REQUEST: errno.EINVAL, s.ILLEGAL_PARAMETER: errno.EINVAL,
-            s.UNKNOWN_ERROR: errno.EINVAL, s.RESOURCE_BUSY: TRY_AGAIN}.get(status, errno.EINVAL)
+    """``ena_com_comp_status_to_errno``: :data:`STATUS_TO_ERRNO`, else
+    :data:`UNKNOWN_STATUS_ERRNO`."""
+    return STATUS_TO_ERRNO.get(status, UNKNOWN_STATUS_ERRNO)
 
 
 @dataclass

@@ -147,15 +147,19 @@ def install_handlers(aenq: Aenq, events: AenqEvents, reset: ResetState,
     """The ``aenq_handlers`` table of ena.c on ``aenq``."""
 
     def link_change(e: np.ndarray) -> None:
+        """``ena_update_on_link_change``: flags bit 0 is the link status."""
         events.link_up = bool(int(e.view(LINK_CHANGE_DTYPE)["flags"][0]) & 1)
 
     def keep_alive(e: np.ndarray) -> None:
+        """``ena_keep_alive_wd``: the device's drop counters, and the time it was heard."""
         k = e.view(KEEP_ALIVE_DTYPE)
         events.rx_drops, events.tx_drops = _u64(k, "rx_drops"), _u64(k, "tx_drops")
         events.rx_overruns = _u64(k, "rx_overruns")
         events.keep_alive_timestamp_ns = now_ns()
 
     def notification(e: np.ndarray) -> None:
+        """``ena_notification``: UPDATE_HINTS carries HW hints; other syndromes are
+        logged."""
         if int(e["aenq_common_desc"]["syndrome"][0]) != UPDATE_HINTS:
             events.unimplemented.append(NOTIFICATION)
             return
@@ -164,15 +168,19 @@ def install_handlers(aenq: Aenq, events: AenqEvents, reset: ResetState,
         events.hints = {n: int(h[n][0]) for n in HW_HINTS_DTYPE.names or () if n != "reserved"}
 
     def conf_notification(e: np.ndarray) -> None:
+        """``ena_conf_notification``: each set bit b of the bitmap is logged as code
+        b + 1."""
         bitmap = int(e.view(np.uint8)[16:24].view("<u8")[0])
         bits = np.flatnonzero(np.unpackbits(np.frombuffer(bitmap.to_bytes(8, "little"),
                                                           np.uint8), bitorder="little"))
         events.conf_codes.extend((bits + 1).tolist())
 
     def device_reset(_e: np.ndarray) -> None:
+        """``ena_admin_device_request_reset``: reset with reason DEVICE_REQUEST."""
         reset.trigger(ResetReason.DEVICE_REQUEST)
 
     def unimplemented(e: np.ndarray) -> None:
+        """``unimplemented_aenq_handler``: logged only."""
         events.unimplemented.append(int(e["aenq_common_desc"]["group"][0]))
 
     aenq.handlers.update({LINK_CHANGE: link_change, KEEP_ALIVE: keep_alive,

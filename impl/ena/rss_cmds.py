@@ -61,7 +61,7 @@ def _ctrl(aq: AdminQueue, nbytes: int) -> int:
 
 
 def fill_hash_function(aq: AdminQueue, com: ComFeatures, function: int, key: bytes) -> int:
-    """SET RSS_HASH_FUNCTION with ``key`` (40 bytes)."""
+    """``ena_com_fill_hash_function``: SET RSS_HASH_FUNCTION with ``key`` (40 bytes)."""
     if len(key) != HASH_KEY_SIZE:
         return errno.EINVAL
     addr = _ctrl(aq, m.HASH_CONTROL_DTYPE.itemsize)
@@ -78,7 +78,8 @@ def fill_hash_function(aq: AdminQueue, com: ComFeatures, function: int, key: byt
 
 
 def get_hash_function(aq: AdminQueue, com: ComFeatures) -> tuple[int, int, bytes]:
-    """GET RSS_HASH_FUNCTION: ``(rc, function, key)`` (function 0 if none selected)."""
+    """``ena_com_get_hash_function``: GET RSS_HASH_FUNCTION: ``(rc, function, key)``
+    (function 0 if none selected)."""
     addr = _ctrl(aq, m.HASH_CONTROL_DTYPE.itemsize)
     try:
         rc, rec = get_feature(aq, com, RSS_HASH_FUNCTION, m.HASH_FUNCTION_DTYPE, 0, addr,
@@ -94,8 +95,8 @@ def get_hash_function(aq: AdminQueue, com: ComFeatures) -> tuple[int, int, bytes
 
 def indirect_table_set(aq: AdminQueue, com: ComFeatures, table: np.ndarray,
                        rx_sq_idx: np.ndarray) -> int:
-    """SET the table of queue numbers, each as its RX SQ's device index; EINVAL (nothing
-    sent) for a queue number that has no RX SQ."""
+    """``ena_com_indirect_table_set``: SET the table of queue numbers, each as its RX
+    SQ's device index; EINVAL (nothing sent) for a queue number that has no RX SQ."""
     t = np.asarray(table, dtype=np.int64)
     if t.shape != (TABLE_SIZE,) or (t < 0).any() or (t >= rx_sq_idx.size).any():
         return errno.EINVAL
@@ -113,8 +114,8 @@ def indirect_table_set(aq: AdminQueue, com: ComFeatures, table: np.ndarray,
 
 def indirect_table_get(aq: AdminQueue, com: ComFeatures,
                        rx_sq_idx: np.ndarray) -> tuple[int, np.ndarray | None]:
-    """GET the table, back in queue numbers (EINVAL if an entry names no RX queue of
-    ours)."""
+    """``ena_com_indirect_table_get``: GET the table, back in queue numbers (EINVAL if an
+    entry names no RX queue of ours)."""
     size = TABLE_SIZE * m.IND_TABLE_ENTRY_DTYPE.itemsize
     addr = _ctrl(aq, size)
     try:

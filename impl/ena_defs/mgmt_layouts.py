@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from impl.ena_defs.bitfield import Field
+from impl.ena_defs.constants import AdminOpcode
 
 READLESS_RESP_DTYPE = np.dtype([("req_id", "<u2"), ("reg_off", "<u2"), ("reg_val", "<u4")])
 READLESS_POISON = 0xDEAD
@@ -180,6 +181,13 @@ FEATURE_DTYPES: dict[int, np.dtype] = {
     26: AENQ_FEAT_DTYPE, 27: LINK_DTYPE, 28: HOST_ATTR_DTYPE,
 }
 """The descriptor of each feature id the simulator implements."""
+RESPONSE_DTYPES: dict[int, np.dtype] = {
+    AdminOpcode.CREATE_SQ: CREATE_SQ_RESP_DTYPE, AdminOpcode.CREATE_CQ: CREATE_CQ_RESP_DTYPE,
+    AdminOpcode.GET_STATS: GET_STATS_RESP_DTYPE,
+}
+"""The whole ACQ entry of each opcode whose completion carries more than the common
+descriptor (a GET_FEATURE's carries its feature's descriptor of :data:`FEATURE_DTYPES` at
+:data:`FEAT_RESP_BODY_OFF`; the other completions only the status)."""
 
 # -- AENQ entries (struct ena_admin_aenq_entry, 64 B)
 AENQ_COMMON_DTYPE = _struct([("group", "<u2"), ("syndrome", "<u2"), ("flags", "u1"),

@@ -18,7 +18,7 @@ from impl.ena.mmio import MmioRead
 from impl.ena_defs import regs
 from model import sources
 from ringspec import faults
-from ringspec.docgen import common, md, pictures
+from ringspec.docgen import common, ena_mgmt_tables, md, pictures
 
 PAGE = "ena_mgmt.md"
 TITLE = dict(common.PAGES)[PAGE]
@@ -267,6 +267,7 @@ def render() -> str:
         "[keep-alive model](ena_keepalive.md) in `tests/stateful/test_ena_mgmt.py`.",
         *registers_section(),
         *attach_section(),
+        *ena_mgmt_tables.mgmt_section(),
         *watchdog_section(),
         *fault_section(),
     ]

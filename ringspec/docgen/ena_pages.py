@@ -19,7 +19,15 @@ from typing import Any
 import model
 from model import ena_reqid, sources
 from model.ena_machine import EnaMachine
-from ringspec.docgen import common, ena_pictures, glossary, llq_pictures, md, pictures
+from ringspec.docgen import (
+    common,
+    ena_mgmt_tables,
+    ena_pictures,
+    glossary,
+    llq_pictures,
+    md,
+    pictures,
+)
 from ringspec.docgen.evidence import Evidence
 
 OWNER_MEANING = {
@@ -357,6 +365,20 @@ PICTURES: dict[str, tuple[Callable[[], pictures.Figure], str]] = {
 }
 
 
+#: Machine -> the reference sections a driver author reads first (tables made when the page
+#: is generated, from the implementation's constants and runs).
+REFERENCE: dict[str, Callable[[], list[str]]] = {
+    "ena_admin": ena_mgmt_tables.admin_sections,
+    "ena_aenq": ena_mgmt_tables.aenq_sections,
+}
+
+
+def reference_sections(machine: EnaMachine) -> list[str]:
+    """The machine's reference sections (none for most)."""
+    make = REFERENCE.get(machine.name)
+    return make() if make else []
+
+
 #: What the machines without a symbolic depth are stated over.
 FIXED_SIZE_TEXT = {
     "ena_keepalive": "No ring: one adapter, times exact as 64-bit sbintime_t, flags and the "
@@ -446,6 +468,7 @@ def render(machine: EnaMachine, ev: Evidence) -> str:
         f"`{machine.state_type.__module__.replace('.', '/')}.py`.",
         *([RULES[machine.name]()] if machine.name in RULES else []),
         *picture_section(machine),
+        *reference_sections(machine),
         "## Worked example",
         f"{example.text} Run on the model when this page was generated (changed values "
         "bold; `broken` lists the invariants the state violates).",

@@ -88,15 +88,17 @@ def test_every_machine_has_a_page(generated: tuple[Path, Path]) -> None:
 def test_ena_pages_name_every_transition_invariant_and_contract(
     generated: tuple[Path, Path],
 ) -> None:
-    """Each ENA page: its picture (where it has one) and the worked example first, then
-    state, transitions, invariants (contracts), evidence; every ID under its own heading."""
+    """Each ENA page: its picture (where it has one), its reference tables (admin queue,
+    AENQ) and the worked example first, then state, transitions, invariants (contracts),
+    evidence; every ID under its own heading."""
     from ringspec.docgen import ena_pages
 
     _, pages = generated
     for m in model.ENA_MACHINES:
         text = (pages / f"{m.name}.md").read_text(encoding="utf-8")
         order = [h for h in _sections(text)]
-        expected = [*(["Picture"] if m.name in ena_pages.PICTURES else []),
+        reference = [s[3:] for s in ena_pages.reference_sections(m) if s.startswith("## ")]
+        expected = [*(["Picture"] if m.name in ena_pages.PICTURES else []), *reference,
                     "Worked example", "State", "Transitions", "Invariants",
                     *(["Contracts"] if m.contracts else []), "Evidence"]
         assert order == expected, (m.name, order)
