@@ -33,7 +33,7 @@ import numpy as np
 
 from impl.bus import Bus
 from impl.device import DeviceConfig, EnaDevice, SimClock
-from impl.device.admin_cmds import BODY
+from impl.device.admin_cmds import BODY, StatsType
 from impl.device.aenq import AenqGroup
 from impl.device.features import FeatureId
 from impl.device.mgmt_faults import MgmtFaults
@@ -46,13 +46,24 @@ from impl.ena.com_reset import ResetTimeouts
 from impl.ena.mmio import MmioRead
 from impl.ena.reset import ResetState
 from impl.ena.sysctl import Sysctl
-from impl.ena_defs.constants import AdminOpcode, AdminStatus
+from impl.ena_defs.admin import CreateCqCmd, CreateSqCmd, DestroyCqCmd
+from impl.ena_defs.constants import (
+    AdminOpcode,
+    AdminStatus,
+    HashFunction,
+    PlacementPolicy,
+    SqDirection,
+)
 from impl.ena_defs.mgmt_layouts import (
     AQ_COMMON_DTYPE,
+    AQ_ENTRY_DTYPE,
     DEVICE_ATTR_DTYPE,
     ENTRY_SIZE,
+    FEATURE_DTYPES,
     GET_FEAT_CMD_DTYPE,
     GET_STATS_CMD_DTYPE,
+    HASH_FUNCTION_DTYPE,
+    MTU_DTYPE,
 )
 from impl.ena_defs.regs import ResetReason
 
@@ -85,11 +96,11 @@ def rig() -> Rig:
     return Rig(bus, clock, dev, EnaAdapter(bus, clock, AdapterConfig(ncpus=2)))
 
 
-def admin_queue(faults: MgmtFaults, polling: bool) -> tuple[SimClock, AdminQueue]:
+def admin_queue(faults: MgmtFaults, polling: bool) -> tuple[SimClock, EnaDevice, AdminQueue]:
     """ena_com's admin queue alone on a freshly reset device with ``faults``."""
     bus = Bus(mem_size=1 << 20, nvec=2)
     clock = SimClock()
-    EnaDevice(bus, DeviceConfig(), clock=clock, mgmt_faults=faults)
+    dev = EnaDevice(bus, DeviceConfig(), clock=clock, mgmt_faults=faults)
     mmio = MmioRead(bus, clock)
     mmio.set_read_mode_from_pci()
     timeouts = ResetTimeouts()
@@ -97,7 +108,7 @@ def admin_queue(faults: MgmtFaults, polling: bool) -> tuple[SimClock, AdminQueue
     aq = AdminQueue(mmio, timeouts)
     aq.init()
     aq.set_polling_mode(polling)
-    return clock, aq
+    return clock, dev, aq
 
 
 # -- what was sent, by whom
@@ -270,6 +281,126 @@ def statuses() -> list[int]:
     return [*map(int, AdminStatus), max(AdminStatus) + 1]
 
 
+# -- what makes the device answer each status
+ALL_FEATURES = admin_cmds.ComFeatures(supported_features=(1 << 32) - 1)
+"""A driver that believes every feature is advertised, so every command reaches the
+device."""
+
+
+def _execute(aq: AdminQueue, dtype: np.dtype, **fields: int) -> None:
+    cmd = np.zeros(1, dtype)
+    for name, value in fields.items():
+        if name == "opcode":
+            cmd["aq_common_descriptor"]["opcode"] = value
+        else:
+            cmd[name] = value
+    aq.execute(cmd)
+
+
+def _cq(aq: AdminQueue, words: int = 2, depth: int = 256) -> int:
+    """A CQ with a ring in host memory: its index."""
+    ba = aq.bus.mem.alloc(depth * 4 * words, 4096)
+    rc, resp = admin_cmds.create_io_cq(aq, ALL_FEATURES, CreateCqCmd(depth, ba, 0, words))
+    assert rc == 0 and resp is not None
+    return resp.cq_idx
+
+
+def _unknown_opcode(aq: AdminQueue, _dev: EnaDevice) -> None:
+    free = min(set(range(1, 256)) - {int(o) for o in AdminOpcode})
+    _execute(aq, AQ_ENTRY_DTYPE, opcode=free)
+
+
+def _get_unadvertised(aq: AdminQueue, _dev: EnaDevice) -> None:
+    advertised = int(admin_cmds.get_feature(aq, ALL_FEATURES, admin_cmds.DEVICE_ATTRIBUTES,
+                                            DEVICE_ATTR_DTYPE)[1]["supported_features"][0])
+    fid = min(f for f in FEATURE_DTYPES if not advertised >> f & 1)
+    admin_cmds.get_feature(aq, ALL_FEATURES, fid, FEATURE_DTYPES[fid])
+
+
+def _set_read_only(aq: AdminQueue, _dev: EnaDevice) -> None:
+    fid = admin_cmds.DEVICE_ATTRIBUTES
+    admin_cmds.set_feature(aq, ALL_FEATURES, fid, np.zeros(1, FEATURE_DTYPES[fid]))
+
+
+def _eni_stats(aq: AdminQueue, _dev: EnaDevice) -> None:
+    _execute(aq, GET_STATS_CMD_DTYPE, opcode=AdminOpcode.GET_STATS, type=StatsType.ENI)
+
+
+def _hash_without_key(aq: AdminQueue, _dev: EnaDevice) -> None:
+    rec = np.zeros(1, HASH_FUNCTION_DTYPE)
+    rec["selected_func"] = 1 << HashFunction.TOEPLITZ
+    admin_cmds.set_feature(aq, ALL_FEATURES, FeatureId.RSS_HASH_FUNCTION, rec)
+
+
+def _mtu_too_big(aq: AdminQueue, _dev: EnaDevice) -> None:
+    attr = admin_cmds.get_feature(aq, ALL_FEATURES, admin_cmds.DEVICE_ATTRIBUTES,
+                                  DEVICE_ATTR_DTYPE)[1]
+    rec = np.zeros(1, MTU_DTYPE)
+    rec["mtu"] = int(attr["max_mtu"][0]) + 1
+    admin_cmds.set_feature(aq, ALL_FEATURES, FeatureId.MTU, rec)
+
+
+def _cq_depth_not_pow2(aq: AdminQueue, _dev: EnaDevice) -> None:
+    admin_cmds.create_io_cq(aq, ALL_FEATURES, CreateCqCmd(3, aq.bus.mem.alloc(4096), 0, 2))
+
+
+def _sq_unknown_direction(aq: AdminQueue, _dev: EnaDevice) -> None:
+    direction = min(set(range(8)) - {int(d) for d in SqDirection})
+    admin_cmds.create_io_sq(aq, ALL_FEATURES, CreateSqCmd(
+        direction, PlacementPolicy.HOST, _cq(aq), 256,  # type: ignore[arg-type]
+        aq.bus.mem.alloc(4096)))
+
+
+def _llq_too_deep(aq: AdminQueue, _dev: EnaDevice) -> None:
+    llq = admin_cmds.get_feature(aq, ALL_FEATURES, admin_cmds.LLQ, FEATURE_DTYPES[
+        admin_cmds.LLQ])[1]
+    depth = 2 * int(llq["max_llq_depth"][0])
+    admin_cmds.create_io_sq(aq, ALL_FEATURES, CreateSqCmd(
+        SqDirection.TX, PlacementPolicy.DEV, _cq(aq), depth))
+
+
+def _destroy_busy_cq(aq: AdminQueue, _dev: EnaDevice) -> None:
+    cq = _cq(aq)
+    rc, _ = admin_cmds.create_io_sq(aq, ALL_FEATURES, CreateSqCmd(
+        SqDirection.TX, PlacementPolicy.HOST, cq, 256, aq.bus.mem.alloc(4096)))
+    assert rc == 0
+    admin_cmds.destroy_io_cq(aq, DestroyCqCmd(cq))
+
+
+def _refused_cq(aq: AdminQueue, dev: EnaDevice) -> None:
+    dev.set_mgmt_faults(MgmtFaults(create_cq_refused=1.0))
+    admin_cmds.create_io_cq(aq, ALL_FEATURES, CreateCqCmd(256, aq.bus.mem.alloc(4096), 0, 2))
+
+
+PROVOCATIONS: tuple[tuple[str, Callable[[AdminQueue, EnaDevice], None]], ...] = (
+    ("an opcode it does not know", _unknown_opcode),
+    ("GET of a feature it does not advertise", _get_unadvertised),
+    ("SET of a read-only feature (DEVICE_ATTRIBUTES)", _set_read_only),
+    ("GET_STATS ENI without the ENI_STATS capability", _eni_stats),
+    ("SET RSS_HASH_FUNCTION without its key buffer", _hash_without_key),
+    ("CREATE_SQ with a direction outside the enum", _sq_unknown_direction),
+    ("SET MTU above its max_mtu", _mtu_too_big),
+    ("CREATE_CQ of a depth that is not a power of two", _cq_depth_not_pow2),
+    ("CREATE_SQ (LLQ) deeper than its LLQ memory", _llq_too_deep),
+    ("DESTROY_CQ while an SQ completes into it", _destroy_busy_cq),
+    ("CREATE_CQ with the `create_cq_refused` fault on", _refused_cq),
+)
+"""Commands a device should refuse, each sent to a fresh device (what the label says is
+what the function sends; the device's status is recorded, not assumed)."""
+
+
+@cache
+def provoked() -> tuple[tuple[str, int], ...]:
+    """(provocation, the status the device answered its last command with)."""
+    out = []
+    for label, provoke in PROVOCATIONS:
+        _, dev, aq = admin_queue(MgmtFaults(), polling=True)
+        sent = record(dev, lambda: "")
+        provoke(aq, dev)
+        out.append((label, sent[-1].status))
+    return tuple(out)
+
+
 # -- polling and a lost interrupt
 @dataclass(frozen=True)
 class PollRun:
@@ -286,7 +417,7 @@ class PollRun:
 
 @cache
 def polling_run() -> PollRun:
-    clock, aq = admin_queue(MgmtFaults(admin_comp_lost=1.0), polling=True)
+    clock, _, aq = admin_queue(MgmtFaults(admin_comp_lost=1.0), polling=True)
     polls: list[int] = []
     handle = aq.handle_completion
 

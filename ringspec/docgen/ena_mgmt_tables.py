@@ -166,9 +166,17 @@ def outcome_text(probe: runs.Probe, status: int) -> str:
     return "tolerated"
 
 
+def device_sends(status: int) -> str:
+    """The commands the simulated device answered with ``status`` (:func:`runs.provoked`)."""
+    if status == AdminStatus.SUCCESS:
+        return "every command it carries out"
+    return "; ".join(label for label, s in runs.provoked() if s == status) or "never"
+
+
 def status_rows() -> list[list[str]]:
     return [[md.tick(_status_name(s)), str(s), md.tick(errname(status_to_errno(s))),
-             *(outcome_text(p, s) for p in runs.PROBES)] for s in runs.statuses()]
+             device_sends(s), *(outcome_text(p, s) for p in runs.PROBES)]
+            for s in runs.statuses()]
 
 
 def statuses_section() -> list[str]:
@@ -180,10 +188,12 @@ def statuses_section() -> list[str]:
         "(`STATUS_TO_ERRNO` in `impl/ena/admin_queue.py`), and each caller decides from "
         "that code alone whether to go on. So the status a device picks decides what the "
         "driver does: the last three columns are what happened when the simulated device "
-        "answered that one command with that status, once, in a run made when this page "
-        "was generated.",
-        md.table(["status", "value", "errno", *(p.label for p in runs.PROBES)],
-                 status_rows(), "lrllll"),
+        "answered that one command with that status, once. *The device sends it for* is "
+        "what the simulated device answered with that status when each of a set of "
+        "commands it should refuse was sent to it. Both were run when this page was "
+        "generated.",
+        md.table(["status", "value", "errno", "the device sends it for",
+                  *(p.label for p in runs.PROBES)], status_rows(), "lrlllll"),
         "Two steps go on whatever the answer: a failed SET HOST_ATTR_CONFIG is only logged "
         "(`ena_config_host_info`) and a refused SET LLQ falls back to host mode "
         f"({c('ena_set_queues_placement_policy')}). Elsewhere EOPNOTSUPP is the only code "

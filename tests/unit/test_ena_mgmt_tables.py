@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import re
 
+import numpy as np
 import pytest
 from support.ena_adapter_rig import adapter_rig
 from support.ena_mgmt_rig import admin_rig
@@ -117,7 +118,7 @@ def test_each_status_row_is_what_the_mapping_function_returns(admin: str) -> Non
 
 
 def test_only_eopnotsupp_is_tolerated_and_enomem_backs_off_the_rings(admin: str) -> None:
-    table = {untick(r[0]): r[3:] for r in rows(section(admin, f"## {ena_mgmt_tables.STATUSES}"))}
+    table = {untick(r[0]): r[4:] for r in rows(section(admin, f"## {ena_mgmt_tables.STATUSES}"))}
     hints, rss, create_cq = zip(*(v for k, v in table.items() if k != "SUCCESS"), strict=True)
     assert table["UNSUPPORTED_OPCODE"][:2] == ["tolerated", "tolerated"]
     assert table["UNSUPPORTED_OPCODE"][2] == "ena_up fails: EOPNOTSUPP"
@@ -125,6 +126,26 @@ def test_only_eopnotsupp_is_tolerated_and_enomem_backs_off_the_rings(admin: str)
     assert sum(c == "tolerated" for c in hints + rss + create_cq) == 2
     assert [c for c in hints if c != "tolerated"] == ["attach fails: ENXIO"] * (len(hints) - 1)
     assert "ena_up fails: TRY_AGAIN (-1)" in create_cq and "ena_up fails: EINVAL" in rss
+
+
+def test_the_device_sends_every_status_and_the_table_says_when(admin: str) -> None:
+    table = {untick(r[0]): r[3] for r in rows(section(admin, f"## {ena_mgmt_tables.STATUSES}"))}
+    assert all(table[s.name] != "never" for s in AdminStatus)
+    assert table[_status_name_other(table)] == "never"
+    assert "an opcode it does not know" in table["BAD_OPCODE"]
+    assert "SET MTU above its max_mtu" in table["ILLEGAL_PARAMETER"]
+    rig = admin_rig(polling=True)  # the same refusal, sent here by hand
+    rec = np.zeros(1, m.MTU_DTYPE)
+    rec["mtu"] = rig.dev.features.limits.max_mtu + 1
+    assert ac.set_feature(rig.aq, rig.feat, FeatureId.MTU, rec) == errno.EINVAL
+    cmd = np.zeros(1, m.AQ_ENTRY_DTYPE)
+    cmd["aq_common_descriptor"]["opcode"] = max(AdminOpcode) + 1
+    assert rig.aq.execute(cmd)[0] == status_to_errno(AdminStatus.BAD_OPCODE)
+
+
+def _status_name_other(table: dict[str, str]) -> str:
+    (other,) = [k for k in table if k not in AdminStatus.__members__]
+    return other
 
 
 # -- polling
