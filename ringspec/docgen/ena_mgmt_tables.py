@@ -122,9 +122,10 @@ def command_rows() -> list[list[str]]:
 def commands_section() -> list[str]:
     return [
         f"## {COMMANDS}",
-        "Every admin command the FreeBSD driver sends, with the opcode and feature id a "
-        "device must decode, the ena_com or driver function that builds it, and when it "
-        "goes out. The admin queue carries the whole control plane: attach, every "
+        "Every admin command the driver sends (this implementation of the FreeBSD driver; "
+        "the few more the C sends are listed below the table), with the opcode and feature "
+        "id a device must decode, the ena_com or driver function that builds it, and when "
+        "it goes out. The admin queue carries the whole control plane: attach, every "
         "`ena_up`, the RSS sysctls and a device reset all wait on it, so a device that "
         "answers one of these slowly or wrongly stalls or breaks exactly that step. The "
         "rows were recorded when this page was generated, from one driver life on the "
@@ -137,7 +138,10 @@ def commands_section() -> list[str]:
         f"({c('ena_com_check_supported_feature_id')}).",
         md.table(["command", "opcode", "feature / type", "sent by", "when", "device answers"],
                  command_rows(), "lrllll"),
-        "The C sends a few commands this implementation does not: "
+        "No DESTROY goes out in a reset: "
+        f"{c('ena_destroy_device')} stops the admin queue before `ena_down`, so each "
+        "destroy is refused with ENODEV before it is sent, and the device reset drops the "
+        "queues. The C sends a few commands this implementation does not: "
         f"{c('ena_com_fill_hash_function')} reads RSS_HASH_FUNCTION before setting it, "
         f"{c('ena_rss_init_default')} and {c('ena_rss_configure')} read and set "
         "RSS_HASH_INPUT (`ena_com_set_default_hash_ctrl`, `ena_com_set_hash_ctrl`; here "
