@@ -16,7 +16,10 @@ RFC's switches never reset the device or free a stack packet, and while the RFC'
 waits for the device, every netmap buffer is still in exactly one place (hardened).  The
 RFC's reset exit (``rx_exit="reset"``) leaves no RX netmap buffer with the device once the
 close returns (unless a reset was requested meanwhile), so all it can still wait for is
-netmap TX packets in flight.
+netmap TX packets in flight.  With the classic switch every ena_destroy_device and
+ena_restore_device (the reset task, ena_netmap_reg's failure path) leaves the buffers
+where model/ena_reset_buffers.py's transitions put them -- as shipped, the netmap TX
+buffers in flight at the destroy lost (:mod:`support.ena_buffers_lockstep`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import numpy as np
 from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
+from support import ena_buffers_lockstep as buffers
 from support.ena_netmap_machine import EnaAdapterMachine
 
 from impl.ena import nm_rfc
@@ -48,6 +52,8 @@ class EnaNetmapAdapter(EnaAdapterMachine):
         self.setup(policy, nvec=2)  # one queue pair
         self.an = AdapterNetmap(self.ad, strategy=strategy, rx_exit=rx_exit)
         event(f"{policy.value} {strategy}" + (f" {rx_exit}" if strategy == "rfc" else ""))
+        if strategy == "classic":  # the RFC's exit is not ena_down's (impl/ena/nm_rfc.py)
+            buffers.watch(self.ad, lambda what: event(f"buffers checked: {what}"))
 
     def view(self) -> NetmapReg:
         """The adapter as the model's state.  A reset task queued by a timer tick that

@@ -3,12 +3,13 @@ pair, and the check that every ena_destroy_device and ena_restore_device of the
 implementation moves them as the model's transitions compute.
 
 Read from the implementation (:func:`counts`): per queue pair the mbufs in the drbr, the
-TX ids in flight with a stack packet, the RX ids posted; the flags DEVICE_RUNNING, DEV_UP
-and DEV_UP_BEFORE_RESET.  The pool is what the queue pair does not hold (``TOTAL_MAX``
-minus its rings); the TX side of it is the adapter's packet ledger, which
-:class:`support.ena_mgmt_lockstep.LockstepMachine` balances after every rule.  The
-management tests run without netmap: every kring slot holds its buffer, nothing of
-netmap's is with the device.
+TX ids in flight with a stack packet, the RX ids posted; with netmap registered, whether
+the pair's krings are in native mode, the netmap TX buffers in flight (``tx_sockets``),
+the posted netmap RX buffers (``rx_buf``) and the kring slots that hold a buffer; the
+flags DEVICE_RUNNING, DEV_UP and DEV_UP_BEFORE_RESET.  The pool is what the queue pair
+does not hold (``TOTAL_MAX`` minus its rings); the TX side of it is the adapter's packet
+ledger, which the stateful machines balance after every rule.  Without netmap registered
+every kring slot counts as holding its buffer and nothing of netmap's is with the device.
 
 :func:`check_destroy`: the states before, stepped through ``destroy_begin``, ena_down's
 frees (``down_free_as_shipped`` or ``down_free_hardened``, by the adapter's policy, if the
@@ -22,6 +23,7 @@ dry) -- must equal the adapter read after.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 from impl.ena.adapter import EnaAdapter
@@ -37,7 +39,8 @@ class LedgerMismatchError(AssertionError):
 
 @dataclass(frozen=True)
 class Counts:
-    """What one queue pair holds, and the adapter's flags, at one moment."""
+    """What one queue pair holds, and the adapter's flags, at one moment; the netmap
+    slot counts are None without netmap registered (every slot then holds its buffer)."""
 
     queued: int
     tx_mbuf: int
@@ -45,6 +48,11 @@ class Counts:
     running: int
     up: int
     up_before: int
+    nm: int = 0
+    nm_tx: int = 0
+    nm_rx: int = 0
+    nm_tx_slots: int | None = None
+    nm_rx_slots: int | None = None
 
 
 def counts(a: EnaAdapter, q: int) -> Counts:
@@ -53,11 +61,24 @@ def counts(a: EnaAdapter, q: int) -> Counts:
     drv = a.driver
     f = a.flags
     flags = (int(f.device_running), int(f.dev_up), int(f.dev_up_before_reset))
-    if drv is None or q >= drv.cfg.num_queues:
-        return Counts(0, 0, 0, *flags)
-    tx = drv.tx
-    return Counts(int(tx.drbr.count[q]), int((tx.inflight[q] & (tx.pkt_id[q] >= 0)).sum()),
-                  int(drv.rx.posted[q].sum()), *flags)
+    nm, rings = a.netmap, a.netmap.rings if a.netmap is not None else None
+    if rings is not None and q >= rings.tx.count:
+        rings = None
+    mbufs = (0, 0, 0)
+    if drv is not None and q < drv.cfg.num_queues:
+        tx = drv.tx
+        posted = drv.rx.posted[q]  # a posted id with a netmap buffer has no mbuf
+        if rings is not None:
+            posted = posted & (rings.rx_buf[q] == 0)
+        mbufs = (int(tx.drbr.count[q]), int((tx.inflight[q] & (tx.pkt_id[q] >= 0)).sum()),
+                 int(posted.sum()))
+    if nm is None or rings is None:
+        return Counts(*mbufs, *flags)
+    on = int(nm.native and q < nm.on.size and bool(nm.on[q]))
+    return Counts(*mbufs, *flags, nm=on, nm_tx=int(rings.tx_sockets[q].sum()),
+                  nm_rx=int((rings.rx_buf[q] != 0).sum()),
+                  nm_tx_slots=int((rings.tx.slot_buf_idx[q] != 0).sum()),
+                  nm_rx_slots=int((rings.rx.slot_buf_idx[q] != 0).sum()))
 
 
 def state(c: Counts, tx_size: int, rx_size: int, task: int) -> B.Buffers:
@@ -66,13 +87,19 @@ def state(c: Counts, tx_size: int, rx_size: int, task: int) -> B.Buffers:
     return B.Buffers(
         tx_size=tx_size, rx_size=rx_size, total=total,
         pool=total - c.queued - c.tx_mbuf - c.rx_mbuf, queued=c.queued, tx_mbuf=c.tx_mbuf,
-        rx_mbuf=c.rx_mbuf, nm=0, nm_tx=0, nm_tx_slots=tx_size, nm_rx=0, nm_rx_slots=rx_size,
+        rx_mbuf=c.rx_mbuf, nm=c.nm, nm_tx=c.nm_tx,
+        nm_tx_slots=tx_size if c.nm_tx_slots is None else c.nm_tx_slots, nm_rx=c.nm_rx,
+        nm_rx_slots=rx_size if c.nm_rx_slots is None else c.nm_rx_slots,
         running=c.running, up=c.up, freeing=0, task=task, up_before=c.up_before, reg=0)
 
 
 def snapshot(a: EnaAdapter) -> list[Counts]:
     """Every queue pair of the adapter, now."""
     return [counts(a, q) for q in range(a.num_io_queues)]
+
+
+def _hardened(a: EnaAdapter) -> bool:
+    return a.cfg.policy is Policy.HARDENED
 
 
 def _step(name: str, s: B.Buffers, **args: int) -> B.Buffers:
@@ -89,10 +116,12 @@ def _compare(what: str, q: int, want: B.Buffers, got: B.Buffers) -> None:
         raise LedgerMismatchError(f"{what}, queue pair {q}: (implementation, model) {diff}")
 
 
-def check_destroy(a: EnaAdapter, before: list[Counts]) -> None:
-    """After ena_destroy_device on a running adapter whose queue pairs were ``before``."""
-    free = ("down_free_hardened" if a.cfg.policy is Policy.HARDENED
-            else "down_free_as_shipped")
+def check_destroy(a: EnaAdapter, before: list[Counts]) -> set[str]:
+    """After ena_destroy_device on a running adapter whose queue pairs were ``before``;
+    returns the model's invariants the destroy broke (as shipped, ENA-BUF-NETMAP when
+    netmap TX buffers were in flight)."""
+    free = "down_free_hardened" if _hardened(a) else "down_free_as_shipped"
+    broken: set[str] = set()
     for q, c in enumerate(before):
         m = _step("destroy_begin", state(c, a.tx_ring_size, a.rx_ring_size, B.IDLE))
         if m.freeing:
@@ -100,6 +129,8 @@ def check_destroy(a: EnaAdapter, before: list[Counts]) -> None:
         m = _step("destroy_end", m)
         got = state(counts(a, q), a.tx_ring_size, a.rx_ring_size, B.RESTORING)
         _compare("ena_destroy_device", q, m, got)
+        broken.update(B.BUFFERS.violated(m))
+    return broken
 
 
 def check_restore(a: EnaAdapter, before: list[Counts], rc: int) -> None:
@@ -116,3 +147,29 @@ def check_restore(a: EnaAdapter, before: list[Counts], rc: int) -> None:
 def _flags(before: list[Counts]) -> tuple[int, int, int]:
     c = before[0]
     return c.running, c.up, c.up_before
+
+
+def watch(a: EnaAdapter, checked: Callable[[str], None] | None = None) -> None:
+    """Check every ena_destroy_device (of a running adapter) and ena_restore_device that
+    ``a`` runs from now on -- the reset task, ena_netmap_reg's failure path -- by wrapping
+    the two methods of this one adapter; ``checked`` hears of each check."""
+    destroy, restore = a.destroy_device, a.restore_device
+
+    def destroy_device(graceful: bool) -> None:
+        before = snapshot(a) if a.flags.device_running else None
+        destroy(graceful)
+        if before is not None:
+            broken = check_destroy(a, before)
+            if checked is not None:
+                checked("destroy" + "".join(f", {i} broken" for i in sorted(broken)))
+
+    def restore_device() -> int:
+        before = snapshot(a)
+        rc = restore()
+        check_restore(a, before, rc)
+        if checked is not None:
+            checked(f"restore rc={rc}")
+        return rc
+
+    a.destroy_device = destroy_device  # type: ignore[method-assign]
+    a.restore_device = restore_device  # type: ignore[method-assign]
