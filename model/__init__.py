@@ -7,6 +7,7 @@ them in the order the proofs and the docs present them.
 
 from model import netmap_host_mutants as _host_mutants  # noqa: F401
 from model import netmap_interrupt_mutants as _intr_mutants  # noqa: F401
+from model import netmap_legacy_host_mutants as _legacy_host_mutants  # noqa: F401
 from model import netmap_regif_mutants as _regif_mutants  # noqa: F401
 from model import netmap_ring_mutants as _mutants  # noqa: F401  (registers the mutants)
 from model import netmap_switch_mutants as _switch_mutants  # noqa: F401
@@ -14,6 +15,7 @@ from model.netmap_forward import FORWARD
 from model.netmap_host import HOST_RX, HOST_TX
 from model.netmap_host_fwd import HOST_FWD
 from model.netmap_legacy import LEGACY_RX, LEGACY_TX
+from model.netmap_legacy_host import LEGACY_HOST_RX, LEGACY_HOST_TX
 from model.netmap_pendintr import PENDINTR
 from model.netmap_regif import REGIF
 from model.netmap_ring import RX, TX
@@ -24,8 +26,9 @@ from model.netmap_switch_tx import RFC_TX as SWITCH_TX_RFC
 from model.netmap_wakeup import WAKE
 
 MACHINES = (
-    TX, RX, LEGACY_TX, LEGACY_RX, REGIF, WAKE, PENDINTR, SWITCH_TX_CLASSIC, SWITCH_TX_RFC,
-    SWITCH_RX_CLASSIC, SWITCH_RX_RFC, HOST_RX, HOST_TX, FORWARD, HOST_FWD,
+    TX, RX, LEGACY_TX, LEGACY_RX, LEGACY_HOST_TX, LEGACY_HOST_RX, REGIF, WAKE, PENDINTR,
+    SWITCH_TX_CLASSIC, SWITCH_TX_RFC, SWITCH_RX_CLASSIC, SWITCH_RX_RFC, HOST_RX, HOST_TX,
+    FORWARD, HOST_FWD,
 )
 
 from model import (  # noqa: E402
@@ -56,7 +59,7 @@ ENA_MACHINES = (
 ALL_MACHINES = MACHINES + ENA_MACHINES
 
 __all__ = [
-    "ALL_MACHINES", "ENA_MACHINES", "FORWARD", "HOST_FWD", "HOST_RX", "HOST_TX", "LEGACY_RX",
-    "LEGACY_TX", "MACHINES", "PENDINTR", "REGIF", "RX",
+    "ALL_MACHINES", "ENA_MACHINES", "FORWARD", "HOST_FWD", "HOST_RX", "HOST_TX", "LEGACY_HOST_RX",
+    "LEGACY_HOST_TX", "LEGACY_RX", "LEGACY_TX", "MACHINES", "PENDINTR", "REGIF", "RX",
     "SWITCH_RX_CLASSIC", "SWITCH_RX_RFC", "SWITCH_TX_CLASSIC", "SWITCH_TX_RFC", "TX", "WAKE",
 ]

@@ -82,6 +82,39 @@ def u32(x: np.ndarray) -> np.ndarray:
     return np.asarray(x, dtype=np.int64) & U32_MAX
 
 
+def ring_reinit_2013(kr: Krings, hdr: np.ndarray, hwavail: np.ndarray, r: np.ndarray,
+                     force: np.ndarray) -> np.ndarray:
+    """The 2013 netmap_ring_reinit on rings ``r`` of ``kr`` (2013 headers ``hdr``, kring
+    ``nr_hwavail``): repair every slot (a ``buf_idx`` that is not a real buffer -> 0 and
+    ``len = 0``, a ``len`` past the buffer -> 0); where ``force`` (``cur > N-1``) or a slot
+    was bad, ``cur = hwcur, avail = hwavail``.  Returns the rings' "reset" flag."""
+    r = np.asarray(r, dtype=np.int64)
+    buf = kr.slot_buf_idx[r].astype(np.int64)
+    length = kr.slot_len[r].astype(np.int64)
+    no_buf = ~kr.mem.valid_buf(buf)
+    long = ~no_buf & (length > kr.mem.buf_size)
+    kr.slot_buf_idx[r] = np.where(no_buf, 0, buf)
+    kr.slot_len[r] = np.where(no_buf | long, 0, length)
+    errors = np.asarray(force, dtype=bool) | (no_buf | long).any(axis=1)
+    e = r[errors]
+    hdr["cur"][e] = kr.hwcur[e]
+    hdr["avail"][e] = hwavail[e]
+    return errors
+
+
+def release_point_2013(cur: np.ndarray, avail: np.ndarray, reserved: np.ndarray,
+                       n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(reserved after the check, k): the 2013 rxsyncs' ``resvd + avail >= N`` test and
+    ``k = cur >= resvd ? cur - resvd : cur + N - resvd``, all in u32
+    (:func:`model.netmap_legacy.rx_release_point`)."""
+    res = np.asarray(reserved, dtype=np.int64)
+    avail = np.asarray(avail, dtype=np.int64)
+    cur = np.asarray(cur, dtype=np.int64)
+    resvd = np.where((res > 0) & (u32(res + avail) >= n), 0, res)
+    k = np.where(resvd > 0, np.where(cur >= resvd, cur - resvd, u32(cur + n - resvd)), cur)
+    return resvd, k
+
+
 class LegacyPort:
     """The 2013 API over every hardware ring of ``adapter``."""
 
@@ -136,22 +169,9 @@ class LegacyPort:
         return np.bincount(seg[bad], minlength=r.size) > 0
 
     def reinit(self, kind: str, r: np.ndarray, force: np.ndarray) -> np.ndarray:
-        """The 2013 netmap_ring_reinit on rings ``r``: repair every slot; where ``force``
-        (``cur > N-1``) or a slot was bad, ``cur = hwcur, avail = hwavail``.  Returns the
-        rings' "reset" flag."""
-        kr, hdr = self.ad.krings(kind), self.header[kind]
-        r = np.asarray(r, dtype=np.int64)
-        buf = kr.slot_buf_idx[r].astype(np.int64)
-        length = kr.slot_len[r].astype(np.int64)
-        no_buf = ~kr.mem.valid_buf(buf)
-        long = ~no_buf & (length > kr.mem.buf_size)
-        kr.slot_buf_idx[r] = np.where(no_buf, 0, buf)
-        kr.slot_len[r] = np.where(no_buf | long, 0, length)
-        errors = np.asarray(force, dtype=bool) | (no_buf | long).any(axis=1)
-        e = r[errors]
-        hdr["cur"][e] = kr.hwcur[e]
-        hdr["avail"][e] = self.hwavail[kind][e]
-        return errors
+        """The 2013 netmap_ring_reinit on rings ``r`` (:func:`ring_reinit_2013`)."""
+        return ring_reinit_2013(self.ad.krings(kind), self.header[kind], self.hwavail[kind],
+                                r, force)
 
     # ------------------------------------------------------------------ syncs
 
@@ -191,13 +211,7 @@ class LegacyPort:
     def release_point(self, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(reserved after the 2013 check, k) for RX rings ``r`` (u32 arithmetic)."""
         hdr = self.header["rx"]
-        res = hdr["reserved"][r].astype(np.int64)
-        avail = hdr["avail"][r].astype(np.int64)
-        cur = hdr["cur"][r].astype(np.int64)
-        resvd = np.where((res > 0) & (u32(res + avail) >= self.n), 0, res)
-        k = np.where(resvd > 0, np.where(cur >= resvd, cur - resvd, u32(cur + self.n - resvd)),
-                     cur)
-        return resvd, k
+        return release_point_2013(hdr["cur"][r], hdr["avail"][r], hdr["reserved"][r], self.n)
 
     def rxsync(self, rings: object = None) -> LegacySyncResult:
         """NIOCRXSYNC of 2013 on a batch of RX rings (None = all)."""

@@ -32,7 +32,7 @@ from model.netmap_ring import (
 )
 from proofs import poll_obligations
 from proofs.obligations import Obligation
-from ringspec.docgen import common, glossary, md, pictures
+from ringspec.docgen import common, glossary, legacy_host_finding, md, pictures
 from ringspec.docgen.evidence import (
     Evidence,
     Row,
@@ -443,7 +443,8 @@ FINDINGS = (
         hardened="The modern prologues validate head and cur against the kernel's window; "
         "with the hardened policy every modern sync keeps every invariant for any user "
         "input.",
-        match=lambda ob: ob.machine.startswith("legacy") and ob.kind in ("step", "total"),
+        match=lambda ob: (ob.machine in ("legacy_tx", "legacy_rx")
+                          and ob.kind in ("step", "total")),
         replay=("legacy_tx/step/txsync/LEG-TX-ONE-SLOT-EMPTY",
                 "legacy_rx/step/rxsync/LEG-RX-ONE-SLOT-EMPTY"),
     ),
@@ -862,7 +863,9 @@ def render(ev: Evidence) -> str:
                    "can lose its interrupt and wait in the ring until the next one.",
                    f"- {md.link(HOST_FWD_TITLE, '', HOST_FWD_TITLE)}: with several host "
                    "ring pairs, NS_FORWARD packets released on a host RX ring other than "
-                   "the first go back up the stack instead of to the NIC."]),
+                   "the first go back up the stack instead of to the NIC.",
+                   f"- {md.link(legacy_host_finding.TITLE, '', legacy_host_finding.TITLE)}"
+                   f": {legacy_host_finding.SUMMARY}"]),
     ]
     covered: set[str] = set()
     for f in FINDINGS:
@@ -881,6 +884,10 @@ def render(ev: Evidence) -> str:
     host_fwd_rows = [r for r in ev.findings if r.obligation.machine == HOST_FWD.name]
     covered.update(r.id for r in host_fwd_rows)
     body += _host_fwd_findings(host_fwd_rows)
+    legacy_host_rows = [r for r in ev.findings if legacy_host_finding.matches(r.obligation)]
+    covered.update(r.id for r in legacy_host_rows)
+    body += legacy_host_finding.section(
+        legacy_host_rows, _refuted("2013 host ring", legacy_host_rows))
     netmap = {m.name for m in model.MACHINES}  # the ENA ones have their own page
     rest = [r for r in ev.findings if r.id not in covered and r.obligation.machine in netmap]
     if rest:

@@ -20,6 +20,7 @@ from model.core import Machine
 from model.netmap_forward import Forward
 from model.netmap_host import HostRx, HostTx
 from model.netmap_host_fwd import HostFwd
+from model.netmap_legacy_host import LegacyHostRx, LegacyHostTx
 from model.netmap_pendintr import RxIntr
 from model.netmap_regif import KringUse
 from model.netmap_ring import RX, TX, NetmapRing
@@ -160,6 +161,28 @@ def _host_tx_states(machine: Machine, n: int) -> Iterator[HostTx]:
                 yield s
 
 
+def _legacy_host_tx_states(machine: Machine, n: int) -> Iterator[LegacyHostTx]:
+    """Every hwcur and number of published slots, reserved 0 or 1."""
+    for hwcur, pending, reserved in itertools.product(range(n), range(n), (0, 1)):
+        s = LegacyHostTx(n, (hwcur + pending) % n, n - 1 - pending, reserved, hwcur, n - 1,
+                         0, 0)
+        if machine.holds(s):
+            yield s
+
+
+def _legacy_host_rx_states(machine: Machine, n: int) -> Iterator[LegacyHostRx]:
+    """Every hwcur and packets held by the kernel, every cur behind them with every
+    avail and reserved the user may have, and a few released packets."""
+    for hwcur, hwavail in itertools.product(range(n), range(n)):
+        for behind in range(hwavail + 1):
+            for avail, reserved, released in itertools.product(
+                    range(hwavail - behind + 1), range(behind + 1), (0, 2)):
+                s = LegacyHostRx(n, (hwcur + behind) % n, avail, reserved, hwcur, hwavail,
+                                 hwavail + released, 0, released)
+                if machine.holds(s):
+                    yield s
+
+
 def _forward_states(machine: Machine, n: int) -> Iterator[Forward]:
     """Host RX: every split of the ring into released / held / empty, from hwcur 0 and
     N - 1; TX: every split into pending / free from thwcur 0 and N - 1, cur at head or
@@ -203,6 +226,10 @@ def consistent_states(machine: Machine, n: int) -> list:
         return list(_host_tx_states(machine, n))
     if machine.state_type is Forward:
         return list(_forward_states(machine, n))
+    if machine.state_type is LegacyHostTx:
+        return list(_legacy_host_tx_states(machine, n))
+    if machine.state_type is LegacyHostRx:
+        return list(_legacy_host_rx_states(machine, n))
     if machine.state_type is KringUse:
         return list(_regif_states(machine, n))
     if machine.state_type is WakeState:

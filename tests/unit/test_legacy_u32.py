@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from model import LEGACY_RX, LEGACY_TX
+from model import ALL_MACHINES, LEGACY_RX, LEGACY_TX
 from model.core import U32_MAX
 from model.netmap_legacy import LegacyRing, rx_release_loop_ends, rx_release_point
 from proofs.solve import discharge
@@ -78,25 +78,29 @@ def test_rxsync_release_loop_can_run_forever() -> None:
 
 LEGACY_REFUTED = [o for o in all_obligations()
                   if o.machine.startswith("legacy") and o.expect == "refuted"]
+BY_NAME = {m.name: m for m in ALL_MACHINES}
 
 
 @pytest.mark.parametrize("ob", LEGACY_REFUTED, ids=lambda o: o.id)
 def test_legacy_counterexamples_are_what_the_c_stores(ob) -> None:
     result = discharge(ob)
     assert result.result == "refuted"
-    machine = LEGACY_TX if ob.machine == "legacy_tx" else LEGACY_RX
+    machine = BY_NAME[ob.machine]
+    state = machine.state_type
     cex = result.counterexample
     for group in ("pre", "post", "init"):
         for f in C_FIELDS:
             if f in cex.get(group, {}):
                 assert 0 <= cex[group][f] <= U32_MAX, (group, f, cex[group][f])
     if ob.kind == "step":
-        pre = LegacyRing(**cex["pre"])
+        pre = state(**cex["pre"])
         step = machine.transitions[ob.transition](pre, **cex["args"])
-        assert step.guard and LegacyRing(**cex["post"]) == step.post
+        assert step.guard and state(**cex["post"]) == step.post
     elif ob.kind == "total":
-        assert not machine.transitions[ob.transition](LegacyRing(**cex["pre"])).guard
+        assert not machine.transitions[ob.transition](state(**cex["pre"])).guard
 
 
 def test_every_legacy_kind_of_finding_is_replayed() -> None:
     assert {o.kind for o in LEGACY_REFUTED} == {"step", "total", "mutant"}
+    assert {o.machine for o in LEGACY_REFUTED if o.kind != "mutant"} == {
+        "legacy_tx", "legacy_rx", "legacy_host_tx", "legacy_host_rx"}
