@@ -16,6 +16,8 @@ from model import (
     HOST_FWD,
     HOST_RX,
     HOST_TX,
+    LEGACY_HOST_RX,
+    LEGACY_HOST_TX,
     LEGACY_RX,
     LEGACY_TX,
     PENDINTR,
@@ -31,6 +33,7 @@ from model import (
 from model.netmap_forward import forward_init
 from model.netmap_host import host_rx_init, host_tx_init
 from model.netmap_host_fwd import host_fwd_init
+from model.netmap_legacy_host import legacy_host_rx_init, legacy_host_tx_init
 from model.netmap_pendintr import pendintr_init
 from model.netmap_regif import init as regif_init
 from model.netmap_ring import (
@@ -149,6 +152,36 @@ AREAS: dict[str, Area] = {
             Action("rxsync gives the 2 released slots back", "rxsync", short="rxsync"),
         )),
         "Example: an 8-slot legacy RX ring",
+    ),
+    LEGACY_HOST_TX.name: Area(
+        None,
+        Scenario("area-legacy-host-tx", LEGACY_HOST_TX, legacy_host_tx_init(8), (
+            Action("the application fills 3 slots for the stack (cur = 3)", "host_tx_fill",
+                   {"k": 3}, short="host_tx_fill(3)"),
+            Action("NIOCTXSYNC: [hwcur, cur) goes up the stack, hwcur = cur, avail = N-1",
+                   "txsync_to_host_as_shipped", short="txsync_to_host"),
+            Action("it fills 6 more, round the end of the ring", "host_tx_fill", {"k": 6},
+                   short="host_tx_fill(6)"),
+            Action("NIOCTXSYNC sends them up", "txsync_to_host_as_shipped",
+                   short="txsync_to_host"),
+        )),
+        "Example: an 8-slot legacy host TX ring (reserved = 0)",
+    ),
+    LEGACY_HOST_RX.name: Area(
+        None,
+        Scenario("area-legacy-host-rx", LEGACY_HOST_RX, legacy_host_rx_init(8), (
+            Action("the stack sends a packet: copied into slot 0", "transmit_2013",
+                   {"fits": 1}),
+            Action("a second one, into slot 1", "transmit_2013", {"fits": 1}),
+            Action("one longer than a buffer: dropped", "transmit_2013", {"fits": 0}),
+            Action("NIOCRXSYNC: avail = 2", "rxsync_from_host_as_shipped",
+                   short="rxsync_from_host"),
+            Action("the application reads both and keeps 1 (reserved = 1)", "host_rx_read",
+                   {"k": 2, "keep": 1}, short="host_rx_read(2, keep=1)"),
+            Action("NIOCRXSYNC takes back the released slot", "rxsync_from_host_as_shipped",
+                   short="rxsync_from_host"),
+        )),
+        "Example: an 8-slot legacy host RX ring",
     ),
     REGIF.name: Area(
         None,

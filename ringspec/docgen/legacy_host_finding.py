@@ -38,6 +38,13 @@ RX_EXAMPLE = Scenario("finding-legacy-host-rx", LEGACY_HOST_RX, legacy_host_rx_i
 ))
 
 
+#: every C line the story cites
+CODE = ("netmap_grab_packets (2013)", "netmap_grab_packets (2013, k += n)",
+        "netmap_txsync_to_host (2013)", "netmap_rxsync_from_host (2013)",
+        "netmap_rxsync_from_host (2013, nr_hwavail -= n)", "netmap_transmit (2013, ring full)",
+        "netmap_sw_to_nic (2013, slot[nr_hwcur])")
+
+
 def matches(ob: Obligation) -> bool:
     return ob.machine in (LEGACY_HOST_TX.name, LEGACY_HOST_RX.name) and ob.kind != "mutant"
 
@@ -54,7 +61,7 @@ def section(rows: list[Row], refuted: str) -> list[str]:
         "**Who can trigger it:** on netmap before 2014, a process with the host rings "
         "bound (`NETMAP_SW_RING`) that writes `reserved` -- a field netmap.h told users "
         "to increment for slots they hold -- or, on the host RX ring, crafts `reserved` "
-        "and `avail` together. **What goes wrong, TX:** "
+        "and `avail` together. **What goes wrong:** on the host TX ring, "
         f"{sources.link('netmap_grab_packets (2013)', 'netmap_grab_packets')} means to "
         "walk from hwcur to `cur - reserved`, but computes "
         f"{sources.link('netmap_grab_packets (2013, k += n)', 'k += n')}: the end is "
@@ -69,7 +76,7 @@ def section(rows: list[Row], refuted: str) -> list[str]:
         f"{hang.cur}, reserved = {hang.reserved} on 8 slots: the end is "
         f"{grab_end(hang.cur, hang.reserved, 8)}, "
         f"{'a slot' if grab_ends(hang) else 'not a slot, and the walk never ends'}). "
-        "**What goes wrong, RX:** "
+        "On the host RX ring, "
         f"{sources.link('netmap_rxsync_from_host (2013)', 'netmap_rxsync_from_host')} "
         "checks only `cur >= N` and `reserved + avail >= N` in u32, then "
         f"{sources.link('netmap_rxsync_from_host (2013, nr_hwavail -= n)', 'subtracts')} "
@@ -83,6 +90,7 @@ def section(rows: list[Row], refuted: str) -> list[str]:
         " indexes `slot[nr_hwcur]` past the ring -- a kernel write out of bounds, from "
         "our reading of the C (the model stops at `nr_hwcur` leaving the ring). Today's "
         "netmap walks to `rhead`, which its prologue has validated; this is historical.",
+        "**The C:** " + ", ".join(sources.link(name) for name in CODE) + ".",
         "### Example: host TX, reserved = 2",
         scenario_table(TX_EXAMPLE, tx),
         f"The walk covered slots {sent.hwcur} to {grab_end(sent.cur, sent.reserved, 8) - 1}"
