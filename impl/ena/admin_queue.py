@@ -7,8 +7,10 @@ Upstream, all in ``ena-com/ena_com.c``:
   https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L2112
 * ``ena_com_submit_admin_cmd`` / ``__ena_com_submit_admin_cmd`` / ``get_comp_ctxt``
   https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L225
-* ``ena_com_handle_admin_completion`` and ``ena_com_comp_status_to_errno``
+* ``ena_com_handle_single_admin_completion`` / ``ena_com_handle_admin_completion``
   https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L497
+* ``ena_com_comp_status_to_errno``
+  https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L564
 * ``ena_com_wait_and_process_admin_cq_polling`` / ``_interrupts``
   https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L598
   https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena-com/ena_com.c#L821
