@@ -120,6 +120,7 @@ SYMBOLS: dict[str, Symbol] = {
     "netmap_grab_packets (2013)": Symbol(_C, 746, NETMAP_2013_COMMIT),
     "netmap_grab_packets (2013, k += n)": Symbol(_C, 762, NETMAP_2013_COMMIT),
     "netmap_sw_to_nic (2013, slot[nr_hwcur])": Symbol(_C, 825, NETMAP_2013_COMMIT),
+    "netmap_poll (2013, NR_FORWARD)": Symbol(_C, 1780, NETMAP_2013_COMMIT),
     "netmap_transmit (2013)": Symbol(_C, 2019, NETMAP_2013_COMMIT),
     "netmap_transmit (2013, ring full)": Symbol(_C, 2054, NETMAP_2013_COMMIT),
     "netmap_ring_reinit (2013)": Symbol(_C, 1127, NETMAP_2013_COMMIT),

@@ -38,13 +38,49 @@ import numpy as np
 from impl.netmap import dma
 from impl.netmap.adapter import NetmapAdapter
 from impl.netmap.host import FrameQueue, _batch
+from impl.netmap.kring import Krings
 from impl.netmap.layout import NS_FORWARD
-from impl.netmap.legacy import LEGACY_RING_DTYPE, release_point_2013, ring_reinit_2013, u32
+from impl.netmap.legacy import (
+    LEGACY_RING_DTYPE,
+    LegacyPort,
+    release_point_2013,
+    ring_reinit_2013,
+    u32,
+)
+from impl.netmap.mem import NetmapMemory
 from impl.netmap.prologue import AS_SHIPPED, check_policy
 from impl.netmap.ranges import flat_ranges, ring_dist
-from model.netmap_legacy_host import LegacyHostRx, LegacyHostTx
+from model.netmap_legacy_host import LegacyHostRx, LegacyHostTx, grab_end
 
 ETH_HLEN = 14
+
+
+def len_ok(lengths: np.ndarray, buf_size: int) -> np.ndarray:
+    """netmap_grab_packets' test: ``14 <= len <= buf_size``."""
+    return (lengths >= ETH_HLEN) & (lengths <= buf_size)
+
+
+def nmb(mem: NetmapMemory, buf_idx: np.ndarray) -> np.ndarray:
+    """NMB: the buffer a slot points at; an index past the pool means buffer 0."""
+    buf = buf_idx.astype(np.int64)
+    return np.where(buf < mem.nbufs, buf, 0)
+
+
+def grab_walk(kr: Krings, q: int, start: int, count: int, force: bool,
+              stack: FrameQueue) -> tuple[int, int]:
+    """The walk of the 2013 netmap_grab_packets over ``count`` slots of ring ``q`` from
+    ``start``: each slot marked NS_FORWARD (every slot with ``force``) whose ``len`` is
+    ``14 .. buf_size`` is copied up the stack, in ring order, and loses NS_FORWARD; a
+    marked slot with another length is logged and skipped.  Returns (sent, skipped)."""
+    _, _, idx = flat_ranges(np.array([start]), np.array([count]), kr.num_slots)
+    wanted = np.ones(idx.size, bool) if force else (kr.slot_flags[q, idx] & NS_FORWARD) != 0
+    lengths = kr.slot_len[q, idx].astype(np.int64)
+    ok = len_ok(lengths, kr.mem.buf_size)
+    up = wanted & ok
+    kr.slot_flags[q, idx[up]] &= ~np.uint16(NS_FORWARD)
+    buf = nmb(kr.mem, kr.slot_buf_idx[q, idx[up]])
+    stack.push(lengths[up], dma.gather(kr.mem.bufs, buf, lengths[up]))
+    return int(up.sum()), int((wanted & ~ok).sum())
 
 
 class HostTxResult(NamedTuple):
@@ -113,7 +149,7 @@ class LegacyHostPort:
             raise ValueError(f"host tx: {k} packets of {width} bytes do not fit from "
                              f"cur={cur} with avail={avail}")
         idx = (cur + np.arange(k)) % n
-        buf = self.host._nmb(kr.slot_buf_idx[0, idx])
+        buf = nmb(self.mem, kr.slot_buf_idx[0, idx])
         copy = np.minimum(lengths, width)
         dma.scatter(self.mem.bufs, buf, copy, frames[np.arange(width) < copy[:, None]])
         kr.slot_len[0, idx] = lengths
@@ -143,23 +179,17 @@ class LegacyHostPort:
             return HostTxResult(False, 0, 0, True, bool(self._len_ok(lengths).any()))
         hwcur = int(kr.hwcur[0])
         published, grabbed = int(ring_dist(hwcur, cur, n)), int(ring_dist(hwcur, end, n))
-        _, _, idx = flat_ranges(np.array([hwcur]), np.array([grabbed]), n)
-        lengths = kr.slot_len[0, idx].astype(np.int64)
-        ok = self._len_ok(lengths)
-        kr.slot_flags[0, idx[ok]] &= ~np.uint16(NS_FORWARD)
-        buf = self.host._nmb(kr.slot_buf_idx[0, idx[ok]])
-        self.stack.push(lengths[ok], dma.gather(self.mem.bufs, buf, lengths[ok]))
+        sent, bad = grab_walk(kr, 0, hwcur, grabbed, True, self.stack)
         self.stray += max(0, grabbed - published)
         self.lost += max(0, published - grabbed)
         kr.hwcur[0] = cur
         self.hwavail["tx"][0] = hdr["avail"][0] = n - 1
         kr.hwtail[0] = kr.rtail[0] = (cur - 1) % n
         kr.rhead[0] = kr.rcur[0] = cur
-        return HostTxResult(False, int(ok.sum()), int((~ok).sum()), False, False)
+        return HostTxResult(False, sent, bad, False, False)
 
     def _len_ok(self, lengths: np.ndarray) -> np.ndarray:
-        """netmap_grab_packets' test: ``14 <= len <= buf_size``."""
-        return (lengths >= ETH_HLEN) & (lengths <= self.mem.buf_size)
+        return len_ok(lengths, self.mem.buf_size)
 
     # ------------------------------------------------------------------ host RX
 
@@ -183,7 +213,7 @@ class LegacyHostPort:
         if m and pos.max() >= n:
             raise RuntimeError(f"2013 netmap_transmit would write slot {int(pos.max())} "
                                f"past the {n}-slot ring: {self!r}")
-        buf = self.host._nmb(kr.slot_buf_idx[0, pos])
+        buf = nmb(self.mem, kr.slot_buf_idx[0, pos])
         rows = frames[queued]
         dma.scatter(self.mem.bufs, buf, lengths[queued],
                     rows[np.arange(width) < lengths[queued, None]])
@@ -205,7 +235,7 @@ class LegacyHostPort:
                              f"avail={avail}, reserved={res}")
         idx = (cur + np.arange(k)) % n
         lengths = kr.slot_len[0, idx].astype(np.int64)
-        data = dma.gather(self.mem.bufs, self.host._nmb(kr.slot_buf_idx[0, idx]), lengths)
+        data = dma.gather(self.mem.bufs, nmb(self.mem, kr.slot_buf_idx[0, idx]), lengths)
         hdr["cur"][0], hdr["avail"][0], hdr["reserved"][0] = (cur + k) % n, u32(avail - k), keep
         out = FrameQueue()
         out.push(lengths, data)
@@ -254,3 +284,55 @@ class LegacyHostPort:
                             reserved=int(hdr["reserved"][0]), hwcur=int(self.host.rx.hwcur[0]),
                             hwavail=int(self.hwavail["rx"][0]), accepted=self.accepted,
                             dropped=self.dropped, released=self.released)
+
+
+# ---------------------------------------------------------------------- hardware RX
+
+
+class ForwardUpResult(NamedTuple):
+    sent: int
+    """Slots copied up the stack."""
+    unreleased: int
+    """Slots the walk read that the user had not released (from cur - reserved on)."""
+    nic_owned: int
+    """Slots the walk read past nr_hwcur + nr_hwavail: the NIC's (empty or being
+    written)."""
+    hung: bool
+    """As shipped: the walk's end is not a slot; the C never meets it.  Nothing read."""
+    flood: bool
+    """With ``hung``: some slot the walk would copy exists (m_devget until no mbufs)."""
+
+
+def poll_forward_up(port: LegacyPort, q: int, force: bool, stack: FrameQueue,
+                    policy: str = AS_SHIPPED) -> ForwardUpResult:
+    """The 2013 netmap_poll on hardware RX ring ``q`` with NR_FORWARD (``force``: the
+    global dev.netmap.fwd): before the ring's rxsync, netmap_grab_packets walks from
+    nr_hwcur.  As shipped the walk ends at ``cur + reserved`` (u32, plus N when cur <
+    reserved) and nothing checks that cur is a slot -- the rxsync that would reinit a bad
+    cur runs after it.  Hardened it ends at the release point ``cur - reserved``
+    (:func:`impl.netmap.legacy.release_point_2013`) and walks nothing unless cur is a
+    slot and the release point lies within the kernel's received slots.  Slots stay
+    where they are (the stack gets copies); the rxsync that follows is
+    :meth:`LegacyPort.rxsync`.  Upstream:
+    https://github.com/luigirizzo/netmap/blob/95b478cfb7cbc07519092615c7c9481e7a5d14a6/sys/dev/netmap/netmap.c#L1780
+    """
+    check_policy(policy)
+    kr, hdr, n = port.ad.rx, port.header["rx"], port.n
+    cur, avail, res = (int(hdr[f][q]) for f in ("cur", "avail", "reserved"))
+    hwcur, hwavail = int(kr.hwcur[q]), int(port.hwavail["rx"][q])
+    k = int(release_point_2013([cur], [avail], [res], n)[1][0])
+    released = int(ring_dist(hwcur, k, n)) if k < n else n
+    if policy == AS_SHIPPED:
+        end = int(grab_end(cur, res, n))
+    else:
+        sane = cur < n and k < n and released <= hwavail
+        end = k if sane else hwcur
+    if end >= n:
+        wanted = np.ones(n, bool) if force else (kr.slot_flags[q] & NS_FORWARD) != 0
+        ok = len_ok(kr.slot_len[q].astype(np.int64), kr.mem.buf_size)
+        return ForwardUpResult(0, 0, 0, True, bool((wanted & ok).any()))
+    walked = int(ring_dist(hwcur, end, n))
+    sent, _ = grab_walk(kr, q, hwcur, walked, force, stack)
+    nic_owned = max(0, walked - hwavail)
+    unreleased = max(0, min(walked, hwavail) - min(released, hwavail))
+    return ForwardUpResult(sent, unreleased, nic_owned, False, False)

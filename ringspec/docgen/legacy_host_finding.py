@@ -42,7 +42,7 @@ RX_EXAMPLE = Scenario("finding-legacy-host-rx", LEGACY_HOST_RX, legacy_host_rx_i
 CODE = ("netmap_grab_packets (2013)", "netmap_grab_packets (2013, k += n)",
         "netmap_txsync_to_host (2013)", "netmap_rxsync_from_host (2013)",
         "netmap_rxsync_from_host (2013, nr_hwavail -= n)", "netmap_transmit (2013, ring full)",
-        "netmap_sw_to_nic (2013, slot[nr_hwcur])")
+        "netmap_sw_to_nic (2013, slot[nr_hwcur])", "netmap_poll (2013, NR_FORWARD)")
 
 
 def matches(ob: Obligation) -> bool:
@@ -101,6 +101,17 @@ def section(rows: list[Row], refuted: str) -> list[str]:
         f"{wild.hwavail}`. `impl.netmap.legacy_host` replays both on real rings "
         "(`tests/unit/test_legacy_host.py`), and its stateful test runs it in lockstep "
         "with the model.",
+        "**The same walk on hardware RX rings.** With `NR_FORWARD` on an RX ring (or "
+        f"`dev.netmap.fwd = 1`), {sources.link('netmap_poll (2013, NR_FORWARD)', 'poll')} "
+        "runs netmap_grab_packets on it *before* the ring's rxsync, so before anything "
+        "checks cur. There `reserved` is the normal way to hold buffers: a user that has "
+        f"read 2 of 4 packets and holds 1 (cur = 2, reserved = 1) gets slots 0 to "
+        f"{grab_end(2, 1, 8) - 1} sent up instead of slot 0 alone; the rxsync then "
+        "releases only slot 0, so with `dev.netmap.fwd = 1` the next poll sends slots 1 "
+        "and 2 up again. A larger reserved reaches slots the NIC owns, and a cur past "
+        "the ring -- which the rxsync would have reset -- makes the walk endless. "
+        "`impl.netmap.legacy_host.poll_forward_up` replays these on real rings "
+        "(tested, not proved: the hardware legacy model has no poll step).",
         "**The fix (the model's `_hardened` transitions):** on TX ignore `reserved` "
         "(walk to cur -- the comment's `cur - reserved` would still lose the held slots, "
         "the mutant `grab-to-cur-minus-reserved`); on RX accept the release point only "

@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 from impl.netmap.adapter import NetmapAdapter
-from impl.netmap.legacy_host import LegacyHostPort
+from impl.netmap.host import FrameQueue
+from impl.netmap.legacy import LegacyPort
+from impl.netmap.legacy_host import LegacyHostPort, poll_forward_up
 from impl.netmap.prologue import AS_SHIPPED, HARDENED
 
 TWO32 = 2**32
@@ -106,3 +108,52 @@ def test_transmit_2013_drops_with_ebusy_and_keeps_one_slot() -> None:
     # buffers hold 2048 bytes: the second is too long; N - 1 = 3 fit, the fifth finds it full
     assert got.tolist() == [0, errno.EBUSY, 0, 0, errno.EBUSY]
     assert (p.accepted, p.dropped, int(p.hwavail["rx"][0])) == (3, 2, 3)
+
+
+def rx_port(policy: str = AS_SHIPPED) -> tuple[NetmapAdapter, LegacyPort]:
+    """An 8-slot hardware RX ring with 4 packets received and reported (avail = 4); the
+    user has read 2 and holds 1 of them (cur = 2, reserved = 1: release point 1)."""
+    ad = NetmapAdapter(1, 1, 8)
+    lp = LegacyPort(ad)
+    ad.device_deliver(0, 4, frames([1, 2, 3, 4]))
+    lp.rxsync(0)
+    hdr = lp.header["rx"]
+    hdr["cur"][0], hdr["avail"][0], hdr["reserved"][0] = 2, 2, 1
+    return ad, lp
+
+
+def test_poll_forward_reads_slots_the_user_has_not_released_and_sends_them_twice() -> None:
+    lp = rx_port()[1]
+    stack = FrameQueue()
+    # dev.netmap.fwd = 1: the walk ends at cur + reserved = 3, not the release point 1
+    got = poll_forward_up(lp, 0, True, stack)
+    assert (got.sent, got.unreleased, got.nic_owned) == (3, 2, 0)
+    assert [f[0] for f in stack.frames()] == [1, 2, 3]
+    lp.rxsync(0)  # releases [0, 1): hwcur = 1
+    again = poll_forward_up(lp, 0, True, stack)
+    assert [f[0] for f in stack.frames()[3:]] == [2, 3]  # slots 1 and 2 go up again
+    assert again.unreleased == 2
+    hard, hard_stack = rx_port(HARDENED)[1], FrameQueue()
+    assert poll_forward_up(hard, 0, True, hard_stack, HARDENED).sent == 1
+    assert [f[0] for f in hard_stack.frames()] == [1]
+
+
+def test_poll_forward_reads_slots_the_nic_owns() -> None:
+    _, lp = rx_port()
+    hdr = lp.header["rx"]
+    hdr["cur"][0], hdr["avail"][0], hdr["reserved"][0] = 3, 1, 3  # holds all 3 it read
+    got = poll_forward_up(lp, 0, True, FrameQueue())  # end = 6: slots 4, 5 are the NIC's
+    assert (got.sent, got.unreleased, got.nic_owned, got.hung) == (4, 4, 2, False)
+
+
+def test_poll_forward_with_a_bad_cur_never_returns() -> None:
+    # the walk runs before the rxsync that would reinit cur = 9 on an 8-slot ring
+    _, lp = rx_port()
+    hdr = lp.header["rx"]
+    hdr["cur"][0], hdr["reserved"][0] = 9, 0
+    before = lp.abstract("rx", 0)
+    got = poll_forward_up(lp, 0, True, FrameQueue())
+    assert got.hung and got.flood and lp.abstract("rx", 0) == before
+    hard = rx_port(HARDENED)[1]
+    hard.header["rx"]["cur"][0] = 9
+    assert poll_forward_up(hard, 0, True, FrameQueue(), HARDENED) == (0, 0, 0, False, False)
