@@ -5,6 +5,7 @@ flat_offsets' equal-length path against the concatenated ranges."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -27,6 +28,58 @@ def test_select_is_numpys(data: st.DataObject, n: int, k: int, dtype: type) -> N
     default = data.draw(SMALL)
     got, want = vec.select(conds, choices, default), np.select(conds, choices, default)
     assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+DTYPES = [np.int64, np.uint16, np.int32, np.uint8, np.bool_]
+
+
+def _int_or_array(data: st.DataObject, n: int) -> np.ndarray | int:
+    """A plain int, or an array of ``n`` small values in one of DTYPES."""
+    if data.draw(st.booleans()):
+        return data.draw(SMALL)
+    dtype = data.draw(st.sampled_from(DTYPES))
+    return np.array(data.draw(st.lists(SMALL, min_size=n, max_size=n)), np.int64).astype(dtype)
+
+
+@given(st.data(), st.integers(1, 12), st.integers(1, 4))
+def test_select_mixed_choices_and_array_default(data: st.DataObject, n: int, k: int) -> None:
+    """The shapes the datapath passes (rxq's ``[s.run - t_first, 0]`` with an array
+    default, rxflags' ``[v4, v6, M_HASHTYPE_NONE]``): each choice and the default an int
+    or an array of its own dtype.  Per element the choice of the first true condition,
+    else the default; the dtype np.select's rule, NEP 50 promotion over the choices and
+    the default with plain ints weak (np.select itself cannot be the oracle here: it
+    raises when a plain-int choice meets a narrower array dtype)."""
+    conds = [np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), bool)
+             for _ in range(k)]
+    choices = [_int_or_array(data, n) for _ in range(k)]
+    default = _int_or_array(data, n)
+    got = vec.select(conds, choices, default)
+
+    def at(v: np.ndarray | int, i: int) -> int:
+        return int(v) if type(v) is int else int(v[i])
+
+    want = [next((at(ch, i) for c, ch in zip(conds, choices, strict=True) if c[i]),
+                 at(default, i)) for i in range(n)]
+    assert got.dtype == np.result_type(*choices, default)
+    assert got.astype(np.int64).tolist() == want
+
+
+def test_select_default_is_zero() -> None:
+    """Without a default, an element no condition picks is 0, as np.select's default."""
+    conds = [np.array([True, False, False]), np.array([False, True, False])]
+    assert vec.select(conds, [7, 9]).tolist() == [7, 9, 0]
+    assert vec.select(conds, [np.array([7, 7, 7], np.uint16), 9]).tolist() == [7, 9, 0]
+
+
+def test_select_rejects_more_conditions_than_choices() -> None:
+    """Lists of different lengths are an error (np.select's ValueError), not a silent
+    truncation that drops the last conditions: with plain ints and with arrays."""
+    conds = [np.array([False, True]), np.array([True, False])]
+    for choices in ([5], [np.array([5, 5], np.int32)]):
+        with pytest.raises(ValueError):
+            np.select(conds, choices, 0)
+        with pytest.raises(ValueError):
+            vec.select(conds, choices, 0)
 
 
 @given(st.lists(SMALL, max_size=20), st.lists(SMALL, min_size=1, max_size=4))
