@@ -1,6 +1,7 @@
 """Processes on ``/dev/netmap`` with real rings (:class:`impl.netmap.port.NetmapPorts`):
 handles open, register with every binding (NR_NO_TX_POLL or not), poll, sync, sleep and
-close in any order while the NIC receives and completes and the host stack transmits;
+close in any order while the NIC receives and completes and the host stack transmits,
+and rings jump to z3-found boundary states (ringspec.seeds);
 users read, release and publish, and now and then zero a slot's ``buf_idx`` or write an
 out-of-range ``cur``.  Per-ring modes switch as handles come and go, so rings are deleted
 and created again under the other handles.
@@ -34,6 +35,7 @@ from model.netmap_poll_rings import nothing_left, nothing_seen
 from model.netmap_regif import krings_while_open, ring_exists
 from model.netmap_ring import RX, TX
 from model.netmap_sync import AS_SHIPPED, HARDENED
+from ringspec.seeds import BOUNDARIES, BOUNDARY_SEEDS, boundary_state
 
 N, HW = 8, 2
 HOST = HW
@@ -200,6 +202,23 @@ class PortsSystem(RuleBasedStateMachine):
         if self.r.live[t][q] and not any(d == t and q in self._rings(h, t)
                                          for h, d in self.asleep):
             self.r.nic.set_user_indices(KIND[t], q, cur=cur)
+
+    @precondition(lambda self: self.r is not None)
+    @rule(name=st.sampled_from(BOUNDARY_SEEDS), q=st.integers(0, HW - 1))
+    def ring_at_a_boundary(self, name: str, q: int) -> None:
+        """A live ring jumps to a z3-found boundary state of its direction (a full TX ring
+        in flight, every RX slot held, a region wrapped past slot N-1, ...: ringspec.seeds)
+        -- a state the ring invariants allow, which the rest of the system must handle.
+        (Not on a ring a handle sleeps on: the seed would not ring its interrupt.)"""
+        kind = BOUNDARIES[name][0]
+        t = c.TX if kind == "tx" else c.RX
+        state = boundary_state(name, kind, N)
+        if state is None or not self.r.live[t][q] or any(
+                d == t and q in self._rings(h, t) for h, d in self.asleep):
+            return
+        self.r.nic.load(kind, q, state)
+        assert self.r.nic.abstract(kind, q) == state
+        event(f"boundary {name}")
 
     # ------------------------------------------------------------------ invariants
 
