@@ -69,7 +69,8 @@ from model.ena_reset_buffers import (
     Buffers,
     down_free_hardened,
     free_rings,
-    restore_device,
+    nm_rx_refill,
+    restore_device_hardened,
     run_up,
 )
 from model.ena_txq import TX_RESUME_THRESH, TXQ, EnaTxQueue, resume_check, xmit
@@ -491,12 +492,12 @@ def buf_rx_free_skips_netmap_slots(s: Buffers) -> Step:
 
 
 @BUFFERS.mutant("buf-failed-restore-keeps-the-fill", "ENA-BUF-STOPPED",
-                replaces="restore_device")
+                replaces="restore_device_hardened")
 def buf_failed_restore_keeps_the_fill(s: Buffers, ok: Term, up_ok: Term,
                                       fill: Term) -> Step:
     """ena_up fails after ena_refill_all_rx_bufs and its error path frees the queues but
     not the buffers: the restore fails with buffers still posted on a dead device."""
-    step = restore_device(s, ok, up_ok, fill)
+    step = restore_device_hardened(s, ok, up_ok, fill)
     kept = run_up(s, 1, fill).replace(up=0, running=0, task=0)
     failed = And(Eq(ok, 1), Eq(s.up_before, 1), Eq(up_ok, 0))
     return Step(step.guard, choose(failed, kept, step.post))
@@ -513,17 +514,27 @@ def buf_free_before_stop(s: Buffers) -> Step:
 
 
 @BUFFERS.mutant("buf-restore-refills-from-nowhere", "ENA-BUF-REFILLED",
-                replaces="restore_device")
+                replaces="restore_device_hardened")
 def buf_restore_refills_from_nowhere(s: Buffers, ok: Term, up_ok: Term,
                                      fill: Term) -> Step:
     """The restore's refill posts mbufs the pool never gave: the pool is not debited."""
-    step = restore_device(s, ok, up_ok, fill)
+    step = restore_device_hardened(s, ok, up_ok, fill)
     return Step(step.guard, step.post.replace(pool=s.pool))
 
 
-@BUFFERS.mutant("buf-restore-without-refill", "ENA-BUF-REFILLED", replaces="restore_device")
+@BUFFERS.mutant("buf-restore-without-refill", "ENA-BUF-REFILLED",
+                replaces="restore_device_hardened")
 def buf_restore_without_refill(s: Buffers, ok: Term, up_ok: Term, fill: Term) -> Step:
     """ena_restore_device brings the interface up without ena_refill_all_rx_bufs."""
-    step = restore_device(s, ok, up_ok, fill)
+    step = restore_device_hardened(s, ok, up_ok, fill)
     return Step(step.guard, step.post.replace(pool=s.pool, rx_mbuf=s.rx_mbuf,
                                               nm_rx=s.nm_rx, nm_rx_slots=s.nm_rx_slots))
+
+
+@BUFFERS.mutant("buf-rx-refill-takes-user-slots", "ENA-BUF-NM-USER", replaces="nm_rx_refill")
+def buf_rx_refill_takes_user_slots(s: Buffers) -> Step:
+    """ena_netmap_alloc_rx_slot posts while any slot holds a buffer, the user's and the
+    gap included (no test against ``rhead``)."""
+    step = nm_rx_refill(s)
+    return Step(And(Eq(s.up, 1), Eq(s.nm, 1), ult(0, s.nm_rx_slots),
+                    ult(add16(s.nm_rx, 1), s.rx_size)), step.post)

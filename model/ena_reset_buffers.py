@@ -17,7 +17,8 @@ the total; the slots and the device's share add up to the ring), that buffers ar
 rings only while the interface is up or while ena_down, having stopped the device, has not
 yet freed them (so after ena_destroy_device the device owns none and the driver holds
 none), and the contracts that buffers leave the rings only from a stopped device and that
-ena_up leaves the pool plus the posted buffers equal to the total.
+ena_up leaves the pool plus the posted buffers equal to the total; and that the RX slots
+the user holds keep their buffers.
 
 Upstream.  ena_reset_task runs ena_destroy_device(false) then ena_restore_device
 (https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L3784).
@@ -68,6 +69,20 @@ ena_netmap_reg: ena_down, the mode switched, ena_up; if ena_up fails the native 
 off, ena_destroy_device(false), DEV_UP_BEFORE_RESET set and ena_restore_device
 (https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena_netmap.c#L274).
 
+In netmap mode ena_up's ena_setup_rx_resources calls netmap_reset, which sets
+``nr_hwcur = rhead`` and keeps ``nr_hwtail``: the slots ``[rhead, nr_hwtail)`` stay the
+user's (received, not yet read).  The fill then runs with ``rx_ring->initialized`` false,
+so ena_netmap_alloc_rx_slot does not test ``rhead`` and posts ``ring_size - 1`` slots from
+``rhead`` on (https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena_netmap.c#L107,
+https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena.c#L873).
+So **as shipped every ena_up in netmap mode (a reset's restore, a sysctl down/up) gives
+the device the buffers of the slots the user still holds**: the user finds ``buf_idx`` 0
+in slots it has not read, and with ``ring_size - 1`` of them held the one slot left with
+a buffer is ``nr_hwtail``, where the next completion lands: ena_netmap_rx_load_desc
+overwrites it and that buffer is lost too.  ``*_as_shipped`` (ena_up in ``if_up``,
+``restore_device``, ``netmap_reg_end``) break ENA-BUF-NM-USER; ``*_hardened`` post only
+the slots the user released.
+
 Datapath: ena_mq_start puts an mbuf in the drbr only while IFF_DRV_RUNNING
 (https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena_datapath.c#L139),
 ena_xmit_mbuf maps it on a free id, ena_tx_cleanup frees it on completion, ena_refill_rx_bufs
@@ -106,6 +121,8 @@ __all__ = [
     "buffers_init",
     "free_rings",
     "on_rings",
+    "run_reg_end",
+    "run_restore",
     "run_up",
 ]
 
@@ -140,6 +157,7 @@ class Buffers:
     nm_tx_slots: Term
     nm_rx: Term
     nm_rx_slots: Term
+    nm_rx_user: Term
     running: Term
     up: Term
     freeing: Term
@@ -168,6 +186,8 @@ BUFFERS_VARS = (
     Var("nm_tx_slots", "user", "u16", "TX kring slots holding a buffer (buf_idx != 0)."),
     Var("nm_rx", "driver", "u16", "netmap RX buffers posted: rx_info->netmap_buf_idx != 0."),
     Var("nm_rx_slots", "user", "u16", "RX kring slots holding a buffer (buf_idx != 0)."),
+    Var("nm_rx_user", "user", "u16", "RX kring slots the user holds: received, not yet "
+        "released ([rhead, nr_hwtail))."),
     Var("running", "driver", "bit", "ENA_FLAG_DEVICE_RUNNING."),
     Var("up", "driver", "bit", "ENA_FLAG_DEV_UP and IFF_DRV_RUNNING: the IO queues exist "
         "and the datapath runs."),
@@ -190,7 +210,8 @@ def buffers_init(k: Term = 0) -> Buffers:
     n = DEFAULT_RING_SIZE
     return Buffers(tx_size=n, rx_size=n, total=INIT_TOTAL, pool=INIT_TOTAL - (n - 1),
                    queued=0, tx_mbuf=0, rx_mbuf=n - 1, nm=0, nm_tx=0, nm_tx_slots=n, nm_rx=0,
-                   nm_rx_slots=n, running=1, up=1, freeing=0, task=IDLE, up_before=0, reg=0)
+                   nm_rx_slots=n, nm_rx_user=0, running=1, up=1, freeing=0, task=IDLE,
+                   up_before=0, reg=0)
 
 
 BUFFERS = EnaMachine(
@@ -244,11 +265,18 @@ def free_rings(s: Buffers, give_back_tx: bool) -> Buffers:
                      freeing=0)
 
 
-def _fill_ok(s: Buffers, fill: Term) -> Term:
+def _fill_ok(s: Buffers, fill: Term, hardened: bool) -> Term:
     """``fill`` buffers can be posted: at most ``ring_size - 1``, and no more than the pool
-    (mbuf mode) or the slots (netmap mode) hold."""
+    (mbuf mode) or the slots (netmap mode) hold.  In netmap mode the initial fill starts
+    at ``nr_hwcur``, which netmap_reset set to ``rhead``, and as shipped does not test
+    ``rhead`` (``rx_ring->initialized`` is false): it takes the buffers of the slots the
+    user holds first.  Hardened it posts only the slots the user released, leaving the
+    gap: at most ``ring_size - 1 - nm_rx_user``."""
     have = ite(_bit(s.nm), s.nm_rx_slots, s.pool)
-    return And(ule(fill, sub16(s.rx_size, 1)), ule(fill, have))
+    most = sub16(s.rx_size, 1)
+    if hardened:
+        most = ite(_bit(s.nm), sub16(most, s.nm_rx_user), most)
+    return And(ule(fill, most), ule(fill, have))
 
 
 def _fill(s: Buffers, fill: Term) -> Buffers:
@@ -332,19 +360,29 @@ def nm_tx_clean(s: Buffers) -> Step:
 
 @BUFFERS.transition(actor="user")
 def nm_rx_refill(s: Buffers) -> Step:
-    """ena_netmap_rxsync's refill, one buffer: ena_netmap_alloc_rx_slot takes the slot's
-    buffer into ``netmap_buf_idx`` and posts it."""
+    """ena_netmap_rxsync's refill, one buffer: ena_netmap_alloc_rx_slot takes the buffer of
+    a slot the user released into ``netmap_buf_idx`` and posts it (the gap before
+    ``rhead`` is never posted: ENA-NM-RX-RING of :mod:`model.ena_netmap` is that rule)."""
     return Step(And(_bit(s.up), _bit(s.nm), ult(0, s.nm_rx_slots),
-                    ult(add16(s.nm_rx, 1), s.rx_size)),
+                    ult(add16(add16(s.nm_rx, s.nm_rx_user), 1), s.rx_size)),
                 s.replace(nm_rx_slots=sub16(s.nm_rx_slots, 1), nm_rx=add16(s.nm_rx, 1)))
 
 
 @BUFFERS.transition(actor="device")
 def nm_rx_frame(s: Buffers) -> Step:
     """An RX completion and ena_netmap_rx_load_desc: the buffer into the slot at
-    ``nr_hwtail``."""
+    ``nr_hwtail``, which passes to the user."""
     return Step(And(_bit(s.up), ult(0, s.nm_rx)),
-                s.replace(nm_rx=sub16(s.nm_rx, 1), nm_rx_slots=add16(s.nm_rx_slots, 1)))
+                s.replace(nm_rx=sub16(s.nm_rx, 1), nm_rx_slots=add16(s.nm_rx_slots, 1),
+                          nm_rx_user=add16(s.nm_rx_user, 1)))
+
+
+@BUFFERS.transition(actor="user")
+def nm_rx_release(s: Buffers) -> Step:
+    """The user releases a received slot (``head`` advanced, taken by the next rxsync's
+    prologue): its buffer stays in it, now the kernel's to post."""
+    return Step(And(_bit(s.nm), ult(0, s.nm_rx_user)),
+                s.replace(nm_rx_user=sub16(s.nm_rx_user, 1)))
 
 
 # ---------------------------------------------------------------------------- ena_down / ena_up
@@ -372,11 +410,22 @@ def down_free_hardened(s: Buffers) -> Step:
     return Step(_bit(s.freeing), free_rings(s, give_back_tx=True))
 
 
-@BUFFERS.transition(actor="driver", params=(_UP_OK, _FILL))
-def if_up(s: Buffers, up_ok: Term, fill: Term) -> Step:
-    """ena_up from an ioctl or a sysctl reconfiguration (the interface down)."""
-    return Step(And(_idle(s), _bit(s.running), Eq(s.up, 0), _fill_ok(s, fill)),
+def _if_up(s: Buffers, up_ok: Term, fill: Term, hardened: bool) -> Step:
+    return Step(And(_idle(s), _bit(s.running), Eq(s.up, 0), _fill_ok(s, fill, hardened)),
                 run_up(s, up_ok, fill))
+
+
+@BUFFERS.transition(actor="driver", params=(_UP_OK, _FILL), breaks=("ENA-BUF-NM-USER",))
+def if_up_as_shipped(s: Buffers, up_ok: Term, fill: Term) -> Step:
+    """ena_up from an ioctl or a sysctl reconfiguration (the interface down); in netmap
+    mode the fill takes the buffers of the slots the user holds."""
+    return _if_up(s, up_ok, fill, hardened=False)
+
+
+@BUFFERS.transition(actor="driver", params=(_UP_OK, _FILL))
+def if_up_hardened(s: Buffers, up_ok: Term, fill: Term) -> Step:
+    """The same, the netmap fill posting only the slots the user released."""
+    return _if_up(s, up_ok, fill, hardened=True)
 
 
 # ---------------------------------------------------------------------------- reset task
@@ -403,19 +452,34 @@ def destroy_end(s: Buffers) -> Step:
                           task=RESTORING))
 
 
-@BUFFERS.transition(actor="driver", params=(
-    Param("ok", "bit", "ena_device_init, the parameter check and MSI-X succeed"),
-    _UP_OK, _FILL))
-def restore_device(s: Buffers, ok: Term, up_ok: Term, fill: Term) -> Step:
-    """ena_restore_device: the device brought back, then ena_up if DEV_UP_BEFORE_RESET is
-    set; on success DEVICE_RUNNING set and DEV_UP_BEFORE_RESET cleared; if anything fails
-    (``ok`` or ``up_ok`` 0) the device is torn down, DEVICE_RUNNING stays clear and
-    DEV_UP_BEFORE_RESET stays set."""
+_OK = Param("ok", "bit", "ena_device_init, the parameter check and MSI-X succeed")
+
+
+def run_restore(s: Buffers, ok: Term, up_ok: Term, fill: Term, hardened: bool) -> Step:
+    """ena_restore_device with the initial fill's netmap rule as shipped or hardened."""
     calls_up = And(_bit(ok), _bit(s.up_before))
     t = choose(calls_up, run_up(s, up_ok, fill), s)
     good = And(_bit(ok), Or(Eq(s.up_before, 0), _bit(up_ok)))
     done = choose(good, t.replace(running=1, up_before=0), t.replace(running=0))
-    return Step(And(Eq(s.task, RESTORING), _fill_ok(s, fill)), done.replace(task=IDLE))
+    return Step(And(Eq(s.task, RESTORING), _fill_ok(s, fill, hardened)),
+                done.replace(task=IDLE))
+
+
+@BUFFERS.transition(actor="driver", params=(_OK, _UP_OK, _FILL), breaks=("ENA-BUF-NM-USER",))
+def restore_device_as_shipped(s: Buffers, ok: Term, up_ok: Term, fill: Term) -> Step:
+    """ena_restore_device: the device brought back, then ena_up if DEV_UP_BEFORE_RESET is
+    set; on success DEVICE_RUNNING set and DEV_UP_BEFORE_RESET cleared; if anything fails
+    (``ok`` or ``up_ok`` 0) the device is torn down, DEVICE_RUNNING stays clear and
+    DEV_UP_BEFORE_RESET stays set.  In netmap mode ena_setup_rx_resources' netmap_reset
+    keeps ``rhead`` and ``nr_hwtail`` (the user keeps the slots it holds) and the fill,
+    as shipped, posts their buffers first."""
+    return run_restore(s, ok, up_ok, fill, hardened=False)
+
+
+@BUFFERS.transition(actor="driver", params=(_OK, _UP_OK, _FILL))
+def restore_device_hardened(s: Buffers, ok: Term, up_ok: Term, fill: Term) -> Step:
+    """The same, the netmap fill posting only the slots the user released."""
+    return run_restore(s, ok, up_ok, fill, hardened=True)
 
 
 # ---------------------------------------------------------------------------- ena_netmap_reg
@@ -429,17 +493,32 @@ def netmap_reg_begin(s: Buffers, onoff: Term) -> Step:
     return Step(And(_idle(s), _bit(s.running)), t.replace(reg=add16(onoff, 1)))
 
 
-@BUFFERS.transition(actor="user", params=(_UP_OK, _FILL))
-def netmap_reg_end(s: Buffers, up_ok: Term, fill: Term) -> Step:
-    """The rest of ena_netmap_reg: the krings' mode switched, then ena_up (in the new
-    mode); if it fails the native flags go off (mbuf mode), ena_destroy_device(false) (the
-    interface is down: only the device reset and DEVICE_RUNNING cleared),
-    DEV_UP_BEFORE_RESET set, and ena_restore_device follows (``restore_device``)."""
-    t = s.replace(nm=sub16(s.reg, 1), reg=0)
+def run_reg_end(s: Buffers, up_ok: Term, fill: Term, hardened: bool) -> Step:
+    """The rest of ena_netmap_reg, the initial fill's netmap rule as shipped or
+    hardened."""
+    nm = sub16(s.reg, 1)
+    t = s.replace(nm=nm, reg=0, nm_rx_user=ite(Eq(nm, 1), s.nm_rx_user, 0))
     up = run_up(t, up_ok, fill)
-    failed = t.replace(nm=0, running=0, up_before=1, task=RESTORING)
-    return Step(And(Not(Eq(s.reg, 0)), Eq(s.freeing, 0), _fill_ok(t, fill)),
+    failed = t.replace(nm=0, nm_rx_user=0, running=0, up_before=1, task=RESTORING)
+    return Step(And(Not(Eq(s.reg, 0)), Eq(s.freeing, 0), _fill_ok(t, fill, hardened)),
                 choose(_bit(up_ok), up, failed))
+
+
+@BUFFERS.transition(actor="user", params=(_UP_OK, _FILL), breaks=("ENA-BUF-NM-USER",))
+def netmap_reg_end_as_shipped(s: Buffers, up_ok: Term, fill: Term) -> Step:
+    """The rest of ena_netmap_reg: the krings' mode switched (leaving netmap, the user's
+    slots go with the registration), then ena_up in the new mode; if it fails the native
+    flags go off (mbuf mode), ena_destroy_device(false) (the interface is down: only the
+    device reset and DEVICE_RUNNING cleared), DEV_UP_BEFORE_RESET set, and
+    ena_restore_device follows (``restore_device_*``).  A switch that keeps this pair in
+    netmap mode (another ring registering) refills it as a restore does."""
+    return run_reg_end(s, up_ok, fill, hardened=False)
+
+
+@BUFFERS.transition(actor="user", params=(_UP_OK, _FILL))
+def netmap_reg_end_hardened(s: Buffers, up_ok: Term, fill: Term) -> Step:
+    """The same, the netmap fill posting only the slots the user released."""
+    return run_reg_end(s, up_ok, fill, hardened=True)
 
 
 # ---------------------------------------------------------------------------- invariants
@@ -496,6 +575,17 @@ def buf_stopped(s: Buffers) -> Term:
     )
 
 
+@BUFFERS.invariant(
+    "ENA-BUF-NM-USER",
+    "The RX slots the user holds keep their buffers: the device is given only slots the "
+    "user released, never the gap before rhead, so the posted netmap buffers and the "
+    "user's slots together leave at least one slot (none held outside netmap mode).",
+)
+def buf_nm_user(s: Buffers) -> Term:
+    return And(Implies(Eq(s.nm, 0), Eq(s.nm_rx_user, 0)), ule(s.nm_rx_user, s.rx_size),
+               ule(add16(s.nm_rx, s.nm_rx_user), sub16(s.rx_size, 1)))
+
+
 # ---------------------------------------------------------------------------- contracts
 
 
@@ -521,7 +611,8 @@ def stop_first(pre: Buffers, args: dict[str, Term], step: Step) -> Term:
     "posted (none if ena_up failed or did not run), taken from the pool or the slots: the "
     "pool plus the posted mbufs is the total, the slots plus the posted netmap buffers "
     "the ring.",
-    ("if_up", "restore_device", "netmap_reg_end"),
+    ("if_up_as_shipped", "if_up_hardened", "restore_device_as_shipped",
+     "restore_device_hardened", "netmap_reg_end_as_shipped", "netmap_reg_end_hardened"),
 )
 def refilled(pre: Buffers, args: dict[str, Term], step: Step) -> Term:
     """the step is enabled => pool + posted == total, slots + posted == ring, posted ==

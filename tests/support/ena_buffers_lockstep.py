@@ -5,20 +5,23 @@ implementation moves them as the model's transitions compute.
 Read from the implementation (:func:`counts`): per queue pair the mbufs in the drbr, the
 TX ids in flight with a stack packet, the RX ids posted; with netmap registered, whether
 the pair's krings are in native mode, the netmap TX buffers in flight (``tx_sockets``),
-the posted netmap RX buffers (``rx_buf``) and the kring slots that hold a buffer; the
-flags DEVICE_RUNNING, DEV_UP and DEV_UP_BEFORE_RESET.  The pool is what the queue pair
-does not hold (``TOTAL_MAX`` minus its rings); the TX side of it is the adapter's packet
-ledger, which the stateful machines balance after every rule.  Without netmap registered
-every kring slot counts as holding its buffer and nothing of netmap's is with the device.
+the posted netmap RX buffers (``rx_buf``), the kring slots that hold a buffer and the
+RX slots the user holds (``[rhead, nr_hwtail)``); the flags DEVICE_RUNNING, DEV_UP and
+DEV_UP_BEFORE_RESET.  The pool is what the queue pair does not hold (``TOTAL_MAX`` minus
+its rings); the TX side of it is the adapter's packet ledger, which the stateful machines
+balance after every rule.  Without netmap registered every kring slot counts as holding
+its buffer and nothing of netmap's is with the device.
 
 :func:`check_destroy`: the states before, stepped through ``destroy_begin``, ena_down's
 frees (``down_free_as_shipped`` or ``down_free_hardened``, by the adapter's policy, if the
 interface was up) and ``destroy_end``, must equal the adapter read after.
 :func:`check_restore`: the states before (the task destroyed, the ring sizes the restore
 ended with: ena_up's ENOMEM back-off is not the ledger's concern) stepped through
-``restore_device`` -- ``ok`` and ``up_ok`` as the restore came out, ``fill`` the
-``ring_size - 1`` buffers ena_refill_all_rx_bufs asks for (the simulated pool never runs
-dry) -- must equal the adapter read after.
+``restore_device_as_shipped`` -- ``ok`` and ``up_ok`` as the restore came out, ``fill``
+the ``ring_size - 1`` buffers ena_refill_all_rx_bufs asks for (the simulated pool never
+runs dry) -- must equal the adapter read after.  As shipped under either policy: the
+implementation's netmap fill (:func:`impl.ena.nm_rx.initial_fill`) does not consult
+``rhead`` hardened either.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ class Counts:
     nm_rx: int = 0
     nm_tx_slots: int | None = None
     nm_rx_slots: int | None = None
+    nm_rx_user: int = 0
 
 
 def counts(a: EnaAdapter, q: int) -> Counts:
@@ -75,10 +79,12 @@ def counts(a: EnaAdapter, q: int) -> Counts:
     if nm is None or rings is None:
         return Counts(*mbufs, *flags)
     on = int(nm.native and q < nm.on.size and bool(nm.on[q]))
+    kr = rings.rx
+    user = (int(kr.hwtail[q]) - int(kr.rhead[q])) % rings.num_slots if on else 0
     return Counts(*mbufs, *flags, nm=on, nm_tx=int(rings.tx_sockets[q].sum()),
                   nm_rx=int((rings.rx_buf[q] != 0).sum()),
                   nm_tx_slots=int((rings.tx.slot_buf_idx[q] != 0).sum()),
-                  nm_rx_slots=int((rings.rx.slot_buf_idx[q] != 0).sum()))
+                  nm_rx_slots=int((kr.slot_buf_idx[q] != 0).sum()), nm_rx_user=user)
 
 
 def state(c: Counts, tx_size: int, rx_size: int, task: int) -> B.Buffers:
@@ -90,6 +96,7 @@ def state(c: Counts, tx_size: int, rx_size: int, task: int) -> B.Buffers:
         rx_mbuf=c.rx_mbuf, nm=c.nm, nm_tx=c.nm_tx,
         nm_tx_slots=tx_size if c.nm_tx_slots is None else c.nm_tx_slots, nm_rx=c.nm_rx,
         nm_rx_slots=rx_size if c.nm_rx_slots is None else c.nm_rx_slots,
+        nm_rx_user=c.nm_rx_user,
         running=c.running, up=c.up, freeing=0, task=task, up_before=c.up_before, reg=0)
 
 
@@ -109,6 +116,11 @@ def _step(name: str, s: B.Buffers, **args: int) -> B.Buffers:
     return step.post
 
 
+def _newly_broken(pre: B.Buffers, post: B.Buffers) -> set[str]:
+    """The model's invariants ``post`` breaks that ``pre`` kept."""
+    return set(B.BUFFERS.violated(post)) - set(B.BUFFERS.violated(pre))
+
+
 def _compare(what: str, q: int, want: B.Buffers, got: B.Buffers) -> None:
     if got != want:
         diff = {f.name: (getattr(got, f.name), getattr(want, f.name)) for f in fields(want)
@@ -119,29 +131,36 @@ def _compare(what: str, q: int, want: B.Buffers, got: B.Buffers) -> None:
 def check_destroy(a: EnaAdapter, before: list[Counts]) -> set[str]:
     """After ena_destroy_device on a running adapter whose queue pairs were ``before``;
     returns the model's invariants the destroy broke (as shipped, ENA-BUF-NETMAP when
-    netmap TX buffers were in flight)."""
+    netmap TX buffers were in flight; ones broken before are not counted again)."""
     free = "down_free_hardened" if _hardened(a) else "down_free_as_shipped"
     broken: set[str] = set()
     for q, c in enumerate(before):
-        m = _step("destroy_begin", state(c, a.tx_ring_size, a.rx_ring_size, B.IDLE))
+        pre = state(c, a.tx_ring_size, a.rx_ring_size, B.IDLE)
+        m = _step("destroy_begin", pre)
         if m.freeing:
             m = _step(free, m)
         m = _step("destroy_end", m)
         got = state(counts(a, q), a.tx_ring_size, a.rx_ring_size, B.RESTORING)
         _compare("ena_destroy_device", q, m, got)
-        broken.update(B.BUFFERS.violated(m))
+        broken.update(_newly_broken(pre, m))
     return broken
 
 
-def check_restore(a: EnaAdapter, before: list[Counts], rc: int) -> None:
-    """After ena_restore_device returned ``rc``, the queue pairs ``before`` it."""
+def check_restore(a: EnaAdapter, before: list[Counts], rc: int) -> set[str]:
+    """After ena_restore_device returned ``rc``, the queue pairs ``before`` it; returns the
+    model's invariants the restore broke (as shipped, ENA-BUF-NM-USER when the user held
+    RX slots)."""
     ok = int(rc == 0)
+    broken: set[str] = set()
     for q in range(a.num_io_queues):
         c = before[q] if q < len(before) else Counts(0, 0, 0, *_flags(before))
         pre = state(c, a.tx_ring_size, a.rx_ring_size, B.RESTORING)
-        m = _step("restore_device", pre, ok=ok, up_ok=ok, fill=a.rx_ring_size - 1)
+        m = _step("restore_device_as_shipped", pre, ok=ok, up_ok=ok,
+                  fill=a.rx_ring_size - 1)
         got = state(counts(a, q), a.tx_ring_size, a.rx_ring_size, B.IDLE)
         _compare("ena_restore_device", q, m, got)
+        broken.update(_newly_broken(pre, m))
+    return broken
 
 
 def _flags(before: list[Counts]) -> tuple[int, int, int]:
@@ -166,9 +185,9 @@ def watch(a: EnaAdapter, checked: Callable[[str], None] | None = None) -> None:
     def restore_device() -> int:
         before = snapshot(a)
         rc = restore()
-        check_restore(a, before, rc)
+        broken = check_restore(a, before, rc)
         if checked is not None:
-            checked(f"restore rc={rc}")
+            checked(f"restore rc={rc}" + "".join(f", {i} broken" for i in sorted(broken)))
         return rc
 
     a.destroy_device = destroy_device  # type: ignore[method-assign]

@@ -1,11 +1,15 @@
 """A reset with buffers on every ring, checked against model/ena_reset_buffers.py: the
 adapter's ena_destroy_device and ena_restore_device must leave the buffers where the
-model's transitions put them (:mod:`support.ena_buffers_lockstep`) -- in mbuf mode, and in
+model's transitions put them (:mod:`support.ena_buffers_lockstep`) -- in mbuf mode; in
 netmap mode with TX packets in flight, where as shipped the model's destroy loses them
-(ENA-BUF-NETMAP) and the implementation loses exactly those."""
+(ENA-BUF-NETMAP) and the implementation loses exactly those; and in netmap mode with
+received RX slots the user has not read, whose buffers the restore's fill posts
+(ENA-BUF-NM-USER), after which the next completion overwrites the one slot left with a
+buffer."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from support import ena_buffers_lockstep as buffers
 from support.ena_adapter_rig import adapter_rig
@@ -48,3 +52,43 @@ def test_a_reset_with_netmap_tx_in_flight(policy: Policy) -> None:
     assert _reset(rig) == ["destroy" + lost, "restore rc=0"]
     slots = int((an.rings.tx.slot_buf_idx[0] != 0).sum())
     assert slots == an.rings.num_slots - (6 if policy is Policy.SHIPPED else 0)
+
+
+def test_a_reset_with_rx_slots_the_user_holds() -> None:
+    """The user reads nothing: after one exchange it holds every RX slot but the gap.  The
+    restore's fill posts their buffers (the user finds buf_idx 0 in slots it has not
+    read) and the next completion lands on the one slot still holding a buffer: a netmap
+    buffer is gone, under either policy (the implementation hardens ena_down's TX frees,
+    not this fill)."""
+    rig = adapter_rig(adapter=AdapterConfig(ncpus=2), nvec=2, up=False)
+    ad = rig.adapter
+    ad.requested_tx_ring_size = ad.requested_rx_ring_size = 256
+    assert ad.up() == 0
+    an = AdapterNetmap(ad)
+    assert an.reg(True) == 0 and an.port is not None and an.rings is not None
+    port, rings, kr = an.port, an.rings, an.rings.rx
+    n = rings.num_slots
+
+    def exchange(frames: int) -> None:
+        put_frames(port, [[b"r" * 100]] * frames, q=0)
+        port.txsync(0)
+        for _ in range(5):
+            rig.dev.step()
+            ad.handle_interrupts()
+            port.txsync(0)
+            port.rxsync(0)
+
+    def held_by_user() -> tuple[int, int]:
+        k = (int(kr.hwtail[0]) - int(kr.rhead[0])) % n
+        slots = (int(kr.rhead[0]) + np.arange(k)) % n
+        return k, int((kr.slot_buf_idx[0, slots] == 0).sum())
+
+    for _ in range(3):
+        exchange(100)
+    assert held_by_user() == (n - 1, 0)
+    assert _reset(rig) == ["destroy", "restore rc=0, ENA-BUF-NM-USER broken"]
+    assert held_by_user() == (n - 1, n - 1)  # every slot the user holds lost its buffer
+    everything = rings.mem.nbufs - 2
+    assert rings.buffers_held().size == everything
+    exchange(1)
+    assert rings.buffers_held().size == everything - 1
