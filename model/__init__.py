@@ -19,6 +19,7 @@ from model.netmap_legacy_host import LEGACY_HOST_RX, LEGACY_HOST_TX
 from model.netmap_pendintr import PENDINTR
 from model.netmap_regif import REGIF
 from model.netmap_ring import RX, TX
+from model.netmap_ring_lifetime import RING_LIFE
 from model.netmap_switch import CLASSIC_RX as SWITCH_RX_CLASSIC
 from model.netmap_switch import RFC_RX as SWITCH_RX_RFC
 from model.netmap_switch_tx import CLASSIC_TX as SWITCH_TX_CLASSIC
@@ -26,7 +27,8 @@ from model.netmap_switch_tx import RFC_TX as SWITCH_TX_RFC
 from model.netmap_wakeup import WAKE
 
 MACHINES = (
-    TX, RX, LEGACY_TX, LEGACY_RX, LEGACY_HOST_TX, LEGACY_HOST_RX, REGIF, WAKE, PENDINTR,
+    TX, RX, LEGACY_TX, LEGACY_RX, LEGACY_HOST_TX, LEGACY_HOST_RX, REGIF, RING_LIFE, WAKE,
+    PENDINTR,
     SWITCH_TX_CLASSIC, SWITCH_TX_RFC, SWITCH_RX_CLASSIC, SWITCH_RX_RFC, HOST_RX, HOST_TX,
     FORWARD, HOST_FWD,
 )
@@ -60,6 +62,6 @@ ALL_MACHINES = MACHINES + ENA_MACHINES
 
 __all__ = [
     "ALL_MACHINES", "ENA_MACHINES", "FORWARD", "HOST_FWD", "HOST_RX", "HOST_TX", "LEGACY_HOST_RX",
-    "LEGACY_HOST_TX", "LEGACY_RX", "LEGACY_TX", "MACHINES", "PENDINTR", "REGIF", "RX",
+    "LEGACY_HOST_TX", "LEGACY_RX", "LEGACY_TX", "MACHINES", "PENDINTR", "REGIF", "RING_LIFE", "RX",
     "SWITCH_RX_CLASSIC", "SWITCH_RX_RFC", "SWITCH_TX_CLASSIC", "SWITCH_TX_RFC", "TX", "WAKE",
 ]

@@ -22,6 +22,7 @@ from model import (
     LEGACY_TX,
     PENDINTR,
     REGIF,
+    RING_LIFE,
     RX,
     SWITCH_RX_CLASSIC,
     SWITCH_RX_RFC,
@@ -43,6 +44,7 @@ from model.netmap_ring import (
     caller_accepts,
     netmap_ring_reinit,
 )
+from model.netmap_ring_lifetime import ring_life_init
 from model.netmap_state import rx_regions, tx_regions
 from model.netmap_switch import init as switch_init
 from model.netmap_switch_tx import init as switch_tx_init
@@ -197,6 +199,19 @@ AREAS: dict[str, Area] = {
                    "unregif_other"),
         )),
         "Example: three processes on one port",
+    ),
+    RING_LIFE.name: Area(
+        None,
+        Scenario("area-ring-lifetime", RING_LIFE, ring_life_init(8), (
+            Action("the NIC delivers 3 frames and the reader's rxsync shows them",
+                   "deliver", {"k": 3}),
+            Action("the reader releases 1", "release", {"k": 1}),
+            Action("it closes; another handle keeps the adapter: the ring goes, the "
+                   "kring stays", "last_user_leaves"),
+            Action("a new reader binds the ring: new buffers, netmap_reset keeps hwtail",
+                   "bind_as_shipped", short="bind (as shipped)"),
+        )),
+        "Example: 2 stale slots shown to the next reader of an 8-slot RX ring",
     ),
     SWITCH_RX_CLASSIC.name: Area(
         None,

@@ -32,7 +32,7 @@ from model.netmap_ring import (
 )
 from proofs import poll_obligations
 from proofs.obligations import Obligation
-from ringspec.docgen import common, glossary, legacy_host_finding, md, pictures
+from ringspec.docgen import common, glossary, legacy_host_finding, lifetime_finding, md, pictures
 from ringspec.docgen.evidence import (
     Evidence,
     Row,
@@ -865,7 +865,9 @@ def render(ev: Evidence) -> str:
                    "ring pairs, NS_FORWARD packets released on a host RX ring other than "
                    "the first go back up the stack instead of to the NIC.",
                    f"- {md.link(legacy_host_finding.TITLE, '', legacy_host_finding.TITLE)}"
-                   f": {legacy_host_finding.SUMMARY}"]),
+                   f": {legacy_host_finding.SUMMARY}",
+                   f"- {md.link(lifetime_finding.TITLE, '', lifetime_finding.TITLE)}: "
+                   f"{lifetime_finding.SUMMARY}"]),
     ]
     covered: set[str] = set()
     for f in FINDINGS:
@@ -888,6 +890,9 @@ def render(ev: Evidence) -> str:
     covered.update(r.id for r in legacy_host_rows)
     body += legacy_host_finding.section(
         legacy_host_rows, _refuted("2013 host ring", legacy_host_rows))
+    lifetime_rows = [r for r in ev.findings if lifetime_finding.matches(r.obligation)]
+    covered.update(r.id for r in lifetime_rows)
+    body += lifetime_finding.section(lifetime_rows, _refuted("ring lifetime", lifetime_rows))
     netmap = {m.name for m in model.MACHINES}  # the ENA ones have their own page
     rest = [r for r in ev.findings if r.id not in covered and r.obligation.machine in netmap]
     if rest:

@@ -24,6 +24,7 @@ from model.netmap_legacy_host import LegacyHostRx, LegacyHostTx
 from model.netmap_pendintr import RxIntr
 from model.netmap_regif import KringUse
 from model.netmap_ring import RX, TX, NetmapRing
+from model.netmap_ring_lifetime import RingLife
 from model.netmap_switch import LEAVING, NETMAP, STACK, SwitchRx
 from model.netmap_switch_tx import SwitchTx
 from model.netmap_wakeup import WakeState
@@ -226,6 +227,10 @@ def consistent_states(machine: Machine, n: int) -> list:
         return list(_host_tx_states(machine, n))
     if machine.state_type is Forward:
         return list(_forward_states(machine, n))
+    if machine.state_type is RingLife:
+        return [s for s in (RingLife(n, live, hwcur, hwtail, live * ((hwtail - hwcur) % n))
+                            for live, hwcur, hwtail in itertools.product(
+                                (0, 1), range(n), range(n))) if machine.holds(s)]
     if machine.state_type is LegacyHostTx:
         return list(_legacy_host_tx_states(machine, n))
     if machine.state_type is LegacyHostRx:
