@@ -208,10 +208,11 @@ AREAS: dict[str, Area] = {
             Action("the reader releases 1", "release", {"k": 1}),
             Action("it closes; another handle keeps the adapter: the ring goes, the "
                    "kring stays", "last_user_leaves"),
-            Action("a new reader binds the ring: new buffers, netmap_reset keeps hwtail",
-                   "bind_as_shipped", short="bind (as shipped)"),
+            Action("a new reader binds the ring: new buffers, and (hardened) the "
+                   "kring's indices of a new kring", "bind_hardened",
+                   short="bind (hardened)"),
         )),
-        "Example: 2 stale slots shown to the next reader of an 8-slot RX ring",
+        "Example: an 8-slot RX ring closed with 2 unread frames and bound again",
     ),
     SWITCH_RX_CLASSIC.name: Area(
         None,

@@ -34,6 +34,13 @@ class EnaFinding:
     transition: str  # the as-shipped transition whose refutations are the finding
     counterpart: str  # the hardened transition proved in its place
     example: str  # the obligation id whose counterexample is replayed
+    #: further (as-shipped, hardened) transition pairs with the same fault (the same
+    #: rule broken on another path)
+    also: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        return ((self.transition, self.counterpart), *self.also)
 
 
 FINDINGS = (
@@ -387,6 +394,57 @@ FINDINGS = (
         counterpart="submit_hardened",
         example="ena_admin/step/submit_as_shipped/ENA-ADMIN-DOWN",
     ),
+    EnaFinding(
+        "A reset loses the netmap TX buffers in flight",
+        "ena_down frees a netmap TX ring's in-flight packets by their mbuf, which they do "
+        "not have, and then zeroes the socket_buf_idx that held their buffers.",
+        who="no one in particular: any ena_down while netmap TX packets are in flight -- "
+        "a reset (keep-alive, missing completions, a device request), a netmap mode "
+        "switch, a sysctl that restarts the interface.",
+        what="a netmap TX slot gives its buffer to the device when the frame is sent: the "
+        "slot's buf_idx is zeroed and the buffer's index kept in "
+        "`tx_info->socket_buf_idx` until the completion. ena_free_tx_bufs only frees "
+        "`tx_info->mbuf`, so netmap packets are skipped; ena_free_tx_resources then zeroes "
+        "socket_buf_idx. netmap_reset hands the user those slots with buf_idx 0.",
+        how_bad="medium: every reset with traffic in flight leaks netmap buffers from the "
+        "ring's allocation; the user's slots point at buffer 0, so later sends from them "
+        "transmit whatever buffer 0 holds, and the leak accumulates until the port is "
+        "closed.",
+        code=("ena_free_tx_bufs", "ena_free_tx_resources", "netmap_reset"),
+        hardened="give each in-flight socket_buf_idx back to its slot before zeroing it "
+        "(as ena_netmap_tx_cleanup does on a completion): ENA-BUF-NETMAP is proved.",
+        machine="ena_reset_buffers",
+        transition="down_free_as_shipped",
+        counterpart="down_free_hardened",
+        example="ena_reset_buffers/step/down_free_as_shipped/ENA-BUF-NETMAP",
+    ),
+    EnaFinding(
+        "After a reset the RX refill takes the slots the user still holds",
+        "ena_up posts ring_size - 1 netmap buffers starting at rhead, the user's unread "
+        "slots first, because the ring is marked not initialized.",
+        who="no one in particular: a netmap RX user that has not released every received "
+        "slot when the interface goes down and up (a reset, the restore after a failed "
+        "mode switch, a sysctl that restarts the interface).",
+        what="ena_setup_rx_resources marks the ring not initialized; netmap_reset keeps "
+        "rhead and nr_hwtail, so the user still owns [rhead, hwtail). "
+        "ena_netmap_alloc_rx_slot only honours rhead once the ring is initialized, so "
+        "ena_refill_all_rx_bufs takes ring_size - 1 slots from rhead on, the user's first: "
+        "their buffers are posted to the device while the user reads them, and their "
+        "slots emptied. When a completion lands on the last slot that still holds a "
+        "buffer, ena_netmap_rx_load_desc warns and overwrites it.",
+        how_bad="medium: received frames the user is reading are overwritten by the "
+        "device, and buffers are lost with each such reset.",
+        code=("ena_setup_rx_resources", "ena_refill_all_rx_bufs", "ena_netmap_alloc_rx_slot",
+              "netmap_reset"),
+        hardened="refill at most ring_size - 1 - (slots the user holds), from hwtail: "
+        "ENA-BUF-NM-USER is proved for ena_up, the restore and the mode switch.",
+        machine="ena_reset_buffers",
+        transition="restore_device_as_shipped",
+        counterpart="restore_device_hardened",
+        example="ena_reset_buffers/step/restore_device_as_shipped/ENA-BUF-NM-USER",
+        also=(("if_up_as_shipped", "if_up_hardened"),
+              ("netmap_reg_end_as_shipped", "netmap_reg_end_hardened")),
+    ),
 )
 
 
@@ -440,11 +498,13 @@ def _count(n: int, noun: str) -> str:
 
 def _section(f: EnaFinding, ev: Evidence) -> list[str]:
     machine = _machine(f.machine)
+    shipped = {a for a, _ in f.pairs}
+    fixed = {b for _, b in f.pairs}
     rows = [r for r in ev.findings if r.obligation.machine == f.machine
-            and r.obligation.transition == f.transition]
+            and r.obligation.transition in shipped]
     refuted = {(r.obligation.kind, r.obligation.invariant) for r in rows}
     counterparts = [r for r in ev.rows if r.obligation.machine == f.machine
-                    and r.obligation.transition == f.counterpart
+                    and r.obligation.transition in fixed
                     and (r.obligation.kind, r.obligation.invariant) in refuted]
     example = ev.by_id[f.example]
     snippet = replay_snippet(machine, example)
@@ -468,7 +528,8 @@ def _section(f: EnaFinding, ev: Evidence) -> list[str]:
 def covered(ev: Evidence) -> set[str]:
     """The ids of the refuted ENA obligations this page explains."""
     return {r.id for f in FINDINGS for r in ev.findings
-            if r.obligation.machine == f.machine and r.obligation.transition == f.transition}
+            if r.obligation.machine == f.machine
+            and r.obligation.transition in {a for a, _ in f.pairs}}
 
 
 def render(ev: Evidence) -> str:

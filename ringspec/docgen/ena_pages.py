@@ -64,6 +64,21 @@ def _rx_packet(req_id: int, **faults: int) -> dict[str, int]:
 
 
 EXAMPLES: dict[str, Example] = {
+    "ena_reset_buffers": Example(1, "Rings of 1024, 1023 mbufs posted at attach. The "
+                                 "interface switches to netmap (ena_down frees the 1023 "
+                                 "mbufs, ena_up posts 1023 netmap buffers from the slots), "
+                                 "the user sends 3 slots, then a reset: ena_destroy_device's "
+                                 "ena_down stops the device and, as shipped, frees without "
+                                 "giving the 3 TX buffers in flight back: the TX ring is "
+                                 "left with 1021 buffers for 1024 slots.", (
+        Move("netmap_reg_begin", {"onoff": 1}, note="ena_down stops the device"),
+        Move("down_free_hardened", note="1023 mbufs back to the pool"),
+        Move("netmap_reg_end_hardened", {"up_ok": 1, "fill": 1023},
+             note="1023 netmap buffers posted"),
+        Move("nm_tx_frame", times=3, note="3 slots' buffers with the device"),
+        Move("destroy_begin", note="the reset task: ena_down stops the device"),
+        Move("down_free_as_shipped", note="socket_buf_idx zeroed: 3 buffers lost"),
+    )),
     "ena_sq": Example(2, "A 4-entry SQ: the driver writes three entries and rings the "
                       "doorbell, the device reads two, their completions free them, and "
                       "the next writes wrap past slot 3, flipping the phase.", (
@@ -381,6 +396,8 @@ def reference_sections(machine: EnaMachine) -> list[str]:
 
 #: What the machines without a symbolic depth are stated over.
 FIXED_SIZE_TEXT = {
+    "ena_reset_buffers": "No ring index: one queue pair's buffers as u16 counts (rings of 2 "
+                         "to 32768, up to 16383 mbufs), the adapter's flags as in C.",
     "ena_keepalive": "No ring: one adapter, times exact as 64-bit sbintime_t, flags and the "
                      "reason as in C.",
     "ena_admin": "Depth fixed at ENA_ADMIN_QUEUE_DEPTH = 32, the only one the driver "
