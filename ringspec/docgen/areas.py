@@ -16,6 +16,7 @@ from model import (
     HOST_FWD,
     HOST_RX,
     HOST_TX,
+    KR_BUSY,
     LEGACY_HOST_RX,
     LEGACY_HOST_TX,
     LEGACY_RX,
@@ -34,6 +35,7 @@ from model import (
 from model.netmap_forward import forward_init
 from model.netmap_host import host_rx_init, host_tx_init
 from model.netmap_host_fwd import host_fwd_init
+from model.netmap_kr_busy import kr_busy_init
 from model.netmap_legacy_host import legacy_host_rx_init, legacy_host_tx_init
 from model.netmap_pendintr import pendintr_init
 from model.netmap_regif import init as regif_init
@@ -213,6 +215,26 @@ AREAS: dict[str, Area] = {
                    short="bind (hardened)"),
         )),
         "Example: an 8-slot RX ring closed with 2 unread frames and bound again",
+    ),
+    KR_BUSY.name: Area(
+        None,
+        Scenario("area-kr-busy", KR_BUSY, kr_busy_init(8), (
+            Action("thread a: nkr_stopped is 0", "a_first_check"),
+            Action("thread b: nkr_stopped is 0", "b_first_check"),
+            Action("a's test-and-set finds nr_busy clear: a owns the ring", "a_test_and_set"),
+            Action("b's test-and-set finds it set", "b_test_and_set"),
+            Action("the driver starts a reset: nm_kr_stop sets nkr_stopped", "stop_flag"),
+            Action("a reads nkr_stopped again: set, so a releases the bit and returns "
+                   "NM_KR_STOPPED (the ioctl: EIO)", "a_second_check",
+                   short="a: NM_KR_STOPPED"),
+            Action("b reads it too: NM_KR_STOPPED, not NM_KR_BUSY", "b_second_check",
+                   short="b: NM_KR_STOPPED"),
+            Action("nm_kr_stop's test-and-set now finds the bit clear: the ring is stopped",
+                   "stop_owns"),
+            Action("nm_kr_start clears nkr_stopped", "start_flag"),
+            Action("and the bit: the ring runs again", "start_put"),
+        )),
+        "Example: two syncs and a stop racing on one ring",
     ),
     SWITCH_RX_CLASSIC.name: Area(
         None,

@@ -20,6 +20,7 @@ from model.core import Machine
 from model.netmap_forward import Forward
 from model.netmap_host import HostRx, HostTx
 from model.netmap_host_fwd import HostFwd
+from model.netmap_kr_busy import KrBusy
 from model.netmap_legacy_host import LegacyHostRx, LegacyHostTx
 from model.netmap_pendintr import RxIntr
 from model.netmap_regif import KringUse
@@ -227,6 +228,11 @@ def consistent_states(machine: Machine, n: int) -> list:
         return list(_host_tx_states(machine, n))
     if machine.state_type is Forward:
         return list(_forward_states(machine, n))
+    if machine.state_type is KrBusy:
+        return [s for s in (KrBusy(n, stopped, busy, a, ag, b, bg, sp, 0)
+                            for stopped, busy, a, ag, b, bg, sp in itertools.product(
+                                (0, 1), (0, 1), range(4), (0, 1), range(4), (0, 1), range(4)))
+                if machine.holds(s)]
     if machine.state_type is RingLife:
         return [s for s in (RingLife(n, live, hwcur, hwtail, live * ((hwtail - hwcur) % n))
                             for live, hwcur, hwtail in itertools.product(
