@@ -17,6 +17,7 @@ from model import (
     HOST_RX,
     HOST_TX,
     KR_BUSY,
+    LEGACY_FWD,
     LEGACY_HOST_RX,
     LEGACY_HOST_TX,
     LEGACY_RX,
@@ -36,6 +37,7 @@ from model.netmap_forward import forward_init
 from model.netmap_host import host_rx_init, host_tx_init
 from model.netmap_host_fwd import host_fwd_init
 from model.netmap_kr_busy import kr_busy_init
+from model.netmap_legacy_fwd import legacy_fwd_init
 from model.netmap_legacy_host import legacy_host_rx_init, legacy_host_tx_init
 from model.netmap_pendintr import pendintr_init
 from model.netmap_regif import init as regif_init
@@ -186,6 +188,18 @@ AREAS: dict[str, Area] = {
                    short="rxsync_from_host"),
         )),
         "Example: an 8-slot legacy host RX ring",
+    ),
+    LEGACY_FWD.name: Area(
+        None,
+        Scenario("area-legacy-rx-forward", LEGACY_FWD, legacy_fwd_init(8), (
+            Action("the NIC receives 4 packets", "deliver", {"k": 4}),
+            Action("the application reads 3 and holds 1 of them (reserved = 1)",
+                   "user_read", {"k": 3, "keep": 1}, short="user_read(3, keep=1)"),
+            Action("poll, hardened: the walk sends up the 2 released slots",
+                   "poll_forward_hardened", short="walk (hardened)"),
+            Action("the rxsync gives them back to the NIC", "release"),
+        )),
+        "Example: transparent mode on an 8-slot legacy RX ring",
     ),
     REGIF.name: Area(
         None,

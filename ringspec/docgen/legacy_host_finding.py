@@ -3,7 +3,7 @@ story, two worked examples run on the model, and the refuted obligations."""
 
 from __future__ import annotations
 
-from model import LEGACY_HOST_RX, LEGACY_HOST_TX, sources
+from model import LEGACY_FWD, LEGACY_HOST_RX, LEGACY_HOST_TX, sources
 from model.netmap_legacy_host import grab_end, grab_ends, legacy_host_rx_init, legacy_host_tx_init
 from proofs.obligations import Obligation
 from ringspec.docgen.evidence import Row
@@ -46,7 +46,8 @@ CODE = ("netmap_grab_packets (2013)", "netmap_grab_packets (2013, k += n)",
 
 
 def matches(ob: Obligation) -> bool:
-    return ob.machine in (LEGACY_HOST_TX.name, LEGACY_HOST_RX.name) and ob.kind != "mutant"
+    return (ob.machine in (LEGACY_HOST_TX.name, LEGACY_HOST_RX.name, LEGACY_FWD.name)
+            and ob.kind != "mutant")
 
 
 def section(rows: list[Row], refuted: str) -> list[str]:
@@ -110,8 +111,11 @@ def section(rows: list[Row], refuted: str) -> list[str]:
         "releases only slot 0, so with `dev.netmap.fwd = 1` the next poll sends slots 1 "
         "and 2 up again. A larger reserved reaches slots the NIC owns, and a cur past "
         "the ring -- which the rxsync would have reset -- makes the walk endless. "
-        "`impl.netmap.legacy_host.poll_forward_up` replays these on real rings "
-        "(tested, not proved: the hardware legacy model has no poll step).",
+        f"The model: [{LEGACY_FWD.title}]({LEGACY_FWD.name}.md) "
+        "(`poll_forward_as_shipped` breaks LEG-FWD-ONLY-RELEASED and LEG-FWD-NOT-THE-NICS "
+        "and may not return); `impl.netmap.legacy_host.poll_forward_up` replays these "
+        "on real rings and agrees with it on generated states "
+        "(`tests/unit/test_legacy_fwd.py`).",
         "**The fix (the model's `_hardened` transitions):** on TX ignore `reserved` "
         "(walk to cur -- the comment's `cur - reserved` would still lose the held slots, "
         "the mutant `grab-to-cur-minus-reserved`); on RX accept the release point only "

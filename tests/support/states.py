@@ -21,6 +21,7 @@ from model.netmap_forward import Forward
 from model.netmap_host import HostRx, HostTx
 from model.netmap_host_fwd import HostFwd
 from model.netmap_kr_busy import KrBusy
+from model.netmap_legacy_fwd import LegacyFwd
 from model.netmap_legacy_host import LegacyHostRx, LegacyHostTx
 from model.netmap_pendintr import RxIntr
 from model.netmap_regif import KringUse
@@ -228,6 +229,12 @@ def consistent_states(machine: Machine, n: int) -> list:
         return list(_host_tx_states(machine, n))
     if machine.state_type is Forward:
         return list(_forward_states(machine, n))
+    if machine.state_type is LegacyFwd:
+        return [s for s in (LegacyFwd(n, (hwcur + behind) % n, hwavail - behind, reserved, hwcur,
+                                      hwavail, 0, 0)
+                            for hwcur, hwavail in itertools.product(range(n), range(n))
+                            for behind in range(hwavail + 1) for reserved in range(behind + 1))
+                if machine.holds(s)]
     if machine.state_type is KrBusy:
         return [s for s in (KrBusy(n, stopped, busy, a, ag, b, bg, sp, 0)
                             for stopped, busy, a, ag, b, bg, sp in itertools.product(
