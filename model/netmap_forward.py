@@ -217,11 +217,13 @@ def user_scribble_tx(s: Forward, h: Term, c: Term, t: Term) -> Step:
 def sw_to_nic_room(s: Forward) -> Term:
     """How many packets the swap loop can place, as shipped, from the user's values: none
     if ``cur == tail`` (nm_ring_empty), else every slot from head to tail (after the
-    first, ``cur = head``).  With ``head`` past the ring, ``nm_next`` never wraps and
-    ``cur`` never meets an in-range tail: every marked packet is written."""
+    first, ``cur = head``): a whole lap when ``head == tail`` (the first test saw ``cur
+    != tail``, and the loop stops only when the new ``cur`` comes round to ``tail``).
+    With ``head`` past the ring, ``nm_next`` never wraps and ``cur`` never meets an
+    in-range tail: every marked packet is written."""
     return If(Eq(s.tcur, s.ttail), 0,
               If(And(in_range(s.thead, s.n), in_range(s.ttail, s.n)),
-                 ring_dist(s.thead, s.ttail, s.n), s.marked))
+                 If(Eq(s.thead, s.ttail), s.n, ring_dist(s.thead, s.ttail, s.n)), s.marked))
 
 
 def sw_to_nic_room_hardened(s: Forward) -> Term:

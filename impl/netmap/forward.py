@@ -16,8 +16,9 @@ and the TX ring's ``head = cur = head + 1``.  ``nm_may_forward_down``
 
 The sequential loop is a prefix computation: the ``j``-th forwardable slot goes to the TX
 ring whose cumulative room first exceeds ``j`` (a TX ring's room is
-``dist(head, tail)``, or 0 if ``cur == tail``), at that ring's ``head`` plus its rank; an
-unforwardable slot is passed over without using room.  Slots left when every TX ring is
+``dist(head, tail)``, a whole lap if ``head == tail != cur``, or 0 if ``cur == tail``),
+at that ring's ``head`` plus its rank; an unforwardable slot is passed over without
+using room.  Slots left when every TX ring is
 full are released unsent (as shipped) — see the findings.
 
 The TX ring's ``head``, ``cur`` and ``tail`` are read from the shared ring, which the user
@@ -69,8 +70,9 @@ def tx_room(policy: str, tx: Krings) -> np.ndarray:
     if policy != AS_SHIPPED:
         usable &= (cur < tn) & in_cyclic(tx.rhead, head, tail, tn) & in_cyclic(head, cur,
                                                                                tail, tn)
-    return np.where(usable, ring_dist(np.where(usable, head, 0), np.where(usable, tail, 0),
-                                      tn), 0)
+    room = ring_dist(np.where(usable, head, 0), np.where(usable, tail, 0), tn)
+    # cur != tail and head == tail: the loop runs until cur comes round to tail, a lap
+    return np.where(usable, np.where(room == 0, tn, room), 0)
 
 
 def netmap_sw_to_nic(policy: str, host_rx: Krings, tx: Krings,
