@@ -30,7 +30,7 @@ from model.netmap_ring import (
     netmap_ring_reinit,
     nm_txsync_prologue,
 )
-from proofs import poll_obligations
+from proofs import poll_obligations, swap_obligations
 from proofs.obligations import Obligation
 from ringspec.docgen import common, glossary, legacy_host_finding, lifetime_finding, md, pictures
 from ringspec.docgen.evidence import (
@@ -691,7 +691,14 @@ def _forward_trust_finding(rows: list[Row]) -> list[str]:
         "`FWD-KERNEL-SLOTS` and `FWD-IN-RING` hold). ringspec's implementation never "
         "writes past its slot array; as shipped it trusts `tail` as netmap does and "
         "counts such swaps (`kernel_slots`). The model: "
-        f"[transparent mode]({FORWARD.name}.md).",
+        f"[transparent mode]({FORWARD.name}.md). By buffer "
+        "(`model/netmap_forward_swap.py`, one iteration of the swap loop over the two "
+        "rings' slot arrays): as shipped `SWAP-NIC` is refuted (the buffer of a TX slot in "
+        "flight ends up in the host RX ring) and `SWAP-PERM` too (with `head` past the "
+        "array the packet's buffer leaves the rings and whatever lies there comes back as "
+        "a buffer); the hardened iteration keeps both, and on a consistent TX ring every "
+        "iteration permutes the two rings' buffers and moves each forwarded packet's "
+        "buffer into exactly one TX slot (proved for any ring sizes).",
         f"### Example: {len(FORWARD_TRUST_EXAMPLE.actions)} steps on 4-slot rings",
         scenario_table(FORWARD_TRUST_EXAMPLE, steps),
         f"After the rxsync: {last.forwarded} packets swapped into TX slots 2, 3 and 0. "
@@ -877,7 +884,8 @@ def render(ev: Evidence) -> str:
     poll_rows = [r for r in ev.findings if r.obligation.machine == poll_obligations.NAME]
     covered.update(r.id for r in poll_rows)
     body += _poll_findings(poll_rows)
-    forward_rows = [r for r in ev.findings if r.obligation.machine == FORWARD.name]
+    forward_rows = [r for r in ev.findings
+                    if r.obligation.machine in (FORWARD.name, swap_obligations.NAME)]
     covered.update(r.id for r in forward_rows)
     body += _forward_findings(forward_rows)
     pendintr_rows = [r for r in ev.findings if r.obligation.machine == PENDINTR.name]

@@ -9,7 +9,7 @@ import z3
 
 import model
 from proofs import obligations as obligations_module
-from proofs import poll_obligations, suite
+from proofs import poll_obligations, suite, swap_obligations
 from proofs.solve import DEFAULT_RLIMIT
 from ringspec.docgen import common, ena_findings, findings, glossary, md, pseudocode, terms
 from ringspec.docgen.areas import AREAS
@@ -215,6 +215,16 @@ def _poll_section(ev: Evidence) -> list[str]:
         "([poll() on a ring](poll.md)), in the order the run checks them.", rows)
 
 
+def _swap_section(ev: Evidence) -> list[str]:
+    """The NS_FORWARD swap by buffer (model/netmap_forward_swap.py) has arrays in its
+    state, so its obligations are their own family."""
+    rows = [r for r in ev.rows if r.obligation.machine == swap_obligations.NAME]
+    return _plain_section(
+        swap_obligations.NAME, "One iteration of netmap_sw_to_nic's swap loop over the "
+        "slot arrays of the host RX ring and a TX ring (solver arrays, any ring sizes), "
+        "in the order the run checks them.", rows)
+
+
 def _ena_section(machine: model.core.Machine, ev: Evidence) -> list[str]:
     """An ENA machine's obligations and mutants (no area page yet)."""
     return _plain_section(
@@ -274,6 +284,7 @@ def proofs(ev: Evidence) -> str:
     for m in model.MACHINES:
         body += _machine_section(m, ev)
     body += _poll_section(ev)
+    body += _swap_section(ev)
     for m in model.ENA_MACHINES:
         body += _ena_section(m, ev)
     return md.page("Proofs", common.nav("proofs.md"), body)
