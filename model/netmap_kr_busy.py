@@ -237,4 +237,11 @@ def no_second_check(s: KrBusy) -> Step:
     return Step(Eq(s.a_pc, 2), _answer(s, "a", False))
 
 
+@KR_BUSY.mutant("start-keeps-stopped", "KR-SHAPE", replaces="start_flag")
+def start_keeps_stopped(s: KrBusy) -> Step:
+    """nm_kr_start without ``kr->nkr_stopped = 0``: the bit is released later, but every
+    nm_kr_tryget still answers NM_KR_STOPPED."""
+    return Step(Eq(s.s_pc, 2), s.replace(s_pc=3))
+
+
 MACHINES = (KR_BUSY,)

@@ -236,4 +236,12 @@ def deliver_fills_the_gap(s: LegacyFwd, k: Term) -> Step:
                 s.replace(hwavail=s.hwavail + k, avail=u32(s.avail + k)))
 
 
+@LEGACY_FWD.mutant("read-keeps-one-more", "LEG-FWD-VIEW", replaces="user_read")
+def read_keeps_one_more(s: LegacyFwd, k: Term, keep: Term) -> Step:
+    """The user may hold one slot more than it has read (reserved off by one)."""
+    guard = And(k >= 0, k <= s.avail, keep >= 0, keep <= s.reserved + k + 1)
+    return Step(guard, s.replace(cur=ring_add(s.cur, k, s.n), avail=u32(s.avail - k),
+                                 reserved=keep))
+
+
 MACHINES = (LEGACY_FWD,)
