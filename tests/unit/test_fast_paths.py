@@ -82,6 +82,27 @@ def test_select_rejects_more_conditions_than_choices() -> None:
             vec.select(conds, choices, 0)
 
 
+def test_select_default_fitting_only_the_promoted_dtype_keeps_its_value() -> None:
+    """Choices int64 and uint8 with default 300: 300 fits the promoted int64 result, so an
+    element no condition picks is 300 (np.select's answer), not 300 wrapped into the
+    last choice's uint8 (44) on the way."""
+    conds = [np.array([True, False]), np.array([False, False])]
+    choices = [np.array([1, 2], np.int64), np.array([3, 4], np.uint8)]
+    got, want = vec.select(conds, choices, 300), np.select(conds, choices, 300)
+    assert got.dtype == want.dtype and got.tolist() == want.tolist() == [1, 300]
+
+
+def test_select_refuses_a_plain_int_choice_outside_the_default_dtype() -> None:
+    """A plain-int choice 300 over a uint8 default: the result is uint8 and 300 does not
+    fit, an error (np.select raises too), never 300 wrapped to 44."""
+    conds = [np.array([True, False])]
+    default = np.array([3, 4], np.uint8)
+    with pytest.raises((OverflowError, TypeError)):
+        np.select(conds, [300], default)
+    with pytest.raises(OverflowError):
+        vec.select(conds, [300], default)
+
+
 @given(st.lists(SMALL, max_size=20), st.lists(SMALL, min_size=1, max_size=4))
 def test_isin_is_numpys(a: list[int], values: list[int]) -> None:
     arr = np.array(a, np.int64)
