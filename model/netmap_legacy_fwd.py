@@ -40,11 +40,11 @@ from model.core import (
     Term,
     Var,
     in_range,
-    ring_add,
     ring_dist,
     u32,
 )
-from model.netmap_legacy import rx_release_point
+from model.netmap_legacy import legacy_rx_keep_too_many, rx_release_point
+from model.netmap_legacy import user_read as legacy_user_read
 from model.netmap_legacy_host import grab_end
 
 
@@ -99,10 +99,9 @@ def deliver(s: LegacyFwd, k: Term) -> Step:
 
 def user_read(s: LegacyFwd, k: Term, keep: Term) -> Step:
     """The user reads k packets (cur += k, avail -= k) and keeps ``keep`` slots before the
-    new cur (reserved = keep)."""
-    guard = And(k >= 0, k <= s.avail, keep >= 0, keep <= s.reserved + k)
-    return Step(guard, s.replace(cur=ring_add(s.cur, k, s.n), avail=u32(s.avail - k),
-                                 reserved=keep))
+    new cur (reserved = keep): the legacy RX ring's rule,
+    :func:`model.netmap_legacy.user_read`."""
+    return legacy_user_read(s, k, keep)  # type: ignore[arg-type]
 
 
 def user_write(s: LegacyFwd, c: Term, r: Term) -> Step:
@@ -238,10 +237,9 @@ def deliver_fills_the_gap(s: LegacyFwd, k: Term) -> Step:
 
 @LEGACY_FWD.mutant("read-keeps-one-more", "LEG-FWD-VIEW", replaces="user_read")
 def read_keeps_one_more(s: LegacyFwd, k: Term, keep: Term) -> Step:
-    """The user may hold one slot more than it has read (reserved off by one)."""
-    guard = And(k >= 0, k <= s.avail, keep >= 0, keep <= s.reserved + k + 1)
-    return Step(guard, s.replace(cur=ring_add(s.cur, k, s.n), avail=u32(s.avail - k),
-                                 reserved=keep))
+    """The user may hold one slot more than it has read: the legacy RX ring's mutant
+    ``leg-rx-keep-too-many``."""
+    return legacy_rx_keep_too_many(s, k, keep)  # type: ignore[arg-type]
 
 
 MACHINES = (LEGACY_FWD,)

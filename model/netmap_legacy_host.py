@@ -83,7 +83,7 @@ from model.core import (
     ring_dist,
     u32,
 )
-from model.netmap_legacy import rx_release_point
+from model.netmap_legacy import rx_release_point, user_read
 
 
 @dataclass(frozen=True)
@@ -295,10 +295,9 @@ def transmit_2013(s: LegacyHostRx, fits: Term) -> Step:
 
 def host_rx_read(s: LegacyHostRx, k: Term, keep: Term) -> Step:
     """The user reads k packets (cur += k, avail -= k) and keeps ``keep`` slots before
-    the new cur (reserved = keep)."""
-    guard = And(k >= 0, k <= s.avail, keep >= 0, keep <= s.reserved + k)
-    return Step(guard, s.replace(cur=ring_add(s.cur, k, s.n), avail=u32(s.avail - k),
-                                 reserved=keep))
+    the new cur (reserved = keep): the legacy RX ring's rule,
+    :func:`model.netmap_legacy.user_read`."""
+    return user_read(s, k, keep)  # type: ignore[arg-type]
 
 
 def host_rx_write(s: LegacyHostRx, c: Term, a: Term, r: Term) -> Step:

@@ -82,6 +82,20 @@ def u32(x: np.ndarray) -> np.ndarray:
     return np.asarray(x, dtype=np.int64) & U32_MAX
 
 
+def legacy_view(kr: Krings) -> tuple[np.ndarray, np.ndarray]:
+    """The 2013 ring headers and ``nr_hwavail`` of krings ``kr`` as they stand: ``cur =
+    hwcur``, ``avail = nr_hwavail = hwtail - hwcur`` (mod N), buffer offset and sizes
+    from today's headers."""
+    hdr = np.zeros(kr.count, dtype=LEGACY_RING_DTYPE)
+    hdr["buf_ofs"] = kr.headers["buf_ofs"]
+    hdr["num_slots"] = kr.num_slots
+    hdr["nr_buf_size"] = kr.headers["nr_buf_size"]
+    hwavail = ring_dist(kr.hwcur, kr.hwtail, kr.num_slots).astype(np.int64)
+    hdr["cur"] = kr.hwcur
+    hdr["avail"] = hwavail
+    return hdr, hwavail
+
+
 def ring_reinit_2013(kr: Krings, hdr: np.ndarray, hwavail: np.ndarray, r: np.ndarray,
                      force: np.ndarray) -> np.ndarray:
     """The 2013 netmap_ring_reinit on rings ``r`` of ``kr`` (2013 headers ``hdr``, kring
@@ -130,14 +144,7 @@ class LegacyPort:
         misbehaving user reaches."""
         for kind in ("tx", "rx"):
             kr = adapter.krings(kind)
-            hdr = np.zeros(kr.count, dtype=LEGACY_RING_DTYPE)
-            hdr["buf_ofs"] = kr.headers["buf_ofs"]
-            hdr["num_slots"] = self.n
-            hdr["nr_buf_size"] = kr.headers["nr_buf_size"]
-            self.hwavail[kind] = ring_dist(kr.hwcur, kr.hwtail, self.n).astype(np.int64)
-            hdr["cur"] = kr.hwcur
-            hdr["avail"] = self.hwavail[kind]
-            self.header[kind] = hdr
+            self.header[kind], self.hwavail[kind] = legacy_view(kr)
             self.next_to[kind] = np.asarray(self.ad.device(kind).head, dtype=np.int64).copy()
             self._mirror(kind, np.arange(kr.count))
 

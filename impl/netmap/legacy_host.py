@@ -41,8 +41,8 @@ from impl.netmap.host import FrameQueue, _batch
 from impl.netmap.kring import Krings
 from impl.netmap.layout import NS_FORWARD
 from impl.netmap.legacy import (
-    LEGACY_RING_DTYPE,
     LegacyPort,
+    legacy_view,
     release_point_2013,
     ring_reinit_2013,
     u32,
@@ -119,14 +119,7 @@ class LegacyHostPort:
         self.header: dict[str, np.ndarray] = {}
         self.hwavail: dict[str, np.ndarray] = {}
         for kind, kr in (("tx", self.host.tx), ("rx", self.host.rx)):
-            hdr = np.zeros(1, dtype=LEGACY_RING_DTYPE)
-            hdr["buf_ofs"] = kr.headers["buf_ofs"]
-            hdr["num_slots"] = self.n
-            hdr["nr_buf_size"] = kr.headers["nr_buf_size"]
-            self.hwavail[kind] = ring_dist(kr.hwcur, kr.hwtail, self.n).astype(np.int64)
-            hdr["cur"] = kr.hwcur
-            hdr["avail"] = self.hwavail[kind]
-            self.header[kind] = hdr
+            self.header[kind], self.hwavail[kind] = legacy_view(kr)
         self.stack = FrameQueue()
         self.stray = self.lost = 0
         self.accepted = self.dropped = self.released = 0
