@@ -31,7 +31,10 @@ one.
   and ena_netmap_alloc_rx_slot's "no free slots" test (``nr_hwcur == rhead``) is one
   slot late for ENA's own convention: once the user has released every slot, ``nr_hwcur
   == rhead`` and nothing is ever posted again.  Hardened: the count is the released
-  slots and the allocation stops at the gap (``nm_next(nr_hwcur) == rhead``).
+  slots and the allocation stops at the gap (``nm_next(nr_hwcur) == rhead``);
+* ``ena_up``'s fill (:func:`initial_fill`) starts at ``rhead`` and takes the buffers of
+  the slots the user still holds (ENA-BUF-NM-USER of :mod:`model.ena_reset_buffers`).
+  Hardened: it starts at ``nr_hwtail`` and posts the released slots only.
 
 Upstream:
 https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a290/kernel/fbsd/ena/ena_netmap.c#L872
@@ -202,11 +205,24 @@ def rx_cleanup(nm: EnaNetmapRings, qs: np.ndarray) -> RefillResult:
 
 
 def initial_fill(nm: EnaNetmapRings, qs: np.ndarray) -> RefillResult:
-    """``ena_up``'s ena_refill_all_rx_bufs in netmap mode: ``ring_size - 1`` buffers per
-    ring from ``nr_hwcur`` on, rhead not consulted (``rx_ring->initialized`` is false
-    until this fill is done)."""
+    """``ena_up``'s ena_refill_all_rx_bufs in netmap mode, after netmap_reset set
+    ``nr_hwcur = rhead`` and kept ``nr_hwtail``.
+
+    As shipped: ``ring_size - 1`` buffers per ring from ``nr_hwcur`` on, rhead not
+    consulted (``rx_ring->initialized`` is false until this fill is done), so the
+    buffers of the slots the user still holds, ``[rhead, nr_hwtail)``, are posted
+    (ENA-BUF-NM-USER of :mod:`model.ena_reset_buffers`).  Hardened: the fill starts at
+    ``nr_hwtail``, the first slot the user does not hold, and posts the released slots
+    up to the gap before ``rhead`` -- ``ring_size - 1 - held`` buffers, the model's
+    ``*_hardened`` restore -- leaving ``nr_hwcur`` at the gap as the as-shipped fill of
+    a ring the user holds nothing of does."""
     qs = np.asarray(qs, dtype=np.int64)
+    num = np.full(qs.size, nm.drv.rx.cfg.depth - 1)
+    if nm.hardened:
+        kr = nm.rx
+        kr.hwcur[qs] = kr.hwtail[qs]
+        num = np.minimum(num, ring_dist(kr.hwtail[qs] + 1, kr.rhead[qs], kr.num_slots))
     nm.rx_initialized[qs] = False
-    out = refill(nm, qs, np.full(qs.size, nm.drv.rx.cfg.depth - 1))
+    out = refill(nm, qs, num)
     nm.rx_initialized[qs] = True
     return out

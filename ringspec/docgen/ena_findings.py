@@ -437,7 +437,9 @@ FINDINGS = (
         code=("ena_setup_rx_resources", "ena_refill_all_rx_bufs", "ena_netmap_alloc_rx_slot",
               "netmap_reset"),
         hardened="refill at most ring_size - 1 - (slots the user holds), from hwtail: "
-        "ENA-BUF-NM-USER is proved for ena_up, the restore and the mode switch.",
+        "ENA-BUF-NM-USER is proved for ena_up, the restore and the mode switch. The "
+        "implementation's hardened policy fills this way, and every restore of the "
+        "stateful ENA tests is checked against restore_device_hardened.",
         machine="ena_reset_buffers",
         transition="restore_device_as_shipped",
         counterpart="restore_device_hardened",

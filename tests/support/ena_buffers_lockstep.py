@@ -17,11 +17,11 @@ frees (``down_free_as_shipped`` or ``down_free_hardened``, by the adapter's poli
 interface was up) and ``destroy_end``, must equal the adapter read after.
 :func:`check_restore`: the states before (the task destroyed, the ring sizes the restore
 ended with: ena_up's ENOMEM back-off is not the ledger's concern) stepped through
-``restore_device_as_shipped`` -- ``ok`` and ``up_ok`` as the restore came out, ``fill``
-the ``ring_size - 1`` buffers ena_refill_all_rx_bufs asks for (the simulated pool never
-runs dry) -- must equal the adapter read after.  As shipped under either policy: the
-implementation's netmap fill (:func:`impl.ena.nm_rx.initial_fill`) does not consult
-``rhead`` hardened either.
+``restore_device_as_shipped`` or ``restore_device_hardened``, by the adapter's policy --
+``ok`` and ``up_ok`` as the restore came out, ``fill`` the buffers
+ena_refill_all_rx_bufs asks for: ``ring_size - 1``, and hardened in netmap mode
+``ring_size - 1`` minus the RX slots the user holds (:func:`impl.ena.nm_rx.initial_fill`;
+the simulated pool never runs dry) -- must equal the adapter read after.
 """
 
 from __future__ import annotations
@@ -149,14 +149,16 @@ def check_destroy(a: EnaAdapter, before: list[Counts]) -> set[str]:
 def check_restore(a: EnaAdapter, before: list[Counts], rc: int) -> set[str]:
     """After ena_restore_device returned ``rc``, the queue pairs ``before`` it; returns the
     model's invariants the restore broke (as shipped, ENA-BUF-NM-USER when the user held
-    RX slots)."""
+    RX slots; hardened, none)."""
     ok = int(rc == 0)
+    hardened = _hardened(a)
+    restore = "restore_device_hardened" if hardened else "restore_device_as_shipped"
     broken: set[str] = set()
     for q in range(a.num_io_queues):
         c = before[q] if q < len(before) else Counts(0, 0, 0, *_flags(before))
         pre = state(c, a.tx_ring_size, a.rx_ring_size, B.RESTORING)
-        m = _step("restore_device_as_shipped", pre, ok=ok, up_ok=ok,
-                  fill=a.rx_ring_size - 1)
+        fill = a.rx_ring_size - 1 - (c.nm_rx_user if hardened else 0)
+        m = _step(restore, pre, ok=ok, up_ok=ok, fill=fill)
         got = state(counts(a, q), a.tx_ring_size, a.rx_ring_size, B.IDLE)
         _compare("ena_restore_device", q, m, got)
         broken.update(_newly_broken(pre, m))
