@@ -55,3 +55,33 @@ def test_every_frame_on_the_wire_is_accounted_for(knob: str, reason: ResetReason
         # these runs do lose a packet there (the ledger bounds it by the failed calls)
         assert ledger.discarded(drv, dev) >= 1
         assert reason is None or drv.reset.reason == reason
+
+
+@pytest.mark.parametrize(("knob", "reason"), [k for k in RX_FAULTS if k[1] is not None])
+def test_a_cleanup_that_stops_with_a_reset_leaves_next_to_clean(
+        knob: str, reason: ResetReason) -> None:
+    """ena_rx_cleanup keeps ``next_to_clean`` in a local and stores it after its loop; the
+    error path (ena_com_rx_pkt failing, the reset triggered) returns before the store, so
+    a call that stops on a fault leaves ``next_to_clean`` where the call found it."""
+    bus, dev, drv = rig(False, nq=1, faults=Faults(**{knob: 0.5}), window=8, seed=3)
+    rng = np.random.default_rng(3)
+    cleanup = drv.rx.cleanup
+    stopped: list[tuple[int, int, int]] = []
+
+    def watched(queues: np.ndarray, cdesc_mbz: bool, refill: bool = True):  # type: ignore[no-untyped-def]
+        before = drv.rx.next_to_clean.copy()
+        out = cleanup(queues, cdesc_mbz, refill)
+        q = np.asarray(queues)[out.reasons != 0]
+        stopped.extend((int(r), int(before[i]), int(drv.rx.next_to_clean[i]))
+                       for i, r in zip(q, out.reasons[out.reasons != 0], strict=True))
+        return out
+
+    drv.rx.cleanup = watched  # type: ignore[method-assign]
+    for _ in range(4):
+        b = frames(bus, rng, 100)
+        drv.transmit(b, flowid=rng.integers(0, 1000, 100), hashtype=np.ones(100))
+        for _ in range(2):
+            dev.step()
+            drv.handle_interrupts()
+    assert stopped, f"{knob} never stopped a cleanup"
+    assert all(r == reason and a == b for r, a, b in stopped), stopped
