@@ -56,10 +56,12 @@ from support.ena_switch_lockstep import (
 from support.frames import frame
 
 from impl.device.parse import parse
+from impl.ena import nm_rfc
 from impl.ena.adapter import AdapterConfig
 from impl.ena.adapter_netmap import AdapterNetmap
 from impl.ena.driver import Policy
 from impl.ena.rxq import RxResult
+from impl.ena_defs.admin import DestroySqCmd
 from impl.packets import PacketBatch
 from model import netmap_switch as sw
 from ringspec.ena_netmap_run import stack_frames
@@ -78,8 +80,20 @@ class EnaSwitchRx(RuleBasedStateMachine):
 
     policy = Policy.HARDENED
 
-    @initialize(rx_exit=st.sampled_from(["wait", "reset"]), n=st.sampled_from([2, 4]))
+    @initialize(rx_exit=st.sampled_from(["wait", "reset"]), n=st.sampled_from([2, 4]),
+                rounds=st.integers(0, 2), data=st.data())
+    def begin(self, rx_exit: str, n: int, rounds: int, data: st.DataObject) -> None:
+        """A fresh adapter; with ``rounds`` > 0, already in netmap mode after that many
+        busy rounds (so that closes with netmap buffers in the device are common)."""
+        self.start(rx_exit, n)
+        if rounds:
+            self.enter()
+            for _ in range(rounds):
+                self.busy_round(data)
+
     def start(self, rx_exit: str, n: int) -> None:
+        """A fresh adapter (two queue pairs, rings of ``n``), netmap attached the RFC's
+        way but not registered."""
         rig = adapter_rig(adapter=AdapterConfig(ncpus=QUEUES, policy=self.policy),
                           attach=False)
         feats = rig.dev.features
@@ -149,7 +163,8 @@ class EnaSwitchRx(RuleBasedStateMachine):
         order and drops the rest (``rx_no_buffer``): the model's ``wire``, the mix of
         buffer kinds (leaving) as the device took them."""
         for q in range(QUEUES):
-            self._offer(q, data.draw(st.integers(0, self.n + 1), label=f"frames for queue {q}"))
+            k = data.draw(st.integers(0, self.n + 1), label=f"frames for queue {q}")
+            self.models[q] = step("wire", self.models[q], k=k, j=self._offer(q, k))
         self._check("wire")
 
     @rule()
@@ -251,12 +266,53 @@ class EnaSwitchRx(RuleBasedStateMachine):
         every RX queue still holding netmap buffers destroyed and created again (the
         model's ``ring_reset_exit``); then each ring is done once its NIC holds no netmap
         buffer."""
+        self._close({})
+
+    @precondition(lambda self: self.an.native and self.an.rx_exit == "reset")
+    @rule(data=st.data())
+    def leave_racing_the_reset(self, data: st.DataObject) -> None:
+        """The close with the reset exit, frames arriving while the first RX queue is
+        being destroyed: those for the queues reset after it land in their posted
+        buffers (netmap ones first, in ring order), and their reset reads those
+        completions up the stack before giving the buffers back (``ring_reset_exit``
+        harvests ``ready``)."""
+        drv = self.ad.driver
+        assert drv is not None
+        port = drv.port
+        destroy_sq = port.destroy_sq
+        raced: dict[int, tuple[int, int]] = {}
+
+        def racing(cmd: DestroySqCmd) -> object:
+            gone = int(np.flatnonzero(drv.sq_idx[:, 1] == cmd.sq_idx)[0])
+            resp = destroy_sq(cmd)
+            if not raced:
+                rings = self.an.rings
+                assert rings is not None
+                for q in nm_rfc.rx_holding(rings).tolist():
+                    if q != gone:
+                        k = data.draw(st.integers(1, self.n), label=f"racing frames, queue {q}")
+                        raced[q] = (k, self._offer(q, k))
+            return resp
+        port.destroy_sq = racing  # type: ignore[method-assign]
+        try:
+            self._close(raced)
+        finally:
+            del port.destroy_sq
+        if raced:
+            note("frames raced the reset exit into a queue reset later")
+
+    def _close(self, raced: dict[int, tuple[int, int]]) -> None:
+        """``reg(False)`` and the model beside it: ``unregif_rfc``, the drain's
+        ``harvest``, frames that ``raced`` the reset exit into queue ``q`` (``(k, j)``),
+        ``ring_reset_exit`` for each queue the reset exit reset, ``leave_done``."""
         rings = self.an.rings
         assert rings is not None
         resets = rings.ring_resets.copy()
         assert self.an.reg(False) == 0
         self.models = [step("harvest", step("unregif_rfc", s), k=MANY, j=MANY)
                        for s in self.models]
+        for q, (k, j) in raced.items():
+            self.models[q] = step("wire", self.models[q], k=k, j=j)
         for q in np.flatnonzero(rings.ring_resets != resets).tolist():
             note("the reset exit reset an RX queue")
             self.models[q] = step("ring_reset_exit", self.models[q])
@@ -302,7 +358,7 @@ class EnaSwitchRx(RuleBasedStateMachine):
             if not self.an.leaving:
                 break
             for q in range(QUEUES):  # a ring's worth: every netmap buffer posted is filled
-                self._offer(q, self.n)
+                self.models[q] = step("wire", self.models[q], k=self.n, j=self._offer(q, self.n))
             self._check("wire (teardown)")
             self.interrupts()
         assert not self.an.leaving and self.an.rings is None and not self.an.native
@@ -310,10 +366,11 @@ class EnaSwitchRx(RuleBasedStateMachine):
         assert not self.ad.reset.triggered and not self.ad.stats.total_resets
         assert all(s.mode == sw.STACK and s.pool == self.n for s in self._read())
 
-    def _offer(self, q: int, k: int) -> None:
-        """``k`` frames for queue ``q`` reach the device, which takes them at once; the
-        model's ``wire`` with the mix of buffer kinds the device took."""
-        before = self._read()[q]
+    def _offer(self, q: int, k: int) -> int:
+        """``k`` frames for queue ``q`` reach the device, which takes them at once;
+        returns how many landed in netmap buffers (the ``j`` of the model's ``wire``).
+        Only queue ``q`` is read: another may be half destroyed by the reset exit."""
+        before = abstract(self.dev, self.an, q, self.ghosts[q])
         stats = self.dev.stats
         nobuf, noq = stats.rx_no_buffer, stats.rx_no_queue
         self.dev.receive(self._frames_for(q, k))
@@ -321,11 +378,10 @@ class EnaSwitchRx(RuleBasedStateMachine):
         assert stats.rx_no_queue == noq  # no frame meets a destroyed queue
         self.ghosts[q].offered += k
         self.ghosts[q].nobuf += stats.rx_no_buffer - nobuf
-        j = self._read()[q].ready_n - before.ready_n
-        self.models[q] = step("wire", self.models[q], k=k, j=j)
+        return abstract(self.dev, self.an, q, self.ghosts[q]).ready_n - before.ready_n
 
 TestEnaSwitchRx = EnaSwitchRx.TestCase
-TestEnaSwitchRx.settings = settings(max_examples=60, stateful_step_count=20)
+TestEnaSwitchRx.settings = settings(max_examples=100, stateful_step_count=25)
 
 
 class Scripted:
@@ -372,3 +428,19 @@ def test_as_shipped_refill_departs_from_release() -> None:
     m.wire(Scripted(0, 1))  # type: ignore[arg-type]
     with pytest.raises(SwitchLockstepError, match=r"\{'posted_n': \(1, 0\)\}"):
         m.rxsync(Scripted(0, 0))  # type: ignore[arg-type]
+
+
+def test_frames_racing_the_reset_exit_in_lockstep() -> None:
+    """By hand: netmap buffers posted on both queues, the close with the reset exit, and
+    two frames for queue 1 arriving while queue 0 is being destroyed: they land in queue
+    1's netmap buffers and its own reset reads them up the stack (``ring_reset_exit``
+    harvesting ``ready``), every step checked."""
+    m = EnaSwitchRx()
+    m.start(rx_exit="reset", n=4)
+    m.enter()
+    m.busy_round(Scripted(2, 3))  # type: ignore[arg-type]
+    assert [s.posted_n for s in m.models] == [2, 3]
+    m.leave_racing_the_reset(Scripted(2))  # type: ignore[arg-type]
+    assert [s.to_stack for s in m.models] == [0, 2]
+    assert [(s.mode, s.pool, s.posted_m) for s in m.models] == [(sw.STACK, 4, 3)] * 2
+    m.teardown()
