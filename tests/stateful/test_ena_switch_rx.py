@@ -48,6 +48,7 @@ from support.ena_switch_lockstep import (
     Ghosts,
     SwitchLockstepError,
     abstract,
+    all_back,
     compare,
     ena_regif,
     every_netmap_buffer_once,
@@ -60,6 +61,7 @@ from impl.ena import nm_rfc
 from impl.ena.adapter import AdapterConfig
 from impl.ena.adapter_netmap import AdapterNetmap
 from impl.ena.driver import Policy
+from impl.ena.nm_rings import EnaNetmapRings
 from impl.ena.rxq import RxResult
 from impl.ena_defs.admin import DestroySqCmd
 from impl.packets import PacketBatch
@@ -111,6 +113,7 @@ class EnaSwitchRx(RuleBasedStateMachine):
         self.received: list[bytes] = []
         self.next_frame = 0
         self.ad.on_stack_rx = self._stack_rx
+        self.rings: EnaNetmapRings | None = None
         self._check("start")
 
     # -- observing the implementation
@@ -124,14 +127,19 @@ class EnaSwitchRx(RuleBasedStateMachine):
         return [abstract(self.dev, self.an, q, self.ghosts[q]) for q in range(QUEUES)]
 
     def _check(self, what: str) -> None:
-        """Every queue read equals its model, which keeps the invariants; then note the
-        copies of netmap mode (the model's ghost) for after the close."""
+        """Every queue read equals its model, which keeps the invariants; the copies of
+        netmap mode (the model's ghost) noted for after the close; and if the
+        registration has just ended, all its buffers are back in its allocator."""
         self.broken = True  # until the checks pass: teardown then leaves it alone
         got = self._read()
         for q in range(QUEUES):
             compare(what, q, self.models[q], got[q])
             if got[q].mode == sw.NETMAP:
                 self.ghosts[q].copies = got[q].copies
+        if self.rings is not None and self.an.rings is not self.rings:
+            all_back(self.rings)  # the registration ended: its buffers all came back
+            note("a registration ended")
+        self.rings = self.an.rings
         self.broken = False
 
     def _leave_done(self) -> None:

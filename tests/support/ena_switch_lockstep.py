@@ -78,6 +78,7 @@ import numpy as np
 from impl.device import EnaDevice
 from impl.ena.adapter import EnaAdapter
 from impl.ena.adapter_netmap import AdapterNetmap
+from impl.ena.nm_rings import EnaNetmapRings
 from model import SWITCH_RX_RFC
 from model import netmap_switch as sw
 
@@ -249,3 +250,15 @@ def every_netmap_buffer_once(an: AdapterNetmap) -> None:
         raise SwitchLockstepError(
             f"netmap buffers twice: {np.flatnonzero(counts > 1).tolist()}, nowhere: "
             f"{np.flatnonzero(counts[2:] == 0).tolist()}")
+
+
+def all_back(rings: EnaNetmapRings) -> None:
+    """When the registration's memory is released (the RFC's exit done): every real
+    buffer of it is in the allocator's free list, once -- none left with a slot, an id or
+    a TX packet, none lost on the way (the memory goes back whole, so a buffer lost inside
+    it would otherwise go unseen)."""
+    free = np.sort(rings.mem.pool.free_indices())
+    if not np.array_equal(free, np.arange(2, rings.mem.nbufs)):
+        missing = np.setdiff1d(np.arange(2, rings.mem.nbufs), free)
+        raise SwitchLockstepError(f"the registration ended with buffers {missing.tolist()} "
+                                  f"not back in the allocator")
