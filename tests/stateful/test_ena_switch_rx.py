@@ -8,8 +8,9 @@ each queue (the device fills posted buffers or drops for want of one), IO interr
 handled (the stack's RX cleanup, netmap's wake, or the exit's drain), rxsync with the
 user releasing some of the slots it holds, NIOCREGIF, the last close (``reg(False)``:
 the slots' buffers back, the drain, and with ``rx_exit="reset"`` the RX queues still
-holding netmap buffers destroyed and created again), and the drain called on every
-queue.
+holding netmap buffers destroyed and created again -- also with frames arriving while
+the first queue is destroyed, into the queues reset after it), and the drain called on
+every queue.  A third of the runs start in netmap mode after busy rounds.
 
 After every rule, for every RX queue, the queue read as a model state
 (:func:`support.ena_switch_lockstep.abstract`, which also cross-checks the device's
@@ -18,17 +19,20 @@ rule performed -- ``wire``, ``harvest``, ``release``, ``regif_rfc`` (with ENA's 
 documented departure, :func:`support.ena_switch_lockstep.ena_regif`),
 ``unregif_rfc``, ``ring_reset_exit`` for each queue the reset exit reset, and
 ``leave_done`` -- and the model's invariants hold on it.  Beside the counts: every netmap
-buffer of the registration is in exactly one place, and every frame the stack or the
-netmap user received is one the wire carried, received once, byte for byte.  At the end
-netmap is left, the exit driven to its end, and the registration's memory is back with
-the device holding only the stack's own buffers.
+buffer of the registration is in exactly one place (and all of them in its allocator
+when it ends), and every frame the stack or the netmap user received is one the wire
+carried, received once, byte for byte.  At the end netmap is left, the exit driven to
+its end, and the registration's memory is back with the device holding only the stack's
+own buffers, and no reset was needed.
 
 Driver policy: HARDENED.  As shipped, ENA's netmap refill count is the ENA-NM-RX-RING
 finding of :mod:`model.ena_netmap` (the gap slot posted, nothing posted once the user
 has released every slot), which this model's ``release`` does not describe:
 ``test_as_shipped_refill_departs_from_release`` shows the lockstep reporting it.
 ``test_the_reset_exit_in_lockstep`` drives both exits by hand through a close with
-netmap buffers posted and completions waiting on both queues.
+netmap buffers posted and completions waiting on both queues, and
+``test_frames_racing_the_reset_exit_in_lockstep`` the reset exit reading completions
+that arrived after the drain.
 """
 
 from __future__ import annotations
