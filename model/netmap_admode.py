@@ -1,6 +1,8 @@
 """Which adapter a netmap request gets, and when an interface's ring configuration is
-taken: the rules of netmap's control path around NIOCREGIF and NIOCGINFO, as plain
-functions (no state machine: each is one decision of the C).
+taken: the rules of netmap's control path around NIOCREGIF and NIOCGINFO, each one
+decision of the C, written over :mod:`model.core`'s terms so that they serve both the
+implementation (concrete values) and the proofs: :mod:`model.netmap_adapter_select` makes
+them one interface's state machine and proves what they keep across requests.
 
 * The API version (``NIOCCTRL``, netmap_ioctl:
   https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L2774):
@@ -26,6 +28,8 @@ from __future__ import annotations
 import errno
 from typing import NamedTuple
 
+from model.core import And, Eq, If, Not, Or, Term
+
 NETMAP_API, NETMAP_MIN_API, NETMAP_MAX_API = 14, 14, 15
 ADMODE_BEST, ADMODE_NATIVE, ADMODE_GENERIC = 0, 1, 2
 ADMODE_NAMES = {ADMODE_BEST: "best", ADMODE_NATIVE: "native", ADMODE_GENERIC: "generic"}
@@ -37,10 +41,27 @@ def api_accepted(version: int) -> bool:
     return NETMAP_MIN_API <= version <= NETMAP_MAX_API
 
 
-def admode_in_effect(admode: int) -> int:
+#: Adapter kinds as the state machine of :mod:`model.netmap_adapter_select` codes them,
+#: and the lookup's refusal (EOPNOTSUPP).
+NO_NA, NATIVE_NA, GENERIC_NA, REFUSED = 0, 1, 2, 3
+_KIND_CODE = {None: NO_NA, NATIVE: NATIVE_NA, GENERIC: GENERIC_NA}
+_CODE_KIND: dict[int, str | int] = {NATIVE_NA: NATIVE, GENERIC_NA: GENERIC,
+                                    REFUSED: errno.EOPNOTSUPP}
+
+
+def admode_in_effect(admode: Term) -> Term:
     """``dev.netmap.admode`` as netmap_get_hw_na uses it: an invalid value is BEST (and
     the sysctl is reset to it)."""
-    return admode if ADMODE_BEST <= admode <= ADMODE_GENERIC else ADMODE_BEST
+    return If(And(admode >= ADMODE_BEST, admode <= ADMODE_GENERIC), admode, ADMODE_BEST)
+
+
+def hw_adapter_code(mode: Term, native_support: Term, attached: Term, in_use: Term) -> Term:
+    """netmap_get_hw_na's choice, coded: ``attached`` (a kind code) when there is one and
+    it is in use or ``mode`` (already in effect) is not GENERIC; REFUSED for NATIVE
+    without native support; otherwise GENERIC_NA (a generic adapter is created)."""
+    keep = And(Not(Eq(attached, NO_NA)), Or(in_use, Not(Eq(mode, ADMODE_GENERIC))))
+    refuse = And(Not(native_support), Eq(mode, ADMODE_NATIVE))
+    return If(keep, attached, If(refuse, REFUSED, GENERIC_NA))
 
 
 def hw_adapter(admode: int, native_support: bool, attached: str | None,
@@ -49,12 +70,9 @@ def hw_adapter(admode: int, native_support: bool, attached: str | None,
     adapter the interface has now, None if none), ``"generic"`` (a generic adapter is
     created), or EOPNOTSUPP.  ``in_use``: the attached adapter has open file descriptors
     or a switch owns it."""
-    mode = admode_in_effect(admode)
-    if attached is not None and (in_use or mode != ADMODE_GENERIC):
-        return attached
-    if not native_support and mode == ADMODE_NATIVE:
-        return errno.EOPNOTSUPP
-    return GENERIC
+    code = hw_adapter_code(admode_in_effect(admode), native_support, _KIND_CODE[attached],
+                           in_use)
+    return _CODE_KIND[int(code)]
 
 
 class RingConfig(NamedTuple):
@@ -66,12 +84,9 @@ class RingConfig(NamedTuple):
     rx_slots: int
 
 
-def updated_config(current: RingConfig, reported: RingConfig,
-                   active_fds: int) -> tuple[RingConfig, bool]:
+def updated_config(current: Term, reported: Term,
+                   active_fds: Term) -> tuple[Term, Term]:
     """(the adapter's configuration after netmap_update_config, whether the change was
     refused because file descriptors are active)."""
-    if current == reported:
-        return current, False
-    if active_fds == 0:
-        return reported, False
-    return current, True
+    idle = Eq(active_fds, 0)
+    return If(idle, reported, current), And(Not(Eq(current, reported)), Not(idle))
