@@ -18,6 +18,7 @@ from model.netmap_kr_busy import KR_BUSY
 from model.netmap_legacy import LEGACY_RX, LEGACY_TX
 from model.netmap_legacy_fwd import LEGACY_FWD
 from model.netmap_legacy_host import LEGACY_HOST_RX, LEGACY_HOST_TX
+from model.netmap_legacy_sw_to_nic import SW_TO_NIC as LEGACY_SW_TO_NIC
 from model.netmap_pendintr import PENDINTR
 from model.netmap_regif import REGIF
 from model.netmap_ring import RX, TX
@@ -29,7 +30,8 @@ from model.netmap_switch_tx import RFC_TX as SWITCH_TX_RFC
 from model.netmap_wakeup import WAKE
 
 MACHINES = (
-    TX, RX, LEGACY_TX, LEGACY_RX, LEGACY_HOST_TX, LEGACY_HOST_RX, LEGACY_FWD, REGIF, RING_LIFE,
+    TX, RX, LEGACY_TX, LEGACY_RX, LEGACY_HOST_TX, LEGACY_HOST_RX, LEGACY_FWD, LEGACY_SW_TO_NIC,
+    REGIF, RING_LIFE,
     KR_BUSY, WAKE, PENDINTR,
     SWITCH_TX_CLASSIC, SWITCH_TX_RFC, SWITCH_RX_CLASSIC, SWITCH_RX_RFC, HOST_RX, HOST_TX,
     FORWARD, HOST_FWD,
@@ -65,6 +67,7 @@ ALL_MACHINES = MACHINES + ENA_MACHINES
 __all__ = [
     "ALL_MACHINES", "ENA_MACHINES", "FORWARD", "HOST_FWD", "HOST_RX", "HOST_TX", "KR_BUSY",
     "LEGACY_FWD", "LEGACY_HOST_RX",
-    "LEGACY_HOST_TX", "LEGACY_RX", "LEGACY_TX", "MACHINES", "PENDINTR", "REGIF", "RING_LIFE", "RX",
+    "LEGACY_HOST_TX", "LEGACY_RX", "LEGACY_SW_TO_NIC", "LEGACY_TX", "MACHINES",
+    "PENDINTR", "REGIF", "RING_LIFE", "RX",
     "SWITCH_RX_CLASSIC", "SWITCH_RX_RFC", "SWITCH_TX_CLASSIC", "SWITCH_TX_RFC", "TX", "WAKE",
 ]

@@ -21,6 +21,7 @@ from model import (
     LEGACY_HOST_RX,
     LEGACY_HOST_TX,
     LEGACY_RX,
+    LEGACY_SW_TO_NIC,
     LEGACY_TX,
     PENDINTR,
     REGIF,
@@ -39,6 +40,7 @@ from model.netmap_host_fwd import host_fwd_init
 from model.netmap_kr_busy import kr_busy_init
 from model.netmap_legacy_fwd import legacy_fwd_init
 from model.netmap_legacy_host import legacy_host_rx_init, legacy_host_tx_init
+from model.netmap_legacy_sw_to_nic import sw_to_nic_init
 from model.netmap_pendintr import pendintr_init
 from model.netmap_regif import init as regif_init
 from model.netmap_ring import (
@@ -200,6 +202,29 @@ AREAS: dict[str, Area] = {
             Action("the rxsync gives them back to the NIC", "release"),
         )),
         "Example: transparent mode on an 8-slot legacy RX ring",
+    ),
+    LEGACY_SW_TO_NIC.name: Area(
+        None,
+        Scenario("area-legacy-sw-to-nic", LEGACY_SW_TO_NIC, sw_to_nic_init(8), (
+            Action("the stack sends 3 packets: copied into host RX slots 0 to 2",
+                   "transmit", {"fits": 1}, short="transmit"),
+            Action("a second one", "transmit", {"fits": 1}, short="transmit"),
+            Action("a third one", "transmit", {"fits": 1}, short="transmit"),
+            Action("NIOCRXSYNC: avail = 3", "rxsync_from_host"),
+            Action("the application reads all 3 and holds the last (reserved = 1)",
+                   "host_rx_read", {"k": 3, "keep": 1}, short="host_rx_read(3, keep=1)"),
+            Action("poll, hardened walk: howmany = the 2 released slots; k1 = TX ring 0, "
+                   "whose kring has 7 free slots", "sw_to_nic_hardened",
+                   {"c": 0, "a": 7, "hc": 0, "ha": 7}, short="walk starts"),
+            Action("slot 0's buffer swapped into TX slot 0", "sw_to_nic_hardened",
+                   {"c": 0, "a": 7, "hc": 0, "ha": 7}, short="swap"),
+            Action("slot 1's buffer swapped into TX slot 1", "sw_to_nic_hardened",
+                   {"c": 0, "a": 7, "hc": 0, "ha": 7}, short="swap"),
+            Action("nothing left: the walk ends without touching the user's cur",
+                   "sw_to_nic_hardened", {"c": 0, "a": 7, "hc": 0, "ha": 7},
+                   short="walk ends"),
+        )),
+        "Example: transparent mode, 8-slot host RX ring, 2 TX rings (hardened walk)",
     ),
     REGIF.name: Area(
         None,

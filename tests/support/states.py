@@ -23,6 +23,7 @@ from model.netmap_host_fwd import HostFwd
 from model.netmap_kr_busy import KrBusy
 from model.netmap_legacy_fwd import LegacyFwd
 from model.netmap_legacy_host import LegacyHostRx, LegacyHostTx
+from model.netmap_legacy_sw_to_nic import SwToNic
 from model.netmap_pendintr import RxIntr
 from model.netmap_regif import KringUse
 from model.netmap_ring import RX, TX, NetmapRing
@@ -220,7 +221,24 @@ def _host_fwd_states(machine: Machine, n: int) -> Iterator[HostFwd]:
                 yield s
 
 
+def _sw_to_nic_states(machine: Machine, n: int) -> Iterator[SwToNic]:
+    """1 or 3 TX rings: the host RX ring with every hwcur, packets held and cur behind
+    them (reserved 0 or all), no walk or one on kring 0 or 2 with 0 or all packets left,
+    that ring free, full or partly filled."""
+    for t, hwcur, hwavail in itertools.product((1, 3), range(n), range(n)):
+        for behind, all_held, active, k1, left, (dh, dp) in itertools.product(
+                range(hwavail + 1), (0, 1), (0, 1), (0, 2), (0, 1), ((n - 1, 0), (1, 1))):
+            s = SwToNic(n, t, 1, (hwcur + behind) % n, hwavail - behind,
+                        behind * all_held, hwcur, hwavail, active, hwavail * left, k1 // 2,
+                        k1, (dp + 1) % n, dh - dp, 1, dh, 0, 0, 0, 0, 0, 0, 0, 0,
+                        (behind - behind * all_held) * left)
+            if machine.holds(s):
+                yield s
+
+
 def consistent_states(machine: Machine, n: int) -> list:
+    if machine.state_type is SwToNic:
+        return list(_sw_to_nic_states(machine, n))
     if machine.state_type is HostFwd:
         return list(_host_fwd_states(machine, n))
     if machine.state_type is HostRx:

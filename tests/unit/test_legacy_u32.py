@@ -103,4 +103,5 @@ def test_legacy_counterexamples_are_what_the_c_stores(ob) -> None:
 def test_every_legacy_kind_of_finding_is_replayed() -> None:
     assert {o.kind for o in LEGACY_REFUTED} == {"step", "total", "mutant"}
     assert {o.machine for o in LEGACY_REFUTED if o.kind != "mutant"} == {
-        "legacy_tx", "legacy_rx", "legacy_host_tx", "legacy_host_rx", "legacy_rx_forward"}
+        "legacy_tx", "legacy_rx", "legacy_host_tx", "legacy_host_rx", "legacy_rx_forward",
+        "legacy_sw_to_nic"}
