@@ -266,6 +266,11 @@ def render() -> str:
         "([findings](findings.md)). The control path's rules are "
         "`model.netmap_admode` (API versions, the admode table, the configuration) and "
         "`model.netmap_regif` (bindings and lifetimes); `tests/unit/test_netmap_system.py` "
-        "checks the control device's adapter choice against the model's in every case.",
+        "checks the control device's adapter choice against the model's in every case. "
+        "Across requests, [adapter selection and ring configuration]"
+        "(netmap_adapter_select.md) proves that an adapter in use is never replaced or "
+        "reconfigured, that a generic adapter lives only while used and is created only "
+        "when the admode asks for one, and `tests/unit/test_adapter_select.py` runs the "
+        "control device in lockstep with it.",
     ]
     return md.page("Error reporting", common.nav("errors.md"), body)
