@@ -104,7 +104,16 @@ def _ena_section(sc: modes_ena.EnaScenario, rows: list[dict]) -> list[str]:
         "it); the stateful machine "
         "`tests/stateful/test_ena_netmap_adapter.py` runs both strategies with traffic, "
         "resets and time, and checks that an RFC switch never resets the device or frees a "
-        "stack packet.",
+        "stack packet; `tests/stateful/test_ena_switch_rx.py` runs the RFC's RX side on "
+        "ENA in lockstep with the same model as the soft NIC's "
+        f"([RX rings across enter/exit]({SWITCH_RX_RFC.name}.md)): each RX queue, read "
+        "from its descriptor ring, driver state and kring, equals the model stepped "
+        "through `wire`, `harvest`, `release`, `regif_rfc`, `unregif_rfc`, "
+        "`ring_reset_exit` and `leave_done` after every rule, both exits, rings of 2 and "
+        "4 (ENA refills the stack's buffers only past ring/8 free, which the model does "
+        "not; from 8 slots up the two differ by design). One departure is stated there: "
+        "on ENA the one empty descriptor keeps its netmap buffer when the ring enters "
+        "netmap mode, so ENA makes one copy fewer than the model allows.",
     ]
 
 
