@@ -11,6 +11,7 @@ from model import netmap_legacy_host_mutants as _legacy_host_mutants  # noqa: F4
 from model import netmap_regif_mutants as _regif_mutants  # noqa: F401
 from model import netmap_ring_mutants as _mutants  # noqa: F401  (registers the mutants)
 from model import netmap_switch_mutants as _switch_mutants  # noqa: F401
+from model.netmap_adapter_select import ADAPTERS
 from model.netmap_forward import FORWARD
 from model.netmap_host import HOST_RX, HOST_TX
 from model.netmap_host_fwd import HOST_FWD
@@ -31,7 +32,8 @@ from model.netmap_wakeup import WAKE
 
 MACHINES = (
     TX, RX, LEGACY_TX, LEGACY_RX, LEGACY_HOST_TX, LEGACY_HOST_RX, LEGACY_FWD, LEGACY_SW_TO_NIC,
-    REGIF, RING_LIFE,
+    REGIF, ADAPTERS,
+    RING_LIFE,
     KR_BUSY, WAKE, PENDINTR,
     SWITCH_TX_CLASSIC, SWITCH_TX_RFC, SWITCH_RX_CLASSIC, SWITCH_RX_RFC, HOST_RX, HOST_TX,
     FORWARD, HOST_FWD,
@@ -65,7 +67,8 @@ ENA_MACHINES = (
 ALL_MACHINES = MACHINES + ENA_MACHINES
 
 __all__ = [
-    "ALL_MACHINES", "ENA_MACHINES", "FORWARD", "HOST_FWD", "HOST_RX", "HOST_TX", "KR_BUSY",
+    "ADAPTERS", "ALL_MACHINES", "ENA_MACHINES", "FORWARD", "HOST_FWD", "HOST_RX", "HOST_TX",
+    "KR_BUSY",
     "LEGACY_FWD", "LEGACY_HOST_RX",
     "LEGACY_HOST_TX", "LEGACY_RX", "LEGACY_SW_TO_NIC", "LEGACY_TX", "MACHINES",
     "PENDINTR", "REGIF", "RING_LIFE", "RX",

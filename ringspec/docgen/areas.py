@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from model import (
+    ADAPTERS,
     FORWARD,
     HOST_FWD,
     HOST_RX,
@@ -34,6 +35,7 @@ from model import (
     TX,
     WAKE,
 )
+from model.netmap_adapter_select import adapters_init
 from model.netmap_forward import forward_init
 from model.netmap_host import host_rx_init, host_tx_init
 from model.netmap_host_fwd import host_fwd_init
@@ -240,6 +242,27 @@ AREAS: dict[str, Area] = {
                    "unregif_other"),
         )),
         "Example: three processes on one port",
+    ),
+    ADAPTERS.name: Area(
+        None,
+        Scenario("area-adapters", ADAPTERS, adapters_init(8), (
+            Action("process A binds the port: the native adapter, configuration 0",
+                   "register"),
+            Action("the driver changes its rings (configuration 1)", "reconfigure",
+                   {"config": 1}),
+            Action("the admin sets dev.netmap.admode=2 (generic)", "set_admode",
+                   {"value": 2}),
+            Action("process B binds the port: A still uses the native adapter, so B shares "
+                   "it, configuration still 0", "register", short="B binds"),
+            Action("A closes", "close"),
+            Action("B closes: nobody uses the interface", "close", short="B closes"),
+            Action("process C binds under generic: a generic adapter is created with "
+                   "configuration 1, the native one set aside", "register",
+                   short="C binds: generic"),
+            Action("C closes: the generic adapter goes, the native one comes back",
+                   "close"),
+        )),
+        "Example: admode and configuration changes while the port is in use",
     ),
     RING_LIFE.name: Area(
         None,

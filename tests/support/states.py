@@ -17,6 +17,7 @@ from model import netmap_legacy
 from model import netmap_switch as switch
 from model import netmap_switch_tx as switch_tx
 from model.core import Machine
+from model.netmap_adapter_select import Adapters
 from model.netmap_forward import Forward
 from model.netmap_host import HostRx, HostTx
 from model.netmap_host_fwd import HostFwd
@@ -221,6 +222,17 @@ def _host_fwd_states(machine: Machine, n: int) -> Iterator[HostFwd]:
                 yield s
 
 
+def _adapter_states(machine: Machine, n: int) -> Iterator[Adapters]:
+    """One interface's adapters: each kind attached or set aside, 0 to 2 descriptors, a
+    switch or not, configurations 0 and 1, the admode in and out of range."""
+    for native, attached, fds, owned, cfg, reported, admode, mode in itertools.product(
+            (0, 1), (0, 1, 2), (0, 1, 2), (0, 1), (0, 1), (0, 1), (0, 2, 7), (0, 2)):
+        s = Adapters(n, native, admode, attached, int(native == 1 and attached == 2), fds,
+                     owned, cfg, 1 - cfg, reported, attached, cfg, mode)
+        if machine.holds(s):
+            yield s
+
+
 def _sw_to_nic_states(machine: Machine, n: int) -> Iterator[SwToNic]:
     """1 or 3 TX rings: the host RX ring with every hwcur, packets held and cur behind
     them (reserved 0 or all), no walk or one on kring 0 or 2 with 0 or all packets left,
@@ -253,6 +265,8 @@ def consistent_states(machine: Machine, n: int) -> list:
                             for hwcur, hwavail in itertools.product(range(n), range(n))
                             for behind in range(hwavail + 1) for reserved in range(behind + 1))
                 if machine.holds(s)]
+    if machine.state_type is Adapters:
+        return list(_adapter_states(machine, n))
     if machine.state_type is KrBusy:
         return [s for s in (KrBusy(n, stopped, busy, a, ag, b, bg, sp, 0)
                             for stopped, busy, a, ag, b, bg, sp in itertools.product(
