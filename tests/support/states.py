@@ -235,17 +235,19 @@ def _adapter_states(machine: Machine, n: int) -> Iterator[Adapters]:
 
 def _sw_to_nic_states(machine: Machine, n: int) -> Iterator[SwToNic]:
     """1 or 3 TX rings: the host RX ring with every hwcur, packets held and cur behind
-    them (reserved 0 or all), no walk or one on kring 0 or 2 with 0 or all packets left,
-    that ring free, full or partly filled."""
+    them (reserved 0 or all); no walk, or one on kring 0 with every released slot left
+    and a free TX ring, or on kring 2 with nothing left and a partly filled one."""
     for t, hwcur, hwavail in itertools.product((1, 3), range(n), range(n)):
-        for behind, all_held, active, k1, left, (dh, dp) in itertools.product(
-                range(hwavail + 1), (0, 1), (0, 1), (0, 2), (0, 1), ((n - 1, 0), (1, 1))):
-            s = SwToNic(n, t, 1, (hwcur + behind) % n, hwavail - behind,
-                        behind * all_held, hwcur, hwavail, active, hwavail * left, k1 // 2,
-                        k1, (dp + 1) % n, dh - dp, 1, dh, 0, 0, 0, 0, 0, 0, 0, 0,
-                        (behind - behind * all_held) * left)
-            if machine.holds(s):
-                yield s
+        for behind, all_held in itertools.product(range(hwavail + 1), (0, 1)):
+            reserved = behind * all_held
+            for active, k1, left, dh, dp in ((0, 0, 0, n - 1, 0), (1, 0, 1, n - 1, 0),
+                                            (1, 2, 0, 1, 1)):
+                s = SwToNic(n, t, 1, (hwcur + behind) % n, hwavail - behind, reserved,
+                            hwcur, hwavail, active, hwavail * left, k1 // 2, k1,
+                            (dp + 1) % n, dh - dp, 1, dh, 0, 0, 0, 0, 0, 0, 0, 0,
+                            (behind - reserved) * left)
+                if machine.holds(s):
+                    yield s
 
 
 def consistent_states(machine: Machine, n: int) -> list:
