@@ -202,8 +202,10 @@ HOST_RX = Machine(
     doc="A fresh host RX ring: hwcur = hwtail = head = tail = 0 and an empty queue.",
 )
 
-HOST_RX.transition(actor="kernel", params=(
-    Param("fits", "bit", "1: the packet is no longer than a netmap buffer."),))(netmap_transmit)
+#: netmap_transmit's one choice: whether the stack's packet fits a netmap buffer.
+FITS = Param("fits", "bit", "1: the packet is no longer than a netmap buffer.")
+
+HOST_RX.transition(actor="kernel", params=(FITS,))(netmap_transmit)
 HOST_RX.transition(actor="user", params=(
     Param("k", "count", "Packets the user consumes."),))(user_release)
 HOST_RX.transition(actor="adversary", view="breaks", params=(

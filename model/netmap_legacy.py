@@ -221,13 +221,14 @@ def filled(s: LegacyRing, k: Term) -> LegacyRing:
     return s.replace(cur=ring_add(s.cur, k, s.n), avail=u32(s.avail - k))
 
 
-@LEGACY_RX.transition(
-    actor="user",
-    params=(
-        Param("k", "count", "packets read"),
-        Param("keep", "count", "slots before the new cur still held (new reserved)"),
-    ),
+#: The user reading packets on a legacy RX ring: every machine with that step takes these.
+USER_READ_PARAMS = (
+    Param("k", "count", "Packets the user reads."),
+    Param("keep", "count", "Slots before the new cur still held (the new reserved)."),
 )
+
+
+@LEGACY_RX.transition(actor="user", params=USER_READ_PARAMS)
 def user_read(s: LegacyRing, k: Term, keep: Term) -> Step:
     """The user reads k packets (cur += k, avail -= k) and keeps ``keep`` slots before
     the new cur (reserved = keep), releasing the rest."""

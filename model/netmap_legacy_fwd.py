@@ -43,7 +43,7 @@ from model.core import (
     ring_dist,
     u32,
 )
-from model.netmap_legacy import legacy_rx_keep_too_many, rx_release_point
+from model.netmap_legacy import USER_READ_PARAMS, legacy_rx_keep_too_many, rx_release_point
 from model.netmap_legacy import user_read as legacy_user_read
 from model.netmap_legacy_host import grab_end
 
@@ -186,10 +186,7 @@ LEGACY_FWD = Machine(
 
 LEGACY_FWD.transition(actor="device", params=(
     Param("k", "count", "Packets the NIC receives."),))(deliver)
-LEGACY_FWD.transition(actor="user", params=(
-    Param("k", "count", "Packets the user reads."),
-    Param("keep", "count", "Slots before the new cur still held (the new reserved)."),
-))(user_read)
+LEGACY_FWD.transition(actor="user", params=USER_READ_PARAMS)(user_read)
 LEGACY_FWD.transition(actor="adversary", view="breaks", params=(
     Param("c", "u32", "The value written into ring->cur."),
     Param("r", "u32", "The value written into ring->reserved."),

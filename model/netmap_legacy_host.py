@@ -83,7 +83,8 @@ from model.core import (
     ring_dist,
     u32,
 )
-from model.netmap_legacy import rx_release_point, user_read
+from model.netmap_host import FITS
+from model.netmap_legacy import USER_READ_PARAMS, rx_release_point, user_read
 
 
 @dataclass(frozen=True)
@@ -385,12 +386,8 @@ LEGACY_HOST_RX = Machine(
     max_n=U32_MAX,
 )
 
-LEGACY_HOST_RX.transition(actor="kernel", params=(
-    Param("fits", "bit", "1: the packet is no longer than a netmap buffer."),))(transmit_2013)
-LEGACY_HOST_RX.transition(actor="user", params=(
-    Param("k", "count", "Packets the user reads."),
-    Param("keep", "count", "Slots before the new cur still held (the new reserved)."),
-))(host_rx_read)
+LEGACY_HOST_RX.transition(actor="kernel", params=(FITS,))(transmit_2013)
+LEGACY_HOST_RX.transition(actor="user", params=USER_READ_PARAMS)(host_rx_read)
 LEGACY_HOST_RX.transition(actor="adversary", view="breaks", params=(
     Param("c", "u32", "The value written into ring->cur."),
     Param("a", "u32", "The value written into ring->avail."),

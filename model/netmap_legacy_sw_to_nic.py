@@ -81,6 +81,8 @@ from model.core import (
     ring_dist,
     u32,
 )
+from model.netmap_host import FITS
+from model.netmap_legacy import USER_READ_PARAMS
 from model.netmap_legacy import user_read as legacy_user_read
 from model.netmap_legacy_host import LegacyHostRx, rxsync_from_host_as_shipped, transmit_2013
 
@@ -406,12 +408,8 @@ _RING = (
     Param("ha", "u32", "Its kring's nr_hwavail."),
 )
 
-SW_TO_NIC.transition(actor="kernel", params=(
-    Param("fits", "bit", "1: the packet is no longer than a netmap buffer."),))(transmit)
-SW_TO_NIC.transition(actor="user", params=(
-    Param("k", "count", "Packets the user reads."),
-    Param("keep", "count", "Slots before the new cur still held (the new reserved)."),
-))(host_rx_read)
+SW_TO_NIC.transition(actor="kernel", params=(FITS,))(transmit)
+SW_TO_NIC.transition(actor="user", params=USER_READ_PARAMS)(host_rx_read)
 SW_TO_NIC.transition(actor="adversary", view="breaks", params=(
     Param("c", "u32", "The value written into ring->cur."),
     Param("a", "u32", "The value written into ring->avail."),
