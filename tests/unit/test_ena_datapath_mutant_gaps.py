@@ -5,6 +5,8 @@ after tests/unit/test_ena_driver_mutant_gaps.py.
 TX cleanup: a cleanup call that finds nothing new runs the resume check
 (``ENA_TX_RESUME_THRESH``) on its own queue only, never waking another stopped queue; a
 completion hands back its packet's descriptors, not one entry per packet.
+TX xmit: the queue stops after the packet that leaves fewer than max_tx_sgl_size + 2
+entries free also when that packet is the last one queued (no later packet to refuse).
 RX cleanup: ``refill=False`` (the RFC's reset exit reading what a destroyed queue's device
 wrote) posts nothing also when the CQ head holds nothing new; a packet still missing its
 LAST after more completions than one read covers is remembered whole (ena_com's
@@ -60,6 +62,27 @@ def test_tx_cleanup_acks_every_descriptor_of_each_completed_packet() -> None:
     assert c.completed.tolist() == [0, 1]
     assert int(tx.next_to_comp[0]) == 5
     assert int(tx.free(np.array([0]))[0]) == 63
+
+
+# ---------------------------------------------------------------------------- TX xmit
+
+
+def test_tx_queue_stops_after_its_last_queued_packet_when_room_runs_out() -> None:
+    # ena_start_xmit (ena_datapath.c): after each packet sent, fewer than
+    # max_tx_sgl_size + 2 = 21 free entries -> running = false, queue_stop++, and no
+    # wake-up unless ENA_TX_RESUME_THRESH (21) entries are free.  On a 64-entry ring
+    # the 43rd single-descriptor packet leaves 20: with exactly 43 queued the queue
+    # stops after its last packet, nothing left behind it in the drbr; 42 leave 21
+    # free and the queue running.
+    for n, free, running, stops in ((42, 21, True, 0), (43, 20, False, 1)):
+        w = world(tx_ring_size=64)
+        tx = w.drv.tx
+        r = w.drv.transmit(batch(w, [100] * n))
+        assert r.xmit.sent.size == n and int(tx.drbr.count[0]) == 0
+        assert int(tx.free(np.array([0]))[0]) == free
+        assert bool(tx.running[0]) is running
+        assert int(tx.stats.queue_stop[0]) == stops
+        assert int(tx.stats.queue_wakeup[0]) == 0
 
 
 # ---------------------------------------------------------------------------- RX cleanup
