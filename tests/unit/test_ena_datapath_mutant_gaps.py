@@ -7,6 +7,12 @@ TX cleanup: a cleanup call that finds nothing new runs the resume check
 completion hands back its packet's descriptors, not one entry per packet.
 TX xmit: the queue stops after the packet that leaves fewer than max_tx_sgl_size + 2
 entries free also when that packet is the last one queued (no later packet to refuse).
+TX offload metadata: the meta descriptor of a TSO packet carries the MSS, L3 header
+length and offset and L4 header length ena_tx_csum parsed (VLAN, IPv4, TCP), and the meta
+cache holds the same four fields; a checksum request without TSO is an offload too (meta
+descriptor with the parsed L3 header, protocols and checksum enables in the data
+descriptor, for TCP/IPv4, UDP/IPv6 and UDP/IPv4 without DF); a collapsed chain's 2 KB
+clusters end with the remainder of the frame.
 RX cleanup: ``refill=False`` (the RFC's reset exit reading what a destroyed queue's device
 wrote) posts nothing also when the CQ head holds nothing new; a packet still missing its
 LAST after more completions than one read covers is remembered whole (ena_com's
@@ -23,7 +29,17 @@ import numpy as np
 from support.ena_harness import batch, complete, rx_write, world
 
 from impl.ena.txclean import tx_cleanup
-from impl.ena_defs.layouts import RxCdesc
+from impl.ena.txmap import (
+    CSUM_IP,
+    CSUM_IP6_UDP,
+    CSUM_IP_TCP,
+    CSUM_IP_TSO,
+    CSUM_IP_UDP,
+    unpack_meta,
+)
+from impl.ena_defs.bitfield import Field
+from impl.ena_defs.constants import L3Proto, L4Proto
+from impl.ena_defs.layouts import TX_META_DESC_DTYPE, RxCdesc, TxDesc, TxMetaDesc
 from impl.ena_defs.regs import ResetReason
 
 # ---------------------------------------------------------------------------- TX cleanup
@@ -83,6 +99,89 @@ def test_tx_queue_stops_after_its_last_queued_packet_when_room_runs_out() -> Non
         assert bool(tx.running[0]) is running
         assert int(tx.stats.queue_stop[0]) == stops
         assert int(tx.stats.queue_wakeup[0]) == 0
+
+
+def test_tso_meta_descriptor_carries_the_parsed_header_lengths_and_mss() -> None:
+    # ena_tx_csum (ena_datapath.c) fills ena_meta: mss = tso_segsz, l3_hdr_len = the
+    # IPv4 IHL * 4 (20), l3_hdr_offset = the Ethernet header with its VLAN tag (18),
+    # l4_hdr_len = the TCP data offset (8 words, TSO only); ena_com_create_meta
+    # (ena_eth_com.c) writes mss bits 9:0 to word2 31:22 and 13:10 to len_ctrl 19:16.
+    w = world(tx_ring_size=64)
+    b = batch(w, [1514])
+    o = int(b.offsets[0])
+    hdr = (bytes(12) + bytes([0x81, 0x00, 0x00, 0x05, 0x08, 0x00])       # VLAN, IPv4
+           + bytes([0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 6]) + bytes(10)     # IHL 5, TCP
+           + bytes(12) + bytes([0x80]))                                    # data offset 8
+    w.bus.mem.data[o:o + len(hdr)] = np.frombuffer(hdr, dtype=np.uint8)
+    mss = 0x2A5B
+    r = w.drv.transmit(b, csum_flags=np.array([CSUM_IP | CSUM_IP_TSO]),
+                       tso_segsz=np.array([mss]))
+    assert r.xmit.sent.tolist() == [0]
+    meta = w.drv.tx.sq_words[0, 0].copy().view(TX_META_DESC_DTYPE)[0]
+
+    def field(f: Field) -> int:
+        return int(f.get(np.int64(meta[f.word])))
+
+    assert field(TxMetaDesc.META_DESC) == 1 and field(TxMetaDesc.EXT_VALID) == 1
+    assert field(TxMetaDesc.MSS_LO) == mss & 0x3FF and field(TxMetaDesc.MSS_HI) == mss >> 10
+    assert field(TxMetaDesc.L3_HDR_LEN) == 20
+    assert field(TxMetaDesc.L3_HDR_OFF) == 18
+    assert field(TxMetaDesc.L4_HDR_LEN_IN_WORDS) == 8
+    # ena_com_create_meta keeps a copy in io_sq->cached_tx_meta (the meta cache, which
+    # the slot-at-a-time port reads field by field)
+    cached = unpack_meta(w.drv.tx.cached_meta[0:1])
+    assert [int(x[0]) for x in cached] == [mss, 20, 18, 8]
+
+
+def test_checksum_offload_without_tso_sends_the_parsed_headers() -> None:
+    # ena_tx_csum: offload is true for tso_segsz != 0 *or* any of CSUM_TSO, CSUM_OFFLOAD,
+    # CSUM6_OFFLOAD, so checksum requests alone give each packet a meta descriptor
+    # (tx_descs 2) with the parsed L3 header length and offset (14: no VLAN tag), and a
+    # data descriptor with the L3/L4 protocols, DF and the checksum enables:
+    # TCP/IPv4 with CSUM_IP | CSUM_IP_TCP (IHL 5, DF set), UDP/IPv6 with CSUM_IP6_UDP
+    # (40-byte header, DF always, no L3 checksum), UDP/IPv4 without DF with CSUM_IP_UDP.
+    w = world(tx_ring_size=64)
+    b = batch(w, [100, 120, 90])
+    h4 = (bytes(12) + bytes([0x08, 0x00]) + bytes([0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 6])
+          + bytes(10) + bytes(12) + bytes([0x50]))
+    h6 = bytes(12) + bytes([0x86, 0xDD]) + bytes([0x60, 0, 0, 0, 0, 8, 17, 64]) + bytes(40)
+    u4 = bytes(12) + bytes([0x08, 0x00]) + bytes([0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17]) + bytes(18)
+    for o, h in zip(b.offsets.tolist(), (h4, h6, u4), strict=True):
+        w.bus.mem.data[o:o + len(h)] = np.frombuffer(h, dtype=np.uint8)
+    r = w.drv.transmit(b, csum_flags=np.array([CSUM_IP | CSUM_IP_TCP, CSUM_IP6_UDP,
+                                               CSUM_IP_UDP]))
+    tx = w.drv.tx
+    assert r.xmit.sent.tolist() == [0, 1, 2]
+    assert int(tx.tail[0]) == 6 and tx.tx_descs[0, :3].tolist() == [2, 2, 2]
+    v4, v6 = int(L3Proto.IPV4), int(L3Proto.IPV6)
+    tcp, udp = int(L4Proto.TCP), int(L4Proto.UDP)
+    want = [(20, v4, tcp, 1, 1), (40, v6, udp, 0, 1), (20, v4, udp, 0, 0)]
+    for p, (l3len, l3, l4, l3csum, df) in enumerate(want):
+        meta, data = tx.sq_words[0, 2 * p], tx.sq_words[0, 2 * p + 1]
+        assert int(TxMetaDesc.META_DESC.get(np.int64(meta[0]))) == 1
+        w2 = np.int64(meta[2])
+        assert int(TxMetaDesc.L3_HDR_LEN.get(w2)) == l3len
+        assert int(TxMetaDesc.L3_HDR_OFF.get(w2)) == 14
+        assert int(TxMetaDesc.L4_HDR_LEN_IN_WORDS.get(w2)) == 0
+        ctrl = np.int64(data[1])
+        assert int(TxDesc.L3_PROTO_IDX.get(ctrl)) == l3
+        assert int(TxDesc.L4_PROTO_IDX.get(ctrl)) == l4
+        assert int(TxDesc.DF.get(ctrl)) == df and int(TxDesc.TSO_EN.get(ctrl)) == 0
+        assert int(TxDesc.L3_CSUM_EN.get(ctrl)) == l3csum
+        assert int(TxDesc.L4_CSUM_EN.get(ctrl)) == 1
+
+
+def test_collapsed_chain_ends_with_the_rest_of_the_frame() -> None:
+    # ena_check_and_collapse_mbuf: a 3000 B frame in max_tx_sgl_size (19) mbufs is
+    # m_collapse'd into 2 KB clusters: 2048 B and the remaining 952 B, one data
+    # descriptor each (ena_tx_map_mbuf's segments).
+    w = world(tx_ring_size=64)
+    r = w.drv.transmit(batch(w, [3000], [19]))
+    tx = w.drv.tx
+    assert r.xmit.sent.tolist() == [0] and int(tx.stats.collapse[0]) == 1
+    assert int(tx.tail[0]) == 2
+    lens = [int(TxDesc.LENGTH.get(np.int64(tx.sq_words[0, i, 0]))) for i in range(2)]
+    assert lens == [2048, 952]
 
 
 # ---------------------------------------------------------------------------- RX cleanup
