@@ -219,9 +219,8 @@ def initial_fill(nm: EnaNetmapRings, qs: np.ndarray) -> RefillResult:
     qs = np.asarray(qs, dtype=np.int64)
     num = np.full(qs.size, nm.drv.rx.cfg.depth - 1)
     if nm.hardened:
-        kr = nm.rx
-        kr.hwcur[qs] = kr.hwtail[qs]
-        num = np.minimum(num, ring_dist(kr.hwtail[qs] + 1, kr.rhead[qs], kr.num_slots))
+        nm.rx.hwcur[qs] = nm.rx.hwtail[qs]
+        num = np.minimum(num, refill_count(nm, qs))
     nm.rx_initialized[qs] = False
     out = refill(nm, qs, num)
     nm.rx_initialized[qs] = True
