@@ -35,7 +35,7 @@ from typing import Protocol
 
 import numpy as np
 
-from impl.netmap.ranges import flat_offsets
+from impl import byteranges
 
 PAGE = 4096
 
@@ -151,7 +151,7 @@ class HostMemory:
         addr = np.asarray(addr, dtype=np.int64)
         nbytes = np.asarray(nbytes, dtype=np.int64)
         self._check(addr, nbytes)
-        return self.data[flat_offsets(addr, nbytes)]
+        return byteranges.gather(self.data, addr, nbytes)
 
     def scatter(self, addr: np.ndarray, nbytes: np.ndarray, src: np.ndarray) -> None:
         """DMA write: ``src`` (concatenated) into ``[addr[j], addr[j] + nbytes[j])``."""
@@ -160,7 +160,7 @@ class HostMemory:
         self._check(addr, nbytes)
         if int(nbytes.sum()) != src.size:
             raise BusError(f"DMA write of {src.size} bytes into ranges of {int(nbytes.sum())}")
-        self.data[flat_offsets(addr, nbytes)] = src
+        byteranges.scatter(self.data, addr, nbytes, src)
 
 
 class MmioSink(Protocol):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from impl import byteranges
 from impl.netmap.ranges import flat_offsets
 
 
@@ -113,7 +114,7 @@ class PacketBatch:
 
     def payload(self) -> np.ndarray:
         """All frames' bytes, concatenated in order (a copy)."""
-        return self.arena[flat_offsets(self.offsets, self.lengths)]
+        return byteranges.gather(self.arena, self.offsets, self.lengths)
 
     def frame(self, i: int) -> bytes:
         o, n = int(self.offsets[i]), int(self.lengths[i])

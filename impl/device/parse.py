@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from impl import byteranges
 from impl.ena_defs.constants import L3Proto, L4Proto
 from impl.netmap.ranges import flat_offsets
 from impl.packets import PacketBatch
@@ -80,9 +81,9 @@ def _rows(arena: np.ndarray, offsets: np.ndarray, lengths: np.ndarray,
 
 
 def _u16(h: np.ndarray, off: np.ndarray) -> np.ndarray:
-    rows = np.arange(h.shape[0])
-    off = np.minimum(np.maximum(off, 0), h.shape[1] - 2)
-    return (h[rows, off].astype(np.int64) << 8) | h[rows, off + 1]
+    flat = h.reshape(-1)  # one flat index per byte read, not a (row, column) pair
+    at = np.arange(h.shape[0]) * h.shape[1] + np.minimum(np.maximum(off, 0), h.shape[1] - 2)
+    return (flat[at].astype(np.int64) << 8) | flat[at + 1]
 
 
 def _fold(s: np.ndarray) -> np.ndarray:
@@ -92,8 +93,13 @@ def _fold(s: np.ndarray) -> np.ndarray:
 
 
 def _take(h: np.ndarray, off: np.ndarray, width: int) -> np.ndarray:
-    cols = np.minimum(np.maximum(off[:, None] + np.arange(width)[None, :], 0), h.shape[1] - 1)
-    return h[np.arange(h.shape[0])[:, None], cols]
+    """``width`` bytes of each row of ``h`` from column ``off`` (clamped to the row)."""
+    n, cols = h.shape
+    if n and width <= cols and int(off.min()) >= 0 and int(off.max()) + width <= cols:
+        # no clamping: whole windows of the rows laid end to end
+        return byteranges.windows(h.reshape(-1), width)[np.arange(n) * cols + off]
+    idx = np.minimum(np.maximum(off[:, None] + np.arange(width)[None, :], 0), cols - 1)
+    return h[np.arange(n)[:, None], idx]
 
 
 def parse(batch: PacketBatch) -> Parsed:
@@ -137,11 +143,18 @@ def parse(batch: PacketBatch) -> Parsed:
     dst[v4, 4:] = 0
     l4 = (tcp | udp) & ~frag
     seg_len = np.where(l4, l4_len, 0)
-    flat = batch.arena[flat_offsets(batch.offsets + l4_off, seg_len)].astype(np.int64)
-    pos = np.arange(flat.size) - np.repeat(np.cumsum(seg_len) - seg_len, seg_len)
-    owner = np.repeat(np.arange(n), seg_len)
-    seg_sum = np.bincount(owner, weights=flat * np.where(pos % 2 == 0, 256, 1),
-                          minlength=n).astype(np.int64)
+    seg_start = batch.offsets + l4_off
+    width = byteranges.equal_length(batch.arena, seg_start, seg_len)
+    if width:  # one segment length (a batch of equal frames): the segments as rows
+        seg = byteranges.windows(batch.arena, width)[seg_start]
+        seg_sum = ((seg[:, 0::2].sum(axis=1, dtype=np.int64) << 8)
+                   + seg[:, 1::2].sum(axis=1, dtype=np.int64))
+    else:
+        flat = batch.arena[flat_offsets(seg_start, seg_len)].astype(np.int64)
+        pos = np.arange(flat.size) - np.repeat(np.cumsum(seg_len) - seg_len, seg_len)
+        owner = np.repeat(np.arange(n), seg_len)
+        seg_sum = np.bincount(owner, weights=flat * np.where(pos % 2 == 0, 256, 1),
+                              minlength=n).astype(np.int64)
     addr_words = ((np.concatenate([src, dst], axis=1)[:, 0::2].astype(np.int64) << 8)
                   | np.concatenate([src, dst], axis=1)[:, 1::2]).sum(axis=1)
     pseudo = addr_words + proto.clip(0) + seg_len

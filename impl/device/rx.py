@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from impl import byteranges
 from impl.device.faults import DeviceStats, Faults, draw
 from impl.device.parse import Parsed
 from impl.device.queues import QueueTable
 from impl.device.segs import clean_prefix, group_rank
 from impl.device.tx import expected_phase
 from impl.ena_defs.layouts import RX_CDESC_DTYPE, RX_DESC_DTYPE, RxCdesc, RxDesc
-from impl.netmap.ranges import flat_offsets, segment_min
+from impl.netmap.ranges import segment_min
 from impl.packets import PacketBatch, even_segments
 
 
@@ -100,15 +101,14 @@ def deliver(qt: QueueTable, frames: PacketBatch, parsed: Parsed, hashes: np.ndar
     addr = buf_addr[di]
     ok = qt.bus.mem.in_range(addr, plen)
     stats.add("rx_dma_error", (~ok).sum())
-    src = frames.arena[flat_offsets(np.repeat(frames.offsets[fr], m) +
-                                    (np.cumsum(plen) - plen - np.repeat(
-                                        (np.cumsum(plen) - plen)[np.cumsum(m) - m], m)),
-                                    plen)]
+    src = byteranges.gather(frames.arena, np.repeat(frames.offsets[fr], m) +
+                            (np.cumsum(plen) - plen - np.repeat(
+                                (np.cumsum(plen) - plen)[np.cumsum(m) - m], m)), plen)
     if ok.all():
         qt.bus.mem.scatter(addr, plen, src)
     else:
         src_off = np.cumsum(plen) - plen
-        qt.bus.mem.scatter(addr[ok], plen[ok], src[flat_offsets(src_off[ok], plen[ok])])
+        qt.bus.mem.scatter(addr[ok], plen[ok], byteranges.gather(src, src_off[ok], plen[ok]))
     # completions
     sq_p = sqs[j_of_frame[pf]]
     cq_p = qt.sq_cq[sq_p]

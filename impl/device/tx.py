@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from impl import byteranges
 from impl.bus import Bus
 from impl.device.segs import clean_prefix
 from impl.ena_defs.layouts import (
@@ -243,7 +244,7 @@ def parse_packets(bus: Bus, stream: DescStream, llq_header_max: int,
         return TxPackets(sq=stream.sq[start], req_id=req, comp_req=comp, units=units, ok=ok,
                          dma_error=~dma_ok & ~dropped, dropped=dropped,
                          first_unit=stream.unit[start],
-                         payload=bus.mem.data[flat_offsets(addr, piece_len)],
+                         payload=byteranges.gather(bus.mem.data, addr, piece_len),
                          lengths=cnt(piece_len)[ok])
     piece_src = np.concatenate([np.zeros(npkt, np.int64), np.ones(m, np.int64)])
     piece_pkt = np.concatenate([np.arange(npkt), pkt])

@@ -1,0 +1,124 @@
+"""The shortcuts the ENA datapath benchmarks brought in give what the general code gives:
+:mod:`impl.byteranges`' row copies against the per-byte ranges, the device's window order
+against ``np.lexsort``, the parser's row-wise reads against its clamped per-byte ones."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from impl import byteranges
+from impl.device import parse
+from impl.device.txcomp import window_order
+from impl.netmap.ranges import flat_offsets
+from impl.packets import PacketBatch
+from ringspec.bench.ena_rig import udp_frames
+
+
+@given(st.data(), st.integers(1, 40), st.integers(0, 9), st.booleans())
+def test_gather_is_the_per_byte_gather(data: st.DataObject, size: int, width: int,
+                                       equal: bool) -> None:
+    arena = np.arange(size, dtype=np.uint8) * 7
+    n = data.draw(st.integers(0, 6))
+    start = np.array(data.draw(st.lists(st.integers(0, size), min_size=n, max_size=n)),
+                     dtype=np.int64)
+    count = (np.full(n, width, np.int64) if equal else np.array(
+        data.draw(st.lists(st.integers(0, 9), min_size=n, max_size=n)), dtype=np.int64))
+    try:
+        want = arena[flat_offsets(start, count)]
+    except IndexError:
+        want = None
+    try:
+        got = byteranges.gather(arena, start, count)
+    except IndexError:
+        got = None
+    assert (got is None) == (want is None)
+    if want is not None:
+        assert got is not None and got.dtype == want.dtype and np.array_equal(got, want)
+
+
+@given(st.data(), st.integers(1, 40), st.integers(1, 9))
+def test_scatter_is_the_per_byte_scatter(data: st.DataObject, size: int, width: int) -> None:
+    n = data.draw(st.integers(0, 6))
+    start = np.array(data.draw(st.lists(st.integers(0, max(size - width, 0)), min_size=n,
+                                        max_size=n)), dtype=np.int64)  # ranges may overlap
+    count = np.full(n, min(width, size), np.int64)
+    src = np.arange(int(count.sum()), dtype=np.uint8) + 1
+    want, got = np.zeros(size, np.uint8), np.zeros(size, np.uint8)
+    want[flat_offsets(start, count)] = src
+    byteranges.scatter(got, start, count, src)
+    assert np.array_equal(got, want)  # the later range wins where two overlap, as there
+
+
+def test_windows_of_a_strided_arena() -> None:
+    a = np.arange(50, dtype=np.uint8)
+    assert np.array_equal(byteranges.windows(a[::2], 3)[4], [8, 10, 12])
+    assert np.array_equal(byteranges.windows(a[5:], 4)[0], [5, 6, 7, 8])
+
+
+class _Keys:
+    """A generator whose random draws are given (ties included)."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+
+    def random(self, n: int) -> np.ndarray:
+        return self.values[:n]
+
+
+@settings(max_examples=300)
+@given(st.data(), st.integers(1, 60), st.integers(2, 9), st.booleans(), st.booleans())
+def test_window_order_is_lexsort(data: st.DataObject, n: int, window: int, distinct: bool,
+                                 ties: bool) -> None:
+    sq = np.array(data.draw(st.lists(st.integers(0, 4), min_size=n, max_size=n)), np.int64)
+    base = data.draw(st.integers(0, 10**9))
+    seq = (base + np.array(data.draw(st.permutations(range(2 * n))))[:n] if distinct
+           else np.array(data.draw(st.lists(st.integers(0, 30), min_size=n, max_size=n))))
+    keys = (np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))) / 4
+            if ties else np.random.default_rng(data.draw(st.integers(0, 99))).random(n))
+    got = window_order(sq, seq, window, _Keys(keys))
+    assert np.array_equal(got, np.lexsort((keys, seq // window, sq)))
+
+
+def test_window_order_full_runs_is_lexsort() -> None:
+    rng = np.random.default_rng(1)
+    sq = np.repeat(np.arange(4), 64)
+    seq = 8 * 1000 + np.arange(sq.size)
+    perm = rng.permutation(sq.size)
+    keys = rng.random(sq.size)
+    got = window_order(sq[perm], seq[perm], 8, _Keys(keys))
+    assert np.array_equal(got, np.lexsort((keys, seq[perm] // 8, sq[perm])))
+
+
+@given(st.data(), st.integers(1, 5), st.integers(1, 12), st.integers(1, 12))
+def test_take_and_u16_are_the_clamped_reads(data: st.DataObject, n: int, cols: int,
+                                            width: int) -> None:
+    h = np.random.default_rng(cols).integers(0, 256, (n, cols), dtype=np.uint8)
+    off = np.array(data.draw(st.lists(st.integers(-3, cols + 3), min_size=n, max_size=n)),
+                   np.int64)
+    idx = np.minimum(np.maximum(off[:, None] + np.arange(width)[None, :], 0), cols - 1)
+    assert np.array_equal(parse._take(h, off, width), h[np.arange(n)[:, None], idx])
+    if cols >= 2:
+        o = np.minimum(np.maximum(off, 0), cols - 2)
+        rows = np.arange(n)
+        want = (h[rows, o].astype(np.int64) << 8) | h[rows, o + 1]
+        got = parse._u16(h, off)
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_l4_checksum_rows_are_the_per_byte_sums() -> None:
+    """Equal UDP segments take the row path; one more frame of another length sends the
+    same frames through the per-byte path, which must agree on every one of them."""
+    f = udp_frames(40, seed=3)
+    f[::3, 40:42] = (0x12, 0x34)  # UDP checksums, mostly wrong; every third non-zero
+    f[1::5, 41] = 0xFF
+    odd = np.zeros((1, 64), np.uint8)
+    odd[0, :64] = f[0]
+    rows = PacketBatch.from_payload(f.ravel(), np.full(40, 64))
+    both = PacketBatch.from_payload(np.concatenate([f.ravel(), odd[0, :60]]),
+                                    np.r_[np.full(40, 64), 60])
+    a, b = parse.parse(rows), parse.parse(both)
+    for name, value in vars(a).items():
+        assert np.array_equal(value, getattr(b, name)[:40]), name
+    assert a.l4_csum_checked.all() and a.l4_csum_err.any() and not a.l4_csum_err.all()
