@@ -449,7 +449,9 @@ class EnaAdapter:
             qs = np.unique(qs)
             mine = nm.on[qs]
             if not self.reset.triggered:
-                nm.port.wake(qs[mine])
+                woken = nm.port.wake(qs[mine])
+                if nm.on_irq is not None and woken.size:
+                    nm.on_irq(woken)
             if not mine.all():  # queues the stack still has: ENA's own cleanup
                 self.to_stack(self.driver.cleanup(qs[~mine]).rx)
             return

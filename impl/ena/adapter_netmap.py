@@ -48,6 +48,7 @@ https://github.com/amzn/amzn-drivers/blob/64788ef7c182a9383445942b5f5f77fe1d25a2
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -109,6 +110,9 @@ class AdapterNetmap:
         netmap_transmit)."""
         self.on = np.zeros(adapter.num_io_queues, dtype=bool)
         """Per queue pair: its krings are in netmap mode (``nr_mode == NKR_NETMAP_ON``)."""
+        self.on_irq: Callable[[np.ndarray], None] | None = None
+        """netmap_rx_irq / netmap_tx_irq: called with the queue pairs in netmap mode an
+        interrupt woke (the control device wakes the handles asleep on them)."""
         adapter.netmap = self
 
     @property

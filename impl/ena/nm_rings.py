@@ -42,8 +42,8 @@ class EnaNetmapRings:
         nq, n = num_queues, ring_size
         self.num_slots = n
         self.max_tx_sgl_size = max_tx_sgl_size
-        nbufs = 2 + 2 * nq * n + extra_bufs
-        self.size = NetmapMemory.arena_size(2 * nq, n, buf_size, nbufs)
+        nbufs = self.nbufs(nq, n, extra_bufs)
+        self.size = self.memsize(nq, n, buf_size, extra_bufs)
         self.base = bus.mem.alloc(self.size, 4096)
         arena = bus.mem.data[self.base:self.base + self.size]
         self.mem = NetmapMemory(2 * nq, n, buf_size, nbufs, arena=arena)
@@ -70,6 +70,18 @@ class EnaNetmapRings:
         """Per RX ring: times its IO queue was destroyed and created again to take the
         netmap buffers back from the device (the RFC's reset exit,
         :func:`impl.ena.nm_rfc.reset_rx_ring`)."""
+
+    @staticmethod
+    def nbufs(num_queues: int, ring_size: int, extra_bufs: int) -> int:
+        """Buffers of the memory: the two reserved ones, one per slot, the extra ones."""
+        return 2 + 2 * num_queues * ring_size + extra_bufs
+
+    @classmethod
+    def memsize(cls, num_queues: int, ring_size: int, buf_size: int,
+                extra_bufs: int) -> int:
+        """Bytes of the netmap memory of ``num_queues`` queue pairs (``nr_memsize``)."""
+        return NetmapMemory.arena_size(2 * num_queues, ring_size, buf_size,
+                                       cls.nbufs(num_queues, ring_size, extra_bufs))
 
     @classmethod
     def for_driver(cls, drv: EnaDriver, buf_size: int = 2048,

@@ -1,5 +1,6 @@
 """poll(2) on a handle bound to several rings of each direction: netmap_poll as
-model/netmap_poll_rings.py states it, on the soft NIC.
+model/netmap_poll_rings.py states it, on the soft NIC or on a driver that runs netmap's
+sync itself (ENA, :mod:`impl.ena.nm_dev`).
 
 Upstream: netmap_poll
 (https://github.com/luigirizzo/netmap/blob/89607e1406c1fa5ac2106bd2ff33417f090c0d60/sys/dev/netmap/netmap.c#L3672).
@@ -41,9 +42,25 @@ from impl.netmap.poll import (
 )
 from impl.netmap.prologue import check_policy
 from impl.netmap.softdev import SoftRings
-from impl.netmap.sync import rxsync, txsync
+from impl.netmap.sync import NativeSync, RxsyncResult, TxsyncResult, rxsync, txsync
 
-Bound = tuple[Krings, SoftRings, np.ndarray]
+Bound = tuple[Krings, SoftRings | NativeSync, np.ndarray]
+"""A direction's krings, what syncs them (the soft NIC, or a driver that runs netmap's
+sync itself, :class:`impl.netmap.sync.NativeSync`) and the bound ring ids."""
+
+
+def _run_txsync(policy: str, kr: Krings, dev: SoftRings | NativeSync, rings: np.ndarray,
+                sent: np.ndarray) -> TxsyncResult:
+    if isinstance(dev, SoftRings):
+        return txsync(policy, kr, dev, rings, sent, POLL_RECLAIM[policy])
+    return dev.txsync(policy, kr, rings, sent, POLL_RECLAIM[policy])
+
+
+def _run_rxsync(policy: str, kr: Krings, dev: SoftRings | NativeSync, rings: np.ndarray,
+                refill: np.ndarray, read: RxRead) -> RxsyncResult:
+    if isinstance(dev, SoftRings):
+        return rxsync(policy, kr, dev, rings, refill, None, read)
+    return dev.rxsync(policy, kr, rings, refill, read)
 
 
 def _budgets(value: object, rings: np.ndarray, default: int) -> np.ndarray:
@@ -54,12 +71,12 @@ def _budgets(value: object, rings: np.ndarray, default: int) -> np.ndarray:
     return out
 
 
-def _tx_sync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
+def _tx_sync(policy: str, kr: Krings, dev: SoftRings | NativeSync, rings: np.ndarray,
              sent: np.ndarray) -> tuple[np.ndarray, bool]:
     """txsync without NAF_FORCE_RECLAIM on ``rings``: (found per ring, POLLERR)."""
     if rings.size == 0:
         return np.zeros(0, dtype=bool), False
-    r = txsync(policy, kr, dev, rings, sent, POLL_RECLAIM[policy])
+    r = _run_txsync(policy, kr, dev, rings, sent)
     return ~r.skipped & found(kr, rings), _pollerr(r)
 
 
@@ -181,7 +198,7 @@ def _rx_round(policy: str, bound: Bound, host: HostRings | None, tx: Krings | No
     kr, dev, rings = bound
     hit, err, send_down = False, False, False
     if rings.size:
-        r = rxsync(policy, kr, dev, rings, refill, None, read)
+        r = _run_rxsync(policy, kr, dev, rings, refill, read)
         err = _pollerr(r)
         hit = bool((~r.skipped & found(kr, rings)).any())
     if host is not None:
@@ -218,12 +235,13 @@ def netmap_poll_rings(policy: str, tx: Bound, rx: Bound, events: int, *,
                       host_rings: tuple[bool, bool] = (True, True),
                       can_forward_down: bool = False, fwd_all: bool = False) -> PollOutcome:
     """poll(2) with ``events`` on a handle bound to the TX rings ``tx[2]`` and the RX rings
-    ``rx[2]`` (ring ids in order; krings and soft NIC rings first) and, with ``host``, to
-    every host TX / RX kring as ``host_rings`` says (NR_REG_NIC_SW; NR_REG_SW with no
-    hardware ring).  ``sent`` / ``refill``: per pass, per bound hardware ring, what the
-    driver manages (default: everything); the other arguments as
-    :func:`impl.netmap.poll.netmap_poll`.  Transparent mode: ``can_forward_down`` (the
-    handle is bound to every hardware TX ring: NAF_CAN_FORWARD_DOWN) and ``fwd_all``
+    ``rx[2]`` (ring ids in order; first the krings and what syncs them: the soft NIC, or a
+    driver that runs netmap's sync itself, :class:`impl.netmap.sync.NativeSync`) and, with
+    ``host``, to every host TX / RX kring as ``host_rings`` says (NR_REG_NIC_SW; NR_REG_SW
+    with no hardware ring). ``sent`` / ``refill``: per pass, per bound hardware ring, what
+    the driver manages (default: everything); the other arguments as
+    :func:`impl.netmap.poll.netmap_poll`. Transparent mode: ``can_forward_down`` (the handle
+    is bound to every hardware TX ring: NAF_CAN_FORWARD_DOWN) and ``fwd_all``
     (``dev.netmap.fwd``); when the host rxsync forwards a packet to a NIC TX ring, the TX
     loop runs again over every bound TX ring (``send_down``) and then the RX loop."""
     check_policy(policy)

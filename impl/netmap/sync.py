@@ -16,7 +16,7 @@ import dataclasses
 import errno
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -106,6 +106,21 @@ class RxsyncResult:
             f"bad_slot={self.bad_slot.tolist()}, skipped={self.skipped.tolist()}, "
             f"busy={self.busy.tolist()})"
         )
+
+
+class NativeSync(Protocol):
+    """A driver that runs netmap's whole sync on its own rings -- nm_kr_tryget, the
+    prologue, reinit, its own ``nm_txsync`` / ``nm_rxsync``, nm_sync_finalize -- and
+    reports it as :func:`txsync` / :func:`rxsync` do, so that poll's loop
+    (:mod:`impl.netmap.poll_rings`) runs on it as on the soft NIC.  ``sent``,
+    ``reclaim``, ``refill`` and ``read`` are what netmap asks of the soft NIC; a real
+    driver decides them itself (ENA: :class:`impl.ena.nm_dev.EnaSync`)."""
+
+    def txsync(self, policy: str, kr: Krings, rings: np.ndarray, sent: object,
+               reclaim: str) -> TxsyncResult: ...
+
+    def rxsync(self, policy: str, kr: Krings, rings: np.ndarray, refill: object,
+               read: RxRead) -> RxsyncResult: ...
 
 
 def txsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,

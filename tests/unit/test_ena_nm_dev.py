@@ -1,0 +1,192 @@
+"""``/dev/netmap`` on an ENA interface (:class:`impl.ena.nm_dev.EnaPorts`): what the
+port info reports, every refusal with its errno and the state it leaves, bindings of one
+queue pair, the RFC refusing a registration while its exit is under way, and a frame
+sent through one handle received through another."""
+
+from __future__ import annotations
+
+import errno
+
+import numpy as np
+import pytest
+from support.ena_adapter_rig import adapter_rig
+
+from impl.ena.adapter import AdapterConfig
+from impl.ena.driver import Policy
+from impl.ena.nm_dev import EnaPorts, EnaSync
+from impl.ena.nm_rings import EnaNetmapRings
+from impl.netmap.control import (
+    NR_NO_TX_POLL,
+    NR_REG_ALL_NIC,
+    NR_REG_NIC_SW,
+    NR_REG_ONE_NIC,
+    NR_REG_SW,
+)
+from impl.netmap.poll import POLLERR, POLLIN, POLLOUT
+from model.netmap_admode import ADMODE_GENERIC, NETMAP_API
+from ringspec.ena_netmap_run import put_frames, room, take_packets
+
+
+def ports(strategy: str = "classic", rx_exit: str = "wait", nvec: int = 3):  # type: ignore[no-untyped-def]
+    rig = adapter_rig(adapter=AdapterConfig(ncpus=2, policy=Policy.HARDENED), nvec=nvec,
+                      up=False)
+    ad = rig.adapter
+    ad.requested_tx_ring_size = ad.requested_rx_ring_size = 256
+    assert ad.up() == 0
+    sys = EnaPorts()
+    an = sys.attach_ena("ena0", ad, strategy=strategy, rx_exit=rx_exit)
+    return rig, sys, an
+
+
+def test_port_info_reports_the_ena_rings_and_their_memory() -> None:
+    _, sys, an = ports(nvec=4)
+    assert an.adapter.num_io_queues == 2, "two CPUs: two queue pairs"
+    rc, info = sys.port_info("ena0")
+    assert rc == 0 and info is not None
+    assert (info.nr_tx_rings, info.nr_rx_rings, info.nr_tx_slots, info.nr_rx_slots) == (
+        2, 2, 256, 256)
+    assert (info.nr_host_tx_rings, info.nr_host_rx_rings) == (0, 0)
+    h = sys.open()
+    assert sys.register(h, "ena0", NR_REG_ALL_NIC) == 0
+    assert an.rings is not None
+    assert info.nr_memsize == an.rings.size == EnaNetmapRings.memsize(2, 256, 2048, 0)
+    assert sys.port_info("ena0", version=NETMAP_API + 100) == (errno.EINVAL, None)
+    assert sys.port_info("ena9") == (errno.ENXIO, None)
+
+
+@pytest.mark.parametrize("mode", [NR_REG_SW, NR_REG_NIC_SW])
+def test_host_ring_bindings_are_refused_and_change_nothing(mode: int) -> None:
+    _, sys, an = ports()
+    h = sys.open()
+    assert sys.register(h, "ena0", mode) == errno.EINVAL
+    assert not an.native and an.rings is None
+    assert sys.handles[h] is None
+    assert sys.txsync(h) == errno.ENXIO
+    assert sys.poll(h, POLLIN).revents == POLLERR
+
+
+def test_generic_admode_on_ena_is_eopnotsupp_and_keeps_the_native_adapter() -> None:
+    _, sys, an = ports()
+    sys.admode = ADMODE_GENERIC
+    h = sys.open()
+    assert sys.register(h, "ena0", NR_REG_ALL_NIC) == errno.EOPNOTSUPP
+    assert sys.adapters["ena0"].kind == "native" and not an.native
+    assert sys.port_info("ena0")[0] == errno.EOPNOTSUPP
+
+
+def test_errors_of_handles() -> None:
+    _, sys, _ = ports()
+    assert sys.txsync(99) == errno.EBADF
+    assert sys.register(99, "ena0", NR_REG_ALL_NIC) == errno.EBADF
+    h = sys.open()
+    assert sys.register(h, "nope", NR_REG_ALL_NIC) == errno.ENXIO
+    assert sys.register(h, "ena0", NR_REG_ONE_NIC, 7) == errno.EINVAL
+    assert sys.register(h, "ena0", NR_REG_ONE_NIC, 1) == 0
+    assert sys.register(h, "ena0", NR_REG_ONE_NIC, 0) == errno.EBUSY
+    assert sys.close(h) == 0 and sys.close(h) == errno.EBADF
+
+
+def test_classic_one_pair_per_handle_and_the_last_close_frees_the_memory() -> None:
+    rig, sys, an = ports()
+    a, b = sys.open(), sys.open()
+    assert sys.register(a, "ena0", NR_REG_ONE_NIC, 1) == 0
+    assert an.on.tolist() == [False, True]
+    assert an.rings is not None
+    base = an.rings.base
+    assert sys.register(b, "ena0", NR_REG_ONE_NIC, 0) == 0
+    assert an.on.tolist() == [True, True]
+    assert sys.close(a) == 0
+    assert an.on.tolist() == [True, False] and an.rings is not None
+    assert sys.close(b) == 0
+    assert not an.native and an.rings is None
+    assert base not in rig.bus.mem._blocks
+
+
+def test_rfc_refuses_a_registration_while_the_device_holds_netmap_buffers() -> None:
+    rig, sys, an = ports("rfc", "wait")
+    a = sys.open()
+    assert sys.register(a, "ena0", NR_REG_ALL_NIC) == 0
+    assert an.on.all() and rig.adapter.flags.dev_up
+    port = an.port
+    assert port is not None
+    put_frames(port, [[bytes(100)]] * 4, q=0)
+    assert sys.txsync(a) == 0
+    rig.dev.step()
+    rig.adapter.handle_interrupts()
+    assert sys.rxsync(a) == 0
+    assert len(take_packets(port, 0) + take_packets(port, 1)) == 4
+    assert sys.rxsync(a) == 0
+    assert an.rings is not None and (an.rings.rx_buf != 0).any(), "netmap buffers posted"
+    assert sys.close(a) == 0
+    assert an.leaving, "the device still holds the netmap RX buffers rxsync posted"
+    b = sys.open()
+    assert sys.register(b, "ena0", NR_REG_ALL_NIC) == errno.EBUSY
+    assert sys.handles[b] is None and not an.native
+
+
+def test_a_frame_sent_on_one_handle_is_read_on_another_and_the_sleeper_wakes() -> None:
+    rig, sys, an = ports()
+    tx, rx = sys.open(), sys.open()
+    assert sys.register(tx, "ena0", NR_REG_ONE_NIC, 0) == 0
+    assert sys.register(rx, "ena0", NR_REG_ALL_NIC) == 0
+    assert sys.poll(rx, POLLIN).blocks
+    port = an.port
+    assert port is not None
+    frame = bytes(range(200))
+    put_frames(port, [[frame]], q=0)
+    assert sys.txsync(tx) == 0
+    sys.woken.clear()
+    rig.dev.step()
+    rig.adapter.handle_interrupts()
+    assert rx in sys.woken
+    assert sys.poll(rx, POLLIN).revents == POLLIN
+    got = take_packets(port, 0) + take_packets(port, 1)
+    assert got == [frame]
+    assert np.all(port.rx.ring_head == port.rx.ring_tail)
+
+
+def test_a_full_tx_ring_sleeps_on_pollout_and_its_completions_wake_it() -> None:
+    rig, sys, an = ports()
+    h = sys.open()
+    assert sys.register(h, "ena0", NR_REG_ONE_NIC, 1) == 0
+    port = an.port
+    assert port is not None
+    put_frames(port, [[bytes(64)]] * room(port, 1), q=1)
+    assert sys.txsync(h) == 0
+    assert room(port, 1) == 0
+    out = sys.poll(h, POLLOUT)
+    assert out.blocks and h in sys.asleep("ena0", 0)
+    sys.woken.clear()
+    rig.dev.step()
+    rig.adapter.handle_interrupts()
+    assert h in sys.woken and h not in sys.asleep("ena0", 0)
+    assert sys.poll(h, POLLOUT).revents == POLLOUT
+
+
+def test_a_ring_another_thread_syncs_is_skipped_without_error_and_the_others_run() -> None:
+    _, sys, an = ports()
+    h = sys.open()
+    assert sys.register(h, "ena0", NR_REG_ALL_NIC) == 0
+    port = an.port
+    assert port is not None
+    put_frames(port, [[bytes(80)]] * 3, q=0)
+    put_frames(port, [[bytes(80)]] * 2, q=1)
+    port.tx.busy[0] = True
+    got = EnaSync(an).txsync(sys.policy, port.tx, np.arange(2), None, "")
+    assert got.errno == 0
+    assert got.skipped.tolist() == [True, False] and got.busy.tolist() == [True, False]
+    assert got.accepted.tolist() == [False, True]
+    assert got.sent.tolist() == [0, 2]
+    assert port.tx.hwcur.tolist() == [0, 2]
+
+
+@pytest.mark.parametrize("flags", [0, NR_NO_TX_POLL])
+def test_poll_for_input_sends_pending_frames_unless_no_tx_poll(flags: int) -> None:
+    _, sys, an = ports()
+    h = sys.open()
+    assert sys.register(h, "ena0", NR_REG_ONE_NIC, 0, flags) == 0
+    port = an.port
+    assert port is not None
+    put_frames(port, [[bytes(80)]] * 3, q=0)
+    sys.poll(h, POLLIN)
+    assert int(port.tx.hwcur[0]) == (0 if flags else 3)
