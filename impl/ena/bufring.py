@@ -56,15 +56,24 @@ class BufRings:
 
     def enqueue(self, queue: np.ndarray, fields: dict[str, np.ndarray]) -> np.ndarray:
         """``drbr_enqueue`` each packet (in order) onto ``queue[i]``. ``fields`` holds one
-        array per record field (``seg_len`` as rows of ``max_segs``). Returns the boolean
-        mask of accepted packets; the others found their ring full."""
+        array per record field (``seg_len`` as rows of at most ``max_segs``, the columns
+        left out being zero). Returns the boolean mask of accepted packets; the others
+        found their ring full."""
         lay = group_layout(queue, self.nqueues)
         accepted_sorted = lay.rank < self.space[lay.queue]
         sel = lay.order[accepted_sorted]
         q = lay.queue[accepted_sorted]
         slot = (self.prod[q] + lay.rank[accepted_sorted]) & (self.size - 1)
-        for name, values in fields.items():
-            getattr(self, name)[q, slot] = values[sel]
+        flat = q * self.size + slot  # one row index into every (queue, slot) array
+        for name, values in fields.items():  # the record's fields, not the packets
+            rows = getattr(self, name).reshape((-1, *getattr(self, name).shape[2:]),
+                                               copy=False)
+            if values.ndim == 2 and values.shape[1] < rows.shape[1]:
+                # a narrower seg_len: the columns it leaves out are zero
+                rows[flat, :values.shape[1]] = values[sel]
+                rows[flat, values.shape[1]:] = 0
+            else:
+                rows[flat] = values[sel]
         self.prod += np.minimum(lay.count, self.space)
         accepted = np.zeros(lay.order.size, dtype=bool)
         accepted[sel] = True
@@ -84,7 +93,8 @@ class BufRings:
         """``drbr_advance`` ``n[i]`` packets of ``queues[i]`` (their slots are cleared)."""
         q = np.repeat(queues, n)
         rank = np.arange(q.size, dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
-        self.pkt_id[q, (self.cons[q] + rank) & (self.size - 1)] = -1
+        self.pkt_id.reshape(-1, copy=False)[q * self.size
+                                            + ((self.cons[q] + rank) & (self.size - 1))] = -1
         self.cons[queues] += n
 
     def queued_ids(self) -> np.ndarray:

@@ -409,9 +409,10 @@ class EnaDriver:
         n = len(batch)
         col = collapse_plan(batch.lengths, batch.seg_counts, cfg.max_tx_sgl_size,
                             cfg.tx_max_header_size)
-        width = self.tx.drbr.max_segs
         keep = ~col.needed
         used = np.where(keep, batch.seg_counts, np.where(col.ok, col.segs, 0))
+        # the columns up to the last used segment; the drbr zeroes the rest of its row
+        width = min(self.tx.drbr.max_segs, max(1, int(used.max(initial=0))))
         seg = np.zeros((n, width), dtype=np.int32)
         pk = np.repeat(np.arange(n), batch.seg_counts)
         k = np.arange(pk.size) - np.repeat(batch.seg_starts, batch.seg_counts)

@@ -37,7 +37,7 @@ import numpy as np
 from impl import vec
 from impl.ena import ring
 from impl.ena.ragged import first_occurrence
-from impl.ena.txq import TxQueues
+from impl.ena.txq import TxQueues, _rows
 from impl.ena_defs.constants import TX_BUDGET, TX_RESUME_THRESH
 from impl.ena_defs.layouts import TxCdesc
 from impl.ena_defs.regs import ResetReason
@@ -96,11 +96,12 @@ def tx_cleanup(tx: TxQueues, queues: np.ndarray, cdesc_mbz: bool,
     cq = np.broadcast_to(qs[:, None], ok.shape)[ok]
     crid = rid_c[ok]
     ck = np.broadcast_to(k, ok.shape)[ok]
-    completed = tx.pkt_id[cq, crid]
-    tx.inflight[cq, crid] = False
-    tx.pkt_id[cq, crid] = -1
-    tx.free_ids[cq, (tx.next_to_clean[cq] + ck) & mask] = crid
-    acked = np.bincount(np.searchsorted(qs, cq), weights=tx.tx_descs[cq, crid],
+    per_id = cq * depth + crid  # flat index into the (queue, req_id) arrays
+    completed = _rows(tx.pkt_id)[per_id]
+    _rows(tx.inflight)[per_id] = False
+    _rows(tx.pkt_id)[per_id] = -1
+    _rows(tx.free_ids)[cq * depth + ((tx.next_to_clean[cq] + ck) & mask)] = crid
+    acked = np.bincount(np.searchsorted(qs, cq), weights=_rows(tx.tx_descs)[per_id],
                         minlength=qs.size).astype(np.int64)
     tx.next_to_clean[qs] = (tx.next_to_clean[qs] + done) & mask
     tx.next_to_comp[qs] = ring.u16(tx.next_to_comp[qs] + acked)

@@ -186,13 +186,14 @@ class TxQueues:
         start = np.cumsum(nper) - nper
         qi = np.repeat(np.arange(act.size), nper)
         br = self.drbr
-        length = br.length[q, slot]
-        addr = br.addr[q, slot]
-        used = br.used_segs[q, slot]
+        at = q * br.size + slot  # one flat index into the drbr's (queue, slot) arrays
+        length = _rows(br.length)[at]
+        addr = _rows(br.addr)[at]
+        used = _rows(br.used_segs)[at]
         # segment columns past every packet's last used one are never read
-        seg_len = br.seg_len[q, slot, :max(1, int(used.max(initial=0)))].astype(np.int64)
+        seg_len = _rows(br.seg_len)[at, :max(1, int(used.max(initial=0)))].astype(np.int64)
 
-        col = txmap.collapse_plan(length, br.nsegs[q, slot], cfg.max_tx_sgl_size,
+        col = txmap.collapse_plan(length, _rows(br.nsegs)[at], cfg.max_tx_sgl_size,
                                   cfg.tx_max_header_size)
         collapse_fail = col.needed & ~col.ok
         map_fail = used > cfg.max_tx_sgl_size - 1
@@ -208,8 +209,8 @@ class TxQueues:
             header_len = np.zeros_like(length)
             push_copy = np.zeros(length.size, dtype=bool)
             num_bufs = used
-        meta = txmap.tx_csum(self.bus.mem.data, addr, br.csum_flags[q, slot],
-                             br.tso_segsz[q, slot], cfg.disable_meta_caching)
+        meta = txmap.tx_csum(self.bus.mem.data, addr, _rows(br.csum_flags)[at],
+                             _rows(br.tso_segsz)[at], cfg.disable_meta_caching)
         has_meta, cached_after = self._meta_chain(meta, start, nper, qi, act)
         n_data = np.where((num_bufs > 0) | (header_len > 0), np.maximum(num_bufs, 1), 0)
         n_desc = has_meta + n_data
@@ -262,13 +263,14 @@ class TxQueues:
 
         self.ring_doorbells(act, qi, start, nper, rank, pre, db)
         sq = q[ok]
-        rid = self.free_ids[sq, (self.next_to_use[sq] + rank[ok]) & mask]
-        self.inflight[sq, rid] = True
-        self.sent_ns[sq, rid] = self.now_ns()
-        self.print_once[sq, rid] = True
-        self.pkt_id[sq, rid] = br.pkt_id[sq, slot[ok]]
-        self.tx_descs[sq, rid] = entries[ok]
-        self.pkt_len[sq, rid] = length[ok]
+        rid = _rows(self.free_ids)[sq * cfg.depth + ((self.next_to_use[sq] + rank[ok]) & mask)]
+        per_id = sq * cfg.depth + rid  # flat index into the (queue, req_id) arrays
+        _rows(self.inflight)[per_id] = True
+        _rows(self.sent_ns)[per_id] = self.now_ns()
+        _rows(self.print_once)[per_id] = True
+        _rows(self.pkt_id)[per_id] = _rows(br.pkt_id)[at[ok]]
+        _rows(self.tx_descs)[per_id] = entries[ok]
+        _rows(self.pkt_len)[per_id] = length[ok]
         self.next_to_use[act] = (self.next_to_use[act] + sent_n) & mask
         has_upd = np.flatnonzero(gen)
         if has_upd.size and not cfg.disable_meta_caching:
@@ -295,7 +297,7 @@ class TxQueues:
         br.advance(act, sent_n + np.bincount(qi[drop], minlength=act.size))
         if burst_term.any():
             reset.trigger(ResetReason.DRIVER_INVALID_STATE)
-        return XmitResult(self.pkt_id[sq, rid], dropped)
+        return XmitResult(_rows(self.pkt_id)[per_id], dropped)
 
     def plan_doorbells(self, act: np.ndarray, qi: np.ndarray, start: np.ndarray,
                        nper: np.ndarray, rank: np.ndarray, pre: np.ndarray,
@@ -452,6 +454,13 @@ class TxQueues:
         self.bounce_ntu[act] += total_written
         moved = act[total_written > 0]
         self.bounce[moved, (self.bounce_ntu[moved] - 1) & (nb - 1)] = 0
+
+
+def _rows(a: np.ndarray) -> np.ndarray:
+    """``a`` with its (queue, index) axes as one: ``_rows(a)[q * a.shape[1] + i]`` is
+    ``a[q, i]``, one flat index instead of two (a view: the per-queue arrays are
+    C-contiguous; copy=False refuses anything else, so a write cannot be lost)."""
+    return a.reshape((-1, *a.shape[2:]), copy=False)
 
 
 def _segment_min(values: np.ndarray, start: np.ndarray, count: np.ndarray) -> np.ndarray:
