@@ -9,8 +9,11 @@ its queue while the RFC's exit waits), by the netmap user on TX ring 0 otherwise
 its free slots go -- and loop back into the RX rings; the switch comes after the sending
 and the device's receive, with the tick's packets still in flight; then the device
 completes, the interrupts are handled and the netmap user syncs and reads everything.
-netmap mode is entered at tick ``enter_at`` and left at ``exit_at``; the run continues
-until ``ticks`` and until the registration has ended.
+The netmap user is a ``/dev/netmap`` handle (:class:`impl.ena.nm_dev.EnaPorts`): its
+NIOCREGIF of every queue pair (NR_REG_ALL_NIC) at tick ``enter_at`` puts the adapter in
+netmap mode and its close at ``exit_at`` takes it out; it sends and receives with
+NIOCTXSYNC / NIOCRXSYNC.  The run continues until ``ticks`` and until the registration
+has ended.
 
 Each frame carries its number, so every frame is accounted for by number: ``frames``
 (sent), ``delivered`` (received by the stack or the netmap user), ``dropped`` (discarded
@@ -38,11 +41,12 @@ import numpy as np
 from impl.bus import Bus
 from impl.device import DeviceConfig, EnaDevice, SimClock, Wire
 from impl.ena.adapter import AdapterConfig, EnaAdapter
-from impl.ena.adapter_netmap import AdapterNetmap
 from impl.ena.driver import Policy
+from impl.ena.nm_dev import EnaPorts
 from impl.ena.nm_rings import EnaNetmapRings
 from impl.ena.rxq import RxResult
 from impl.netmap.bufpool import RESERVED_BUFS
+from impl.netmap.control import NR_REG_ALL_NIC
 from impl.packets import PacketBatch
 from ringspec.ena_netmap_run import put_frames, room, stack_frames, take_packets
 
@@ -90,7 +94,9 @@ class _Run:
         ad.requested_tx_ring_size = ad.requested_rx_ring_size = sc.ring_size
         assert ad.up() == 0
         self.dev.events.start()
-        self.an = AdapterNetmap(ad, strategy=strategy, rx_exit=rx_exit)
+        self.ports = EnaPorts()
+        self.an = self.ports.attach_ena("ena0", ad, strategy=strategy, rx_exit=rx_exit)
+        self.handle = self.ports.open()
         self.arena = self.bus.mem.alloc(sc.rate * FRAME_LEN, 64)
         self.sent = 0
         self.received: list[int] = []
@@ -108,7 +114,7 @@ class _Run:
         if an.native and an.port is not None:
             k = min(sc.rate, room(an.port, 0))
             put_frames(an.port, [[_frame(self.sent + i)] for i in range(k)], q=0)
-            an.port.txsync(0)
+            assert self.ports.txsync(self.handle) == 0
             self.sent += k
         elif ad.driver is not None:
             frames = b"".join(_frame(self.sent + i) for i in range(sc.rate))
@@ -125,8 +131,8 @@ class _Run:
         self.dev.rx()
         self.ad.handle_interrupts()
         if an.native and an.port is not None:
-            an.port.txsync()
-            an.port.rxsync()
+            assert self.ports.txsync(self.handle) == 0
+            assert self.ports.rxsync(self.handle) == 0
             for q in range(an.port.rx.count):
                 self.received += _numbers(take_packets(an.port, q))
         self.ad.advance(TICK_NS)
@@ -145,10 +151,10 @@ def run(strategy: str, leave: str, sc: EnaScenario) -> dict[str, int | str]:
         r.send()
         r.dev.rx()
         if tick == sc.enter_at:
-            assert an.reg(True) == 0
+            assert r.ports.register(r.handle, "ena0", NR_REG_ALL_NIC) == 0
             registration = an.rings
         if tick == sc.exit_at:
-            assert an.reg(False) == 0
+            assert r.ports.close(r.handle) == 0
             leaving_since = tick if an.leaving else None
         r.finish_tick()
         if leaving_since is not None and not an.leaving:
