@@ -160,7 +160,12 @@ class RssConfig:
                                       np.where(udp, FlowHashProto.UDP6, FlowHashProto.IP6)),
                          proto)
         sel = self.fields[proto]
-        alen = np.where(v6, 16, 4)[:, None]
+        # the valid-byte masks depend on a frame only through sel, v4 and v6: when those
+        # are the same for every frame, one row of masks stands for all of them
+        rows = 1 if n and ((sel == sel[0]).all() and (v4 == v4[0]).all()
+                           and (v6 == v6[0]).all()) else n
+        sel, ip = sel[:rows], (v4 | v6)[:rows]
+        alen = np.where(v6[:rows], 16, 4)[:, None]
         src, dst = p.src, p.dst
         sp, dp = p.ports[:, 0:2], p.ports[:, 2:4]
         if self.l3_sort:
@@ -168,16 +173,18 @@ class RssConfig:
         if self.l4_sort:
             sp, dp = _sorted_pair(sp, dp)
         parts = [  # (bytes, valid-byte mask)
-            (p.l2[:, 0:6], np.broadcast_to(sel[:, None] & FlowHashFields.L2_DA != 0, (n, 6))),
-            (p.l2[:, 6:12], np.broadcast_to(sel[:, None] & FlowHashFields.L2_SA != 0, (n, 6))),
+            (p.l2[:, 0:6], np.broadcast_to(sel[:, None] & FlowHashFields.L2_DA != 0,
+                                           (rows, 6))),
+            (p.l2[:, 6:12], np.broadcast_to(sel[:, None] & FlowHashFields.L2_SA != 0,
+                                            (rows, 6))),
             (src, (sel[:, None] & FlowHashFields.L3_SA != 0) & (np.arange(16) < alen)),
             (dst, (sel[:, None] & FlowHashFields.L3_DA != 0) & (np.arange(16) < alen)),
-            (sp, np.broadcast_to(sel[:, None] & FlowHashFields.L4_SP != 0, (n, 2))),
-            (dp, np.broadcast_to(sel[:, None] & FlowHashFields.L4_DP != 0, (n, 2))),
+            (sp, np.broadcast_to(sel[:, None] & FlowHashFields.L4_SP != 0, (rows, 2))),
+            (dp, np.broadcast_to(sel[:, None] & FlowHashFields.L4_DP != 0, (rows, 2))),
         ]
         data = np.concatenate([b for b, _ in parts], axis=1)
         keep = np.concatenate([m for _, m in parts], axis=1)
-        keep &= (v4 | v6)[:, None] | (np.arange(keep.shape[1]) < 12)[None, :]
+        keep &= ip[:, None] | (np.arange(keep.shape[1]) < 12)[None, :]
         out = np.zeros((n, MAX_INPUT), dtype=np.uint8)
         if n and not (keep != keep[0]).any():  # one field layout for every frame
             cols = np.flatnonzero(keep[0])

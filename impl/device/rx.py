@@ -35,8 +35,9 @@ from impl.packets import PacketBatch, even_segments
 
 def posted_window(qt: QueueTable, sqs: np.ndarray) -> tuple[np.ndarray, ...]:
     """For RX SQs ``sqs``: the posted descriptors ``[head, tail)`` up to the first bad
-    phase, flat: (queue position j, counter, length, req_id, address), and per queue the
-    number of usable buffers and the smallest buffer length."""
+    phase, flat: (queue position j, counter, the descriptors), and per queue the number
+    of usable buffers and the smallest buffer length (the caller reads req_id and address
+    of the buffers it uses only)."""
     head, tail, depth = qt.sq_head[sqs], qt.sq_tail[sqs], qt.sq_depth[sqs]
     n = (tail - head) & 0xFFFF
     n = np.minimum(n, depth)
@@ -52,9 +53,7 @@ def posted_window(qt: QueueTable, sqs: np.ndarray) -> tuple[np.ndarray, ...]:
     length = np.where(length == 0, 1 << 16, length)
     cap = segment_min(np.where(usable, length, 1 << 16), n, np.full(sqs.size, 1 << 16))
     badphase = int((n - avail).sum())
-    buf_addr = desc["buff_addr_lo"].astype(np.int64) | (desc["buff_addr_hi"].astype(np.int64) << 32)
-    return (j, ctr, desc["req_id"].astype(np.int64), buf_addr, avail, cap, badphase,
-            np.cumsum(n) - n)
+    return j, ctr, desc, avail, cap, badphase, np.cumsum(n) - n
 
 
 def deliver(qt: QueueTable, frames: PacketBatch, parsed: Parsed, hashes: np.ndarray,
@@ -67,7 +66,7 @@ def deliver(qt: QueueTable, frames: PacketBatch, parsed: Parsed, hashes: np.ndar
         return np.zeros(0, np.int64)
     sqs = np.unique(sq_of_frame)
     j_of_frame = np.searchsorted(sqs, sq_of_frame)
-    _j, _, req_ids, buf_addr, avail, cap, badphase, first_desc = posted_window(qt, sqs)
+    _j, _, posted, avail, cap, badphase, first_desc = posted_window(qt, sqs)
     stats.add("rx_bad_phase", badphase)
     length = frames.lengths
     need = np.maximum(-(-length // cap[j_of_frame]), 1)
@@ -98,7 +97,8 @@ def deliver(qt: QueueTable, frames: PacketBatch, parsed: Parsed, hashes: np.ndar
     stats.add("rx_too_many_descs", many[fr].sum())
     # buffers: descriptor index = first_desc[queue] + first_buf[frame] + k
     di = first_desc[j_of_frame[pf]] + first_buf[pf] + k
-    addr = buf_addr[di]
+    bufs = posted[di]  # the descriptors of the buffers used
+    addr = bufs["buff_addr_lo"].astype(np.int64) | (bufs["buff_addr_hi"].astype(np.int64) << 32)
     ok = qt.bus.mem.in_range(addr, plen)
     stats.add("rx_dma_error", (~ok).sum())
     src = byteranges.gather(frames.arena, np.repeat(frames.offsets[fr], m) +
@@ -123,7 +123,7 @@ def deliver(qt: QueueTable, frames: PacketBatch, parsed: Parsed, hashes: np.ndar
             RxCdesc.IPV4_FRAG.put(parsed.ipv4_frag[pf]) |
             RxCdesc.L4_CSUM_CHECKED.put(parsed.l4_csum_checked[pf]))
     status |= np.where(is_last, info, np.uint64(0))
-    req = req_ids[di]
+    req = bufs["req_id"].astype(np.int64)
     npieces = pf.size
     # faults, per frame then per piece
     multi = m >= 2

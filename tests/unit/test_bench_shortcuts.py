@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from impl import byteranges
 from impl.device import parse
+from impl.device.rss import HashFunction, RssConfig
 from impl.device.txcomp import window_order
 from impl.netmap.ranges import flat_offsets
 from impl.packets import PacketBatch
@@ -122,3 +123,27 @@ def test_l4_checksum_rows_are_the_per_byte_sums() -> None:
     for name, value in vars(a).items():
         assert np.array_equal(value, getattr(b, name)[:40]), name
     assert a.l4_csum_checked.all() and a.l4_csum_err.any() and not a.l4_csum_err.all()
+
+
+def test_equal_frames_header_rows_and_hash_inputs_are_the_general_ones() -> None:
+    """A batch of equal frames (one length, one protocol) takes the row copy of
+    header_matrix and the one-row masks of the RSS inputs; the same frames followed by a
+    frame of another length and kind go the general way, and must agree on them."""
+    for size in (64, 150):
+        f = np.zeros((30, size), np.uint8)
+        f[:, :64] = udp_frames(30, seed=size)
+        other = np.r_[f[0, :14], np.zeros(40, np.uint8)]  # not IP, 54 bytes
+        other[12:14] = (0x88, 0xB5)
+        rows = PacketBatch.from_payload(f.ravel(), np.full(30, size))
+        both = PacketBatch.from_payload(np.concatenate([f.ravel(), other]),
+                                        np.r_[np.full(30, size), other.size])
+        assert np.array_equal(parse.header_matrix(rows), parse.header_matrix(both)[:30])
+        a, b = parse.parse(rows), parse.parse(both)
+        for fn in (HashFunction.TOEPLITZ, HashFunction.CRC32):
+            for flip in (False, True):
+                cfg = RssConfig(function=fn, l3_sort=flip, l4_sort=flip, init_val=7)
+                cfg.set_key(bytes(range(3, 43)))
+                da, la = cfg.inputs(a)
+                db, lb = cfg.inputs(b)
+                assert np.array_equal(da, db[:30]) and np.array_equal(la, lb[:30])
+                assert np.array_equal(cfg.hash(a), cfg.hash(b)[:30])
