@@ -33,14 +33,31 @@ from impl.netmap.ranges import segment_min
 from impl.packets import PacketBatch, even_segments
 
 
-def posted_window(qt: QueueTable, sqs: np.ndarray) -> tuple[np.ndarray, ...]:
-    """For RX SQs ``sqs``: the posted descriptors ``[head, tail)`` up to the first bad
-    phase, flat: (queue position j, counter, the descriptors), and per queue the number
-    of usable buffers and the smallest buffer length (the caller reads req_id and address
-    of the buffers it uses only)."""
+def posted_window(qt: QueueTable, sqs: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """For RX SQs ``sqs``, over the posted descriptors ``[head, tail)`` up to the first bad
+    phase: per queue the number of usable buffers and the smallest buffer length, and how
+    many posted descriptors the bad phases hid (:func:`posted_descs` reads the ones a
+    delivery uses)."""
     head, tail, depth = qt.sq_head[sqs], qt.sq_tail[sqs], qt.sq_depth[sqs]
     n = (tail - head) & 0xFFFF
     n = np.minimum(n, depth)
+    rings = _rings(qt, sqs)
+    if rings is not None:
+        # every ring read whole (one row copy per queue); slot s is window place
+        # (s - head) & (d - 1), on head's pass from head's slot on, on the next one before
+        d = rings.shape[1]
+        col = np.arange(d, dtype=np.int32)[None, :]
+        head_slot = (head & (d - 1)).astype(np.int32)[:, None]
+        pos = (col - head_slot) & (d - 1)
+        want = expected_phase(head, d).astype(np.uint8)[:, None] ^ (col < head_slot)
+        phase = (rings["ctrl"] >> np.uint8(RxDesc.PHASE.shift)) & np.uint8(RxDesc.PHASE.max)
+        bad = (pos < n[:, None]) & (phase != want)
+        avail = np.minimum(n, np.where(bad, pos, d).min(axis=1))
+        # length 0 means 64 KiB: length - 1 in u16 orders every length, 0 last
+        less_one = rings["length"] - np.uint16(1)
+        cap = np.where(pos < avail[:, None], less_one, np.uint16(0xFFFF)).min(
+            axis=1, initial=0xFFFF).astype(np.int64) + 1
+        return avail, cap, int((n - avail).sum())
     j = np.repeat(np.arange(sqs.size), n)
     within = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
     ctr = head[j] + within
@@ -52,8 +69,29 @@ def posted_window(qt: QueueTable, sqs: np.ndarray) -> tuple[np.ndarray, ...]:
     length = desc["length"].astype(np.int64)
     length = np.where(length == 0, 1 << 16, length)
     cap = segment_min(np.where(usable, length, 1 << 16), n, np.full(sqs.size, 1 << 16))
-    badphase = int((n - avail).sum())
-    return j, ctr, desc, avail, cap, badphase, np.cumsum(n) - n
+    return avail, cap, int((n - avail).sum())
+
+
+def _rings(qt: QueueTable, sqs: np.ndarray) -> np.ndarray | None:
+    """The whole descriptor ring of each SQ as one row, ``(len(sqs), depth)`` records,
+    when they share one power-of-two depth and lie, aligned, inside host memory; else
+    None (the caller reads the windows descriptor by descriptor)."""
+    size = RX_DESC_DTYPE.itemsize
+    depth, ba = qt.sq_depth[sqs], qt.sq_ba[sqs]
+    d = int(depth[0])
+    mem = qt.bus.mem
+    if (d <= 0 or d & (d - 1) or (depth != d).any() or int(ba.min()) < 0
+            or (ba % size).any() or int(ba.max()) + d * size > mem.size):
+        return None
+    # rows of raw bytes (a memcpy each; rows of records would be copied record by record)
+    return byteranges.windows(mem.data, d * size)[ba].view(RX_DESC_DTYPE)
+
+
+def posted_descs(qt: QueueTable, sq: np.ndarray, i: np.ndarray) -> np.ndarray:
+    """The ``i[x]``-th posted descriptor from the head of RX SQ ``sq[x]`` (records)."""
+    ctr = qt.sq_head[sq] + i
+    return qt.bus.mem.records(qt.sq_ba[sq] + (ctr & (qt.sq_depth[sq] - 1))
+                              * RX_DESC_DTYPE.itemsize, RX_DESC_DTYPE)
 
 
 def deliver(qt: QueueTable, frames: PacketBatch, parsed: Parsed, hashes: np.ndarray,
@@ -66,7 +104,7 @@ def deliver(qt: QueueTable, frames: PacketBatch, parsed: Parsed, hashes: np.ndar
         return np.zeros(0, np.int64)
     sqs = np.unique(sq_of_frame)
     j_of_frame = np.searchsorted(sqs, sq_of_frame)
-    _j, _, posted, avail, cap, badphase, first_desc = posted_window(qt, sqs)
+    avail, cap, badphase = posted_window(qt, sqs)
     stats.add("rx_bad_phase", badphase)
     length = frames.lengths
     need = np.maximum(-(-length // cap[j_of_frame]), 1)
@@ -95,9 +133,8 @@ def deliver(qt: QueueTable, frames: PacketBatch, parsed: Parsed, hashes: np.ndar
     plen = np.minimum(cap_p, np.repeat(capsplit_len, m) - k * cap_p)
     plen = np.where(many[pf], even_segments(length[fr], m), plen)
     stats.add("rx_too_many_descs", many[fr].sum())
-    # buffers: descriptor index = first_desc[queue] + first_buf[frame] + k
-    di = first_desc[j_of_frame[pf]] + first_buf[pf] + k
-    bufs = posted[di]  # the descriptors of the buffers used
+    # buffers: the (first_buf[frame] + k)-th posted descriptor of the frame's queue
+    bufs = posted_descs(qt, sqs[j_of_frame[pf]], first_buf[pf] + k)
     addr = bufs["buff_addr_lo"].astype(np.int64) | (bufs["buff_addr_hi"].astype(np.int64) << 32)
     ok = qt.bus.mem.in_range(addr, plen)
     stats.add("rx_dma_error", (~ok).sum())

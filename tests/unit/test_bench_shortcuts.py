@@ -12,6 +12,7 @@ from impl import byteranges
 from impl.device import parse
 from impl.device.rss import HashFunction, RssConfig
 from impl.device.txcomp import window_order
+from impl.ena.ragged import greedy_breaks
 from impl.netmap.ranges import flat_offsets
 from impl.packets import PacketBatch
 from ringspec.bench.ena_rig import udp_frames
@@ -147,3 +148,69 @@ def test_equal_frames_header_rows_and_hash_inputs_are_the_general_ones() -> None
                 db, lb = cfg.inputs(b)
                 assert np.array_equal(da, db[:30]) and np.array_equal(la, lb[:30])
                 assert np.array_equal(cfg.hash(a), cfg.hash(b)[:30])
+
+
+def test_posted_window_by_rings_is_the_flat_window() -> None:
+    """The device's RX window read ring by ring (one row per queue) gives the usable
+    buffers, smallest length and hidden count of the descriptor-by-descriptor read, with
+    windows that wrap, fill the ring, stop at bad phases or hold zero lengths."""
+    from unittest import mock
+
+    from impl.device import rx as device_rx
+    from impl.ena_defs.constants import SqDirection
+    from ringspec.bench.ena_rig import rig
+    from ringspec.bench.registry import Config
+
+    g = np.random.default_rng(0)
+    seen_cut = False
+    for trial in range(12):
+        ring = int(g.choice([256, 1024]))
+        bus, dev, _ = rig(Config(int(g.integers(1, 4)), ring, 32), seed=trial)
+        qt = dev.queues
+        sqs = np.flatnonzero(qt.sq_used & (qt.sq_dir == int(SqDirection.RX)))
+        qt.sq_head[sqs] = g.integers(0, 65536, sqs.size)
+        qt.sq_tail[sqs] = (qt.sq_head[sqs] + g.integers(0, ring + 3, sqs.size)) & 0xFFFF
+        recs = bus.mem.data[:bus.mem.size - bus.mem.size % 16].view(device_rx.RX_DESC_DTYPE)
+        slots = (qt.sq_ba[sqs] // 16)[:, None] + np.arange(ring)[None, :]
+        ctr = qt.sq_head[sqs][:, None] + ((np.arange(ring)[None, :]
+                                           - (qt.sq_head[sqs] & (ring - 1))[:, None])
+                                          & (ring - 1))
+        good_phase = 1 - ((ctr // ring) & 1)
+        flip = g.random(slots.shape) < g.choice([0.0, 0.002, 0.05])
+        recs["ctrl"][slots] = np.where(flip, 1 - good_phase, good_phase)
+        recs["length"][slots] = g.choice([0, 100, 2048, 60000], slots.shape, p=[.01, .01, .97, .01])
+        sub = np.sort(sqs[g.permutation(sqs.size)[:int(g.integers(1, sqs.size + 1))]])
+        assert device_rx._rings(qt, sub) is not None
+        fast = device_rx.posted_window(qt, sub)
+        with mock.patch.object(device_rx, "_rings", lambda qt, s: None):
+            flat = device_rx.posted_window(qt, sub)
+        assert np.array_equal(fast[0], flat[0]) and np.array_equal(fast[1], flat[1])
+        assert fast[0].dtype == flat[0].dtype and fast[1].dtype == flat[1].dtype
+        assert fast[2] == flat[2]
+        seen_cut |= flat[2] > 0
+    assert seen_cut
+
+
+def _greedy_loop(start: np.ndarray, count: np.ndarray, first: np.ndarray,
+                 max_items: int) -> np.ndarray:
+    """The greedy loop of greedy_breaks without a cost limit, one element at a time."""
+    mask = np.zeros(int(count.sum()), dtype=bool)
+    for s, c, f in zip(start.tolist(), count.tolist(), first.tolist(), strict=True):
+        at = f
+        while at < s + c:
+            mask[at] = True
+            at += max_items
+    return mask
+
+
+@given(st.data(), st.integers(1, 5), st.integers(1, 9))
+def test_greedy_breaks_without_cost_limit_is_the_loop(data: st.DataObject, nq: int,
+                                                      max_items: int) -> None:
+    count = np.array(data.draw(st.lists(st.integers(0, 30), min_size=nq, max_size=nq)))
+    start = np.cumsum(count) - count
+    first = start + np.array(data.draw(st.lists(st.integers(0, 35), min_size=nq,
+                                                max_size=nq)))
+    got = greedy_breaks(start, count, np.ones(int(count.sum()), np.int64), first,
+                        max_items, 0)
+    assert got.dtype == bool
+    assert np.array_equal(got, _greedy_loop(start, count, first, max_items))
