@@ -75,6 +75,12 @@ def greedy_breaks(start: np.ndarray, count: np.ndarray, cost: np.ndarray,
     count = np.asarray(count, dtype=np.int64)
     end = start + count
     qid = np.repeat(np.arange(start.size), count)
+    first = np.asarray(first_break, dtype=np.int64)
+    if max_cost <= 0 and max_items >= 1 and (first >= start).all():
+        # no cost limit: every group but the last holds max_items elements, so the
+        # breaks are first[q], first[q] + max_items, ... inside the queue
+        rel = np.arange(n, dtype=np.int64) - first[qid]
+        return (rel >= 0) & (rel % max_items == 0)
     qend = end[qid]
     idx = np.arange(n, dtype=np.int64)
     nxt = np.minimum(idx + max_items, qend)
@@ -84,7 +90,6 @@ def greedy_breaks(start: np.ndarray, count: np.ndarray, cost: np.ndarray,
         over = np.searchsorted(prefix, prefix[:-1] + max_cost, side="right") - 1
         nxt = np.minimum(nxt, over)
     nxt = np.where(nxt >= qend, n, nxt)  # sentinel: no further break in this queue
-    first = np.asarray(first_break, dtype=np.int64)
     live = first < end
     if not live.any():
         return mask
