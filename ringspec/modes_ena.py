@@ -78,22 +78,28 @@ def _numbers(payloads: list[bytes]) -> list[int]:
     return [int(np.frombuffer(p[:8], dtype="<u8")[0]) for p in payloads]
 
 
+def looped_back_adapter(queues: int, ring_size: int) -> tuple[Bus, EnaDevice, EnaAdapter]:
+    """A hardened ENA adapter with ``queues`` IO queue pairs of ``ring_size`` slots, up,
+    on a simulated device whose wire loops back."""
+    bus = Bus(mem_size=1 << 25, nvec=queues + 1)
+    clock = SimClock()
+    dev = EnaDevice(bus, DeviceConfig(max_tx_burst_bytes=2048), clock=clock)
+    Wire(SimClock()).loopback(dev)
+    ad = EnaAdapter(bus, clock, AdapterConfig(ncpus=queues, policy=Policy.HARDENED))
+    assert ad.attach() == 0
+    ad.requested_tx_ring_size = ad.requested_rx_ring_size = ring_size
+    assert ad.up() == 0
+    dev.events.start()
+    return bus, dev, ad
+
+
 class _Run:
     """One adapter, its device and the frames' ledger for one strategy."""
 
     def __init__(self, strategy: str, sc: EnaScenario, rx_exit: str = "wait") -> None:
         self.sc = sc
-        self.bus = Bus(mem_size=1 << 25, nvec=sc.queues + 1)
-        clock = SimClock()
-        self.dev = EnaDevice(self.bus, DeviceConfig(max_tx_burst_bytes=2048), clock=clock)
-        Wire(SimClock()).loopback(self.dev)
-        self.ad = EnaAdapter(self.bus, clock, AdapterConfig(ncpus=sc.queues,
-                                                            policy=Policy.HARDENED))
+        self.bus, self.dev, self.ad = looped_back_adapter(sc.queues, sc.ring_size)
         ad = self.ad
-        assert ad.attach() == 0
-        ad.requested_tx_ring_size = ad.requested_rx_ring_size = sc.ring_size
-        assert ad.up() == 0
-        self.dev.events.start()
         self.ports = EnaPorts()
         self.an = self.ports.attach_ena("ena0", ad, strategy=strategy, rx_exit=rx_exit)
         self.handle = self.ports.open()

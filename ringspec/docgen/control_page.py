@@ -10,6 +10,7 @@ import errno
 
 import numpy as np
 
+from impl.ena.nm_dev import EnaPorts
 from impl.netmap import control as c
 from impl.netmap.poll import POLLERR, POLLIN, POLLOUT
 from impl.netmap.port import NetmapPorts
@@ -17,6 +18,8 @@ from model import sources
 from model.netmap_admode import RingConfig
 from model.netmap_sync import AS_SHIPPED, HARDENED
 from ringspec.docgen import common, md
+from ringspec.ena_netmap_run import put_frames, take_packets
+from ringspec.modes_ena import looped_back_adapter
 
 PAGE = "control.md"
 TITLE = "The control path: handles, NIOCREGIF, lifetimes"
@@ -180,6 +183,76 @@ def lifetimes() -> str:
                     rows)
 
 
+def _ena_timeline(strategy: str, rx_exit: str = "wait") -> list[list[object]]:
+    """Two handles on an ENA interface with two queue pairs, each binding one pair; the
+    pairs in netmap mode, the interface downs and the netmap memory after each step."""
+    _, dev, ad = looped_back_adapter(2, 256)
+    s = EnaPorts()
+    an = s.attach_ena("ena0", ad, strategy=strategy, rx_exit=rx_exit)
+    downs0 = ad.stats.interface_down
+    name = strategy if strategy == "classic" else f"{strategy}, RX exit {rx_exit}"
+    rows: list[list[object]] = []
+
+    def row(what: str, rc: int) -> None:
+        pairs = ", ".join(str(q) for q in np.flatnonzero(an.on)) or "none"
+        mem = ("kept: the device holds netmap buffers" if an.leaving else
+               f"{an.rings.size} B" if an.rings is not None else "freed")
+        rows.append([name, what, errno.errorcode.get(rc, rc), pairs,
+                     ad.stats.interface_down - downs0, mem])
+
+    a, b = s.open(), s.open()
+    row("fd A: NR_REG_ONE_NIC 0", s.register(a, "ena0", c.NR_REG_ONE_NIC, 0))
+    port = an.port
+    assert port is not None
+    put_frames(port, [[bytes(64)]] * 8, q=0)
+    s.txsync(a)
+    dev.step()
+    ad.handle_interrupts()
+    s.rxsync(a)
+    take_packets(port, 0)
+    row("fd A sends 8 frames, reads them, syncs", s.rxsync(a))
+    row("fd B: NR_REG_ONE_NIC 1", s.register(b, "ena0", c.NR_REG_ONE_NIC, 1))
+    row("fd C: NR_REG_SW", s.register(s.open(), "ena0", c.NR_REG_SW))
+    row("close A", s.close(a))
+    row("close B", s.close(b))
+    row("fd D: NR_REG_ALL_NIC", s.register(s.open(), "ena0", c.NR_REG_ALL_NIC))
+    return rows
+
+
+def ena() -> list[str]:
+    return [
+        "## ENA interfaces",
+        "On an ENA interface (`impl/ena/nm_dev.py`) the handles, bindings, errno values "
+        "and poll() are netmap's, as above. The driver decides when rings enter and "
+        "leave netmap mode, by one of two strategies "
+        "([entering and leaving netmap mode](modes.md)):",
+        "\n".join([
+            "- **classic** (ena_netmap_reg, "
+            f"{sources.link('ena_netmap_reg')}): a queue pair enters when a handle "
+            "first binds one of its rings and leaves with the last handle that binds it. "
+            "Each switch takes the interface down and up again, which also resets the "
+            "rings that other handles hold.",
+            "- **rfc** (the 2015 RFC): the first NIOCREGIF puts every queue pair in "
+            "netmap mode without taking the link down, and the last close takes them "
+            "out. The memory goes only when the device has given back every netmap "
+            "buffer. Until then, a new NIOCREGIF is EBUSY.",
+            "- ringspec's ENA adapter has **no host rings**, so NR_REG_SW, "
+            "NR_REG_NIC_SW and NR_REG_ONE_SW are EINVAL. It has **no generic "
+            "adapter** either: `admode` generic on ENA is EOPNOTSUPP. netmap itself "
+            "would bind the host krings, or emulate an adapter over the stack.",
+        ]),
+        "Two handles on an ENA interface with two queue pairs of 256 slots (each row "
+        "run on `impl/ena/nm_dev.py`):",
+        md.table(["strategy", "step", "returns", "pairs in netmap mode",
+                  "interface downs so far", "netmap memory"],
+                 _ena_timeline("classic") + _ena_timeline("rfc", "wait")
+                 + _ena_timeline("rfc", "reset")),
+        "With the RX exit *wait*, the RFC keeps the memory until traffic has filled "
+        "every netmap buffer the device holds. [Entering and leaving netmap "
+        "mode](modes.md) measures how long that takes under load.",
+    ]
+
+
 def _stale(policy: str) -> list[object]:
     s = _ports(policy)
     keep, a = s.open(), s.open()
@@ -263,6 +336,7 @@ def render() -> str:
         "Rings, buffers and memory, as two handles come and go (8-slot rings; the "
         "memory has one buffer per slot of every ring plus one ring's worth):",
         lifetimes(),
+        *ena(),
         *finding(),
         "## Evidence",
         "The lifetime rule is one line of the model, `ring_exists` in "
@@ -277,5 +351,14 @@ def render() -> str:
         "in any order, while frames arrive, transmissions complete and users scribble "
         "slots. After every step it checks that rings exist exactly as `ring_exists` "
         "says, that each buffer is in one place (or was lost to a scribble), and that "
-        "a sleeping handle has nothing to wake up for.",
+        "a sleeping handle has nothing to wake up for. "
+        "`tests/stateful/test_ena_netmap_ports.py` does the same on an ENA interface, "
+        "under both strategies and both driver policies. Its handles bind every queue "
+        "pair, one pair, or one direction of a pair. After every step it checks that "
+        "the pairs in netmap mode are exactly the bound ones (classic), or all of them "
+        "while any handle is registered (rfc). It also checks that the RFC never takes "
+        "the interface down, that the memory goes with the registration, and that every "
+        "netmap buffer is in one place. An interrupt must wake exactly the handles "
+        "asleep on its queue pair. `tests/unit/test_ena_nm_dev.py` checks each refusal "
+        "and its errno.",
     ])
