@@ -110,6 +110,10 @@ class AdapterNetmap:
         netmap_transmit)."""
         self.on = np.zeros(adapter.num_io_queues, dtype=bool)
         """Per queue pair: its krings are in netmap mode (``nr_mode == NKR_NETMAP_ON``)."""
+        self.up_error = 0
+        """What the last ``ena_up`` of a switch returned: when it failed, ena_netmap_reg
+        returns ``ena_restore_device``'s result instead (0 once the interface is back in
+        mbuf mode), so netmap believes the switch succeeded."""
         self.on_irq: Callable[[np.ndarray], None] | None = None
         """netmap_rx_irq / netmap_tx_irq: called with the queue pairs in netmap mode an
         interrupt woke (the control device wakes the handles asleep on them)."""
@@ -275,7 +279,7 @@ class AdapterNetmap:
         """``ena_up``; on failure ``DRIVER_INVALID_STATE``, native flags off,
         destroy/restore.  The registration ends unless the rings are native."""
         ad = self.adapter
-        rc = ad.up()
+        rc = self.up_error = ad.up()
         if rc != 0:
             ad.reset.reason = ResetReason.DRIVER_INVALID_STATE
             self._set_native(np.zeros(self.on.size, dtype=bool))

@@ -27,12 +27,17 @@ driver's ``nm_register``, and netmap_do_unregif takes out those nobody uses any 
   close leaves (:mod:`impl.ena.nm_rfc`); a registration while the previous one is still
   leaving (the device still holds netmap buffers) is refused with EBUSY.
 
-Refusals the driver adds to netmap's: the error of ``ena_up`` when a classic switch fails
-(the interface then runs in mbuf mode: ena_netmap_reg's destroy/restore), EBUSY while
-the RFC's exit is under way, EINVAL when the stack's RX buffers are larger than a netmap
-buffer (the RFC cannot copy them).  A refused NIOCREGIF leaves the handle unregistered.
-Handles still registered when a failed switch left their rings in mbuf mode get EIO from
-their syncs and POLLERR from poll, as a stopped ring gives.
+Refusals the driver adds to netmap's: EBUSY while the RFC's exit is under way, EINVAL
+when the stack's RX buffers are larger than a netmap buffer (the RFC cannot copy them),
+ENOMEM when the IO rings were backed off below the netmap rings.  A refused NIOCREGIF
+leaves the handle unregistered.
+
+When ``ena_up`` fails in a classic switch, ena_netmap_reg destroys the device and
+restores it in mbuf mode, and returns what ``ena_restore_device`` returned: as shipped
+that is 0, so NIOCREGIF succeeds with no ring in netmap mode.  The handles then get EIO
+from their syncs and POLLERR from poll, as a stopped ring gives (ringspec's stand-in for
+netmap syncing krings whose driver runs in mbuf mode).  Hardened (the driver's policy),
+NIOCREGIF returns ``ena_up``'s error and the handle stays unregistered.
 
 ringspec's ENA adapter has no host rings (NR_REG_SW, NR_REG_NIC_SW, NR_REG_ONE_SW are
 EINVAL) and no generic adapter (``admode`` GENERIC on an ENA interface is EOPNOTSUPP):
@@ -72,14 +77,16 @@ class EnaSync:
     """netmap's sync on the rings of an ENA adapter in netmap mode
     (:class:`impl.netmap.sync.NativeSync`): nm_kr_tryget, then
     :meth:`impl.ena.nm_port.EnaNetmap.txsync` / ``rxsync`` (prologue, reinit,
-    ena_netmap_txsync / ena_netmap_rxsync, finalize).  A ring not in netmap mode counts
-    as stopped.  ``sent``, ``reclaim``, ``refill`` and ``read`` are ignored: ENA hands the
-    NIC every packet, reclaims on every txsync and reads the completion queue on every
-    rxsync.  Reported per ring: TX ``sent`` the slots ``nr_hwcur`` moved over and
-    ``bad_slot`` the slot where the frame loop stopped with EINVAL; RX ``reported`` the
-    slots ``nr_hwtail`` moved over, ``refilled`` those ``nr_hwcur`` moved over (ENA's
-    ``nr_hwcur`` is the next slot it posts), ``bad_slot`` -1 (a refill that stops at a
-    slot without a real buffer returns EFAULT, which netmap drops)."""
+    ena_netmap_txsync / ena_netmap_rxsync, finalize). Every ring it is given is in netmap
+    mode: the rings of a registration exist only while the pairs its handles bind are
+    (EnaNetmap refuses any other with ValueError). ``sent``, ``reclaim``, ``refill`` and
+    ``read`` are ignored: ENA hands the NIC every packet, reclaims on every txsync and reads
+    the completion queue on every rxsync. Reported per ring: TX ``sent`` the slots
+    ``nr_hwcur`` moved over and ``bad_slot`` the slot where the frame loop stopped with
+    EINVAL; RX ``reported`` the slots ``nr_hwtail`` moved over, ``refilled`` those
+    ``nr_hwcur`` moved over (ENA's ``nr_hwcur`` is the next slot it posts), ``bad_slot`` -1
+    (a refill that stops at a slot without a real buffer returns EFAULT, which netmap
+    drops)."""
 
     def __init__(self, an: AdapterNetmap) -> None:
         self.an = an
@@ -90,8 +97,7 @@ class EnaSync:
         poll's subsets of it are."""
         if rings.size > 1 and (np.diff(rings) <= 0).any():
             raise ValueError(f"ring ids must be ascending, got {rings.tolist()}")
-        mode = self.an.on[rings] if self.an.port is not None else np.zeros(rings.size, bool)
-        stopped = kr.stopped[rings] | ~mode
+        stopped = kr.stopped[rings]
         busy = kr.busy[rings] & ~stopped
         skipped = stopped | busy
         return skipped, busy, rings[~skipped]
@@ -206,6 +212,8 @@ class EnaPorts(NetmapSystem):
             rc = an.reg(True) if not an.native else 0
         elif (want & ~an.on).any():
             rc = an.reg(True, rings=np.flatnonzero(want & ~an.on))
+            if rc == 0 and not an.on[want].all() and an.hardened:
+                rc = an.up_error
         if rc:
             super().close(handle)
             self.handles[handle] = None

@@ -190,3 +190,41 @@ def test_poll_for_input_sends_pending_frames_unless_no_tx_poll(flags: int) -> No
     put_frames(port, [[bytes(80)]] * 3, q=0)
     sys.poll(h, POLLIN)
     assert int(port.tx.hwcur[0]) == (0 if flags else 3)
+
+
+@pytest.mark.parametrize("policy", list(Policy))
+def test_a_classic_switch_whose_ena_up_fails(policy: Policy,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The IO rings were backed off below the netmap rings (host memory ran out), so
+    ``ena_up`` in netmap mode fails with ENOMEM and ena_netmap_reg restores the interface
+    in mbuf mode.  As shipped ena_netmap_reg returns the restore's 0 and NIOCREGIF
+    succeeds on rings that are not in netmap mode (syncs EIO, poll POLLERR); hardened
+    NIOCREGIF returns ENOMEM and the handle stays unregistered."""
+    from impl.ena import adapter as adapter_mod
+    from impl.ena.admin_port import AdminQueuePort
+    from impl.ena.driver import QueueSetupError
+
+    class Port(AdminQueuePort):
+        def create_cq(self, cmd):  # type: ignore[no-untyped-def]
+            if cmd.cq_depth > 256:
+                raise QueueSetupError("no memory", errno.ENOMEM)
+            return super().create_cq(cmd)
+    monkeypatch.setattr(adapter_mod, "AdminQueuePort", Port)
+    rig = adapter_rig(adapter=AdapterConfig(ncpus=2, policy=policy), nvec=3, up=False)
+    ad = rig.adapter
+    ad.requested_tx_ring_size = ad.requested_rx_ring_size = 512
+    assert ad.up() == 0 and ad.tx_ring_size == 256, "backed off"
+    sys = EnaPorts()
+    an = sys.attach_ena("ena0", ad)
+    h = sys.open()
+    rc = sys.register(h, "ena0", NR_REG_ALL_NIC)
+    assert not an.native and an.rings is None and ad.flags.dev_up
+    assert an.up_error == errno.ENOMEM
+    if policy is Policy.HARDENED:
+        assert rc == errno.ENOMEM and sys.handles[h] is None
+        assert sys.txsync(h) == errno.ENXIO
+    else:
+        assert rc == 0 and sys.handles[h] == "ena0"
+        assert sys.txsync(h) == errno.EIO and sys.rxsync(h) == errno.EIO
+        assert sys.poll(h, POLLIN).revents == POLLERR
+        assert sys.close(h) == 0 and not an.native
