@@ -236,6 +236,12 @@ def ena() -> list[str]:
             "netmap mode without taking the link down, and the last close takes them "
             "out. The memory goes only when the device has given back every netmap "
             "buffer. Until then, a new NIOCREGIF is EBUSY.",
+            "- **A classic switch whose `ena_up` fails** (for example when host memory "
+            "ran out and the IO rings were backed off below the netmap rings) makes "
+            "ena_netmap_reg restore the interface in mbuf mode. It then returns what the "
+            "restore returned, so as shipped NIOCREGIF returns 0 while no ring is in "
+            "netmap mode: your syncs get EIO and poll() gets POLLERR. Hardened, NIOCREGIF "
+            "returns `ena_up`'s error (ENOMEM) and the fd stays unregistered.",
             "- ringspec's ENA adapter has **no host rings**, so NR_REG_SW, "
             "NR_REG_NIC_SW and NR_REG_ONE_SW are EINVAL. It has **no generic "
             "adapter** either: `admode` generic on ENA is EOPNOTSUPP. netmap itself "
