@@ -302,17 +302,11 @@ class EnaPorts(NetmapSystem):
                     na.control.waits.selrecord(self._bound[handle], b, t)
         return out
 
-    def asleep(self, name: str, t: int) -> set[int]:
-        """The handles asleep on direction ``t`` of the interface."""
-        back = {c: s for s, c in self._bound.items()}
-        return {back[c] for c in self.adapters[name].control.waits.asleep(t)}
-
     # ------------------------------------------------------------------ interrupts
 
     def _irq(self, name: str, qs: np.ndarray) -> None:
         """netmap_rx_irq / netmap_tx_irq on the queue pairs ``qs`` (ena_cleanup in netmap
         mode): every handle asleep on those krings (or on the global selinfo) wakes."""
         waits = self.adapters[name].control.waits
-        back = {c: s for s, c in self._bound.items()}
         got = set().union(*(waits.notify(t, q) for t in (TX, RX) for q in qs.tolist()))
-        self.woken |= {back[c] for c in got}
+        self.woken |= self.system_handles(got)

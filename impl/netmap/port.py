@@ -329,17 +329,10 @@ class NetmapPorts(NetmapSystem):
                     na.control.waits.selrecord(self._bound[handle], b, t)
         return out
 
-    def asleep(self, name: str, t: int) -> set[int]:
-        """The handles asleep on direction ``t`` of the interface's adapter."""
-        na = self.adapters[name]
-        back = {c: s for s, c in self._bound.items()}
-        return {back[c] for c in na.control.waits.asleep(t)}
-
     # ------------------------------------------------------------------ interrupts
 
     def _wake(self, na: Adapter, t: int, ring: int) -> set[int]:
-        back = {c: s for s, c in self._bound.items()}
-        return {back[c] for c in na.control.waits.notify(t, ring)}
+        return self.system_handles(na.control.waits.notify(t, ring))
 
     def _live_rings(self, name: str) -> tuple[Adapter, Rings]:
         na = self.adapters[name]

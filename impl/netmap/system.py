@@ -265,6 +265,15 @@ class NetmapSystem:
             self._unget(name)
         return 0
 
+    def system_handles(self, bound: set[int]) -> set[int]:
+        """The ``/dev/netmap`` handles of the adapters' PortControl handles ``bound``."""
+        back = {c: s for s, c in self._bound.items()}
+        return {back[c] for c in bound}
+
+    def asleep(self, name: str, t: int) -> set[int]:
+        """The handles asleep on direction ``t`` of the interface's adapter."""
+        return self.system_handles(self.adapters[name].control.waits.asleep(t))
+
     def __post_init__(self) -> None:
         self._bound: dict[int, int] = {}
         """System handle -> the adapter's PortControl handle."""

@@ -41,7 +41,7 @@ from impl.netmap.control import (
     TX,
 )
 from impl.netmap.poll import POLLERR, POLLIN, POLLOUT
-from ringspec.ena_netmap_run import every_buffer_once, put_frames, room, take_packets
+from ringspec.ena_netmap_run import put_frames, room, take_packets
 
 QUEUES = 2
 BINDINGS = {
@@ -236,11 +236,7 @@ class EnaNetmapPorts(EnaAdapterMachine):
     def nothing_lost(self) -> None:
         if not hasattr(self, "sys"):
             return
-        if self.ad.driver is not None:
-            assert self.ad.driver.unaccounted() == 0
-        port = self.an.port
-        if self.hardened and port is not None and self.an.rings is not None:
-            assert every_buffer_once(port)
+        self.ledger_and_buffers_hold()
         if self.hardened or not self.scribbled:
             assert self.none_back_twice()
         elif not self.none_back_twice():

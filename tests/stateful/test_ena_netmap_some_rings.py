@@ -24,7 +24,7 @@ from support.ena_txq import impl_place, model_place
 from impl.ena.adapter_netmap import AdapterNetmap
 from impl.ena.driver import Policy
 from model.ena_netmap_txq import NETMAP_TXQ, NetmapTxq
-from ringspec.ena_netmap_run import every_buffer_once, put_frames, room
+from ringspec.ena_netmap_run import put_frames, room
 
 QUEUES = 2
 
@@ -110,11 +110,7 @@ class EnaNetmapSomeRings(EnaAdapterMachine):
     def nothing_lost(self) -> None:
         if not hasattr(self, "ad"):
             return
-        if self.ad.driver is not None:
-            assert self.ad.driver.unaccounted() == 0
-        port = self.an.port
-        if self.hardened and port is not None and self.an.rings is not None:
-            assert every_buffer_once(port)
+        self.ledger_and_buffers_hold()
         assert self.none_back_twice()
 
     def teardown(self) -> None:

@@ -78,3 +78,21 @@ def adapter_rig(config: DeviceConfig | None = None, adapter: AdapterConfig | Non
         if events:
             dev.events.start()
     return rig
+
+
+def cq_depth_limit(monkeypatch: object, limit: int = 256) -> None:
+    """Host memory that runs out for completion queues deeper than ``limit``: CREATE_CQ
+    raises ENOMEM above it, so ``ena_up`` backs its rings off (``monkeypatch``: pytest's
+    fixture; the adapters created afterwards are affected)."""
+    import errno
+
+    from impl.ena import adapter as adapter_mod
+    from impl.ena.admin_port import AdminQueuePort
+    from impl.ena.driver import QueueSetupError
+
+    class Port(AdminQueuePort):
+        def create_cq(self, cmd):  # type: ignore[no-untyped-def]
+            if cmd.cq_depth > limit:
+                raise QueueSetupError("no memory", errno.ENOMEM)
+            return super().create_cq(cmd)
+    monkeypatch.setattr(adapter_mod, "AdminQueuePort", Port)  # type: ignore[attr-defined]

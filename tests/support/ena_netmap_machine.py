@@ -15,7 +15,7 @@ from impl.ena.adapter import AdapterConfig
 from impl.ena.adapter_netmap import AdapterNetmap
 from impl.ena.driver import Policy
 from impl.ena.rxq import RxResult
-from ringspec.ena_netmap_run import stack_frames, take_packets
+from ringspec.ena_netmap_run import every_buffer_once, stack_frames, take_packets
 from support.ena_adapter_rig import SECOND, AdapterRig, adapter_rig
 
 
@@ -63,6 +63,15 @@ class EnaAdapterMachine(RuleBasedStateMachine):
         port.rxsync()
         for q in np.flatnonzero(self.an.on).tolist():
             self.back += take_packets(port, q)
+
+    def ledger_and_buffers_hold(self) -> None:
+        """The stack's ledger balances; hardened, every netmap buffer is in exactly one
+        place."""
+        if self.ad.driver is not None:
+            assert self.ad.driver.unaccounted() == 0
+        port = self.an.port
+        if self.hardened and port is not None and self.an.rings is not None:
+            assert every_buffer_once(port)
 
     def none_back_twice(self) -> bool:
         """No frame came back more often than it was sent."""

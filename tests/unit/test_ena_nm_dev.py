@@ -9,7 +9,7 @@ import errno
 
 import numpy as np
 import pytest
-from support.ena_adapter_rig import adapter_rig
+from support.ena_adapter_rig import adapter_rig, cq_depth_limit
 
 from impl.ena.adapter import AdapterConfig
 from impl.ena.driver import Policy
@@ -200,16 +200,7 @@ def test_a_classic_switch_whose_ena_up_fails(policy: Policy,
     in mbuf mode.  As shipped ena_netmap_reg returns the restore's 0 and NIOCREGIF
     succeeds on rings that are not in netmap mode (syncs EIO, poll POLLERR); hardened
     NIOCREGIF returns ENOMEM and the handle stays unregistered."""
-    from impl.ena import adapter as adapter_mod
-    from impl.ena.admin_port import AdminQueuePort
-    from impl.ena.driver import QueueSetupError
-
-    class Port(AdminQueuePort):
-        def create_cq(self, cmd):  # type: ignore[no-untyped-def]
-            if cmd.cq_depth > 256:
-                raise QueueSetupError("no memory", errno.ENOMEM)
-            return super().create_cq(cmd)
-    monkeypatch.setattr(adapter_mod, "AdminQueuePort", Port)
+    cq_depth_limit(monkeypatch, 256)
     rig = adapter_rig(adapter=AdapterConfig(ncpus=2, policy=policy), nvec=3, up=False)
     ad = rig.adapter
     ad.requested_tx_ring_size = ad.requested_rx_ring_size = 512

@@ -10,7 +10,7 @@ import errno
 
 import numpy as np
 import pytest
-from support.ena_adapter_rig import SECOND, AdapterRig, adapter_rig
+from support.ena_adapter_rig import SECOND, AdapterRig, adapter_rig, cq_depth_limit
 from support.ena_netmap_rig import put_frames, room, take_packets
 
 from impl.ena.adapter import AdapterConfig
@@ -226,16 +226,7 @@ def test_rings_backed_off_below_the_netmap_rings(monkeypatch: pytest.MonkeyPatch
     ``ena_up`` backs the IO rings off below it.  Classic: ena_up in netmap mode refuses
     the mismatch (ENOMEM) and ena_netmap_reg's failure path brings the interface back in
     mbuf mode.  RFC, on rings already backed off: ENOMEM and nothing changes."""
-    from impl.ena import adapter as adapter_mod
-    from impl.ena.admin_port import AdminQueuePort
-    from impl.ena.driver import QueueSetupError
-
-    class Port(AdminQueuePort):
-        def create_cq(self, cmd):  # type: ignore[no-untyped-def]
-            if cmd.cq_depth > 256:
-                raise QueueSetupError("no memory", errno.ENOMEM)
-            return super().create_cq(cmd)
-    monkeypatch.setattr(adapter_mod, "AdminQueuePort", Port)
+    cq_depth_limit(monkeypatch, 256)
     for strategy in ("classic", "rfc"):
         rig, an, _ = rfc_adapter(HARDENED, strategy)
         ad = rig.adapter
