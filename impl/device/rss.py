@@ -173,14 +173,12 @@ class RssConfig:
         if self.l4_sort:
             sp, dp = _sorted_pair(sp, dp)
         parts = [  # (bytes, valid-byte mask)
-            (p.l2[:, 0:6], np.broadcast_to(sel[:, None] & FlowHashFields.L2_DA != 0,
-                                           (rows, 6))),
-            (p.l2[:, 6:12], np.broadcast_to(sel[:, None] & FlowHashFields.L2_SA != 0,
-                                            (rows, 6))),
+            (p.l2[:, 0:6], np.repeat(sel[:, None] & FlowHashFields.L2_DA != 0, 6, axis=1)),
+            (p.l2[:, 6:12], np.repeat(sel[:, None] & FlowHashFields.L2_SA != 0, 6, axis=1)),
             (src, (sel[:, None] & FlowHashFields.L3_SA != 0) & (np.arange(16) < alen)),
             (dst, (sel[:, None] & FlowHashFields.L3_DA != 0) & (np.arange(16) < alen)),
-            (sp, np.broadcast_to(sel[:, None] & FlowHashFields.L4_SP != 0, (rows, 2))),
-            (dp, np.broadcast_to(sel[:, None] & FlowHashFields.L4_DP != 0, (rows, 2))),
+            (sp, np.repeat(sel[:, None] & FlowHashFields.L4_SP != 0, 2, axis=1)),
+            (dp, np.repeat(sel[:, None] & FlowHashFields.L4_DP != 0, 2, axis=1)),
         ]
         data = np.concatenate([b for b, _ in parts], axis=1)
         keep = np.concatenate([m for _, m in parts], axis=1)

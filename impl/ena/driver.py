@@ -466,7 +466,9 @@ class EnaDriver:
             rx_out.append(rx)
             completed.append(tx.completed)
             self.accounting.completed += int(tx.completed.size)
-            self.reset.trigger_first(np.stack([rx.reasons, tx.reasons], axis=1).ravel())
+            both = np.empty(2 * live.size, dtype=np.result_type(rx.reasons, tx.reasons))
+            both[0::2], both[1::2] = rx.reasons, tx.reasons  # per queue: RX, then TX
+            self.reset.trigger_first(both)
             if self.reset.triggered:
                 return CleanupResult(np.concatenate(completed), rx_out, empty)
             live = live[rx.again | tx.again]

@@ -74,15 +74,15 @@ def tx_cleanup(tx: TxQueues, queues: np.ndarray, cdesc_mbz: bool,
     mbz = TxCdesc.MBZ6.is_set(flags) if cdesc_mbz else np.zeros(flags.shape, dtype=bool)
     oor = rid >= depth
     rid_c = np.where(oor, 0, rid)
-    rows = np.broadcast_to(np.arange(qs.size)[:, None], rid.shape)
-    first = first_occurrence(rows.ravel(), rid_c.ravel(), depth).reshape(rid.shape)
+    rows = np.repeat(np.arange(qs.size), TX_BUDGET)  # each entry's row, row by row
+    first = first_occurrence(rows, rid_c.ravel(), depth).reshape(rid.shape)
     missing = ~tx.inflight[qs[:, None], rid_c] | ~first
-    kind = vec.select([~valid, mbz, oor, missing], [EMPTY, MALFORMED, OUT_OF_RANGE,
-                                                    NOT_IN_FLIGHT], BUDGET)
-    stop = kind != BUDGET
+    stop = ~valid | mbz | oor | missing
     done = np.where(stop.any(axis=1), np.argmax(stop, axis=1), TX_BUDGET)
-    why = np.where(done < TX_BUDGET, kind[np.arange(qs.size), np.minimum(done, TX_BUDGET - 1)],
-                   BUDGET)
+    # why the loop ended: the first failing check of the entry it stopped at
+    r, c = np.arange(qs.size), np.minimum(done, TX_BUDGET - 1)
+    why = vec.select([done >= TX_BUDGET, ~valid[r, c], mbz[r, c], oor[r, c], missing[r, c]],
+                     [BUDGET, EMPTY, MALFORMED, OUT_OF_RANGE, NOT_IN_FLIGHT], BUDGET)
     reasons = vec.select([why == MALFORMED, (why == OUT_OF_RANGE) | (why == NOT_IN_FLIGHT)],
                          [int(ResetReason.TX_DESCRIPTOR_MALFORMED),
                           int(ResetReason.INV_TX_REQ_ID)], 0)
@@ -93,9 +93,9 @@ def tx_cleanup(tx: TxQueues, queues: np.ndarray, cdesc_mbz: bool,
 
     # completions: the first done[i] entries of row i
     ok = k < done[:, None]
-    cq = np.broadcast_to(qs[:, None], ok.shape)[ok]
+    row, ck = np.nonzero(ok)  # row by row, as ok's true entries are
+    cq = qs[row]
     crid = rid_c[ok]
-    ck = np.broadcast_to(k, ok.shape)[ok]
     per_id = cq * depth + crid  # flat index into the (queue, req_id) arrays
     completed = _rows(tx.pkt_id)[per_id]
     _rows(tx.inflight)[per_id] = False
