@@ -91,11 +91,15 @@ class EnaSync:
     def __init__(self, an: AdapterNetmap) -> None:
         self.an = an
 
-    def _split(self, kr: Krings, rings: np.ndarray) -> tuple[np.ndarray, np.ndarray,
-                                                             np.ndarray]:
+    def _split(self, policy: str, kr: Krings,
+               rings: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(skipped, busy, the rings that run); ``rings`` ascending, as a binding's and
-        poll's subsets of it are."""
-        if rings.size > 1 and (np.diff(rings) <= 0).any():
+        poll's subsets of it are; ``policy`` the adapter's own (netmap's prologue runs in
+        :class:`impl.ena.nm_port.EnaNetmap` with it)."""
+        if policy != self.an.policy:
+            raise ValueError(f"netmap policy {policy!r}: the adapter's rings run "
+                             f"{self.an.policy!r}")
+        if rings.size > 1 and (np.diff(rings) < 0).any():
             raise ValueError(f"ring ids must be ascending, got {rings.tolist()}")
         stopped = kr.stopped[rings]
         busy = kr.busy[rings] & ~stopped
@@ -105,7 +109,7 @@ class EnaSync:
     def txsync(self, policy: str, kr: Krings, rings: np.ndarray, sent: object,
                reclaim: str) -> TxsyncResult:
         rings = kr.check_rings(rings)
-        skipped, busy, live = self._split(kr, rings)
+        skipped, busy, live = self._split(policy, kr, rings)
         acc = np.zeros(rings.size, bool)
         moved = np.zeros(rings.size, np.int64)
         bad = np.full(rings.size, -1, np.int64)
@@ -123,7 +127,7 @@ class EnaSync:
     def rxsync(self, policy: str, kr: Krings, rings: np.ndarray, refill: object,
                read: RxRead) -> RxsyncResult:
         rings = kr.check_rings(rings)
-        skipped, busy, live = self._split(kr, rings)
+        skipped, busy, live = self._split(policy, kr, rings)
         acc = np.zeros(rings.size, bool)
         reported = np.zeros(rings.size, np.int64)
         refilled = np.zeros(rings.size, np.int64)

@@ -21,6 +21,7 @@ from impl.netmap.control import (
     NR_REG_NIC_SW,
     NR_REG_ONE_NIC,
     NR_REG_SW,
+    NR_RX_RINGS_ONLY,
 )
 from impl.netmap.poll import POLLERR, POLLIN, POLLOUT
 from model.netmap_admode import ADMODE_GENERIC, NETMAP_API
@@ -80,6 +81,7 @@ def test_errors_of_handles() -> None:
     assert sys.register(99, "ena0", NR_REG_ALL_NIC) == errno.EBADF
     h = sys.open()
     assert sys.register(h, "nope", NR_REG_ALL_NIC) == errno.ENXIO
+    assert sys.register(h, "ena0", NR_REG_ALL_NIC, version=NETMAP_API + 100) == errno.EINVAL
     assert sys.register(h, "ena0", NR_REG_ONE_NIC, 7) == errno.EINVAL
     assert sys.register(h, "ena0", NR_REG_ONE_NIC, 1) == 0
     assert sys.register(h, "ena0", NR_REG_ONE_NIC, 0) == errno.EBUSY
@@ -95,6 +97,11 @@ def test_classic_one_pair_per_handle_and_the_last_close_frees_the_memory() -> No
     base = an.rings.base
     assert sys.register(b, "ena0", NR_REG_ONE_NIC, 0) == 0
     assert an.on.tolist() == [True, True]
+    downs = rig.adapter.stats.interface_down
+    c = sys.open()
+    assert sys.register(c, "ena0", NR_REG_ONE_NIC, 1, NR_RX_RINGS_ONLY) == 0
+    assert sys.close(c) == 0
+    assert rig.adapter.stats.interface_down == downs, "no pair switched: no down/up"
     assert sys.close(a) == 0
     assert an.on.tolist() == [True, False] and an.rings is not None
     assert sys.close(b) == 0
@@ -102,8 +109,11 @@ def test_classic_one_pair_per_handle_and_the_last_close_frees_the_memory() -> No
     assert base not in rig.bus.mem._blocks
 
 
-def test_rfc_refuses_a_registration_while_the_device_holds_netmap_buffers() -> None:
-    rig, sys, an = ports("rfc", "wait")
+def rfc_holding_netmap_buffers(rx_exit: str):  # type: ignore[no-untyped-def]
+    """An RFC registration whose device holds netmap RX buffers: frames looped back
+    landed in stack buffers, the user read and released them, and the next rxsync posted
+    netmap buffers in their place.  Returns (rig, ports, adapter netmap, the fd)."""
+    rig, sys, an = ports("rfc", rx_exit)
     a = sys.open()
     assert sys.register(a, "ena0", NR_REG_ALL_NIC) == 0
     assert an.on.all() and rig.adapter.flags.dev_up
@@ -116,12 +126,26 @@ def test_rfc_refuses_a_registration_while_the_device_holds_netmap_buffers() -> N
     assert sys.rxsync(a) == 0
     assert len(take_packets(port, 0) + take_packets(port, 1)) == 4
     assert sys.rxsync(a) == 0
-    assert an.rings is not None and (an.rings.rx_buf != 0).any(), "netmap buffers posted"
+    return rig, sys, an, a
+
+
+def test_rfc_refuses_a_registration_while_the_device_holds_netmap_buffers() -> None:
+    _, sys, an, a = rfc_holding_netmap_buffers("wait")
     assert sys.close(a) == 0
     assert an.leaving, "the device still holds the netmap RX buffers rxsync posted"
     b = sys.open()
     assert sys.register(b, "ena0", NR_REG_ALL_NIC) == errno.EBUSY
     assert sys.handles[b] is None and not an.native
+
+
+def test_the_rfc_reset_exit_frees_the_memory_at_the_close() -> None:
+    rig, sys, an, a = rfc_holding_netmap_buffers("reset")
+    assert an.rings is not None
+    base = an.rings.base
+    assert sys.close(a) == 0
+    assert not an.leaving and an.rings is None and base not in rig.bus.mem._blocks
+    assert rig.adapter.stats.interface_down == 0
+    assert sys.register(sys.open(), "ena0", NR_REG_ALL_NIC) == 0
 
 
 def test_a_frame_sent_on_one_handle_is_read_on_another_and_the_sleeper_wakes() -> None:
@@ -130,6 +154,7 @@ def test_a_frame_sent_on_one_handle_is_read_on_another_and_the_sleeper_wakes() -
     assert sys.register(tx, "ena0", NR_REG_ONE_NIC, 0) == 0
     assert sys.register(rx, "ena0", NR_REG_ALL_NIC) == 0
     assert sys.poll(rx, POLLIN).blocks
+    assert rx in sys.asleep("ena0", 1) and rx not in sys.asleep("ena0", 0)
     port = an.port
     assert port is not None
     frame = bytes(range(200))
@@ -219,3 +244,63 @@ def test_a_classic_switch_whose_ena_up_fails(policy: Policy,
         assert sys.txsync(h) == errno.EIO and sys.rxsync(h) == errno.EIO
         assert sys.poll(h, POLLIN).revents == POLLERR
         assert sys.close(h) == 0 and not an.native
+
+
+def test_an_rx_only_binding_puts_its_pair_in_netmap_mode() -> None:
+    _, sys, an = ports()
+    h = sys.open()
+    assert sys.register(h, "ena0", NR_REG_ONE_NIC, 1, NR_RX_RINGS_ONLY) == 0
+    assert an.on.tolist() == [False, True]
+    assert sys.txsync(h) == 0 and sys.rxsync(h) == 0
+
+
+def test_sync_results_say_what_moved() -> None:
+    rig, sys, an = ports()
+    h = sys.open()
+    assert sys.register(h, "ena0", NR_REG_ALL_NIC) == 0
+    port = an.port
+    assert port is not None
+    sync = EnaSync(an)
+    put_frames(port, [[bytes(90)], [bytes(90)], [b""], [bytes(90)]], q=0)
+    got = sync.txsync(sys.policy, port.tx, np.arange(2), None, "")
+    assert got.rings.tolist() == [0, 1] and got.accepted.tolist() == [True, True]
+    assert got.sent.tolist() == [2, 0], "the loop stops at the empty slot"
+    assert got.bad_slot.tolist() == [2, -1] and got.errno == 0
+    rig.dev.step()
+    rig.adapter.handle_interrupts()
+    got = sync.rxsync(sys.policy, port.rx, np.arange(2), None, None)
+    assert got.rings.tolist() == [0, 1] and got.accepted.tolist() == [True, True]
+    assert int(got.reported.sum()) == 2 and got.refilled.tolist() == [0, 0]
+    assert got.bad_slot.tolist() == [-1, -1]
+    q = int(np.flatnonzero(got.reported)[0])
+    assert len(take_packets(port, q)) == 2
+    got = sync.rxsync(sys.policy, port.rx, np.arange(2), None, None)
+    assert got.reported.tolist() == [0, 0]
+    assert got.refilled[q] == 2, "the two released slots are posted again"
+
+
+def test_sync_refuses_rings_out_of_order_and_another_policy() -> None:
+    _, sys, an = ports()
+    assert sys.register(sys.open(), "ena0", NR_REG_ALL_NIC) == 0
+    port = an.port
+    assert port is not None
+    sync = EnaSync(an)
+    for rings, why in (([1, 0], "ascending"), ([0, 0], "repeated")):
+        with pytest.raises(ValueError, match=why):
+            sync.txsync(sys.policy, port.tx, np.array(rings), None, "")
+    with pytest.raises(ValueError, match="policy"):
+        sync.rxsync("as_shipped", port.rx, np.arange(2), None, None)
+
+
+def test_woken_gathers_every_interrupt_until_cleared() -> None:
+    _, sys, an = ports()
+    a, b = sys.open(), sys.open()
+    assert sys.register(a, "ena0", NR_REG_ONE_NIC, 0) == 0
+    assert sys.register(b, "ena0", NR_REG_ONE_NIC, 1) == 0
+    assert sys.poll(a, POLLIN).blocks and sys.poll(b, POLLIN).blocks
+    port = an.port
+    assert port is not None
+    sys.woken.clear()
+    an.on_irq(np.array([0]))  # type: ignore[misc]
+    an.on_irq(np.array([1]))  # type: ignore[misc]
+    assert sys.woken == {a, b}
