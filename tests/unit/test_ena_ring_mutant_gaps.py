@@ -351,6 +351,11 @@ def test_greedy_breaks_without_items_or_live_queues() -> None:
     mask = ragged.greedy_breaks(np.array([0]), np.array([5]), np.array([3, 3, 2, 4, 1]),
                                 np.array([0]), 100, 6)
     assert mask.tolist() == [True, False, True, False, True]
+    # a cost limit of 1 (every cost 1) closes each group after one element, whatever
+    # max_items allows: the limit is not "no limit"
+    mask = ragged.greedy_breaks(np.array([0, 3]), np.array([3, 2]), np.ones(5, np.int64),
+                                np.array([0, 3]), 4, 1)
+    assert mask.tolist() == [True] * 5
 
 
 def test_u16_counters_and_free_entries() -> None:
