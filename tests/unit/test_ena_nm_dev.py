@@ -201,8 +201,15 @@ def test_a_ring_another_thread_syncs_is_skipped_without_error_and_the_others_run
     assert got.errno == 0
     assert got.skipped.tolist() == [True, False] and got.busy.tolist() == [True, False]
     assert got.accepted.tolist() == [False, True]
-    assert got.sent.tolist() == [0, 2]
+    assert got.sent.tolist() == [0, 2] and got.bad_slot.tolist() == [-1, -1]
     assert port.tx.hwcur.tolist() == [0, 2]
+    put_frames(port, [[bytes(80)]] * 3, q=1)
+    got = EnaSync(an).txsync(sys.policy, port.tx, np.arange(2), None, "")
+    assert got.sent.tolist() == [0, 3], "counted from where nr_hwcur was"
+    port.rx.busy[0] = True
+    got = EnaSync(an).rxsync(sys.policy, port.rx, np.arange(2), None, None)
+    assert got.skipped.tolist() == [True, False] and got.accepted.tolist() == [False, True]
+    assert got.bad_slot.tolist() == [-1, -1] and got.errno == 0
 
 
 @pytest.mark.parametrize("flags", [0, NR_NO_TX_POLL])
