@@ -211,8 +211,8 @@ class EnaPorts(NetmapSystem):
         an = self.nics.get(name)
         if rc or an is None:
             return rc
-        want = self._wanted(name)
-        if self.strategy(name) == "rfc":
+        want = self.bound_pairs(name)
+        if an.strategy == "rfc":
             rc = an.reg(True) if not an.native else 0
         elif (want & ~an.on).any():
             rc = an.reg(True, rings=np.flatnonzero(want & ~an.on))
@@ -228,22 +228,18 @@ class EnaPorts(NetmapSystem):
         out of netmap mode (the RFC: all of them with the last registration)."""
         name = self.handles.get(handle)
         rc = super().close(handle)
-        an = None if name is None else self.nics.get(name)
-        if an is None or not an.native:
+        if name is None or name not in self.nics or not self.nics[name].native:
             return rc
-        want = self._wanted(name)  # type: ignore[arg-type]
-        if self.strategy(name) == "rfc":  # type: ignore[arg-type]
+        an, want = self.nics[name], self.bound_pairs(name)
+        if an.strategy == "rfc":
             if not want.any():
                 an.reg(False)
         elif (an.on & ~want).any():
             an.reg(False, rings=np.flatnonzero(an.on & ~want))
         return rc
 
-    def strategy(self, name: str) -> str:
-        return self.nics[name].strategy
-
-    def _wanted(self, name: str) -> np.ndarray:
-        """The queue pairs some handle binds a kring of."""
+    def bound_pairs(self, name: str) -> np.ndarray:
+        """The queue pairs of the interface some handle binds a kring of."""
         ctl = self.adapters[name].control
         return (ctl.users[TX] > 0) | (ctl.users[RX] > 0)
 

@@ -92,7 +92,7 @@ class EnaNetmapPorts(EnaAdapterMachine):
     def open_and_register(self, binding: str) -> int:
         h = self.sys.open()
         mode, ringid, flags = BINDINGS[binding]
-        leaving, downs, want = self.an.leaving, self.downs, self.sys._wanted("ena0")
+        leaving, downs, want = self.an.leaving, self.downs, self.sys.bound_pairs("ena0")
         rc = self.sys.register(h, "ena0", mode, ringid, flags)
         self.no_needless_down(downs, want)
         if binding == "sw":
@@ -109,7 +109,7 @@ class EnaNetmapPorts(EnaAdapterMachine):
 
     @rule(h=consumes(handles))
     def close(self, h: int) -> None:
-        downs, want = self.downs, self.sys._wanted("ena0")
+        downs, want = self.downs, self.sys.bound_pairs("ena0")
         assert self.sys.close(h) == 0
         self.no_needless_down(downs, want)
         self.registered.pop(h, None)
@@ -122,7 +122,7 @@ class EnaNetmapPorts(EnaAdapterMachine):
         pair switches."""
         if self.strategy == "rfc":
             assert self.downs == downs, "the RFC took the interface down"
-        elif (self.sys._wanted("ena0") == want).all():
+        elif (self.sys.bound_pairs("ena0") == want).all():
             assert self.downs == downs, "a down/up with no pair switching"
 
     # ------------------------------------------------------------------ a user
@@ -233,7 +233,7 @@ class EnaNetmapPorts(EnaAdapterMachine):
     def modes_follow_the_bindings(self) -> None:
         if not hasattr(self, "sys"):
             return
-        want = self.sys._wanted("ena0")
+        want = self.sys.bound_pairs("ena0")
         if self.strategy == "classic":
             assert (self.an.on == want).all(), (self.an.on, want)
         else:
