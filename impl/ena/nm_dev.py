@@ -67,7 +67,7 @@ from impl.netmap.driver import RxRead
 from impl.netmap.kring import Krings
 from impl.netmap.poll import POLLERR, POLLIN, POLLOUT, PollOutcome
 from impl.netmap.poll_rings import netmap_poll_rings
-from impl.netmap.sync import RxsyncResult, TxsyncResult
+from impl.netmap.sync import RxsyncResult, TxsyncResult, kr_tryget
 from impl.netmap.system import Adapter, NetmapSystem, PortInfo
 from model.netmap_admode import GENERIC, NETMAP_API, RingConfig
 from model.netmap_ring import HARDENED
@@ -101,9 +101,7 @@ class EnaSync:
                              f"{self.an.policy!r}")
         if rings.size > 1 and (np.diff(rings) < 0).any():
             raise ValueError(f"ring ids must be ascending, got {rings.tolist()}")
-        stopped = kr.stopped[rings]
-        busy = kr.busy[rings] & ~stopped
-        skipped = stopped | busy
+        skipped, busy = kr_tryget(kr, rings)
         return skipped, busy, rings[~skipped]
 
     def txsync(self, policy: str, kr: Krings, rings: np.ndarray, sent: object,

@@ -175,13 +175,21 @@ def rxsync(policy: str, kr: Krings, dev: SoftRings, rings: np.ndarray,
                         np.zeros(rings.size, dtype=bool), np.zeros(rings.size, dtype=bool))
 
 
+def kr_tryget(kr: Krings, rings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """nm_kr_tryget on ``rings``: (refused, refused because busy).  A stopped ring is
+    refused with an error (``nkr_stopped`` is tested first), a ring another thread is
+    syncing (``nr_busy``) with NM_KR_BUSY and none."""
+    stopped = kr.stopped[rings]
+    busy = kr.busy[rings] & ~stopped
+    return stopped | busy, busy
+
+
 def _skipping(sync: Callable[..., Any], policy: str, kr: Krings, dev: SoftRings,
               rings: np.ndarray, counts: object, *rest: Any) -> Any:
     """``sync`` on the rings of the batch nm_kr_tryget lets through, merged back in batch
     order.  It refuses a stopped ring (the ioctl returns EIO) and, with NM_KR_BUSY and no
     error, a ring another thread is syncing (nm_kr_tryget tests ``nkr_stopped`` first)."""
-    busy = kr.busy[rings] & ~kr.stopped[rings]
-    skipped = kr.stopped[rings] | busy
+    skipped, busy = kr_tryget(kr, rings)
     live = rings[~skipped]
     if np.ndim(counts):
         counts = np.asarray(counts)[~skipped]
